@@ -1,0 +1,34 @@
+"""physlearn: a JAX toolkit for the statistical physics of learning.
+
+Submodules:
+
+* :mod:`physlearn.numerics` -- stable special functions (log H, G/H, log 2cosh, ...) and Gaussian
+  quadrature.
+* :mod:`physlearn.solvers` -- the saddle-point engine (damped fixed point, Newton, bisection,
+  continuation, implicit differentiation).
+* :mod:`physlearn.theory` -- replica theory, one module per model/quantity.
+* :mod:`physlearn.algorithms` -- algorithms that the theory explains.
+
+physlearn never enables float64 globally on import; eager theory calls are computed in float64
+in a scoped way. Call :func:`physlearn.enable_x64` to get float64 everywhere.
+"""
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from . import errors, numerics
+from ._config import enable_x64
+
+try:
+    __version__ = _version("physlearn")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+local"
+
+__all__ = ["enable_x64", "errors", "numerics", "__version__"]
+
+
+def __getattr__(name):  # lazy subpackages keep `import physlearn` cheap
+    import importlib
+
+    if name in {"solvers", "theory", "algorithms", "plotting", "cli", "tour"}:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'physlearn' has no attribute {name!r}")

@@ -1,0 +1,90 @@
+"""Precision policy.
+
+physlearn never flips ``jax_enable_x64`` behind the user's back. Instead:
+
+* Eager calls of the theory API with concrete inputs run inside a scoped ``jax.enable_x64(True)``
+  and return NumPy float64 arrays (see :func:`eager_x64`).
+* Traced calls (under the user's ``jit``/``grad``/``vmap``) follow the dtype that JAX is
+  configured for; when that is float32 a :class:`~physlearn.errors.PrecisionWarning` is emitted
+  once per function.
+* :func:`enable_x64` is an explicit one-liner for users who want float64 everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import warnings
+
+import jax
+import numpy as np
+
+from .errors import PrecisionWarning
+
+__all__ = ["enable_x64", "x64_enabled", "is_traced", "eager_x64"]
+
+_warned: set[str] = set()
+
+
+def enable_x64(enabled: bool = True) -> None:
+    """Turn JAX's float64 mode on (globally). Equivalent to ``jax.config.update("jax_enable_x64", True)``."""
+    jax.config.update("jax_enable_x64", bool(enabled))
+
+
+def x64_enabled() -> bool:
+    return bool(jax.config.jax_enable_x64)
+
+
+def is_traced(*trees) -> bool:
+    """True when any leaf is a JAX tracer (we are inside jit/grad/vmap)."""
+    for tree in trees:
+        for leaf in jax.tree_util.tree_leaves(tree):
+            if isinstance(leaf, jax.core.Tracer):
+                return True
+    return False
+
+
+def warn_precision(name: str) -> None:
+    if not x64_enabled() and name not in _warned:
+        _warned.add(name)
+        warnings.warn(
+            f"{name} is traced in float32: saddle-point tolerances of 1e-10 cannot be met. "
+            "Call physlearn.enable_x64() (or jax.config.update('jax_enable_x64', True)) first.",
+            PrecisionWarning,
+            stacklevel=3,
+        )
+
+
+@contextlib.contextmanager
+def _x64_scope():
+    if x64_enabled():
+        yield
+    else:
+        with jax.enable_x64(True):
+            yield
+
+
+def to_numpy(tree):
+    """Convert every array leaf of a pytree to NumPy (host) arrays."""
+    return jax.tree_util.tree_map(
+        lambda x: np.asarray(x) if isinstance(x, (jax.Array, np.ndarray)) else x, tree
+    )
+
+
+def eager_x64(fn):
+    """Decorator for public theory entry points.
+
+    With concrete inputs the wrapped function runs in float64 (scoped) and its pytree result is
+    converted to NumPy; with traced inputs it runs as is (and warns once if x64 is off).
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if is_traced(args, kwargs):
+            warn_precision(fn.__qualname__)
+            return fn(*args, **kwargs)
+        with _x64_scope():
+            return to_numpy(fn(*args, **kwargs))
+
+    wrapper.__wrapped_traced__ = fn
+    return wrapper

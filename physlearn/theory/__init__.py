@@ -1,0 +1,1 @@
+"""Replica theory of perceptrons: one module per model/quantity."""
