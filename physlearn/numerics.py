@@ -86,20 +86,28 @@ _ERFCX_TABLE = _fit_erfcx_table()  # (n_intervals, deg + 1)
 
 def _clenshaw(s, coef):
     """Evaluate sum_k coef[..., k] T_k(s) (coefficients along the last axis)."""
-    b1 = jnp.zeros_like(s)
-    b2 = jnp.zeros_like(s)
-    for k in range(coef.shape[-1] - 1, 0, -1):
-        b1, b2 = 2.0 * s * b1 - b2 + coef[..., k], b1
+    # lax.fori_loop rather than a Python loop: the unrolled form made nested theory solves
+    # (bisection inside bisection, with implicit adjoints) take ~50 s to compile.
+    deg = coef.shape[-1] - 1
+
+    def body(i, carry):
+        b1, b2 = carry
+        k = deg - i
+        return 2.0 * s * b1 - b2 + jnp.take(coef, k, axis=-1), b1
+
+    b1, b2 = jax.lax.fori_loop(0, deg, body, (jnp.zeros_like(s), jnp.zeros_like(s)))
     return s * b1 - b2 + coef[..., 0]
 
 
 def _asym_sum(x2inv):
     """S(t) = 1 - 1/(2t^2) + 3/(4t^4) - ... as a function of 1/(2t^2); t >= 10."""
-    total = jnp.ones_like(x2inv)
-    term = jnp.ones_like(x2inv)
-    for k in range(1, _ASYM_TERMS + 1):
+    def body(k, carry):
+        total, term = carry
         term = -term * (2 * k - 1) * x2inv
-        total = total + term
+        return total + term, term
+
+    one = jnp.ones_like(x2inv)
+    total, _ = jax.lax.fori_loop(1, _ASYM_TERMS + 1, body, (one, one))
     return total
 
 
@@ -155,11 +163,13 @@ def _erfc_nonneg(t):
 def _erf_series(x):
     """erf(x) by its Maclaurin series; accurate for |x| <= 0.5."""
     x2 = x * x
-    term = x
-    total = x
-    for n in range(1, 18):
+
+    def body(n, carry):
+        total, term = carry
         term = -term * x2 / n
-        total = total + term / (2 * n + 1)
+        return total + term / (2 * n + 1), term
+
+    total, _ = jax.lax.fori_loop(1, 18, body, (x, x))
     return total * (2.0 / _SQRTPI)
 
 
@@ -262,9 +272,7 @@ def _gh_minus_x_raw(x):
     xl = jnp.maximum(x, _GH_CF_FROM)
     # Laplace's continued fraction A(x) - x = 1/(x + 2/(x + 3/(x + ...))): no cancellation, and
     # 60 levels reach ~1e-16 for x >= 3 (where the direct difference starts to cancel).
-    t = jnp.zeros_like(xl)
-    for k in range(_GH_CF_TERMS, 1, -1):
-        t = k / (xl + t)
+    t = jax.lax.fori_loop(0, _GH_CF_TERMS - 1, lambda i, t: (_GH_CF_TERMS - i) / (xl + t), jnp.zeros_like(xl))
     cf = 1.0 / (xl + t)
     return jnp.where(x < _GH_CF_FROM, direct, cf)
 
@@ -415,7 +423,7 @@ def gauss_expect2(f, n1: int = 61, n2: int | None = None, *, dtype=None):
     return gauss_expect(lambda z1: gauss_expect(lambda z2: f(z1, z2), n2, dtype=dtype), n1, dtype=dtype)
 
 
-def half_line_rule(c, n: int = 96):
+def half_line_rule(c, n: int = 96, width=None):
     r"""Nodes and weights for :math:`\int_c^\infty Dz\, g(z) \approx \sum_j w_j\, g(z_j)`.
 
     With :math:`z = c + u`, :math:`u = U s^2`, :math:`s\in(0,1)` Gauss--Legendre and
@@ -424,24 +432,31 @@ def half_line_rule(c, n: int = 96):
     :math:`\ll 1` there (e.g. :math:`\sqrt{1-q}` in Gardner integrals as :math:`q\to1`); it also
     follows the mass when it sits within :math:`1/c` of the edge (:math:`c \gg 1`). ``c`` may be
     traced; nodes and weights are differentiable in ``c``.
+
+    ``width`` (optional, may be traced) caps :math:`U`: use it when the *integrand* itself is
+    supported within ``width`` of the edge (e.g. :math:`\operatorname{sech}^2(\sqrt{\hat q}z)` with
+    width :math:`\sim 40/\sqrt{\hat q}`), so that the nodes resolve it however narrow it is.
     """
     c = _float(c)
     s, ws = _gauss_legendre01(n)
     s = jnp.asarray(s, dtype=c.dtype)
     ws = jnp.asarray(ws, dtype=c.dtype)
     U = -c + jnp.sqrt(c * c + 80.0)
+    if width is not None:
+        U = jnp.minimum(U, width)
     u = U * s * s
     z = c + u
     w = ws * 2.0 * U * s * G(z)
     return z, w
 
 
-def gauss_expect_split(f, c=0.0, n: int = 96):
+def gauss_expect_split(f, c=0.0, n: int = 96, width=None):
     r""":math:`\int Dz\, f(z)` for integrands with a kink or a sharp crossover at :math:`z = c`:
     the line is split at ``c`` and each half integrated with :func:`half_line_rule`
-    (``2n`` evaluations of ``f``). ``c`` may be traced (e.g. :math:`\kappa/\sqrt q`)."""
-    zu, wu = half_line_rule(c, n)
-    zl, wl = half_line_rule(-_float(c), n)
+    (``2n`` evaluations of ``f``). ``c`` may be traced (e.g. :math:`\kappa/\sqrt q`). ``width``:
+    see :func:`half_line_rule` (for integrands that vanish beyond ``width`` of ``c``)."""
+    zu, wu = half_line_rule(c, n, width)
+    zl, wl = half_line_rule(-_float(c), n, width)
     upper = _weighted_sum(wu, jax.vmap(f)(zu))
     lower = _weighted_sum(wl, jax.vmap(f)(-zl))
     return jax.tree_util.tree_map(jnp.add, upper, lower)
