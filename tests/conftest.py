@@ -1,0 +1,31 @@
+"""Test configuration: float64 on (as the theory needs), explicit keys, memory hygiene."""
+
+import gc
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def getkey():
+    """Yield a function that returns fresh PRNG keys (never reuse a key)."""
+    state = {"key": jax.random.key(20261122)}
+
+    def next_key():
+        state["key"], sub = jax.random.split(state["key"])
+        return sub
+
+    return next_key
+
+
+def pytest_runtest_teardown(item, nextitem):
+    # keep the 2-core CI machine's memory flat across many compiled theory functions
+    if nextitem is None or item.module is not nextitem.module:
+        jax.clear_caches()
+        gc.collect()
