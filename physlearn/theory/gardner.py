@@ -90,13 +90,22 @@ def _broadcast(**named):
         raise ValueError(f"cannot broadcast {desc} against each other") from err
 
 
-def _grid_map(fn, *arrays):
-    """Broadcast, flatten, vmap ``fn`` over the points, reshape back (one compiled call)."""
+def _bucket(size: int) -> int:
+    """Pad batch sizes to 8, 16, 32, ... so that sweeps of different lengths share compilations."""
+    return max(8, 1 << max(0, size - 1).bit_length())
+
+
+def _grid_call(jitted, *arrays, **static):
+    """Broadcast the parameter arrays, flatten, pad to a bucket size, call the jitted solver on
+    the flat batch (one compilation per bucket, whatever the grid's shape), reshape back."""
     arrays = [jnp.asarray(a, dtype=jnp.result_type(float)) for a in arrays]
     shape = jnp.broadcast_shapes(*[a.shape for a in arrays])
+    size = math.prod(shape)
+    pad = _bucket(size) - size
     flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in arrays]
-    out = jax.vmap(fn)(*flat)
-    return jax.tree_util.tree_map(lambda x: x.reshape(shape + x.shape[1:]), out)
+    flat = [jnp.concatenate([f, jnp.broadcast_to(f[:1], (pad,))]) if pad else f for f in flat]
+    out = jitted(*flat, **static)
+    return jax.tree_util.tree_map(lambda x: x[:size].reshape(shape + x.shape[1:]), out)
 
 
 def _check(sol, on_failure, what, params, hint):
@@ -250,7 +259,7 @@ def _spherical_rs_grid(alpha, kappa, n):
         ok = sol.converged & (res < _CONVERGED_TOL) & (alpha < _spherical_capacity(kappa))
         return GardnerRS(alpha, kappa, q, q / (1.0 - q) ** 2, entropy, replicon, ok, res, sol.n_steps)
 
-    return _grid_map(one, alpha, kappa)
+    return jax.vmap(one)(alpha, kappa)
 
 
 @eager_x64
@@ -271,7 +280,7 @@ def spherical_rs(alpha, kappa=0.0, *, n: int = DEFAULT_NODES, on_failure: str = 
     k = _as_param("kappa", kappa)
     shape = _broadcast(alpha=a, kappa=k)
     del shape
-    sol = _spherical_rs_grid(a, k, n)
+    sol = _grid_call(_spherical_rs_grid, a, k, n=n)
     _check(
         sol,
         on_failure,
@@ -324,7 +333,7 @@ def _binary_point(alpha, kappa, n):
 
 @partial(jax.jit, static_argnames=("n",))
 def _binary_rs_grid(alpha, kappa, n):
-    return _grid_map(lambda a, k: _binary_point(a, k, n), alpha, kappa)
+    return jax.vmap(lambda a, k: _binary_point(a, k, n))(alpha, kappa)
 
 
 @eager_x64
@@ -347,7 +356,7 @@ def binary_rs(alpha, kappa=0.0, *, n: int = DEFAULT_NODES, on_failure: str = "ra
     a = _as_param("alpha", alpha, positive=True)
     k = _as_param("kappa", kappa)
     _broadcast(alpha=a, kappa=k)
-    sol = _binary_rs_grid(a, k, n)
+    sol = _grid_call(_binary_rs_grid, a, k, n=n)
     _check(
         sol,
         on_failure,
@@ -391,7 +400,7 @@ def _binary_capacity_grid(kappa, n):
         ok = sol.converged & inner.converged
         return alpha_c, ok, sol.residual, sol.n_steps
 
-    return _grid_map(one, kappa)
+    return jax.vmap(one)(kappa)
 
 
 class CapacityResult(eqx.Module):
@@ -415,7 +424,7 @@ def binary_capacity(kappa=0.0, *, n: int = DEFAULT_NODES, on_failure: str = "rai
     array of :math:`\alpha_c`, or a ``CapacityResult`` with diagnostics if ``full_output``.
     """
     k = _as_param("kappa", kappa)
-    alpha_c, ok, res, steps = _binary_capacity_grid(k, n)
+    alpha_c, ok, res, steps = _grid_call(_binary_capacity_grid, k, n=n)
     out = CapacityResult(jnp.asarray(k), alpha_c, ok, res, steps)
     _check(out, on_failure, "binary_capacity", {"kappa": out.kappa}, "increase n")
     return out if full_output else alpha_c
@@ -488,42 +497,59 @@ class Gardner1RSB(eqx.Module):
     n_steps: jax.Array
 
 
-def _to_params(x):
-    # unconstrained -> physical: 0 < q0 < q1 < 1, 0 < q0_hat < q1_hat
-    q0 = jax.nn.sigmoid(x[0])
-    q1 = q0 + (1.0 - q0) * jax.nn.sigmoid(x[1])
-    p0 = jnp.exp(x[2])
-    p1 = p0 + jnp.exp(x[3])
-    return {"q0": q0, "q1": q1, "q0_hat": p0, "q1_hat": p1}
+def _inner_nodes(n):
+    z, w = nm.gauss_hermite(n)
+    dt = jnp.result_type(float)
+    return jnp.asarray(z, dtype=dt), jnp.log(jnp.asarray(w, dtype=dt))
 
 
-def _from_params(q0, q1, p0, p1):
-    q0 = jnp.asarray(q0)
-    return jnp.stack(
-        [
-            jnp.log(q0) - jnp.log1p(-q0),
-            jnp.log(q1 - q0) - jnp.log(1.0 - q1),
-            jnp.log(p0),
-            jnp.log(p1 - p0),
-        ]
-    )
+def _one_rsb_update(n):
+    r"""The 1RSB saddle-point map (Gardner & Derrida 1988; Krauth & Mézard 1989), Stein form:
+
+    .. math::
+        q_1 = \int Dz_0\,\langle \tanh^2 h\rangle,\quad q_0 = \int Dz_0\,\langle\tanh h\rangle^2,\quad
+        \hat q_1 = \frac{\alpha}{1-q_1}\int Dz_0\,\langle A(u)^2\rangle_m,\quad
+        \hat q_0 = \frac{\alpha}{1-q_1}\int Dz_0\,\langle A(u)\rangle_m^2,
+
+    where :math:`\langle\cdot\rangle` averages over :math:`z_1` with weight
+    :math:`[2\cosh h]^m` (:math:`h=\sqrt{\hat q_0}z_0+\sqrt{\hat q_1-\hat q_0}z_1`) and
+    :math:`\langle\cdot\rangle_m` with weight :math:`H(u)^m`. Unlike Newton in transformed
+    variables, this map reaches the collapsed point :math:`q_0=q_1` continuously.
+    """
+    z1, lw1 = _inner_nodes(n)
+
+    def update(theta, args):
+        alpha, m, kappa = args
+        q0, q1, p0, p1 = theta["q0"], theta["q1"], theta["q0_hat"], theta["q1_hat"]
+        dq = jnp.maximum(q1 - q0, 0.0)
+        dp = jnp.maximum(p1 - p0, 0.0)
+
+        def ent(z0):
+            h = jnp.sqrt(p0) * z0 + jnp.sqrt(dp) * z1
+            w = jax.nn.softmax(lw1 + m * nm.log2cosh(h))
+            t = jnp.tanh(h)
+            return jnp.sum(w * t) ** 2, jnp.sum(w * t * t)
+
+        def energ(z0):
+            u = (kappa - jnp.sqrt(q0) * z0 - jnp.sqrt(dq) * z1) / jnp.sqrt(1.0 - q1)
+            w = jax.nn.softmax(lw1 + m * nm.log_H(u))
+            a = nm.GH(u)
+            return jnp.sum(w * a) ** 2, jnp.sum(w * a * a)
+
+        new_q0, new_q1 = nm.gauss_expect(ent, n)
+        a0, a1 = nm.gauss_expect(energ, n)
+        return {"q0": new_q0, "q1": new_q1, "q0_hat": alpha * a0 / (1.0 - q1), "q1_hat": alpha * a1 / (1.0 - q1)}
+
+    return update
 
 
 @partial(jax.jit, static_argnames=("n",))
-def _one_rsb_grid(alpha, m, kappa, x0, n):
-    def one(alpha, m, kappa, x0):
-        def phi_x(x, args):
-            a, mm, k = args
-            return one_rsb_free_entropy(_to_params(x), a, mm, k, n)
-
-        def eqs(x, args):
-            # stationarity in the physical variables: d phi/d theta = J^{-T} d phi/dx; the
-            # reparametrisation is a diffeomorphism, so grad_x = 0 is equivalent.
-            return jax.grad(phi_x)(x, args)
-
-        sol = solvers.root(eqs, x0, (alpha, m, kappa), method="newton", tol=1e-10, max_steps=100)
-        p = _to_params(sol.value)
-        phi = phi_x(sol.value, (alpha, m, kappa))
+def _one_rsb_grid(alpha, m, kappa, theta0, n):
+    def one(alpha, m, kappa, theta0):
+        args = (alpha, m, kappa)
+        sol = solvers.fixed_point(_one_rsb_update(n), theta0, args, damping=0.5, tol=1e-10, max_steps=5000)
+        p = sol.value
+        phi = one_rsb_free_entropy(p, alpha, m, kappa, n)
         dphi_dm = jax.grad(lambda mm: one_rsb_free_entropy(jax.lax.stop_gradient(p), alpha, mm, kappa, n))(m)
         complexity = m * phi - m * m * dphi_dm
         s_int = phi + m * dphi_dm
@@ -533,16 +559,16 @@ def _one_rsb_grid(alpha, m, kappa, x0, n):
             sol.n_steps,
         )
 
-    return jax.vmap(one)(alpha, m, kappa, x0)
+    return jax.vmap(one)(alpha, m, kappa, theta0)
 
 
 @eager_x64
 def binary_1rsb(alpha, m, kappa=0.0, *, init=None, n: int = 64, on_failure: str = "raise") -> Gardner1RSB:
     r"""Saddle point of the 1RSB free entropy (:func:`one_rsb_free_entropy`) at fixed :math:`m`.
 
-    Newton on :math:`\nabla\Phi_{\rm 1RSB}=0` in variables that keep
-    :math:`0<q_0<q_1<1` and :math:`0<\hat q_0<\hat q_1`. ``init`` is a dict with the four order
-    parameters; by default the RS solution is split slightly (:math:`q_{0,1} = q_{RS} \mp 0.05`),
+    Damped iteration of the saddle-point map (see ``_one_rsb_update``), ``0 < m < 1``. ``init`` is
+    a dict with the four order parameters; by default the RS solution is split slightly
+    (:math:`q_{0,1} = q_{RS} \mp 0.05`),
     so a collapse back to :math:`q_0 = q_1 = q_{RS}` (RS is the 1RSB solution) is a valid outcome
     that the result shows. Also returns the complexity
     :math:`\Sigma(m) = m\Phi - m^2\partial_m\Phi` and the internal entropy
@@ -553,23 +579,22 @@ def binary_1rsb(alpha, m, kappa=0.0, *, init=None, n: int = 64, on_failure: str 
     k = _as_param("kappa", kappa)
     shape = _broadcast(alpha=a, m=mm, kappa=k)
     af, mf, kf = (np.broadcast_to(np.asarray(v, dtype=np.float64), shape).reshape(-1) for v in (a, mm, k))
+    if not is_traced(mm) and ((np.asarray(mm) <= 0) | (np.asarray(mm) >= 1)).any():
+        raise ValueError("m must be in (0, 1) (at m = 1 the 1RSB functional is the RS one)")
     if init is None:
         rs = binary_rs(af, kf, on_failure="raise")
         qrs, prs = np.asarray(rs.q), np.asarray(rs.q_hat)
-        q0 = np.clip(qrs - 0.05, 1e-3, None)
-        q1 = np.clip(qrs + 0.05, None, 1 - 1e-3)
-        q1 = np.maximum(q1, q0 + 1e-3)
-        x0 = jax.vmap(_from_params)(q0, q1, 0.8 * prs, 1.25 * prs)
+        vals = [np.clip(qrs - 0.05, 1e-3, None), np.clip(qrs + 0.05, None, 1 - 1e-3), 0.8 * prs, 1.25 * prs]
     else:
         missing = {"q0", "q1", "q0_hat", "q1_hat"} - set(init)
         if missing:
             raise ValueError(f"init is missing {sorted(missing)}")
         vals = [np.broadcast_to(np.asarray(init[key], dtype=np.float64), shape).reshape(-1) for key in ("q0", "q1", "q0_hat", "q1_hat")]
-        if not ((0 < vals[0]) & (vals[0] < vals[1]) & (vals[1] < 1)).all():
-            raise ValueError("init must satisfy 0 < q0 < q1 < 1")
-        if not ((0 < vals[2]) & (vals[2] < vals[3])).all():
-            raise ValueError("init must satisfy 0 < q0_hat < q1_hat")
-        x0 = jax.vmap(_from_params)(*vals)
+        if not ((0 <= vals[0]) & (vals[0] <= vals[1]) & (vals[1] < 1)).all():
+            raise ValueError("init must satisfy 0 <= q0 <= q1 < 1")
+        if not ((0 <= vals[2]) & (vals[2] <= vals[3])).all():
+            raise ValueError("init must satisfy 0 <= q0_hat <= q1_hat")
+    x0 = {k: jnp.asarray(v) for k, v in zip(("q0", "q1", "q0_hat", "q1_hat"), vals)}
     out = _one_rsb_grid(jnp.asarray(af), jnp.asarray(mf), jnp.asarray(kf), x0, n)
     out = jax.tree_util.tree_map(lambda v: v.reshape(shape + v.shape[1:]), out)
     _check(out, on_failure, "binary_1rsb", {"alpha": out.alpha, "m": out.m, "kappa": out.kappa}, "start from another init")

@@ -1,0 +1,177 @@
+"""``physlearn tour``: the main job. Computes the curves physlearn can compute on embedded defaults
+and writes a self-contained report folder (PNG figures + ``report.md`` with a theory-vs-reference
+table). Each *section* is a function ``section(ctx) -> list[Row]``; later features add sections.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import math
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+import jax
+import numpy as np
+
+from . import __version__, plotting
+
+__all__ = ["Row", "TourContext", "SECTIONS", "run_tour"]
+
+
+@dataclasses.dataclass
+class Row:
+    """One line of the report table: a quantity, its reference value (with source), the value
+    physlearn measured/computed, and whether they agree within ``tol``."""
+
+    quantity: str
+    reference: float
+    source: str
+    measured: float
+    tol: float
+
+    @property
+    def agrees(self) -> bool:
+        return bool(np.isfinite(self.measured) and abs(self.measured - self.reference) <= self.tol)
+
+
+@dataclasses.dataclass
+class TourContext:
+    out: Path
+    size: str  # "small" or "paper"
+    figures: list = dataclasses.field(default_factory=list)  # (title, filename, caption)
+    notes: list = dataclasses.field(default_factory=list)
+
+    def figure(self, fig, name: str, title: str, caption: str) -> None:
+        plotting.save(fig, self.out / name)
+        self.figures.append((title, name, caption))
+
+
+# ----------------------------------------------------------------------------------- sections
+def gardner_section(ctx: TourContext) -> list[Row]:
+    """Gardner capacity: spherical and binary perceptrons, RS stability, Krauth-Mezard."""
+    from .theory import gardner
+
+    n_pts = 400 if ctx.size == "paper" else 120
+    rows: list[Row] = []
+
+    # 1. spherical capacity vs margin, and binary (Krauth-Mezard) capacity vs margin
+    kappas = np.linspace(0.0, 2.0, n_pts)
+    a_sph = np.asarray(gardner.spherical_capacity(kappas))
+    k_bin = np.linspace(0.0, 1.5, 13 if ctx.size == "small" else 41)
+    a_bin = np.asarray(gardner.binary_capacity(k_bin))
+    fig, ax = plotting.figure("Storage capacity vs margin", r"margin $\kappa$", r"capacity $\alpha_c$ (patterns per weight)")
+    plotting.theory_line(ax, kappas, a_sph, r"spherical, RS (Gardner 1988)")
+    plotting.theory_line(ax, k_bin, a_bin, r"binary, zero of RS entropy (Krauth-Mezard)", style="--")
+    plotting.theory_line(ax, kappas, (2 / math.pi) * a_sph, r"binary RS branch end $q\to1$ (not the capacity)", style=":")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ctx.figure(fig, "capacity_vs_kappa.png", "Capacity vs margin", "Spherical RS capacity (exact for kappa >= 0), binary Krauth-Mezard capacity, and the unphysical q -> 1 end of the binary RS branch.")
+    rows.append(Row("spherical capacity alpha_c(kappa=0)", 2.0, "Cover 1965; Gardner 1988", float(a_sph[0]), 1e-9))
+    a_km = float(a_bin[0])
+    rows.append(Row("binary capacity alpha_KM(kappa=0)", 0.833078599, "Krauth & Mezard 1989; Ding & Sun 2019", a_km, 1e-6))
+
+    # 2. RS entropy vs alpha (binary and spherical) with the Krauth-Mezard point
+    alphas = np.linspace(0.01, 1.25, n_pts)
+    b = gardner.binary_rs(alphas, on_failure="flag")
+    ok = np.asarray(b.converged)
+    s_alpha = np.linspace(0.01, 1.99, n_pts)
+    s = gardner.spherical_rs(s_alpha)
+    fig, ax = plotting.figure("Gardner volume (RS), kappa = 0", r"load $\alpha = P/N$", "entropy per weight (nats)")
+    plotting.theory_line(ax, alphas[ok], np.asarray(b.entropy)[ok], "binary weights")
+    plotting.theory_line(ax, s_alpha, s.entropy, "spherical weights", style="--")
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    plotting.mark_value(ax, a_km, rf"$\alpha_{{KM}} = {a_km:.4f}$")
+    ax.set_ylim(-3, 0.8)
+    ax.legend(fontsize=8)
+    ctx.figure(fig, "entropy_vs_alpha.png", "RS entropy vs load", "Binary RS entropy vanishes at the Krauth-Mezard capacity; the spherical log-volume diverges at alpha_c = 2.")
+    # small-alpha limit: q = O(alpha), so phi = log 2 + alpha log H(0) + O(alpha^2) = (1 - alpha) log 2
+    a0 = float(alphas[0])
+    rows.append(Row(f"binary RS entropy at alpha = {a0:g}", (1 - a0) * math.log(2), "annealed limit (1-alpha) log 2", float(np.asarray(b.entropy)[0]), 1e-4))
+
+    # 3. overlaps and replicon (RS stability)
+    fig, ax = plotting.figure("RS overlap and stability, kappa = 0", r"load $\alpha$", "value (dimensionless)")
+    plotting.theory_line(ax, alphas[ok], np.asarray(b.q)[ok], r"binary $q$")
+    plotting.theory_line(ax, alphas[ok], np.asarray(b.replicon)[ok], r"binary replicon $\lambda$", style="--")
+    plotting.theory_line(ax, s_alpha, s.q, r"spherical $q$")
+    plotting.theory_line(ax, s_alpha, s.replicon, r"spherical replicon $\lambda$", style="--")
+    ax.axhline(1.0, color="0.4", lw=0.8, ls=":")
+    ax.set_ylim(0, 1.6)
+    ax.legend(fontsize=8)
+    ctx.figure(fig, "stability.png", "RS stability", "Replicon eigenvalue: RS is stable below 1. Binary: unstable beyond alpha_AT ~ 1.015, above the capacity.")
+    rep = np.asarray(b.replicon)
+    cross = np.flatnonzero(ok[:-1] & ok[1:] & (rep[:-1] < 1) & (rep[1:] >= 1))
+    if cross.size:
+        i = cross[0]
+        fine = gardner.binary_rs(np.linspace(alphas[i], alphas[i + 1], 41))
+        a_at = float(np.interp(1.0, fine.replicon, fine.alpha))
+    else:
+        a_at = float("nan")
+    rows.append(Row("binary AT line alpha_AT(kappa=0)", 1.015, "Gardner & Derrida 1988", a_at, 2e-3))
+    return rows
+
+
+SECTIONS: dict[str, Callable[[TourContext], list[Row]]] = {"Gardner capacity": gardner_section}
+
+
+# ----------------------------------------------------------------------------------- report
+def _write_report(ctx: TourContext, rows: list[Row], timings: dict[str, float]) -> Path:
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# physlearn tour report",
+        "",
+        f"physlearn {__version__}, JAX {jax.__version__} ({jax.default_backend()}), Python {platform.python_version()}, "
+        f"size `{ctx.size}`, {now}.",
+        "",
+        "## Theory vs reference",
+        "",
+        "| quantity | reference | source | physlearn | agreement |",
+        "|---|---|---|---|---|",
+    ]
+    for r in rows:
+        verdict = f"yes (within {r.tol:g})" if r.agrees else f"**no** (off by {abs(r.measured - r.reference):.3g}; tolerance {r.tol:g})"
+        lines.append(f"| {r.quantity} | {r.reference:.9g} | {r.source} | {r.measured:.9g} | {verdict} |")
+    lines += ["", "## Figures", ""]
+    for title, name, caption in ctx.figures:
+        lines += [f"### {title}", "", f"![{title}]({name})", "", caption, ""]
+    lines += ["## Timings", "", "| section | seconds |", "|---|---|"]
+    lines += [f"| {k} | {v:.1f} |" for k, v in timings.items()]
+    if ctx.notes:
+        lines += ["", "## Notes", ""] + [f"- {n}" for n in ctx.notes]
+    path = ctx.out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_tour(out="physlearn-report", size: str = "small", sections=None, progress: bool = True) -> Path:
+    """Run every tour section, write figures and ``report.md`` into ``out``; return the report path.
+
+    ``size="small"`` runs in minutes on 2 CPU cores; ``size="paper"`` runs the large version
+    (meant for an accelerator).
+    """
+    if size not in ("small", "paper"):
+        raise ValueError(f"size must be 'small' or 'paper', got {size!r}")
+    names = list(SECTIONS) if sections is None else list(sections)
+    unknown = [n for n in names if n not in SECTIONS]
+    if unknown:
+        raise ValueError(f"unknown tour section(s) {unknown}; available: {list(SECTIONS)}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = TourContext(out=out, size=size)
+    rows: list[Row] = []
+    timings: dict[str, float] = {}
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True, quiet=not progress)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console, transient=False) as bar:
+        task = bar.add_task("physlearn tour", total=len(names))
+        for name in names:
+            bar.update(task, description=f"tour: {name}")
+            t0 = time.perf_counter()
+            rows += SECTIONS[name](ctx)
+            timings[name] = time.perf_counter() - t0
+            bar.advance(task)
+    return _write_report(ctx, rows, timings)

@@ -1,0 +1,58 @@
+"""The `physlearn` command and the tour report."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from physlearn import cli
+from physlearn.theory import gardner
+
+
+def test_theory_gardner_json(capsys):
+    rc = cli.main(["theory", "gardner", "--model", "binary", "--alpha", "0.4", "0.6", "--kappa", "0", "--json"])
+    assert rc == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["alpha"] for r in rows] == [0.4, 0.6]
+    ref = gardner.binary_rs([0.4, 0.6])
+    np.testing.assert_allclose([r["entropy"] for r in rows], ref.entropy, rtol=1e-12)
+    assert all(r["converged"] for r in rows)
+
+
+def test_theory_gardner_table_and_flagged_points(capsys):
+    rc = cli.main(["theory", "gardner", "--model", "spherical", "--alpha", "1.0", "2.5"])
+    out = capsys.readouterr()
+    assert rc == 3 and "did not converge" in out.err
+    assert "n/a" in out.out  # no result-looking numbers for the flagged point
+
+
+def test_capacity_command(capsys):
+    assert cli.main(["theory", "capacity", "--model", "spherical", "--kappa", "0", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["alpha_c"] == pytest.approx(2.0, abs=1e-12)
+
+
+def test_bad_input_is_a_clear_error(capsys):
+    assert cli.main(["theory", "gardner", "--alpha", "-1"]) == 2
+    assert "alpha must be > 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["theory", "gardner", "--model", "gaussian"])
+
+
+def test_help_runs_as_a_command():
+    out = subprocess.run([sys.executable, "-m", "physlearn.cli", "--help"], capture_output=True, text=True, check=True)
+    assert "tour" in out.stdout and "theory" in out.stdout
+
+
+def test_tour_writes_report(tmp_path):
+    from physlearn.tour import run_tour
+
+    path = run_tour(tmp_path / "report", progress=False)
+    text = path.read_text()
+    assert "| binary capacity alpha_KM(kappa=0) | 0.833078599 |" in text
+    pngs = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
+    assert len(pngs) >= 3 and all(f"({p})" in text for p in pngs)
+    assert "**no**" not in text  # every theory-vs-reference row agrees
+    with pytest.raises(ValueError, match="size"):
+        run_tour(tmp_path / "x", size="huge")
