@@ -185,35 +185,15 @@ def root(
     return _finish(sol.value, sol.result, sol.stats["num_steps"], equations, args, tol, free_entropy)
 
 
-def stationary(
-    phi: Callable[[PyTree, Any], jax.Array],
-    y0: PyTree,
-    args: Any = None,
-    *,
-    method: str = "newton",
-    tol: float = 1e-10,
-    max_steps: int = 256,
-    lower: float | None = None,
-    upper: float | None = None,
-) -> SaddleSolution:
+def stationary(phi: Callable[[PyTree, Any], jax.Array], y0: PyTree, args: Any = None, **kwargs) -> SaddleSolution:
     r"""Find a stationary point :math:`\nabla_\theta\phi(\theta) = 0` of a free entropy.
 
     The equations are ``jax.grad(phi)`` -- saddle points of replica functionals are neither
-    maxima nor minima, so no optimiser is used (theory notes, pitfall 7). ``free_entropy`` of the
-    result is :math:`\phi(\theta^*)`.
+    maxima nor minima, so no optimiser is used (theory notes, pitfall 7). Keyword arguments are
+    those of :func:`root` (``method``, ``tol``, ``max_steps``, ``lower``, ``upper``);
+    ``free_entropy`` of the result is :math:`\phi(\theta^*)`.
     """
-    grad = jax.grad(phi)
-    return root(
-        grad,
-        y0,
-        args,
-        method=method,
-        tol=tol,
-        max_steps=max_steps,
-        lower=lower,
-        upper=upper,
-        free_entropy=phi,
-    )
+    return root(jax.grad(phi), y0, args, free_entropy=phi, **kwargs)
 
 
 def continuation(

@@ -276,18 +276,19 @@ def spherical_rs(alpha, kappa=0.0, *, n: int = DEFAULT_NODES, on_failure: str = 
     & Derrida 1988). Valid for :math:`0<\alpha<\alpha_c(\kappa)`; beyond, the point is flagged
     (``on_failure="flag"``) or :class:`~physlearn.errors.NonConvergenceError` is raised.
     """
-    a = _as_param("alpha", alpha, positive=True)
-    k = _as_param("kappa", kappa)
-    shape = _broadcast(alpha=a, kappa=k)
-    del shape
-    sol = _grid_call(_spherical_rs_grid, a, k, n=n)
-    _check(
-        sol,
-        on_failure,
-        "spherical_rs",
-        {"alpha": sol.alpha, "kappa": sol.kappa},
+    return _solve_rs(
+        _spherical_rs_grid, "spherical_rs", alpha, kappa, n, on_failure,
         "alpha must be below the capacity spherical_capacity(kappa); near it increase n",
     )
+
+
+def _solve_rs(grid_fn, name, alpha, kappa, n, on_failure, hint):
+    """Shared public path of the RS solvers: validate, solve the grid, raise or flag."""
+    a = _as_param("alpha", alpha, positive=True)
+    k = _as_param("kappa", kappa)
+    _broadcast(alpha=a, kappa=k)
+    sol = _grid_call(grid_fn, a, k, n=n)
+    _check(sol, on_failure, name, {"alpha": sol.alpha, "kappa": sol.kappa}, hint)
     return sol
 
 
@@ -353,18 +354,10 @@ def binary_rs(alpha, kappa=0.0, *, n: int = DEFAULT_NODES, on_failure: str = "ra
     The branch exists for :math:`\alpha < \alpha_{q\to1}(\kappa) = (2/\pi)\,\alpha_c^{\rm sph}(\kappa)`
     (:math:`4/\pi` at :math:`\kappa=0`, see :func:`binary_rs_branch_end`).
     """
-    a = _as_param("alpha", alpha, positive=True)
-    k = _as_param("kappa", kappa)
-    _broadcast(alpha=a, kappa=k)
-    sol = _grid_call(_binary_rs_grid, a, k, n=n)
-    _check(
-        sol,
-        on_failure,
-        "binary_rs",
-        {"alpha": sol.alpha, "kappa": sol.kappa},
+    return _solve_rs(
+        _binary_rs_grid, "binary_rs", alpha, kappa, n, on_failure,
         "alpha must be below binary_rs_branch_end(kappa) (4/pi at kappa=0); near it increase n",
     )
-    return sol
 
 
 @eager_x64
