@@ -25,6 +25,7 @@ array (``samples=S``); :attr:`Problem.n_samples` tells which.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 
@@ -238,6 +239,12 @@ def _check_key(key):
         raise ValueError("key must be a JAX PRNG key (jax.random.key(seed))")
 
 
+def _pm1(key, shape):
+    """i.i.d. unbiased +-1 int8 entries (the lowest bit of uniform random bits)."""
+    bits = jax.random.bits(key, shape, dtype=jnp.uint8)
+    return jnp.where((bits & 1) == 1, 1, -1).astype(jnp.int8)
+
+
 def _input_shape(m, n, k, architecture):
     return (m, k, n) if architecture == "tree" else (m, n)
 
@@ -273,19 +280,24 @@ def random_patterns(key, n, alpha, k=1, architecture="perceptron", samples=None,
     if labels not in ("random", "ones"):
         raise ValueError(f"labels must be 'random' or 'ones', got {labels!r}")
     _check_key(key)
+    x, y = _random_arrays(key, m, n, k, architecture, samples, labels)
+    return Problem(x, y, architecture=architecture, k=k)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6))
+def _random_arrays(key, m, n, k, architecture, samples, labels):
     shape = _input_shape(m, n, k, architecture)
 
+    size = math.prod(shape)
+
     def one(kk):
-        kx, ky = jax.random.split(kk)
-        x = jax.random.rademacher(kx, shape, dtype=jnp.int8)
-        if labels == "ones":
-            y = jnp.ones((m,), jnp.int8)
-        else:
-            y = jax.random.rademacher(ky, (m,), dtype=jnp.int8)
+        # one call of the generator per sample (cheaper to compile than split + two calls)
+        pm = _pm1(kk, (size + m,))
+        x = pm[:size].reshape(shape)
+        y = jnp.ones((m,), jnp.int8) if labels == "ones" else pm[size:]
         return x, y
 
-    x, y = _per_sample(one, key, samples)
-    return Problem(x, y, architecture=architecture, k=k)
+    return _per_sample(one, key, samples)
 
 
 def teacher_student(key, n, alpha, k=1, architecture="perceptron", samples=None):
@@ -297,16 +309,23 @@ def teacher_student(key, n, alpha, k=1, architecture="perceptron", samples=None)
     """
     n, k, m, samples = _check_common(n, alpha, k, architecture, samples)
     _check_key(key)
+    x, y, t = _teacher_arrays(key, m, n, k, architecture, samples)
+    return Problem(x, y, architecture=architecture, k=k, teacher=t)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
+def _teacher_arrays(key, m, n, k, architecture, samples):
     shape = _input_shape(m, n, k, architecture)
     tree = architecture == "tree"
 
+    size = math.prod(shape)
+
     def one(kk):
-        kx, kt = jax.random.split(kk)
-        x = jax.random.rademacher(kx, shape, dtype=jnp.int8)
-        t = jax.random.rademacher(kt, (k, n), dtype=jnp.int8)
+        pm = _pm1(kk, (size + k * n,))
+        x = pm[:size].reshape(shape)
+        t = pm[size:].reshape(k, n)
         h = preactivations(t.astype(jnp.float32), x, tree)
         y = outputs_from_preacts(h).astype(jnp.int8)
         return x, y, t
 
-    x, y, t = _per_sample(one, key, samples)
-    return Problem(x, y, architecture=architecture, k=k, teacher=t)
+    return _per_sample(one, key, samples)

@@ -61,6 +61,17 @@ __all__ = ["RSGD", "RSGDState", "RSGDInfo", "RSGDResult", "FORMULAS", "solve"]
 FORMULAS = ("simple", "corrected", "hard", "continuous", "explicit")
 
 
+def minibatch_indices(key, replicas: int, m: int, batch: int):
+    """Pattern indices of one epoch, ``(ceil(m/batch), replicas, batch)``: an independent random
+    permutation of the M patterns per replica, cut into minibatches; the last minibatch is padded
+    with -1 (masked) when ``batch`` does not divide M."""
+    nb = math.ceil(m / batch)
+    perms = jax.vmap(lambda kk: jax.random.permutation(kk, m))(jax.random.split(key, replicas))
+    pad = nb * batch - m
+    idx = jnp.concatenate([perms, jnp.full((replicas, pad), -1, perms.dtype)], axis=1)
+    return idx.reshape(replicas, nb, batch).transpose(1, 0, 2)
+
+
 class RSGDState(eqx.Module):
     """Carried state: hidden variables ``H (y, K, N)``, explicit centre ``Hc (K, N)`` (unused by
     the traced formulas), the scheduled ``lr``, ``lam``, ``gamma`` and the ``epoch`` counter."""
@@ -162,10 +173,7 @@ class RSGD(eqx.Module):
         sig = problem.labels.astype(dt)
         tree = problem.tree
 
-        perms = jax.vmap(lambda kk: jax.random.permutation(kk, m))(jax.random.split(key, y))
-        pad = nb * b - m
-        idx = jnp.concatenate([perms, jnp.full((y, pad), -1, perms.dtype)], axis=1)
-        idx = idx.reshape(y, nb, b).transpose(1, 0, 2)  # (nb, y, b)
+        idx = minibatch_indices(key, y, m, b)  # (nb, y, b), -1 = padding
 
         def sub_epoch(carry, ids):
             H, Hc = carry
