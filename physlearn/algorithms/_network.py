@@ -62,8 +62,11 @@ def least_wrong_selection(h, labels):
     wrong = sigma * tau < 0
     n_fix = jnp.maximum(0.0, (1.0 - sigma[..., 0] * jnp.sum(tau, axis=-1)) / 2.0)
     cost = jnp.where(wrong, (1.0 - sh) / 2.0, jnp.inf)
-    order = jnp.argsort(cost, axis=-1, stable=True)
-    rank = jnp.argsort(order, axis=-1, stable=True)
+    # rank of each unit by cost (ties: lower index first) by pairwise comparison -- O(K^2), K small
+    kk = jnp.arange(cost.shape[-1])
+    ci, cj = cost[..., :, None], cost[..., None, :]
+    before = (cj < ci) | ((cj == ci) & (kk[None, :] < kk[:, None]))
+    rank = jnp.sum(before, axis=-1, dtype=jnp.int32)
     selected = (rank.astype(h.dtype) < n_fix[..., None]) & wrong
     energy = jnp.sum(jnp.where(selected, cost, 0.0), axis=-1)
     return selected.astype(h.dtype), energy

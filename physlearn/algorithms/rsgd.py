@@ -121,14 +121,13 @@ class RSGD(eqx.Module):
         """H = +-1 uniformly at random; all replicas equal if ``init_equal`` (paper, C.2)."""
         dt = jnp.dtype(self.dtype)
         k, n, y = problem.k, problem.n, self.replicas
-        kr, kc = jax.random.split(key)
+        bits = jax.random.bits(key, (y + 1, k, n), dtype=jnp.uint8)
+        pm = jnp.where((bits & 1) == 1, 1.0, -1.0).astype(dt)
         if self.init_equal:
-            h0 = jax.random.rademacher(kr, (k, n), dtype=dt)
-            H = jnp.broadcast_to(h0, (y, k, n))
-            Hc = h0
+            H = jnp.broadcast_to(pm[0], (y, k, n))
+            Hc = pm[0]
         else:
-            H = jax.random.rademacher(kr, (y, k, n), dtype=dt)
-            Hc = jax.random.rademacher(kc, (k, n), dtype=dt)
+            H, Hc = pm[1:], pm[0]
         return RSGDState(
             H=H,
             Hc=Hc,
@@ -168,7 +167,6 @@ class RSGD(eqx.Module):
         y, b = self.replicas, self.batch
         m = problem.m
         b = min(b, m)
-        nb = math.ceil(m / b)
         x = problem.inputs.astype(dt)
         sig = problem.labels.astype(dt)
         tree = problem.tree
@@ -378,6 +376,8 @@ def solve(
         init_equal=bool(init_equal),
         dtype=dt.name,
     )
+    if problem.teacher is not None:  # not used for training; keeps one compiled program per shape
+        problem = Problem(problem.inputs, problem.labels, architecture=problem.architecture, k=problem.k)
     res = run(
         algo,
         key,

@@ -112,19 +112,41 @@ def _batched(fn, n_sample_axes, hyper):
 
 
 @eqx.filter_jit
-def _init_batched(algorithm, problem, keys, max_steps, trace, n_sample_axes, hyper):
-    def f(alg, prob, key, ms, tr):
-        return _init_one(alg, key, prob, ms, tr)
-
-    return _batched(f, n_sample_axes, hyper)(algorithm, problem, keys, max_steps, trace)
+def _init_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch):
+    return _init_impl(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch)
 
 
-@eqx.filter_jit
-def _advance_batched(algorithm, problem, carry, until, stop, n_sample_axes, hyper):
+def _init_impl(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch):
+    def f(alg, prob, k, ms, tr):
+        return _init_one(alg, k, prob, ms, tr)
+
+    keys = key if n_samples is None else sample_keys(key, n_samples)
+    if hyper_batch is not None:
+        keys = jnp.stack([keys] * hyper_batch)
+    fn = _batched(f, 0 if n_samples is None else 1, hyper_batch is not None)
+    return fn(algorithm, problem, keys, max_steps, trace)
+
+
+def _advance_impl(algorithm, problem, carry, until, stop, n_sample_axes, hyper):
     def f(alg, prob, c, u, s):
         return _advance_one(alg, prob, c, u, s)
 
     return _batched(f, n_sample_axes, hyper)(algorithm, problem, carry, until, stop)
+
+
+@eqx.filter_jit
+def _run_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, stop):
+    """Whole run in one compiled call (no host loop): init, then advance to ``max_steps``."""
+    carry = _init_impl(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch)
+    until = jnp.asarray(max_steps, jnp.int32)
+    return _advance_impl(
+        algorithm, problem, carry, until, stop, 0 if n_samples is None else 1, hyper_batch is not None
+    )
+
+
+@eqx.filter_jit
+def _advance_batched(algorithm, problem, carry, until, stop, n_sample_axes, hyper):
+    return _advance_impl(algorithm, problem, carry, until, stop, n_sample_axes, hyper)
 
 
 def run(
@@ -169,10 +191,11 @@ def run(
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     hyper = hyper_batch is not None
-    keys = sample_keys(key, problem.batch_shape[0]) if n_axes else key
-    if hyper:
-        keys = jnp.broadcast_to(keys, (hyper_batch,) + keys.shape)
-    carry = _init_batched(algorithm, problem, keys, max_steps, trace, n_axes, hyper)
+    n_samples = problem.batch_shape[0] if n_axes else None
+    if chunk >= max_steps and not progress:
+        carry = _run_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, stop)
+        return RunResult(carry.state, carry.info, carry.step, carry.solved, carry.trace)
+    carry = _init_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch)
 
     def advance(c, until):
         return _advance_batched(algorithm, problem, c, jnp.asarray(until, jnp.int32), stop, n_axes, hyper)
