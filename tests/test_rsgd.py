@@ -248,3 +248,11 @@ def test_replicas_collapse_as_gamma_grows_and_centre_is_better(formula):
     ce = np.asarray(res.trace.centre_energy)[:, :, 10:].mean(axis=(1, 2))
     re = np.asarray(res.trace.replica_energy)[:, :, 10:].mean(axis=(1, 2, 3))
     assert np.all(ce <= re + 1e-3), (ce, re)
+
+
+def test_float64_option():
+    prob = problems.random_patterns(jax.random.key(9), 51, 0.3, samples=2)
+    with jax.enable_x64(True):
+        res = rsgd.solve(jax.random.key(1), prob, dtype=jnp.float64, trace=True)
+        assert res.trace.distance.dtype == jnp.float64
+    assert np.all(np.asarray(res.solved))

@@ -56,7 +56,9 @@ def least_wrong_selection(h, labels):
     (dtype of ``h``), and ``energy[..., mu]`` the minimum number of weight flips that make pattern
     mu correctly classified. Ties between equal costs are broken by the lower unit index.
     """
-    sigma = labels.astype(h.dtype)[..., None]
+    lab = labels.astype(h.dtype)
+    lab = lab.reshape((1,) * (h.ndim - 1 - lab.ndim) + lab.shape)  # explicit rank (no promotion)
+    sigma = lab[..., None]
     tau = sign_pm(h)
     sh = sigma * h
     wrong = sigma * tau < 0
@@ -65,7 +67,8 @@ def least_wrong_selection(h, labels):
     # rank of each unit by cost (ties: lower index first) by pairwise comparison -- O(K^2), K small
     kk = jnp.arange(cost.shape[-1])
     ci, cj = cost[..., :, None], cost[..., None, :]
-    before = (cj < ci) | ((cj == ci) & (kk[None, :] < kk[:, None]))
+    lower = jnp.broadcast_to(kk[None, :] < kk[:, None], ci.shape[:-1] + (cost.shape[-1],))
+    before = (cj < ci) | ((cj == ci) & lower)
     rank = jnp.sum(before, axis=-1, dtype=jnp.int32)
     selected = (rank.astype(h.dtype) < n_fix[..., None]) & wrong
     energy = jnp.sum(jnp.where(selected, cost, 0.0), axis=-1)

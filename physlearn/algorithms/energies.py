@@ -80,7 +80,8 @@ def stabilities(weights, problem: Problem, *, normalize: bool = False):
     W_i`; with ``normalize=True`` it is divided by :math:`\sqrt N`.
     """
     h = preactivations(weights, problem)
-    d = problem.labels.astype(h.dtype)[:, None] * h
+    lab = problem.labels.astype(h.dtype)[:, None]
+    d = lab.reshape((1,) * (h.ndim - 2) + lab.shape) * h
     if normalize:
         d = d / jnp.sqrt(jnp.asarray(problem.n, h.dtype))
     return d
@@ -89,7 +90,8 @@ def stabilities(weights, problem: Problem, *, normalize: bool = False):
 def errors_per_pattern(weights, problem: Problem):
     """Boolean ``(..., M)``: pattern mu is misclassified."""
     out = outputs(weights, problem)
-    return out != problem.labels.astype(out.dtype)
+    lab = problem.labels.astype(out.dtype)
+    return out != lab.reshape((1,) * (out.ndim - 1) + lab.shape)
 
 
 def num_errors(weights, problem: Problem):
