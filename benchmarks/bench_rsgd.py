@@ -1,0 +1,174 @@
+"""Benchmark: epochs per second of replicated SGD, physlearn (JAX) vs a plain NumPy implementation.
+
+Workload: fully connected committee machine, K=5 hidden units, N=321 inputs (N*K = 1605
+synapses), y=7 replicas, minibatch 80, formula "simple", 16 disorder samples, alpha = 0.3 and
+alpha = 0.5. Both implementations do the same work per epoch: ceil(M/80) minibatch steps for all
+replicas of all samples (data term + interaction kick, replicas updated in parallel, as in
+physlearn) and the training errors of the centre and of every replica on all M patterns.
+
+The NumPy baseline below (``numpy_epoch``) is written for this benchmark, vectorised over samples
+and replicas with ``np.matmul`` (float32, the same dtype as physlearn's default); the stopping rule
+is disabled on both sides (a fixed number of epochs). Compile time is excluded (one warm-up call,
+then ``block_until_ready``).
+
+Contract: ``run() -> list[dict]`` with keys workload, physlearn_s, baseline_s, ratio
+(= baseline_s / physlearn_s), notes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+# ------------------------------------------------------------------------------------------------
+# Plain NumPy RSGD (same equations as physlearn.algorithms.rsgd; leading axis = samples)
+# ------------------------------------------------------------------------------------------------
+
+
+def _sign(x):
+    return np.where(x > 0, 1.0, -1.0).astype(x.dtype)
+
+
+def _preacts(xb, W, tree):
+    # xb (S, y, b, N) or (S, y, b, K, N); W (S, y, K, N) -> (S, y, b, K)
+    if tree:
+        return np.einsum("sybkn,sykn->sybk", xb, W)
+    return np.matmul(xb, np.swapaxes(W, -1, -2))
+
+
+def _least_wrong(h, sb):
+    sig = sb[..., None]
+    tau = _sign(h)
+    wrong = sig * tau < 0
+    nfix = np.maximum(0.0, (1.0 - sb * tau.sum(-1)) / 2.0)
+    cost = np.where(wrong, (1.0 - sig * h) / 2.0, np.inf)
+    order = np.argsort(cost, axis=-1, kind="stable")
+    rank = np.argsort(order, axis=-1, kind="stable")
+    return (rank < nfix[..., None]) & wrong
+
+
+def numpy_epoch(H, Hc, X, sig, idx, *, lr, lam, gamma, formula="simple", tree=False):
+    """One RSGD epoch. H (S, y, K, N), Hc (S, K, N), X (S, M, N) or (S, M, K, N), sig (S, M),
+    idx (nb, S, y, b) pattern indices (-1 = padding). Returns the new (H, Hc)."""
+    S, y = H.shape[:2]
+    s_ix = np.arange(S)[:, None, None]
+    for ids in idx:
+        mask = ids >= 0
+        ids = np.maximum(ids, 0)
+        W = _sign(H)
+        xb = X[s_ix, ids]  # (S, y, b, ...)
+        sb = sig[s_ix, ids]
+        sel = _least_wrong(_preacts(xb, W, tree), sb) & mask[..., None]
+        coef = (sel * sb[..., None]).astype(H.dtype)  # (S, y, b, K)
+        if tree:
+            g = np.einsum("sybk,sybkn->sykn", coef, xb)
+        else:
+            g = np.matmul(np.swapaxes(coef, -1, -2), xb)
+        H = H + lr * g
+        Wn = _sign(H)
+        if formula == "explicit":
+            delta = (_sign(Hc)[:, None] - Wn) / 2.0
+            H = H + lam * delta
+            Hc = Hc - lam * delta.sum(1)
+            continue
+        wbar = W.mean(axis=1, keepdims=True)
+        if formula == "continuous":
+            H = H + lam * (wbar - Wn)
+            continue
+        with np.errstate(invalid="ignore"):
+            arg = np.where(wbar == 0, 0.0, gamma * y * wbar)
+        target = np.clip(arg, -1.0, 1.0) if formula == "hard" else np.tanh(arg)
+        self_term = np.tanh(gamma * y) * Wn if formula == "corrected" else Wn
+        H = (H + lam * (target - self_term)).astype(H.dtype)
+    return H, Hc
+
+
+def numpy_errors(H, X, sig, tree=False):
+    """Training errors of the centre and the replicas, (S, y+1)."""
+    W = _sign(H)
+    C = _sign(W.sum(1))
+    nets = np.concatenate([C[:, None], W], axis=1)  # (S, y+1, K, N)
+    if tree:
+        h = np.einsum("smkn,sakn->samk", X, nets)
+    else:
+        h = np.matmul(X[:, None], np.swapaxes(nets, -1, -2))
+    out = _sign(_sign(h).sum(-1))
+    return (out != sig[:, None]).sum(-1)
+
+
+def numpy_rsgd(H, X, sig, epochs, rng, *, batch, lr, lam, gamma, gamma_step):
+    S, y = H.shape[:2]
+    M = sig.shape[1]
+    nb = math.ceil(M / batch)
+    Hc = np.zeros(H.shape[:1] + H.shape[2:], H.dtype)
+    for _ in range(epochs):
+        perms = rng.permuted(np.broadcast_to(np.arange(M), (S, y, M)), axis=-1)
+        idx = np.concatenate([perms, -np.ones((S, y, nb * batch - M), int)], axis=-1)
+        idx = idx.reshape(S, y, nb, batch).transpose(2, 0, 1, 3)
+        H, Hc = numpy_epoch(H, Hc, X, sig, idx, lr=lr, lam=lam, gamma=gamma)
+        numpy_errors(H, X, sig)
+        gamma = gamma + gamma_step
+    return H
+
+
+# ------------------------------------------------------------------------------------------------
+def run(samples: int = 16, epochs: int = 20, alphas=(0.3, 0.5)) -> list[dict]:
+    import jax
+
+    from physlearn.algorithms import problems, rsgd
+    from physlearn.algorithms.runner import run as run_driver
+
+    n, k, y, batch = 321, 5, 7, 80
+    rows = []
+    for alpha in alphas:
+        prob = problems.random_patterns(jax.random.key(1), n, alpha, k=k, architecture="committee", samples=samples)
+        algo = rsgd.RSGD(
+            lr=jax.numpy.float32(2.0), lam=jax.numpy.float32(0.75), gamma=jax.numpy.float32(0.05),
+            gamma_step=jax.numpy.float32(0.001), lr_factor=jax.numpy.float32(1.0),
+            lam_factor=jax.numpy.float32(1.0), replicas=y, batch=batch, formula="simple",
+            init_equal=True, dtype="float32",
+        )
+
+        def go(key):
+            res = run_driver(algo, key, prob, max_steps=epochs, stop="never")
+            return jax.block_until_ready(res.state.H)
+
+        go(jax.random.key(0))  # compile
+        t = []
+        for r in range(3):
+            t0 = time.perf_counter()
+            go(jax.random.key(r + 1))
+            t.append(time.perf_counter() - t0)
+        t_jax = min(t) / epochs
+
+        X = np.asarray(prob.inputs, np.float32)
+        sig = np.asarray(prob.labels, np.float32)
+        rng = np.random.default_rng(0)
+        H0 = np.broadcast_to(rng.choice(np.float32([-1, 1]), size=(samples, 1, k, n)), (samples, y, k, n)).copy()
+        np_epochs = max(2, epochs // 4)
+        numpy_rsgd(H0, X, sig, 1, rng, batch=batch, lr=2.0, lam=0.75, gamma=0.05, gamma_step=0.001)
+        t0 = time.perf_counter()
+        numpy_rsgd(H0, X, sig, np_epochs, rng, batch=batch, lr=2.0, lam=0.75, gamma=0.05, gamma_step=0.001)
+        t_np = (time.perf_counter() - t0) / np_epochs
+        rows.append(
+            dict(
+                workload=f"RSGD epoch, committee K={k} N={n} (N*K={n * k}), alpha={alpha} (M={prob.m}), "
+                f"y={y}, batch {batch}, {samples} samples",
+                physlearn_s=t_jax,
+                baseline_s=t_np,
+                ratio=t_np / t_jax,
+                notes=(
+                    f"seconds per epoch for all {samples} samples (physlearn {1 / t_jax:.1f} epochs/s, "
+                    f"NumPy {1 / t_np:.1f} epochs/s); float32 both; NumPy baseline vectorised over "
+                    f"samples and replicas (np.matmul); jax {jax.__version__}, CPU, compile excluded"
+                ),
+            )
+        )
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)

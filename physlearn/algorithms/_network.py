@@ -1,0 +1,75 @@
+"""Forward pass of binary perceptrons and committee machines on raw arrays (internal).
+
+Conventions (Baldassi et al., PNAS 113, E7655 (2016), appendix A):
+
+* weights ``W`` have shape ``(K, N)`` with entries +-1 (the perceptron is K = 1);
+* fully connected committee / perceptron inputs have shape ``(M, N)`` (every hidden unit sees the
+  same N inputs); tree-like committee inputs have shape ``(M, K, N)`` (hidden unit k sees its own
+  N inputs ``xi[mu, k, :]``);
+* hidden pre-activation ``h_{mu k} = sum_i xi_{mu (k) i} W_{k i}``, hidden output
+  ``tau = sign(h)``, network output ``sign(sum_k tau_k)``. ``sign(0)`` is taken as -1, as the
+  bit convention ``J = [H > 0]`` of the reference code; with N and K odd (enforced by
+  :class:`physlearn.algorithms.problems.Problem`) ties never occur.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+ARCHITECTURES = ("perceptron", "committee", "tree")
+
+
+def sign_pm(x):
+    """+1 where x > 0, -1 elsewhere, in the dtype of ``x`` (ties go to -1, like ``J = [H > 0]``)."""
+    one = jnp.ones((), dtype=x.dtype)
+    return jnp.where(x > 0, one, -one)
+
+
+def preactivations(weights, inputs, tree: bool):
+    """Hidden pre-activations ``h[..., mu, k]`` for ``weights (K, N)``.
+
+    ``inputs`` is ``(M, N)`` (fully connected) or ``(M, K, N)`` (tree); leading batch axes of
+    ``inputs`` are allowed and carried through.
+    """
+    x = inputs.astype(weights.dtype)
+    if tree:
+        return jnp.einsum("...mkn,kn->...mk", x, weights)
+    return jnp.einsum("...mn,kn->...mk", x, weights)
+
+
+def outputs_from_preacts(h):
+    """Network output ``sign(sum_k sign(h_k))`` (K odd, so no ties), same dtype as ``h``."""
+    return sign_pm(jnp.sum(sign_pm(h), axis=-1))
+
+
+def least_wrong_selection(h, labels):
+    r"""Per-pattern minimum-flip bookkeeping from pre-activations (PNAS 2016, eqs. 9--13).
+
+    For a pattern with label :math:`\sigma` and hidden fields :math:`h_k`:
+
+    * :math:`n_{fix} = \max(0, (1 - \sigma \sum_k \tau_k)/2)` hidden units must change sign;
+    * the cost of fixing a wrong unit (:math:`\sigma\tau_k<0`) is :math:`(1 - \sigma h_k)/2`
+      weight flips (N odd);
+    * the chosen units are the :math:`n_{fix}` wrong units of smallest cost ("least wrong").
+
+    Returns ``(selected, energy)``: ``selected[..., mu, k]`` is 1 on the chosen units, 0 elsewhere
+    (dtype of ``h``), and ``energy[..., mu]`` the minimum number of weight flips that make pattern
+    mu correctly classified. Ties between equal costs are broken by the lower unit index.
+    """
+    lab = labels.astype(h.dtype)
+    lab = lab.reshape((1,) * (h.ndim - 1 - lab.ndim) + lab.shape)  # explicit rank (no promotion)
+    sigma = lab[..., None]
+    tau = sign_pm(h)
+    sh = sigma * h
+    wrong = sigma * tau < 0
+    n_fix = jnp.maximum(0.0, (1.0 - sigma[..., 0] * jnp.sum(tau, axis=-1)) / 2.0)
+    cost = jnp.where(wrong, (1.0 - sh) / 2.0, jnp.inf)
+    # rank of each unit by cost (ties: lower index first) by pairwise comparison -- O(K^2), K small
+    kk = jnp.arange(cost.shape[-1])
+    ci, cj = cost[..., :, None], cost[..., None, :]
+    lower = jnp.broadcast_to(kk[None, :] < kk[:, None], ci.shape[:-1] + (cost.shape[-1],))
+    before = (cj < ci) | ((cj == ci) & lower)
+    rank = jnp.sum(before, axis=-1, dtype=jnp.int32)
+    selected = (rank.astype(h.dtype) < n_fix[..., None]) & wrong
+    energy = jnp.sum(jnp.where(selected, cost, 0.0), axis=-1)
+    return selected.astype(h.dtype), energy

@@ -1,0 +1,417 @@
+r"""Replicated stochastic gradient descent (RSGD) on binary perceptrons and committee machines.
+
+Reference: C. Baldassi, C. Borgs, J. T. Chayes, A. Ingrosso, C. Lucibello, L. Saglietti,
+R. Zecchina, "Unreasonable effectiveness of learning neural networks: from accessible states and
+robust ensembles to basic algorithmic schemes", PNAS 113, E7655 (2016), section V and appendix C
+(reference code: BinaryCommitteeMachineRSGD.jl).
+
+The model: ``y`` replicas, each with continuous hidden variables :math:`H^a_{ki}` and binary
+weights :math:`W^a = \mathrm{sign}(H^a)`, coupled with strength :math:`\gamma` to a centre
+:math:`\tilde W` that is traced out (default) or explicit.
+
+One *epoch* (one ``step`` of the shared driver) presents every pattern once to every replica, in
+``ceil(M/batch)`` minibatches drawn from an independent permutation per replica. For each
+minibatch:
+
+1. data term -- gradient of the minimum-flip energy (eqs. 9--13, 37): for each violated pattern,
+   the :math:`n_{fix}` least-wrong hidden units receive :math:`\Delta H^a_k = \eta\,\sigma^\mu
+   \xi^\mu_{(k)}`, accumulated over the minibatch;
+2. interaction kick, with :math:`\bar W = \frac1y\sum_b W^b` (traced centre) and ``formula``:
+
+   * ``"simple"`` (eq. C7/40): :math:`H^a \mathrel{+}= \lambda[\tanh(\gamma y \bar W) - W^a]`;
+   * ``"corrected"`` (eq. C9/43): :math:`H^a \mathrel{+}= \lambda[\tanh(\gamma y \bar W) -
+     \tanh(\gamma y) W^a]`;
+   * ``"hard"``: as simple with :math:`\tanh \to \mathrm{clip}(\cdot,-1,1)`;
+   * ``"continuous"``: :math:`H^a \mathrel{+}= \lambda[\bar W - W^a]` (continuous trace over the
+     centre);
+   * ``"explicit"``: an explicit binary centre :math:`W^c=\mathrm{sign}(H^c)` with no data term;
+     :math:`\delta_a = (W^c - W^a)/2`, :math:`H^a \mathrel{+}= \lambda\delta_a`,
+     :math:`H^c \mathrel{-}= \lambda\sum_a\delta_a`.
+
+After each epoch: :math:`\eta \mathrel{*}= \eta_f`, :math:`\lambda \mathrel{*}= \lambda_f`,
+:math:`\gamma \mathrel{+}= \gamma_{step}` (scoping), and the training errors of the centre and of
+every replica are computed.
+
+Differences from the reference code (documented, deliberate): replicas are updated in parallel
+(all replicas take their minibatch step, then all are kicked with the centre computed at the start
+of the minibatch), whereas the Julia code visits replicas sequentially in random order and updates
+the centre after each one -- the paper (appendix C.2) notes the scheme parallelises this way. A
+final partial minibatch is masked instead of wrapping around. With :math:`\gamma=\infty`,
+:math:`\tanh(\infty\cdot 0)` is taken as 0 (the reference code gives NaN for even y).
+
+``replicas=1, lam=0`` (or any ``replicas`` with ``lam=0``, each replica then runs independently)
+is the non-interacting "clipped" SGD baseline.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ._network import least_wrong_selection, sign_pm
+from .problems import Problem
+from .runner import run
+
+__all__ = ["RSGD", "RSGDState", "RSGDInfo", "RSGDResult", "FORMULAS", "solve"]
+
+FORMULAS = ("simple", "corrected", "hard", "continuous", "explicit")
+
+
+def minibatch_indices(key, replicas: int, m: int, batch: int):
+    """Pattern indices of one epoch, ``(ceil(m/batch), replicas, batch)``: an independent random
+    permutation of the M patterns per replica, cut into minibatches; the last minibatch is padded
+    with -1 (masked) when ``batch`` does not divide M."""
+    nb = math.ceil(m / batch)
+    perms = jax.vmap(lambda kk: jax.random.permutation(kk, m))(jax.random.split(key, replicas))
+    pad = nb * batch - m
+    idx = jnp.concatenate([perms, jnp.full((replicas, pad), -1, perms.dtype)], axis=1)
+    return idx.reshape(replicas, nb, batch).transpose(1, 0, 2)
+
+
+class RSGDState(eqx.Module):
+    """Carried state: hidden variables ``H (y, K, N)``, explicit centre ``Hc (K, N)`` (unused by
+    the traced formulas), the scheduled ``lr``, ``lam``, ``gamma`` and the ``epoch`` counter."""
+
+    H: jax.Array
+    Hc: jax.Array
+    lr: jax.Array
+    lam: jax.Array
+    gamma: jax.Array
+    epoch: jax.Array
+
+
+class RSGDInfo(eqx.Module):
+    """Per-epoch report (after the epoch's updates, before the schedule of the next one).
+
+    ``errors``: training errors of the binary centre; ``replica_errors (y,)``; ``best_errors``:
+    min over centre and replicas; ``centre_energy`` / ``replica_energy (y,)``: minimum-flip
+    energies (eq. 9); ``distance``: mean normalised Hamming distance replica--centre; ``gamma``:
+    the coupling used in the epoch."""
+
+    errors: jax.Array
+    replica_errors: jax.Array
+    best_errors: jax.Array
+    centre_energy: jax.Array
+    replica_energy: jax.Array
+    distance: jax.Array
+    gamma: jax.Array
+
+
+class RSGD(eqx.Module):
+    """RSGD hyper-parameters (array fields may carry a leading hyper-parameter axis)."""
+
+    lr: jax.Array
+    lam: jax.Array
+    gamma: jax.Array
+    gamma_step: jax.Array
+    lr_factor: jax.Array
+    lam_factor: jax.Array
+    replicas: int = eqx.field(static=True)
+    batch: int = eqx.field(static=True)
+    formula: str = eqx.field(static=True)
+    init_equal: bool = eqx.field(static=True)
+    dtype: str = eqx.field(static=True)
+
+    # -------------------------------------------------------------------------------------------
+    def init(self, key, problem: Problem) -> RSGDState:
+        """H = +-1 uniformly at random; all replicas equal if ``init_equal`` (paper, C.2)."""
+        dt = jnp.dtype(self.dtype)
+        k, n, y = problem.k, problem.n, self.replicas
+        bits = jax.random.bits(key, (y + 1, k, n), dtype=jnp.uint8)
+        pm = jnp.where((bits & 1) == 1, 1.0, -1.0).astype(dt)
+        if self.init_equal:
+            H = jnp.broadcast_to(pm[0], (y, k, n))
+            Hc = pm[0]
+        else:
+            H, Hc = pm[1:], pm[0]
+        return RSGDState(
+            H=H,
+            Hc=Hc,
+            lr=self.lr.astype(dt),
+            lam=self.lam.astype(dt),
+            gamma=self.gamma.astype(dt),
+            epoch=jnp.zeros((), jnp.int32),
+        )
+
+    # -------------------------------------------------------------------------------------------
+    def _kick(self, H, Hc, W_new, W_old, lam, gamma):
+        y = self.replicas
+        dt = H.dtype
+        if self.formula == "explicit":
+            Wc = sign_pm(Hc)
+            delta = (Wc[None] - W_new) / 2.0
+            return H + lam * delta, Hc - lam * jnp.sum(delta, axis=0)
+        wbar = jnp.mean(W_old, axis=0)
+        if self.formula == "continuous":
+            return H + lam * (wbar[None] - W_new), Hc
+        # gamma * y * wbar = gamma * sum_b W_b; with gamma = inf and wbar = 0 the product is NaN,
+        # the limit of tanh(gamma * 0) is 0 at every finite gamma.
+        arg = jnp.where(wbar == 0, jnp.zeros((), dt), gamma * y * wbar)
+        if self.formula == "hard":
+            target = jnp.clip(arg, -1.0, 1.0)
+        else:
+            target = jnp.tanh(arg)
+        if self.formula == "corrected":
+            self_term = jnp.tanh(gamma * y) * W_new
+        else:
+            self_term = W_new
+        return H + lam * (target[None] - self_term), Hc
+
+    def step(self, key, state: RSGDState, problem: Problem):
+        """One epoch of RSGD (see the module docstring for the equations)."""
+        dt = state.H.dtype
+        y, b = self.replicas, self.batch
+        m = problem.m
+        b = min(b, m)
+        x = problem.inputs.astype(dt)
+        sig = problem.labels.astype(dt)
+        tree = problem.tree
+
+        idx = minibatch_indices(key, y, m, b)  # (nb, y, b), -1 = padding
+
+        def sub_epoch(carry, ids):
+            H, Hc = carry
+            mask = (ids >= 0).astype(dt)
+            ids = jnp.maximum(ids, 0)
+            W = sign_pm(H)
+            xb = x[ids]  # (y, b, N) or (y, b, K, N)
+            sb = sig[ids]  # (y, b)
+            if tree:
+                h = jnp.einsum("ybkn,ykn->ybk", xb, W)
+            else:
+                h = jnp.einsum("ybn,ykn->ybk", xb, W)
+            sel, _ = least_wrong_selection(h, sb)
+            coef = sel * (sb * mask)[..., None]  # (y, b, K)
+            if tree:
+                g = jnp.einsum("ybk,ybkn->ykn", coef, xb)
+            else:
+                g = jnp.einsum("ybk,ybn->ykn", coef, xb)
+            H = H + state.lr * g
+            W_new = sign_pm(H)
+            H, Hc = self._kick(H, Hc, W_new, W, state.lam, state.gamma)
+            return (H, Hc), None
+
+        (H, Hc), _ = jax.lax.scan(sub_epoch, (state.H, state.Hc), idx)
+
+        # ---- report ----------------------------------------------------------------------------
+        W = sign_pm(H)
+        if self.formula == "explicit":
+            Wc = sign_pm(Hc)
+        else:
+            Wc = sign_pm(jnp.sum(W, axis=0))
+        nets = jnp.concatenate([Wc[None], W], axis=0)  # (y+1, K, N)
+        if tree:
+            hh = jnp.einsum("mkn,akn->amk", x, nets)
+        else:
+            hh = jnp.einsum("mn,akn->amk", x, nets)
+        sel, e = least_wrong_selection(hh, problem.labels[None])
+        out = sign_pm(jnp.sum(sign_pm(hh), axis=-1))
+        errs = jnp.sum(out != sig[None], axis=-1, dtype=jnp.int32)  # (y+1,)
+        energy = jnp.sum(e, axis=-1)
+        dist = jnp.mean(W != Wc[None]).astype(dt)
+        info = RSGDInfo(
+            errors=errs[0],
+            replica_errors=errs[1:],
+            best_errors=jnp.min(errs),
+            centre_energy=energy[0],
+            replica_energy=energy[1:],
+            distance=dist,
+            gamma=state.gamma,
+        )
+        new_state = RSGDState(
+            H=H,
+            Hc=Hc,
+            lr=state.lr * self.lr_factor.astype(dt),
+            lam=state.lam * self.lam_factor.astype(dt),
+            gamma=state.gamma + self.gamma_step.astype(dt),
+            epoch=state.epoch + 1,
+        )
+        return new_state, info
+
+
+class RSGDResult(eqx.Module):
+    """Result of :func:`solve`; every array has the batch axes ``(P?, S?)`` in front.
+
+    - ``solved`` (bool): the stopping rule fired (a zero-error network was found);
+    - ``errors`` (int): training errors of ``weights`` at the end (min over centre and replicas);
+    - ``centre_errors``, ``replica_errors (..., y)``: at the end;
+    - ``steps`` (int): epochs used;
+    - ``weights (..., K, N)`` int8: the best network (the centre when it ties with a replica);
+    - ``centre (..., K, N)`` int8: the binary centre;
+    - ``trace``: per-epoch :class:`RSGDInfo` with an epoch axis of length ``max_epochs`` (zero past
+      ``steps``), or ``None``.
+    """
+
+    solved: jax.Array
+    errors: jax.Array
+    centre_errors: jax.Array
+    replica_errors: jax.Array
+    steps: jax.Array
+    weights: jax.Array
+    centre: jax.Array
+    trace: RSGDInfo | None
+
+
+def _check_pos_int(name, v):
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+        raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    return int(v)
+
+
+def _hyper(name, v, *, allow_inf=False, nonneg=True, positive=False):
+    """Scalar or 1-D hyper-parameter -> float64 numpy array, validated."""
+    import numpy as np
+
+    if isinstance(v, jax.core.Tracer):
+        raise ValueError(f"{name} must be concrete (solve is the eager public entry point)")
+    arr = np.asarray(v, dtype=np.float64)
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D array of hyper-parameter points, got shape {arr.shape}")
+    if np.any(np.isnan(arr)):
+        raise ValueError(f"{name} must not be NaN")
+    if not allow_inf and np.any(np.isinf(arr)):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    if positive and np.any(arr <= 0):
+        raise ValueError(f"{name} must be > 0, got {v!r}")
+    if nonneg and np.any(arr < 0):
+        raise ValueError(f"{name} must be >= 0, got {v!r}")
+    return arr
+
+
+def solve(
+    key,
+    problem: Problem,
+    *,
+    replicas: int = 7,
+    batch: int = 80,
+    lr=2.0,
+    lam=0.75,
+    gamma=0.05,
+    gamma_step=0.001,
+    formula: str = "simple",
+    max_epochs: int = 1000,
+    lr_factor=1.0,
+    lam_factor=1.0,
+    init_equal: bool = True,
+    wait_centre: bool = False,
+    dtype=jnp.float32,
+    trace: bool = False,
+    progress: bool = False,
+) -> RSGDResult:
+    r"""Train a binary perceptron / committee machine with replicated SGD (Baldassi et al., PNAS
+    113, E7655 (2016), sec. V, eqs. 37--43 of appendix C).
+
+    **Arguments:**
+
+    - ``key``: JAX PRNG key (sample ``i`` of a batch uses ``fold_in(key, i)``).
+    - ``problem``: a :class:`~physlearn.algorithms.problems.Problem`, one instance or a batch with
+      one leading sample axis.
+    - ``replicas``: y, number of replicas (``1`` with ``lam=0``: non-interacting clipped SGD).
+    - ``batch``: minibatch size (clipped to M).
+    - ``lr``: :math:`\eta`, learning rate of the data term (2 keeps H odd integers when λ=0).
+    - ``lam``: :math:`\lambda` (:math:`\eta'` in the paper), strength of the interaction kick.
+    - ``gamma``: initial coupling :math:`\gamma` (may be ``inf``); ``gamma_step``: added to γ
+      after every epoch (scoping).
+    - ``formula``: ``"simple"`` (eq. C7), ``"corrected"`` (C9), ``"hard"``, ``"continuous"`` or
+      ``"explicit"`` (explicit centre); see the module docstring.
+    - ``max_epochs``: epoch budget; ``lr_factor``, ``lam_factor``: multiplicative schedules per epoch.
+    - ``init_equal``: all replicas start from the same random network (default, as the paper).
+    - ``wait_centre``: stop only when the centre has zero errors (default: centre or any replica).
+    - ``dtype``: float dtype of H (float32 default); ``trace``: keep per-epoch :class:`RSGDInfo`;
+      ``progress``: ``rich`` progress bar.
+
+    ``lr``, ``lam``, ``gamma``, ``gamma_step``, ``lr_factor``, ``lam_factor`` may be 1-D arrays of
+    equal length P (hyper-parameter points, broadcast with scalars): the result then has a leading
+    axis P, before the sample axis.
+
+    **Returns:** :class:`RSGDResult`.
+
+    The defaults (y=7, batch 80, η=2, λ=0.75, γ=0.05, γ-step 0.001, the reference-code test
+    settings) solve random committee and perceptron instances well inside capacity (α ≲ 0.4).
+    """
+    import numpy as np
+
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a physlearn.algorithms.problems.Problem, got {type(problem).__name__}")
+    if len(problem.batch_shape) > 1:
+        raise ValueError(f"problem must have at most one sample axis, batch_shape={problem.batch_shape}")
+    replicas = _check_pos_int("replicas", replicas)
+    batch = _check_pos_int("batch", batch)
+    max_epochs = _check_pos_int("max_epochs", max_epochs)
+    if formula not in FORMULAS:
+        raise ValueError(f"formula must be one of {FORMULAS}, got {formula!r}")
+    try:
+        dt = jnp.dtype(dtype)
+    except TypeError as err:
+        raise ValueError(f"dtype must be a floating dtype, got {dtype!r}") from err
+    if not jnp.issubdtype(dt, jnp.floating):
+        raise ValueError(f"dtype must be a floating dtype, got {dtype!r}")
+    if dt == jnp.float64 and not jax.config.jax_enable_x64:
+        raise ValueError("dtype=float64 needs float64 enabled: call physlearn.enable_x64() first")
+    hp = {
+        "lr": _hyper("lr", lr, positive=True),
+        "lam": _hyper("lam", lam),
+        "gamma": _hyper("gamma", gamma, allow_inf=True),
+        "gamma_step": _hyper("gamma_step", gamma_step),
+        "lr_factor": _hyper("lr_factor", lr_factor, positive=True),
+        "lam_factor": _hyper("lam_factor", lam_factor),
+    }
+    sizes = {k: v.shape[0] for k, v in hp.items() if v.ndim == 1}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"hyper-parameter arrays must have equal lengths, got {sizes}")
+    P = next(iter(sizes.values())) if sizes else None
+    if P is not None:
+        if P < 1:
+            raise ValueError(f"hyper-parameter arrays must be non-empty, got {sizes}")
+        hp = {k: np.broadcast_to(v, (P,)) for k, v in hp.items()}
+    algo = RSGD(
+        **{k: jnp.asarray(v, dtype=dt) for k, v in hp.items()},
+        replicas=replicas,
+        batch=batch,
+        formula=formula,
+        init_equal=bool(init_equal),
+        dtype=dt.name,
+    )
+    if problem.teacher is not None:  # not used for training; keeps one compiled program per shape
+        problem = Problem(problem.inputs, problem.labels, architecture=problem.architecture, k=problem.k)
+    res = run(
+        algo,
+        key,
+        problem,
+        max_steps=max_epochs,
+        stop="centre" if wait_centre else "any",
+        hyper_batch=P,
+        trace=trace,
+        progress=progress,
+        description=f"RSGD ({formula}, y={replicas})",
+    )
+    return _result(algo, res, problem, trace)
+
+
+@eqx.filter_jit
+def _result(algo, res, problem, trace):
+    info = res.info
+    state = res.state
+    W = sign_pm(state.H).astype(jnp.int8)  # (..., y, K, N)
+    if algo.formula == "explicit":
+        C = sign_pm(state.Hc).astype(jnp.int8)
+    else:
+        C = sign_pm(jnp.sum(W.astype(jnp.int32), axis=-3)).astype(jnp.int8)
+    best_rep = jnp.argmin(info.replica_errors, axis=-1)
+    rep_best = jnp.take_along_axis(W, best_rep[..., None, None, None], axis=-3)[..., 0, :, :]
+    use_centre = info.errors <= jnp.min(info.replica_errors, axis=-1)
+    weights = jnp.where(use_centre[..., None, None], C, rep_best)
+    return RSGDResult(
+        solved=res.solved,
+        errors=info.best_errors,
+        centre_errors=info.errors,
+        replica_errors=info.replica_errors,
+        steps=res.steps,
+        weights=weights,
+        centre=C,
+        trace=res.trace if trace else None,
+    )

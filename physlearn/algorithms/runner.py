@@ -1,0 +1,231 @@
+r"""Shared driver for the iterative solvers of :mod:`physlearn.algorithms`.
+
+An *algorithm* is an ``equinox.Module`` whose fields are its hyper-parameters (array fields can
+be batched over hyper-parameter points; shape-determining ones are static) with two methods:
+
+* ``init(key, problem) -> state`` -- ``state`` an ``equinox.Module``;
+* ``step(key, state, problem) -> (state, info)`` -- one iteration (e.g. one epoch); ``info`` an
+  ``equinox.Module`` with at least two integer scalar fields, ``errors`` (training errors of the
+  algorithm's read-out network, e.g. the centre of a replicated system) and ``best_errors`` (the
+  smallest training errors of any network it holds, e.g. min over centre and replicas).
+
+:func:`run` iterates ``step`` on one problem or a batch of problems (leading axis = disorder
+samples, ``jax.vmap``), optionally on a batch of hyper-parameter points as well (leading axis of
+the algorithm's array fields, outermost), until the stopping rule holds:
+
+* ``stop="centre"``: ``info.errors == 0``;
+* ``stop="any"``: ``info.best_errors == 0``;
+* ``stop="never"``: run the full budget;
+
+or ``max_steps`` iterations have been done. The loop is a ``lax.while_loop`` per instance (under
+``vmap`` finished instances are frozen), executed in chunks by a host loop that drives a ``rich``
+progress bar (``progress=True``) -- no host callbacks inside compiled code. Sample ``i`` uses the
+key ``fold_in(key, i)`` (common random numbers across hyper-parameter points).
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+__all__ = ["RunResult", "run", "sample_keys"]
+
+_STOPS = ("centre", "any", "never")
+
+
+class RunResult(eqx.Module):
+    """What :func:`run` returns (leading axes ``(P?, S?)`` on every array).
+
+    - ``state``: final algorithm state; ``info``: info of the last step done;
+    - ``steps``: iterations done (int32); ``solved``: the stopping rule fired (bool);
+    - ``trace``: ``info`` of every step, with a step axis of length ``max_steps`` after the batch
+      axes (entries past ``steps`` are zero), or ``None``.
+    """
+
+    state: eqx.Module
+    info: eqx.Module
+    steps: jax.Array
+    solved: jax.Array
+    trace: eqx.Module | None
+
+
+class _Carry(eqx.Module):
+    state: eqx.Module
+    key: jax.Array
+    step: jax.Array
+    solved: jax.Array
+    info: eqx.Module
+    trace: eqx.Module | None
+
+
+def sample_keys(key, n_samples: int):
+    """Per-sample keys ``fold_in(key, i)`` for ``i < n_samples``."""
+    return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n_samples))
+
+
+def _stop_fn(stop):
+    if stop == "centre":
+        return lambda info: info.errors == 0
+    if stop == "any":
+        return lambda info: info.best_errors == 0
+    return lambda info: jnp.zeros((), bool)
+
+
+def _init_one(algorithm, key, problem, max_steps, trace):
+    k_init, k_run = jax.random.split(key)
+    state = algorithm.init(k_init, problem)
+    info_shape = jax.eval_shape(lambda: algorithm.step(k_run, state, problem)[1])
+    info = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), info_shape)
+    tr = None
+    if trace:
+        tr = jax.tree_util.tree_map(lambda s: jnp.zeros((max_steps,) + s.shape, s.dtype), info_shape)
+    return _Carry(state, k_run, jnp.zeros((), jnp.int32), jnp.zeros((), bool), info, tr)
+
+
+def _advance_one(algorithm, problem, carry: _Carry, until, stop):
+    stop_fn = _stop_fn(stop)
+
+    def cond(c):
+        return (~c.solved) & (c.step < until)
+
+    def body(c):
+        key, sub = jax.random.split(c.key)
+        state, info = algorithm.step(sub, c.state, problem)
+        tr = c.trace
+        if tr is not None:
+            tr = jax.tree_util.tree_map(lambda buf, v: buf.at[c.step].set(v), tr, info)
+        return _Carry(state, key, c.step + 1, stop_fn(info), info, tr)
+
+    return jax.lax.while_loop(cond, body, carry)
+
+
+def _batched(fn, n_sample_axes, hyper):
+    """vmap ``fn(algorithm, problem, x, ...)`` over sample axes of problem/x, then hyper axis."""
+    for _ in range(n_sample_axes):
+        fn = eqx.filter_vmap(fn, in_axes=(None, 0, 0) + (None,) * 2)
+    if hyper:
+        fn = eqx.filter_vmap(fn, in_axes=(eqx.if_array(0), None, 0) + (None,) * 2)
+    return fn
+
+
+@eqx.filter_jit
+def _init_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch):
+    return _init_impl(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch)
+
+
+def _init_impl(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch):
+    def f(alg, prob, k, ms, tr):
+        return _init_one(alg, k, prob, ms, tr)
+
+    keys = key if n_samples is None else sample_keys(key, n_samples)
+    if hyper_batch is not None:
+        keys = jnp.stack([keys] * hyper_batch)
+    fn = _batched(f, 0 if n_samples is None else 1, hyper_batch is not None)
+    return fn(algorithm, problem, keys, max_steps, trace)
+
+
+def _advance_impl(algorithm, problem, carry, until, stop, n_sample_axes, hyper):
+    def f(alg, prob, c, u, s):
+        return _advance_one(alg, prob, c, u, s)
+
+    return _batched(f, n_sample_axes, hyper)(algorithm, problem, carry, until, stop)
+
+
+@eqx.filter_jit
+def _run_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, stop):
+    """Whole run in one compiled call (no host loop): init, then advance to ``max_steps``."""
+    carry = _init_impl(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch)
+    until = jnp.asarray(max_steps, jnp.int32)
+    return _advance_impl(
+        algorithm, problem, carry, until, stop, 0 if n_samples is None else 1, hyper_batch is not None
+    )
+
+
+@eqx.filter_jit
+def _advance_batched(algorithm, problem, carry, until, stop, n_sample_axes, hyper):
+    return _advance_impl(algorithm, problem, carry, until, stop, n_sample_axes, hyper)
+
+
+def run(
+    algorithm,
+    key,
+    problem,
+    *,
+    max_steps: int,
+    stop: str = "any",
+    hyper_batch: int | None = None,
+    trace: bool = False,
+    progress: bool = False,
+    chunk: int | None = None,
+    description: str = "running",
+) -> RunResult:
+    """Run ``algorithm`` on ``problem`` until the stopping rule or ``max_steps`` (see module doc).
+
+    **Arguments:**
+
+    - ``algorithm``: Module with ``init``/``step`` (see module docstring). If ``hyper_batch=P``,
+      every array field has a leading axis of length P (hyper-parameter points).
+    - ``key``: PRNG key; ``problem``: a :class:`~physlearn.algorithms.problems.Problem`, single or
+      with one leading sample axis.
+    - ``max_steps``: iteration budget; ``stop``: ``"centre"``, ``"any"`` or ``"never"``.
+    - ``trace``: keep every step's ``info``; ``progress``: show a ``rich`` progress bar;
+      ``chunk``: steps per compiled call of the host loop (default: the whole budget without
+      progress, about 1/50 of it with progress).
+
+    **Returns:** :class:`RunResult` with batch axes ``(P, S)`` (absent ones dropped).
+    """
+    if stop not in _STOPS:
+        raise ValueError(f"stop must be one of {_STOPS}, got {stop!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    n_axes = len(problem.batch_shape)
+    if n_axes > 1:
+        raise ValueError(
+            f"problem must be one instance or a batch with one leading axis, batch_shape={problem.batch_shape}"
+        )
+    if chunk is None:
+        chunk = max(1, math.ceil(max_steps / 50)) if progress else max_steps
+    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    hyper = hyper_batch is not None
+    n_samples = problem.batch_shape[0] if n_axes else None
+    if chunk >= max_steps and not progress:
+        carry = _run_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, stop)
+        return RunResult(carry.state, carry.info, carry.step, carry.solved, carry.trace)
+    carry = _init_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch)
+
+    def advance(c, until):
+        return _advance_batched(algorithm, problem, c, jnp.asarray(until, jnp.int32), stop, n_axes, hyper)
+
+    if progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        total = int(carry.solved.size)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+        ) as bar:
+            task = bar.add_task(description, total=max_steps, status="")
+            done = 0
+            while done < max_steps:
+                done = min(max_steps, done + chunk)
+                carry = advance(carry, done)
+                n_solved = int(jnp.sum(carry.solved))
+                bar.update(task, completed=done, status=f"solved {n_solved}/{total}")
+                if n_solved == total:
+                    bar.update(task, completed=max_steps)
+                    break
+    else:
+        done = 0
+        while done < max_steps:
+            done = min(max_steps, done + chunk)
+            carry = advance(carry, done)
+            if done < max_steps and bool(jnp.all(carry.solved)):
+                break
+    return RunResult(carry.state, carry.info, carry.step, carry.solved, carry.trace)
