@@ -11,6 +11,14 @@ and replicas with ``np.matmul`` (float32, the same dtype as physlearn's default)
 is disabled on both sides (a fixed number of epochs). Compile time is excluded (one warm-up call,
 then ``block_until_ready``).
 
+Measurement caveat (measured 2026-11-22 on the shared 2-core CPU box, identical code): the NumPy
+time per epoch is bimodal, ~90 ms or ~1150 ms at alpha=0.3, depending on load -- multithreaded
+OpenBLAS oversubscribing the cores. With ``OPENBLAS_NUM_THREADS=1`` it is stable (~91 ms at
+alpha=0.3, ~137 ms at alpha=0.5) and the ratio is only ~1.6-2.0x (physlearn ~46 / ~80 ms); ratios of
+5-23x seen without it come from the slow mode. Profile of the jitted epoch (16 samples, alpha=0.5):
+the ``jax.random.permutation`` minibatch shuffles ~15 ms, per-minibatch pattern gathers ~19 ms,
+forward matmuls ~15 ms, least-wrong selection ~10 ms, gradient ~3 ms, the rest (kicks, report).
+
 Contract: ``run() -> list[dict]`` with keys workload, physlearn_s, baseline_s, ratio
 (= baseline_s / physlearn_s), notes.
 """

@@ -32,11 +32,18 @@ After each epoch: :math:`\eta \mathrel{*}= \eta_f`, :math:`\lambda \mathrel{*}= 
 :math:`\gamma \mathrel{+}= \gamma_{step}` (scoping), and the training errors of the centre and of
 every replica are computed.
 
-Differences from the reference code (documented, deliberate): replicas are updated in parallel
-(all replicas take their minibatch step, then all are kicked with the centre computed at the start
-of the minibatch), whereas the Julia code visits replicas sequentially in random order and updates
-the centre after each one -- the paper (appendix C.2) notes the scheme parallelises this way. A
-final partial minibatch is masked instead of wrapping around. With :math:`\gamma=\infty`,
+Replica order: by default (``replica_update="parallel"``) all replicas take their minibatch step,
+then all are kicked with the centre computed at the start of the minibatch -- the paper (appendix
+C.2) notes the scheme parallelises this way. ``replica_update="sequential"`` is the order of the
+Julia code: per minibatch the replicas are visited in a fresh random order, each kicked with the
+current centre, which is refreshed after each kick (:math:`\bar W \mathrel{+}= (W^a_{new} -
+W^a_{old})/y`; explicit centre: :math:`H^c` updated). Measured on the alpha = 0.5 reference case
+(committee K=5, N=321, M=802, y=7, 4 samples, 5000 epochs) the order does not change which
+formulas solve: simple/corrected/hard solve in both, continuous and explicit in neither (see
+``tests/test_rsgd.py``), so the faster parallel order stays the default.
+
+Other differences from the reference code (documented, deliberate): a final partial minibatch is
+masked instead of wrapping around. With :math:`\gamma=\infty`,
 :math:`\tanh(\infty\cdot 0)` is taken as 0 (the reference code gives NaN for even y).
 
 ``replicas=1, lam=0`` (or any ``replicas`` with ``lam=0``, each replica then runs independently)
@@ -56,9 +63,10 @@ from ._network import least_wrong_selection, sign_pm
 from .problems import Problem
 from .runner import run
 
-__all__ = ["RSGD", "RSGDState", "RSGDInfo", "RSGDResult", "FORMULAS", "solve"]
+__all__ = ["REPLICA_UPDATES", "RSGD", "RSGDState", "RSGDInfo", "RSGDResult", "FORMULAS", "solve"]
 
 FORMULAS = ("simple", "corrected", "hard", "continuous", "explicit")
+REPLICA_UPDATES = ("parallel", "sequential")
 
 
 def minibatch_indices(key, replicas: int, m: int, batch: int):
@@ -70,6 +78,14 @@ def minibatch_indices(key, replicas: int, m: int, batch: int):
     pad = nb * batch - m
     idx = jnp.concatenate([perms, jnp.full((replicas, pad), -1, perms.dtype)], axis=1)
     return idx.reshape(replicas, nb, batch).transpose(1, 0, 2)
+
+
+def replica_orders(key, nb: int, replicas: int):
+    """Replica visiting orders of one epoch for ``replica_update="sequential"``, ``(nb, y)``: an
+    independent random permutation per sub-epoch (drawn from ``fold_in(key, 1)``, so the minibatch
+    indices of :func:`minibatch_indices` are the same in both update orders)."""
+    keys = jax.random.split(jax.random.fold_in(key, 1), nb)
+    return jax.vmap(lambda kk: jax.random.permutation(kk, replicas))(keys).astype(jnp.int32)
 
 
 class RSGDState(eqx.Module):
@@ -115,6 +131,7 @@ class RSGD(eqx.Module):
     formula: str = eqx.field(static=True)
     init_equal: bool = eqx.field(static=True)
     dtype: str = eqx.field(static=True)
+    replica_update: str = eqx.field(static=True, default="parallel")
 
     # -------------------------------------------------------------------------------------------
     def init(self, key, problem: Problem) -> RSGDState:
@@ -161,6 +178,47 @@ class RSGD(eqx.Module):
             self_term = W_new
         return H + lam * (target[None] - self_term), Hc
 
+    def _kick_sequential(self, H_data, W_old, Hc, perm, lam, gamma):
+        r"""Sequential interaction kicks (reference-code order): replicas ``perm[0], perm[1], ...``
+        are kicked one after the other, the centre being refreshed after each one
+        (traced: :math:`\bar W \mathrel{+}= (W_a^{new} - W_a^{old})/y`; explicit: :math:`H^c`
+        updated). ``H_data``: fields after every replica's data step (the data step of replica
+        ``a`` does not depend on the other replicas, so it is computed for all in parallel);
+        ``W_old``: binary weights before it."""
+        y = self.replicas
+        dt = H_data.dtype
+        if self.formula == "explicit":
+
+            def body(j, carry):
+                H, Hc = carry
+                a = perm[j]
+                Ha = H[a]
+                delta = (sign_pm(Hc) - sign_pm(Ha)) / 2.0
+                H = H.at[a].set(Ha + lam * delta)
+                return H, Hc - lam * delta
+
+            return jax.lax.fori_loop(0, y, body, (H_data, Hc), unroll=True)
+
+        gy = jnp.tanh(gamma * y)
+
+        def body(j, carry):
+            H, wsum = carry  # wsum = y * wbar, exact small integers
+            a = perm[j]
+            Ha = H[a]
+            Wn = sign_pm(Ha)
+            if self.formula == "continuous":
+                Ha = Ha + lam * (wsum / y - Wn)
+            else:
+                arg = jnp.where(wsum == 0, jnp.zeros((), dt), gamma * wsum)
+                target = jnp.clip(arg, -1.0, 1.0) if self.formula == "hard" else jnp.tanh(arg)
+                self_term = gy * Wn if self.formula == "corrected" else Wn
+                Ha = Ha + lam * (target - self_term)
+            H = H.at[a].set(Ha)
+            return H, wsum + sign_pm(Ha) - W_old[a]
+
+        H, _ = jax.lax.fori_loop(0, y, body, (H_data, jnp.sum(W_old, axis=0)), unroll=True)
+        return H, Hc
+
     def step(self, key, state: RSGDState, problem: Problem):
         """One epoch of RSGD (see the module docstring for the equations)."""
         dt = state.H.dtype
@@ -172,8 +230,14 @@ class RSGD(eqx.Module):
         tree = problem.tree
 
         idx = minibatch_indices(key, y, m, b)  # (nb, y, b), -1 = padding
+        nb = idx.shape[0]
+        if self.replica_update == "sequential":  # a random replica order per sub-epoch
+            perms = replica_orders(key, nb, y)
+        else:
+            perms = jnp.zeros((nb, y), jnp.int32)
 
-        def sub_epoch(carry, ids):
+        def sub_epoch(carry, xs):
+            ids, perm = xs
             H, Hc = carry
             mask = (ids >= 0).astype(dt)
             ids = jnp.maximum(ids, 0)
@@ -190,12 +254,14 @@ class RSGD(eqx.Module):
                 g = jnp.einsum("ybk,ybkn->ykn", coef, xb)
             else:
                 g = jnp.einsum("ybk,ybn->ykn", coef, xb)
-            H = H + state.lr * g
-            W_new = sign_pm(H)
-            H, Hc = self._kick(H, Hc, W_new, W, state.lam, state.gamma)
+            H_data = H + state.lr * g
+            if self.replica_update == "sequential":
+                H, Hc = self._kick_sequential(H_data, W, Hc, perm, state.lam, state.gamma)
+            else:
+                H, Hc = self._kick(H_data, Hc, sign_pm(H_data), W, state.lam, state.gamma)
             return (H, Hc), None
 
-        (H, Hc), _ = jax.lax.scan(sub_epoch, (state.H, state.Hc), idx)
+        (H, Hc), _ = jax.lax.scan(sub_epoch, (state.H, state.Hc), (idx, perms))
 
         # ---- report ----------------------------------------------------------------------------
         W = sign_pm(H)
@@ -293,6 +359,7 @@ def solve(
     gamma=0.05,
     gamma_step=0.001,
     formula: str = "simple",
+    replica_update: str = "parallel",
     max_epochs: int = 1000,
     lr_factor=1.0,
     lam_factor=1.0,
@@ -318,6 +385,9 @@ def solve(
       after every epoch (scoping).
     - ``formula``: ``"simple"`` (eq. C7), ``"corrected"`` (C9), ``"hard"``, ``"continuous"`` or
       ``"explicit"`` (explicit centre); see the module docstring.
+    - ``replica_update``: ``"parallel"`` (all replicas kicked with the centre of the start of the
+      minibatch) or ``"sequential"`` (reference-code order: replicas kicked one after the other
+      in a random order per minibatch, the centre refreshed after each).
     - ``max_epochs``: epoch budget; ``lr_factor``, ``lam_factor``: multiplicative schedules per epoch.
     - ``init_equal``: all replicas start from the same random network (default, as the paper).
     - ``wait_centre``: stop only when the centre has zero errors (default: centre or any replica).
@@ -344,6 +414,8 @@ def solve(
     max_epochs = _check_pos_int("max_epochs", max_epochs)
     if formula not in FORMULAS:
         raise ValueError(f"formula must be one of {FORMULAS}, got {formula!r}")
+    if replica_update not in REPLICA_UPDATES:
+        raise ValueError(f"replica_update must be one of {REPLICA_UPDATES}, got {replica_update!r}")
     try:
         dt = jnp.dtype(dtype)
     except TypeError as err:
@@ -375,6 +447,7 @@ def solve(
         formula=formula,
         init_equal=bool(init_equal),
         dtype=dt.name,
+        replica_update=replica_update,
     )
     if problem.teacher is not None:  # not used for training; keeps one compiled program per shape
         problem = Problem(problem.inputs, problem.labels, architecture=problem.architecture, k=problem.k)
