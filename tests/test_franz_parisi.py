@@ -77,6 +77,7 @@ def test_typical_solutions_are_isolated(curves):
     assert curves.entropy[3, 0] < 0 and curves.entropy[3, 1] < 0 < curves.entropy[3, 3]
 
 
+@pytest.mark.slow
 def test_isolation_distance_grows_with_alpha_and_is_a_zero():
     out = fp.isolation_distance(np.array([0.5, 0.7]), **NODES, full_output=True)
     assert out.converged.all()
@@ -99,6 +100,7 @@ def test_bad_input():
         fp.binary(np.nan, 0.1)
 
 
+@pytest.mark.slow
 def test_end_of_branch_is_flagged_not_nan_silently():
     # far beyond the RS branch end at small d (theory notes: branch ends where q_hat diverges)
     r = fp.binary(0.6, np.array([0.01, 0.0002]), **NODES, on_failure="flag")
