@@ -397,6 +397,12 @@ def binary(
     continuation in :math:`d` (towards small d and towards large d), with extra points inserted, so
     no initial guess is needed.
 
+    Small-d end of the RS branch (a finding, not a tuning artefact: it does not move when the
+    quadrature is doubled): for :math:`\alpha\gtrsim0.6` the solution stops at
+    :math:`d_{\rm end}(\alpha)\approx 2\text{--}3\cdot10^{-3}` where :math:`\hat q` diverges
+    (e.g. :math:`\alpha=0.6`: :math:`d_{\rm end}\approx0.0019`, :math:`V(d_{\rm end})\approx-0.0159`);
+    points below are flagged/raise. For :math:`\alpha\le0.5` the branch reaches :math:`d=10^{-3}`.
+
     Args:
         alpha, kappa, kappa_ref: broadcast against each other (shape ``P``); ``alpha > 0``.
         d: scalar or 1-D array of distances in :math:`(0, 1/2)` (the curve); results have shape

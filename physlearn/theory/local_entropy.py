@@ -40,7 +40,6 @@ Since :math:`S_I` depends on :math:`d` only through :math:`-\hat S S`, the Legen
 
 from __future__ import annotations
 
-import math
 from functools import partial
 
 import equinox as eqx
@@ -52,7 +51,7 @@ import optimistix as optx
 from .. import numerics as nm
 from .. import solvers
 from .._config import eager_x64, is_traced
-from .franz_parisi import h2
+from .franz_parisi import h2  # noqa: F401  (re-exported: the alpha = 0 bound)
 from .gardner import _as_param, _broadcast, _check
 
 __all__ = [
