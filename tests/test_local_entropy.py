@@ -75,13 +75,13 @@ def test_explicit_saddle_point_equations(curves):
 @pytest.mark.slow
 def test_local_entropy_exceeds_franz_parisi():
     # S_I (densest references) >= V (typical references) at equal (alpha, d)
-    d = np.array([0.01, 0.03, 0.1, 0.2])
-    alphas = np.array([0.5, 0.7])
+    d = np.array([0.005, 0.03, 0.1, 0.2])
+    alphas = np.array([0.6, 0.7])
     v = fp.binary(alphas, d, n=32, nx=16, neta=12)
     s = le.binary(alphas, d[:3], n=N)
     assert (s.entropy >= v.entropy[:, :3] - 1e-12).all()
     # strictly, where typical solutions are isolated (V < 0)
-    assert (s.entropy[:, 0] > 0) & (v.entropy[:, 0] < 0)
+    assert ((s.entropy[:, 0] > 0) & (v.entropy[:, 0] < 0)).all()
 
 
 @pytest.mark.slow
