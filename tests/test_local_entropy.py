@@ -75,7 +75,7 @@ def test_explicit_saddle_point_equations(curves):
 @pytest.mark.slow
 def test_local_entropy_exceeds_franz_parisi():
     # S_I (densest references) >= V (typical references) at equal (alpha, d)
-    d = np.array([0.005, 0.03, 0.1, 0.2])
+    d = np.array([0.008, 0.03, 0.1, 0.2])
     alphas = np.array([0.6, 0.7])
     v = fp.binary(alphas, d, n=32, nx=16, neta=12)
     s = le.binary(alphas, d[:3], n=N)
