@@ -1,0 +1,293 @@
+"""Benchmark: a 60-point Franz-Parisi curve V(d) and a 60-point local-entropy curve S_I(d),
+physlearn (JAX: one compiled continuation, Newton with autodiff Jacobians) against a plain
+NumPy/SciPy implementation of the same equations written here (scipy.optimize.fsolve/brentq,
+NumPy quadrature, a Python continuation loop). Compile time is excluded (warm-up call first).
+The baseline doubles as an independent check: the two curves must agree.
+
+Run: ``PYTHONPATH=. python benchmarks/bench_theory_fp_le.py``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import jax
+import numpy as np
+from scipy import optimize, special
+
+jax.config.update("jax_enable_x64", True)
+
+from physlearn.theory import franz_parisi as fp  # noqa: E402
+from physlearn.theory import local_entropy as le  # noqa: E402
+
+ALPHA_FP = 0.6
+ALPHA_LE = 0.6
+N_FP, NX, NETA = fp.DEFAULT_NODES, fp.DEFAULT_NX, fp.DEFAULT_NETA
+N_LE = le.DEFAULT_NODES
+
+
+# ------------------------------------------------------------------------------------------
+# NumPy building blocks (independent of physlearn.numerics)
+# ------------------------------------------------------------------------------------------
+def log_H(x):
+    return special.log_ndtr(-x)
+
+
+def A_of(x):
+    x = np.asarray(x, dtype=float)
+    out = np.empty_like(x)
+    pos = x >= 0
+    out[pos] = math.sqrt(2 / math.pi) / special.erfcx(x[pos] / math.sqrt(2))
+    xn = x[~pos]
+    out[~pos] = np.exp(-0.5 * xn**2 - 0.5 * math.log(2 * math.pi) - special.log_ndtr(-xn))
+    return out
+
+
+def A_prime(x):
+    a = A_of(x)
+    return a * (a - x)
+
+
+def log2cosh(x):
+    ax = np.abs(x)
+    return ax + np.log1p(np.exp(-2 * ax))
+
+
+def half_line(c, n, width=np.inf):
+    s, w = np.polynomial.legendre.leggauss(n)
+    s, w = 0.5 * (s + 1), 0.5 * w
+    U = min(-c + np.sqrt(c * c + 80.0), width)
+    u = U * s * s
+    z = c + u
+    return z, w * 2 * U * s * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+
+
+def split_rule(c, n, width=np.inf):
+    zu, wu = half_line(c, n, width)
+    zl, wl = half_line(-c, n, width)
+    return np.concatenate([zu, -zl]), np.concatenate([wu, wl])
+
+
+def truncated(c, n):
+    s, w = np.polynomial.legendre.leggauss(n)
+    s, w = 0.5 * (s + 1), 0.5 * w
+    U = -c[:, None] + np.sqrt(c[:, None] ** 2 + 80.0)
+    u = U * s * s
+    lw = np.log(w * s) - c[:, None] * u - 0.5 * u * u
+    lw -= lw.max(axis=1, keepdims=True)
+    ww = np.exp(lw)
+    return c[:, None] + u, ww / ww.sum(axis=1, keepdims=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Baseline: Gardner RS + Franz-Parisi (Huang & Kabashima 2014)
+# ------------------------------------------------------------------------------------------
+def gardner_rs(alpha, n):
+    def qhat(q):
+        zz, ww = split_rule(0.0, n)
+        u = -np.sqrt(q) * zz / np.sqrt(1 - q)
+        return alpha * np.sum(ww * A_of(u) ** 2) / (1 - q)
+
+    def r(lq):
+        q = 1 / (1 + np.exp(-lq))
+        a = np.sqrt(qhat(q))
+        z, w = split_rule(0.0, n, 40.0 / a)
+        sech2 = np.exp(2 * (math.log(2) - log2cosh(a * z)))
+        return np.log(np.sum(w * sech2)) - np.log1p(-q)
+
+    lq = optimize.brentq(r, -25, 25, xtol=1e-14)
+    q = 1 / (1 + np.exp(-lq))
+    return q, qhat(q)
+
+
+def fp_equations(theta, alpha, p, qr, qhr, n, nx, neta):
+    q, t, ph, qh, th = theta
+    z0, w0 = split_rule(0.0, n)
+    eta, we = special.roots_hermitenorm(neta)
+    we = we / math.sqrt(2 * math.pi)
+    weight = w0 * (1 + np.tanh(np.sqrt(qhr) * z0))
+    vs = np.sqrt(max(qh - th * th / qhr, 1e-13))
+    B = (th / np.sqrt(qhr)) * z0[:, None] + vs * eta[None, :] + (ph - th)
+    W = weight[:, None] * we[None, :]
+    m = np.tanh(B)
+    sech2 = np.exp(2 * (math.log(2) - log2cosh(B)))
+    Em, Esech2, Emz = np.sum(W * m), np.sum(W * sech2), np.sum(W * m * z0[:, None])
+    sq, sr = np.sqrt(qr), np.sqrt(1 - qr)
+    c0, c1 = t / sq, (p - t) / sr
+    v = np.sqrt(max(q - c0 * c0 - c1 * c1, 1e-13))
+    s1 = np.sqrt(1 - q)
+    xs, wx = truncated(-sq * z0 / sr, nx)
+    u = (-c0 * z0[:, None, None] - c1 * xs[:, :, None] - v * eta[None, None, :]) / s1
+    WE = w0[:, None, None] * wx[:, :, None] * we[None, None, :]
+    A = A_of(u)
+    Ap = A * (A - u)
+    lever = z0[:, None, None] / sq - xs[:, :, None] / sr
+    qh_new = alpha * np.sum(WE * A * A) / (1 - q)
+    th_new = -(alpha / s1) * (np.sum(WE * A * lever) + (c0 / sq - c1 / sr) * np.sum(WE * Ap) / s1)
+    t_new = Em + (th / qhr) * Esech2 - Emz / np.sqrt(qhr)
+    sc = 1 + abs(qh)
+    res = np.array([Em - p, (1 - q) - Esech2, t_new - t, (qh_new - qh) / sc, (th_new - th) / sc])
+    V = -ph * p + th * t - 0.5 * qh * (1 - q) + np.sum(W * log2cosh(B)) + alpha * np.sum(WE * log_H(u))
+    return res, V
+
+
+def baseline_fp_curve(alpha, d):
+    qr, qhr = gardner_rs(alpha, N_FP)
+    d_typ = 0.5 * (1 - qr)
+    x = np.array([np.log1p(-qr), qr, qhr, np.log(qhr), qhr])
+
+    def unpack(x):
+        return np.array([-np.expm1(x[0]), x[1], x[2], np.exp(x[3]), x[4]])
+
+    out = {}
+    for dd in sorted(d, reverse=True):  # continuation from d_typ downwards
+        assert dd <= d_typ
+        p = 1 - 2 * dd
+        f = lambda x: fp_equations(unpack(x), alpha, p, qr, qhr, N_FP, NX, NETA)[0]  # noqa: E731
+        sol, info, ier, _ = optimize.fsolve(f, x, full_output=True, xtol=1e-12)
+        ok = ier == 1 and np.abs(info["fvec"]).max() < 1e-8
+        if ok:
+            x = sol
+        out[dd] = (fp_equations(unpack(sol), alpha, p, qr, qhr, N_FP, NX, NETA)[1], ok)
+    return np.array([out[dd][0] for dd in d]), np.array([out[dd][1] for dd in d]), d_typ
+
+
+# ------------------------------------------------------------------------------------------
+# Baseline: y -> inf local entropy, free reference (Baldassi et al. 2015/2016)
+# ------------------------------------------------------------------------------------------
+def h_root(B, D):
+    aB = np.abs(B)
+    h = aB + D
+    for _ in range(60):
+        t = np.tanh(h)
+        h = h - (h - D * t - aB) / (1 - D * (1 - t * t))
+    return np.sign(B) * h
+
+
+def u_root(c, K):
+    u = c.copy()
+    for _ in range(60):
+        u = u - (u + K * A_of(u) - c) / (1 + K * A_prime(u))
+    return u
+
+
+def le_parts(theta, alpha, n):
+    q1, dq, q1h, dqh, sh = theta
+    zs, ws = half_line(0.0, n)
+    h = h_root(np.sqrt(q1h) * zs + sh, dqh)
+    m = np.tanh(h)
+    K = dq / (1 - q1)
+    z, w = split_rule(0.0, n)
+    u = u_root(-np.sqrt(q1) * z / np.sqrt(1 - q1), K)
+    A = A_of(u)
+    Ap = A * (A - u)
+    return dict(
+        m1=2 * np.sum(ws * m), m2=2 * np.sum(ws * m * m), mz=2 * np.sum(ws * m * zs),
+        gs=2 * np.sum(ws * (-0.5 * dqh * m * m + log2cosh(h))),
+        ge=np.sum(w * (-0.5 * K * A * A + log_H(u))),
+        q1h=alpha * np.sum(w * A * A) / (1 - q1),
+        dqh=alpha * np.sum(w * K * Ap * Ap / (1 + K * Ap)) / (1 - q1),
+    )
+
+
+def le_residual(theta, alpha, S, n):
+    q1, dq, q1h, dqh, sh = theta
+    P = le_parts(theta, alpha, n)
+    return np.array([P["m1"] - S, P["m2"] - q1, (P["mz"] / np.sqrt(q1h) - (1 - q1)) / dq - 1,
+                     P["q1h"] / q1h - 1, P["dqh"] / dqh - 1])
+
+
+def le_value(theta, alpha, S, n):
+    q1, dq, q1h, dqh, sh = theta
+    P = le_parts(theta, alpha, n)
+    return -sh * S - 0.5 * q1h * (1 - q1) - 0.5 * (dqh * q1 + q1h * dq) + P["gs"] + alpha * P["ge"]
+
+
+def le_cold_start(alpha, d, n):
+    S = 1 - 2 * d
+    zs, ws = half_line(0.0, n)
+    y = np.array([np.log(S * S / (1 - S * S)), 0.0])
+    for _ in range(3000):
+        q1, dq = 1 / (1 + np.exp(-y[0])), np.exp(y[1])
+        P = le_parts(np.array([q1, dq, 1.0, 1.0, 0.0]), alpha, n)
+        q1h, dqh = P["q1h"], P["dqh"]
+
+        def mom(s):
+            return 2 * np.sum(ws * np.tanh(h_root(np.sqrt(q1h) * zs + s, dqh))) - S
+
+        sh = optimize.brentq(mom, -50, 50, xtol=1e-14)
+        m = np.tanh(h_root(np.sqrt(q1h) * zs + sh, dqh))
+        m2, mz = 2 * np.sum(ws * m * m), 2 * np.sum(ws * m * zs)
+        y_new = np.array([np.log(m2 / (1 - m2)), np.log(max(mz / np.sqrt(q1h) - (1 - q1), 1e-12))])
+        if np.abs(y_new - y).max() < 1e-9:
+            break
+        y = 0.5 * y + 0.5 * y_new
+    return np.array([q1, dq, q1h, dqh, sh])
+
+
+def baseline_le_curve(alpha, d, d_start=0.1):
+    theta0 = le_cold_start(alpha, d_start, N_LE)
+
+    def to_x(t):
+        return np.array([np.log(t[0] / (1 - t[0])), np.log(t[1]), np.log(t[2]), np.log(t[3]), t[4]])
+
+    def to_t(x):
+        return np.array([1 / (1 + np.exp(-x[0])), np.exp(x[1]), np.exp(x[2]), np.exp(x[3]), x[4]])
+
+    out = {}
+    for branch in (sorted([x for x in d if x <= d_start], reverse=True), sorted([x for x in d if x > d_start])):
+        x = to_x(theta0)
+        for dd in branch:
+            S = 1 - 2 * dd
+            sol, info, ier, _ = optimize.fsolve(lambda x: le_residual(to_t(x), alpha, S, N_LE), x,
+                                                full_output=True, xtol=1e-12)
+            ok = ier == 1 and np.abs(info["fvec"]).max() < 1e-8
+            if ok:
+                x = sol
+            out[dd] = (le_value(to_t(sol), alpha, S, N_LE), ok)
+    return np.array([out[dd][0] for dd in d]), np.array([out[dd][1] for dd in d])
+
+
+# ------------------------------------------------------------------------------------------
+def _time(fn, repeat=1):
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def run() -> list[dict]:
+    rows = []
+    # --- Franz-Parisi, 60 points from d_typ down to near the end of the RS branch --------------
+    qr = fp.binary(ALPHA_FP, 0.1).q_ref  # warm-up + d_typ
+    d_typ = 0.5 * (1 - float(qr))
+    d_fp = np.linspace(0.005, d_typ * (1 - 1e-9), 60)
+    fp.binary(ALPHA_FP, d_fp)  # compile for this shape
+    t_pl, r = _time(lambda: fp.binary(ALPHA_FP, d_fp), repeat=2)
+    t_bl, (v_bl, ok_bl, _) = _time(lambda: baseline_fp_curve(ALPHA_FP, d_fp))
+    assert r.converged.all() and ok_bl.all()
+    dv = np.abs(r.entropy - v_bl).max()
+    assert dv < 1e-7, dv
+    rows.append(dict(workload=f"franz_parisi.binary alpha={ALPHA_FP}, 60 d in [0.005, d_typ]", physlearn_s=t_pl,
+                     baseline_s=t_bl, ratio=t_bl / t_pl,
+                     notes=f"max |V_physlearn - V_scipy| = {dv:.1e}; nodes {2 * N_FP}x{NX}x{NETA}"))
+    # --- local entropy, 60 points ----------------------------------------------------------------
+    d_le = np.geomspace(0.005, 0.15, 60)
+    le.binary(ALPHA_LE, d_le)  # compile
+    t_pl, r = _time(lambda: le.binary(ALPHA_LE, d_le), repeat=2)
+    t_bl, (s_bl, ok_bl) = _time(lambda: baseline_le_curve(ALPHA_LE, d_le))
+    assert r.converged.all() and ok_bl.all()
+    ds = np.abs(r.entropy - s_bl).max()
+    assert ds < 1e-7, ds
+    rows.append(dict(workload=f"local_entropy.binary (y=inf, free, RS) alpha={ALPHA_LE}, 60 d in [0.005, 0.15]",
+                     physlearn_s=t_pl, baseline_s=t_bl, ratio=t_bl / t_pl,
+                     notes=f"max |S_I physlearn - S_I scipy| = {ds:.1e}; {2 * N_LE} nodes"))
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(row)

@@ -1,0 +1,528 @@
+r"""Franz--Parisi potential of the binary perceptron (RS).
+
+Huang & Kabashima, PRE 90, 052813 (2014); Huang, Wong & Kabashima, J. Phys. A 46, 375002 (2013).
+
+A reference :math:`\tilde W` is drawn uniformly among the solutions with margin
+:math:`\kappa_{\rm ref}` of :math:`P=\alpha N` random patterns; :math:`V(d)` is the (quenched)
+log-number per weight of solutions :math:`W` with margin :math:`\kappa` at overlap
+:math:`p = 1-2d` with it,
+
+.. math:: V(d) = \frac1N\,\mathbb E\log\#\{W:\ \Delta^\mu(W)\ge\kappa,\ W\cdot\tilde W = Np\}.
+
+Replicas: :math:`n\to0` copies of the reference (RS, overlap :math:`\tilde q` with conjugate
+:math:`\hat{\tilde q}`: the Gardner RS solution at :math:`(\alpha,\kappa_{\rm ref})`) and
+:math:`r\to0` constrained copies with mutual overlap :math:`q`, overlap :math:`p` with their own
+reference and :math:`t` with the other reference replicas (conjugates :math:`\hat q,\hat p,\hat t`):
+
+.. math::
+
+    V &= -\hat p p + \hat t t - \tfrac12\hat q(1-q) + G_S + \alpha G_E,\\
+    G_S &= \int Dz_0\,(1+\tanh\sqrt{\hat{\tilde q}}z_0)\int D\eta\,\log2\cosh\Big(
+          \tfrac{\hat t}{\sqrt{\hat{\tilde q}}}z_0 + \sqrt{\hat q-\hat t^2/\hat{\tilde q}}\,\eta
+          + \hat p - \hat t\Big),\\
+    G_E &= \int Dz_0\Big\langle\int D\eta\,\log H\Big(
+          \frac{\kappa - c_0z_0 - c_1x - \sqrt{q-c_0^2-c_1^2}\,\eta}{\sqrt{1-q}}\Big)\Big\rangle_x,
+          \quad c_0=\frac t{\sqrt{\tilde q}},\ c_1=\frac{p-t}{\sqrt{1-\tilde q}},
+
+where :math:`\langle\cdot\rangle_x` is the normalised Gaussian truncated to the reference's
+own field :math:`\sqrt{\tilde q}z_0+\sqrt{1-\tilde q}\,x\ge\kappa_{\rm ref}`. At
+:math:`p=\tilde q` (:math:`d = d_{\rm typ} = (1-\tilde q)/2`, :math:`\kappa=\kappa_{\rm ref}`) the
+saddle point is known exactly, :math:`q=t=\tilde q`, :math:`\hat q=\hat t=\hat p=\hat{\tilde q}`,
+and :math:`V=\phi_{\rm RS}` (the Gardner entropy); curves are solved by continuation from there.
+
+The stationarity conditions are used in their Stein (integration-by-parts) form, which has no
+:math:`1/\sqrt{q-c_0^2-c_1^2}` singularity (theory notes, pitfall 8):
+
+.. math::
+
+    p &= E_S[m],\quad q = E_S[m^2],\quad
+    t = E_S[m] + \tfrac{\hat t}{\hat{\tilde q}}E_S[1-m^2] - E_S[m z_0]/\sqrt{\hat{\tilde q}},\\
+    \hat q &= \frac{\alpha}{1-q}\langle A(u)^2\rangle,\quad
+    \hat t = -\frac{\alpha}{\sqrt{1-q}}\Big\{\Big\langle A(u)\Big(\frac{z_0}{\sqrt{\tilde q}}
+        - \frac{x}{\sqrt{1-\tilde q}}\Big)\Big\rangle + \Big(\frac{c_0}{\sqrt{\tilde q}}
+        - \frac{c_1}{\sqrt{1-\tilde q}}\Big)\frac{\langle A'(u)\rangle}{\sqrt{1-q}}\Big\},
+
+with :math:`m=\tanh(\cdot)` the argument of the :math:`\log2\cosh` and :math:`E_S` the
+:math:`(z_0,\eta)` average with weight :math:`1+\tanh\sqrt{\hat{\tilde q}}z_0`. They are solved by
+Newton (Jacobian by forward-mode autodiff) along the continuation path.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import numerics as nm
+from .. import solvers
+from .._config import eager_x64, is_traced
+from .gardner import _as_param, _binary_point, _broadcast, _check, _grid_map, _kink
+
+__all__ = ["binary", "isolation_distance", "free_entropy", "saddle_equations", "FranzParisiRS", "IsolationResult", "h2"]
+
+DEFAULT_NODES = 48  # per half line of the z0 split rule
+DEFAULT_NX = 24  # truncated reference field
+DEFAULT_NETA = 20  # Gauss-Hermite nodes for eta
+_VAR_FLOOR = 1e-13  # floor under the conditional variances inside square roots
+_TOL = 1e-10
+_CONVERGED_TOL = 1e-8
+_N_HOMOTOPY = 12  # kappa -> kappa_W steps when kappa != kappa_ref
+_N_GRID_DOWN = 12  # continuation points inserted (geometric) between d_typ and min(d)
+_N_GRID_UP = 3  # ... and (linear) between d_typ and max(d)
+
+
+def h2(d):
+    r"""Entropy of the Hamming sphere, :math:`H_2(d) = -d\log d-(1-d)\log(1-d)` (natural log):
+    the :math:`\alpha=0` value of every local entropy and their universal upper bound."""
+    d = jnp.asarray(d, dtype=jnp.result_type(d, float))
+    return -(jax.scipy.special.xlogy(d, d) + jax.scipy.special.xlog1py(1.0 - d, -d))
+
+
+# --------------------------------------------------------------------------------------------
+# Quadrature
+# --------------------------------------------------------------------------------------------
+def _truncated_rule(c, nx):
+    r"""Nodes/weights for :math:`\int Dx\,\theta(x-c) f(x)/H(c)` (normalised truncated Gaussian):
+    :math:`x = c + U s^2` with Gauss--Legendre :math:`s`, weights proportional to
+    :math:`s\,e^{-cu-u^2/2}` (never forms :math:`H(c)`; theory notes, pitfall 5)."""
+    s, ws = nm._gauss_legendre01(nx)
+    s = jnp.asarray(s, dtype=jnp.result_type(c, float))
+    ws = jnp.asarray(ws, dtype=s.dtype)
+    U = -c + jnp.sqrt(c * c + 80.0)
+    u = U * s * s
+    logw = jnp.log(ws * s) - c * u - 0.5 * u * u
+    w = jax.nn.softmax(logw)
+    return c + u, w
+
+
+def _z0_rule(c, n):
+    zu, wu = nm.half_line_rule(c, n)
+    zl, wl = nm.half_line_rule(-c, n)
+    return jnp.concatenate([zu, -zl]), jnp.concatenate([wu, wl])
+
+
+def _eta_rule(neta, dtype):
+    e, we = nm.gauss_hermite(neta)
+    return jnp.asarray(e, dtype=dtype), jnp.asarray(we, dtype=dtype)
+
+
+# --------------------------------------------------------------------------------------------
+# The functional and its Stein-form stationarity conditions
+# --------------------------------------------------------------------------------------------
+class _Ref(eqx.Module):
+    alpha: jax.Array
+    p: jax.Array
+    kappa: jax.Array
+    kappa_ref: jax.Array
+    q_ref: jax.Array
+    qhat_ref: jax.Array
+
+
+def _entropic(theta, ref, n, neta):
+    q, t, ph, qh, th = theta
+    del q, t
+    qhr = ref.qhat_ref
+    z0, w0 = _z0_rule(jnp.zeros_like(qhr), n)
+    eta, we = _eta_rule(neta, qhr.dtype)
+    weight = w0 * (1.0 + jnp.tanh(jnp.sqrt(qhr) * z0))
+    vs = jnp.sqrt(jnp.maximum(qh - th * th / qhr, _VAR_FLOOR))
+    B = (th / jnp.sqrt(qhr)) * z0[:, None] + vs * eta[None, :] + (ph - th)
+    m = jnp.tanh(B)
+    sech2 = jnp.exp(2.0 * (math.log(2.0) - nm.log2cosh(B)))
+    W = weight[:, None] * we[None, :]
+    return {
+        "m": jnp.sum(W * m),
+        "m2": jnp.sum(W * m * m),
+        "sech2": jnp.sum(W * sech2),
+        "mz0": jnp.sum(W * m * z0[:, None]),
+        "log2cosh": jnp.sum(W * nm.log2cosh(B)),
+    }
+
+
+def _energetic(theta, ref, n, nx, neta):
+    q, t = theta[0], theta[1]
+    qr = ref.q_ref
+    sq, sr = jnp.sqrt(qr), jnp.sqrt(1.0 - qr)
+    c0 = t / sq
+    c1 = (ref.p - t) / sr
+    v = jnp.sqrt(jnp.maximum(q - c0 * c0 - c1 * c1, _VAR_FLOOR))
+    s1 = jnp.sqrt(1.0 - q)
+    z0, w0 = _z0_rule(_kink(qr, ref.kappa), n)
+    xs, wx = jax.vmap(lambda z: _truncated_rule((ref.kappa_ref - sq * z) / sr, nx))(z0)  # (n0, nx)
+    eta, we = _eta_rule(neta, qr.dtype)
+    u = (ref.kappa - c0 * z0[:, None, None] - c1 * xs[:, :, None] - v * eta[None, None, :]) / s1
+    W = w0[:, None, None] * wx[:, :, None] * we[None, None, :]
+    A = nm.GH(u)
+    Ap = A * nm.GH_minus_x(u)
+    lever = z0[:, None, None] / sq - xs[:, :, None] / sr
+    return {
+        "logH": jnp.sum(W * nm.log_H(u)),
+        "A2": jnp.sum(W * A * A),
+        "Ap": jnp.sum(W * Ap),
+        "Alever": jnp.sum(W * A * lever),
+        "c0": c0,
+        "c1": c1,
+    }
+
+
+def _fp_value(theta, ref, es, ee):
+    q, t, ph, qh, th = theta
+    return -ph * ref.p + th * t - 0.5 * qh * (1.0 - q) + es["log2cosh"] + ref.alpha * ee["logH"]
+
+
+def saddle_equations(theta, ref, n=DEFAULT_NODES, nx=DEFAULT_NX, neta=DEFAULT_NETA):
+    r"""Residuals of the Stein-form stationarity conditions (module docstring) at
+    ``theta = (q, t, p_hat, q_hat, t_hat)``; ``ref`` carries ``alpha, p, kappa, kappa_ref`` and the
+    reference's Gardner solution ``q_ref, qhat_ref``. Composable."""
+    q, t, ph, qh, th = theta
+    es = _entropic(theta, ref, n, neta)
+    ee = _energetic(theta, ref, n, nx, neta)
+    qr, qhr = ref.q_ref, ref.qhat_ref
+    t_new = es["m"] + (th / qhr) * es["sech2"] - es["mz0"] / jnp.sqrt(qhr)
+    s1 = jnp.sqrt(1.0 - q)
+    qh_new = ref.alpha * ee["A2"] / (1.0 - q)
+    lev = ee["c0"] / jnp.sqrt(qr) - ee["c1"] / jnp.sqrt(1.0 - qr)
+    th_new = -(ref.alpha / s1) * (ee["Alever"] + lev * ee["Ap"] / s1)
+    scale = 1.0 + jnp.abs(qh)
+    return jnp.stack(
+        [
+            es["m"] - ref.p,
+            (1.0 - q) - es["sech2"],
+            t_new - t,
+            (qh_new - qh) / scale,
+            (th_new - th) / scale,
+        ]
+    )
+
+
+def free_entropy(theta, ref, n=DEFAULT_NODES, nx=DEFAULT_NX, neta=DEFAULT_NETA):
+    r"""The RS Franz--Parisi functional :math:`V(q,t,\hat p,\hat q,\hat t)` of the module docstring
+    (Huang & Kabashima 2014) at ``theta = (q, t, p_hat, q_hat, t_hat)``. Composable; its gradient
+    vanishes at the solutions of :func:`saddle_equations` (where the conditional variances are
+    positive)."""
+    es = _entropic(theta, ref, n, neta)
+    ee = _energetic(theta, ref, n, nx, neta)
+    return _fp_value(theta, ref, es, ee)
+
+
+# --------------------------------------------------------------------------------------------
+# Solving along a path
+# --------------------------------------------------------------------------------------------
+class FranzParisiRS(eqx.Module):
+    r"""RS Franz--Parisi potential on a curve of distances.
+
+    Shapes: ``alpha, kappa, kappa_ref, q_ref, q_hat_ref, d_typ, gardner_entropy`` have the
+    broadcast shape ``P`` of the parameters; every other field has shape ``P + d.shape``.
+
+    Attributes:
+        d: normalised Hamming distance to the reference; ``p = 1 - 2d`` the overlap.
+        entropy: :math:`V(d)` (log-number per weight; negative where no solution exists at that
+            distance from a typical reference).
+        q, t, p_hat, q_hat, t_hat: order parameters (see the module docstring).
+        q_ref, q_hat_ref: Gardner RS solution of the reference problem :math:`(\alpha,\kappa_{\rm ref})`.
+        d_typ: :math:`(1-\tilde q)/2`, the typical distance between two reference solutions.
+        gardner_entropy: the RS entropy :math:`\phi_{\rm RS}(\alpha,\kappa_{\rm ref})` of the reference problem.
+        converged, residual, n_steps: solver diagnostics per point.
+    """
+
+    alpha: jax.Array
+    kappa: jax.Array
+    kappa_ref: jax.Array
+    d: jax.Array
+    p: jax.Array
+    entropy: jax.Array
+    q: jax.Array
+    t: jax.Array
+    p_hat: jax.Array
+    q_hat: jax.Array
+    t_hat: jax.Array
+    q_ref: jax.Array
+    q_hat_ref: jax.Array
+    d_typ: jax.Array
+    gardner_entropy: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+
+
+def _to_x(theta):
+    # Newton variables: log(1 - q) and log(q_hat) keep q < 1 and q_hat > 0 (pitfall 10)
+    return jnp.stack([jnp.log1p(-theta[0]), theta[1], theta[2], jnp.log(theta[3]), theta[4]])
+
+
+def _from_x(x):
+    return jnp.stack([-jnp.expm1(x[0]), x[1], x[2], jnp.exp(x[3]), x[4]])
+
+
+def _solve_point(theta0, ref, n, nx, neta):
+    sol = solvers.root(
+        lambda x, r: saddle_equations(_from_x(x), r, n, nx, neta),
+        _to_x(theta0),
+        ref,
+        method="newton",
+        tol=_TOL,
+        max_steps=60,
+    )
+    return solvers.SaddleSolution(_from_x(sol.value), sol.converged, sol.residual, sol.n_steps)
+
+
+def _ordered_path(d_start, d_user):
+    """One continuation path for a whole curve: the requested distances below ``d_start`` in
+    decreasing order, then those above it in increasing order, with ``_N_GRID_DOWN``
+    geometric points down to ``min(d)`` and ``_N_GRID_UP`` linear points up to ``max(d)``
+    inserted. Returns (distances, index of the requested point or len(d_user), is-above flags)."""
+    m = d_user.shape[0]
+    dt = d_start.dtype
+    lo = jnp.minimum(jnp.min(d_user), d_start)
+    hi = jnp.maximum(jnp.max(d_user), d_start)
+    kd = jnp.arange(1, _N_GRID_DOWN + 1, dtype=dt) / _N_GRID_DOWN
+    ku = jnp.arange(1, _N_GRID_UP + 1, dtype=dt) / _N_GRID_UP
+    allp = jnp.concatenate([d_user, d_start * (lo / d_start) ** kd, d_start + (hi - d_start) * ku])
+    above = allp > d_start
+    key = jnp.where(above, 1.0 + (allp - d_start), d_start - allp)
+    order = jnp.argsort(key, stable=True)
+    idx = jnp.concatenate([jnp.arange(m), jnp.full((_N_GRID_DOWN + _N_GRID_UP,), m)])
+    return allp[order], idx[order], above[order]
+
+
+def _curve_one(alpha, kappa, kappa_ref, d_user, n, nx, neta):
+    gard = _binary_point(alpha, kappa_ref, n)
+    qr, qhr = gard.q, gard.q_hat
+    dtype = qr.dtype
+    d_typ = 0.5 * (1.0 - qr)
+    theta_typ = jnp.stack([qr, qr, qhr, qhr, qhr])
+
+    def ref_at(d, kap):
+        return _Ref(alpha, 1.0 - 2.0 * d, kap, kappa_ref, qr, qhr)
+
+    def step(theta, pt):
+        d, kap = pt
+        return _solve_point(theta, ref_at(d, kap), n, nx, neta)
+
+    # homotopy in the margin of W at p = q_ref (exact start when kappa == kappa_ref)
+    same = kappa == kappa_ref
+    lam = jnp.arange(1, _N_HOMOTOPY + 1, dtype=dtype) / _N_HOMOTOPY
+    hom = solvers.continuation(step, theta_typ, (jnp.full_like(lam, d_typ), kappa_ref + lam * (kappa - kappa_ref)))
+    theta_start = jnp.where(same, theta_typ, hom.value[-1])
+    start_ok = same | hom.converged[-1]
+
+    dpath, idx, above = _ordered_path(d_typ, d_user)
+
+    def body(carry, pt):
+        theta, prev_above = carry
+        d, up = pt
+        init = jnp.where(up & ~prev_above, theta_start, theta)
+        sol = step(init, (d, kappa))
+        exact = same & (d == d_typ)  # the start point is known exactly: keep it exact
+        val = jnp.where(exact, theta_typ, sol.value)
+        conv = jnp.where(exact, True, sol.converged)
+        res = jnp.where(exact, 0.0, sol.residual)
+        nxt = jnp.where(conv, val, init)
+        return (nxt, up), (val, conv, res, sol.n_steps)
+
+    _, (val, conv, res, steps) = jax.lax.scan(body, (theta_start, jnp.asarray(False)), (dpath, above))
+    m = d_user.shape[0]
+
+    def scatter(x):
+        return jnp.zeros((m,) + x.shape[1:], dtype=x.dtype).at[idx].set(x, mode="drop")
+
+    val, conv, res, steps = scatter(val), scatter(conv), scatter(res), scatter(steps)
+
+    def entropy(theta, d):
+        r = ref_at(d, kappa)
+        return _fp_value(theta, r, _entropic(theta, r, n, neta), _energetic(theta, r, n, nx, neta))
+
+    ent = jax.vmap(entropy)(val, d_user)
+    conv = conv & start_ok & gard.converged & jnp.isfinite(ent)
+    return FranzParisiRS(
+        alpha, kappa, kappa_ref, d_user, 1.0 - 2.0 * d_user, ent,
+        val[:, 0], val[:, 1], val[:, 2], val[:, 3], val[:, 4],
+        qr, qhr, d_typ, gard.entropy, conv, res, steps,
+    )
+
+
+@partial(jax.jit, static_argnames=("n", "nx", "neta"))
+def _fp_grid(alpha, kappa, kappa_ref, d, n, nx, neta):
+    shape = jnp.broadcast_shapes(alpha.shape, kappa.shape, kappa_ref.shape)
+    flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in (alpha, kappa, kappa_ref)]
+    dflat = d.reshape(-1)
+    out = jax.vmap(lambda a, k, kr: _curve_one(a, k, kr, dflat, n, nx, neta))(*flat)
+
+    def reshape(x):
+        if x.ndim == 1:
+            return x.reshape(shape)
+        return x.reshape(shape + d.shape)
+
+    return jax.tree_util.tree_map(reshape, out)
+
+
+def _validate_d(d):
+    arr = _as_param("d", d)
+    if not is_traced(arr):
+        if arr.ndim > 1:
+            raise ValueError(f"d must be a scalar or a 1-D array of distances, got shape {arr.shape}")
+        if ((arr <= 0) | (arr >= 0.5)).any():
+            raise ValueError(f"d must lie in (0, 1/2), got values in [{arr.min():.6g}, {arr.max():.6g}]")
+    return arr
+
+
+@eager_x64
+def binary(
+    alpha,
+    d,
+    kappa=0.0,
+    kappa_ref=0.0,
+    *,
+    n: int = DEFAULT_NODES,
+    nx: int = DEFAULT_NX,
+    neta: int = DEFAULT_NETA,
+    on_failure: str = "raise",
+) -> FranzParisiRS:
+    r"""RS Franz--Parisi local entropy :math:`V(d)` of the binary perceptron
+    (Huang & Kabashima, PRE 90, 052813 (2014)).
+
+    Solves the saddle point of the functional :math:`V(q,t,\hat p,\hat q,\hat t)` of the module
+    docstring (equations in Stein form) at fixed overlap :math:`p=1-2d` with a reference drawn
+    uniformly among the solutions of margin ``kappa_ref``, counting solutions of margin ``kappa``.
+
+    Path: the reference's Gardner RS solution :math:`(\tilde q,\hat{\tilde q})` is computed first
+    (:func:`physlearn.theory.gardner.binary_rs`); at :math:`d_{\rm typ}=(1-\tilde q)/2` and
+    ``kappa == kappa_ref`` the saddle point is exact (:math:`q=t=\tilde q`,
+    :math:`\hat q=\hat t=\hat p=\hat{\tilde q}`, :math:`V=\phi_{\rm RS}`). For ``kappa != kappa_ref``
+    a homotopy in the margin of :math:`W` at :math:`p=\tilde q` is run first. Then Newton along a
+    continuation in :math:`d` (towards small d and towards large d), with extra points inserted, so
+    no initial guess is needed.
+
+    Small-d end of the RS branch (a finding, not a tuning artefact: it does not move when the
+    quadrature is doubled): for :math:`\alpha\gtrsim0.6` the solution stops at
+    :math:`d_{\rm end}(\alpha)\approx 2\text{--}3\cdot10^{-3}` where :math:`\hat q` diverges
+    (e.g. :math:`\alpha=0.6`: :math:`d_{\rm end}\approx0.0019`, :math:`V(d_{\rm end})\approx-0.0159`);
+    points below are flagged/raise. For :math:`\alpha\le0.5` the branch reaches :math:`d=10^{-3}`.
+
+    Args:
+        alpha, kappa, kappa_ref: broadcast against each other (shape ``P``); ``alpha > 0``.
+        d: scalar or 1-D array of distances in :math:`(0, 1/2)` (the curve); results have shape
+            ``P + d.shape``.
+        n: nodes per half line for :math:`z_0`; nx: nodes for the truncated reference field;
+            neta: Gauss--Hermite nodes for :math:`\eta`.
+        on_failure: ``"raise"`` (:class:`~physlearn.errors.NonConvergenceError`) or ``"flag"``.
+
+    Returns:
+        :class:`FranzParisiRS` (``entropy`` is :math:`V(d)`).
+    """
+    a = _as_param("alpha", alpha, positive=True)
+    k = _as_param("kappa", kappa)
+    kr = _as_param("kappa_ref", kappa_ref)
+    dd = _validate_d(d)
+    _broadcast(alpha=a, kappa=k, kappa_ref=kr)
+    if not is_traced(kr, k) and (np.asarray(k) > np.asarray(kr) + 1e-15).any():
+        raise ValueError("kappa must be <= kappa_ref (the reference must itself be a margin-kappa solution)")
+    f = jnp.result_type(float)
+    sol = _fp_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(kr, f), jnp.asarray(dd, f), n, nx, neta)
+    _check(
+        sol,
+        on_failure,
+        "franz_parisi.binary",
+        {"alpha": sol.alpha[..., None] if np.ndim(sol.d) > np.ndim(sol.alpha) else sol.alpha, "d": sol.d},
+        "alpha must be below the Gardner RS branch end; use a denser d grid or more nodes",
+    )
+    return sol
+
+
+# --------------------------------------------------------------------------------------------
+# Isolation distance
+# --------------------------------------------------------------------------------------------
+class IsolationResult(eqx.Module):
+    """Zero crossing of :math:`V(d)` (see :func:`isolation_distance`)."""
+
+    alpha: jax.Array
+    kappa: jax.Array
+    kappa_ref: jax.Array
+    d_min: jax.Array
+    q: jax.Array
+    t: jax.Array
+    p_hat: jax.Array
+    q_hat: jax.Array
+    t_hat: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+
+
+_N_SCAN = 40
+_D_SCAN_MIN = 1e-3
+
+
+def _isolation_one(alpha, kappa, kappa_ref, n, nx, neta):
+    gard = _binary_point(alpha, kappa_ref, n)
+    d_typ = 0.5 * (1.0 - gard.q)
+    k = jnp.arange(1, _N_SCAN + 1, dtype=d_typ.dtype) / _N_SCAN
+    grid = d_typ * (_D_SCAN_MIN / d_typ) ** k  # decreasing
+    curve = _curve_one(alpha, kappa, kappa_ref, grid, n, nx, neta)
+    pos = curve.converged & (curve.entropy > 0.0)
+    neg = curve.converged & (curve.entropy < 0.0)
+    cross = pos[:-1] & neg[1:]
+    found = jnp.any(cross)
+    i = jnp.argmax(cross) + 1
+    theta0 = jnp.stack([curve.q[i], curve.t[i], curve.p_hat[i], curve.q_hat[i], curve.t_hat[i]])
+    y0 = jnp.concatenate([_to_x(theta0), jnp.log(grid[i])[None]])
+    qr, qhr = curve.q_ref, curve.q_hat_ref
+
+    def eqs(y, _):
+        theta = _from_x(y[:5])
+        d = jnp.exp(y[5])
+        r = _Ref(alpha, 1.0 - 2.0 * d, kappa, kappa_ref, qr, qhr)
+        v = _fp_value(theta, r, _entropic(theta, r, n, neta), _energetic(theta, r, n, nx, neta))
+        return jnp.concatenate([saddle_equations(theta, r, n, nx, neta), v[None]])
+
+    sol = solvers.root(eqs, y0, None, method="newton", tol=_TOL, max_steps=60)
+    th = _from_x(sol.value[:5])
+    d_min = jnp.exp(sol.value[5])
+    ok = sol.converged & found & gard.converged & (d_min < d_typ)
+    return IsolationResult(alpha, kappa, kappa_ref, d_min, *th, ok, sol.residual, sol.n_steps)
+
+
+@partial(jax.jit, static_argnames=("n", "nx", "neta"))
+def _isolation_grid(alpha, kappa, kappa_ref, n, nx, neta):
+    return _grid_map(lambda a, k, kr: _isolation_one(a, k, kr, n, nx, neta), alpha, kappa, kappa_ref)
+
+
+@eager_x64
+def isolation_distance(
+    alpha,
+    kappa=0.0,
+    kappa_ref=0.0,
+    *,
+    n: int = DEFAULT_NODES,
+    nx: int = DEFAULT_NX,
+    neta: int = DEFAULT_NETA,
+    on_failure: str = "raise",
+    full_output: bool = False,
+):
+    r"""Isolation distance :math:`d_{\min}(\alpha)` of typical solutions (Huang & Kabashima 2014):
+    the zero crossing of the RS Franz--Parisi potential, :math:`V(d_{\min}) = 0`, with
+    :math:`V(d) < 0` on :math:`(d_{\rm end}, d_{\min})` (no solutions at those distances from a
+    typical reference).
+
+    The curve :math:`V(d)` of :func:`binary` is followed by continuation on a geometric grid from
+    :math:`d_{\rm typ}` down to :math:`10^{-3}`; the first sign change brackets the crossing, which is
+    then solved jointly with the saddle point (Newton on the six equations
+    :math:`\{\partial V = 0, V = 0\}` in :math:`(q,t,\hat p,\hat q,\hat t,\log d)`).
+    Not converged (flagged / :class:`~physlearn.errors.NonConvergenceError`) when no crossing is
+    found on the converged part of the branch. Broadcasts over ``alpha, kappa, kappa_ref``;
+    returns the array of :math:`d_{\min}` or an :class:`IsolationResult` if ``full_output``.
+    """
+    a = _as_param("alpha", alpha, positive=True)
+    k = _as_param("kappa", kappa)
+    kr = _as_param("kappa_ref", kappa_ref)
+    _broadcast(alpha=a, kappa=k, kappa_ref=kr)
+    if not is_traced(kr, k) and (np.asarray(k) > np.asarray(kr) + 1e-15).any():
+        raise ValueError("kappa must be <= kappa_ref (the reference must itself be a margin-kappa solution)")
+    out = _isolation_grid(a, k, kr, n, nx, neta)
+    _check(out, on_failure, "franz_parisi.isolation_distance", {"alpha": out.alpha, "kappa": out.kappa,
+           "kappa_ref": out.kappa_ref}, "V(d) has no zero crossing above d = 1e-3 on the RS branch")
+    return out if full_output else out.d_min

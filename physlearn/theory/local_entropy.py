@@ -1,0 +1,522 @@
+r"""Large-deviation local entropy of the binary perceptron (dense regions of solutions).
+
+Baldassi, Ingrosso, Lucibello, Saglietti & Zecchina, PRL 115, 128101 (2015) (+ SM);
+Baldassi, Borgs, Chayes, Ingrosso, Lucibello, Saglietti & Zecchina, PNAS 113, E7655 (2016).
+
+A reference :math:`\tilde W\in\{\pm1\}^N` is weighted by :math:`\mathcal N(\tilde W,d)^y`, the
+number of solutions :math:`W` at normalised Hamming distance :math:`d` from it. As
+:math:`y\to\infty` the measure concentrates on the references with the largest local entropy,
+
+.. math:: S_I(d) = \lim_{y\to\infty}\frac1{Ny}\,\mathbb E\log\sum_{\tilde W}\mathcal N(\tilde W,d)^y,
+
+the log-number per weight of solutions around the densest regions. ``reference="free"`` is the
+robust-ensemble convention of PNAS 2016 (the reference need not be a solution). In that case the
+:math:`y\to\infty` limit of the RS functional collapses the references (:math:`Q\to1`, with
+:math:`1-Q`, :math:`S-S_0`, :math:`q_1-q_0 = \delta q/y` and :math:`\hat q_1-\hat q_0=\delta\hat q/y`)
+and the inner Gaussian integrals become maximisations (theory notes §C.2). With :math:`S=1-2d`
+and five order parameters :math:`(q_1,\delta q;\hat q_1,\delta\hat q,\hat S)`:
+
+.. math::
+
+    S_I &= -\hat S S - \tfrac12\hat q_1(1-q_1) - \tfrac12(\delta\hat q\, q_1 + \hat q_1\delta q)
+          + \int Dz\, M_S\big(\sqrt{\hat q_1}|z| + \hat S\big)
+          + \alpha\int Dz\, M_E\Big(\frac{\kappa-\sqrt{q_1}z}{\sqrt{1-q_1}}\Big),\\
+    M_S(B) &= \max_w\big[-w^2/2 + \log2\cosh(B+\sqrt{\delta\hat q}\,w)\big]
+            = -\tfrac12\delta\hat q\tanh^2h + \log2\cosh h,\quad h = B + \delta\hat q\tanh h,\\
+    M_E(c) &= \max_w\big[-w^2/2 + \log H(c-\sqrt K w)\big] = -\tfrac12 K A(u)^2 + \log H(u),
+            \quad u + K A(u) = c,\quad K = \frac{\delta q}{1-q_1}.
+
+The inner problems are scalar and monotone (Newton from :math:`h=|B|+\delta\hat q`, resp.
+:math:`u=c`); their solutions carry implicit-function derivatives, so that autodiff of
+:math:`S_I` gives the envelope-theorem gradients and exact Hessians. The saddle point
+:math:`\nabla S_I = 0` reads :math:`S=\langle m\rangle`, :math:`q_1=\langle m^2\rangle`,
+:math:`\delta q=\langle m|z|\rangle/\sqrt{\hat q_1}-(1-q_1)`,
+:math:`\hat q_1=\alpha\langle A^2\rangle/(1-q_1)`,
+:math:`\delta\hat q = \alpha\langle K A'^2/(1+KA')\rangle/(1-q_1)` (:math:`m=\tanh h`).
+Since :math:`S_I` depends on :math:`d` only through :math:`-\hat S S`, the Legendre identity
+:math:`dS_I/dd = 2\hat S` holds along the solution, and :math:`S_I(d)\le H_2(d)` with equality at
+:math:`\alpha=0`.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+
+from .. import numerics as nm
+from .. import solvers
+from .._config import eager_x64, is_traced
+from .franz_parisi import h2  # noqa: F401  (re-exported: the alpha = 0 bound)
+from .gardner import _as_param, _broadcast, _check
+
+__all__ = [
+    "binary",
+    "dense_region_threshold",
+    "free_entropy",
+    "h2",
+    "LocalEntropyRS",
+    "ThresholdResult",
+]
+
+DEFAULT_NODES = 96  # per half line
+_INNER_ITERS = 60
+_TOL = 1e-10
+_CONV = 1e-9  # max |grad S_I| (log variables) accepted as a saddle point
+_D_START = 0.1  # cold start of every curve (the reduced damped iteration is robust there)
+_N_GRID_DOWN = 16
+_N_GRID_UP = 6
+
+
+# --------------------------------------------------------------------------------------------
+# Inner maximisations (scalar, monotone Newton; implicit-function derivatives)
+# --------------------------------------------------------------------------------------------
+@jax.custom_jvp
+def _h_of(B, D):
+    r"""Root of :math:`h - D\tanh h = B` with the sign of :math:`B` (Newton from :math:`|B|+D`,
+    monotone: the left side is convex on :math:`h>0`)."""
+    aB = jnp.abs(B)
+
+    def body(_, h):
+        t = jnp.tanh(h)
+        return h - (h - D * t - aB) / (1.0 - D * (1.0 - t * t))
+
+    h = jax.lax.fori_loop(0, _INNER_ITERS, body, aB + D)
+    return jnp.where(B < 0, -h, h)
+
+
+@_h_of.defjvp
+def _h_of_jvp(primals, tangents):
+    B, D = primals
+    dB, dD = tangents
+    h = _h_of(B, D)
+    t = jnp.tanh(h)
+    return h, (dB + t * dD) / (1.0 - D * (1.0 - t * t))
+
+
+@jax.custom_jvp
+def _u_of(c, K):
+    r"""Root of :math:`u + K A(u) = c` (Newton from :math:`u=c`; convex increasing left side)."""
+
+    def body(_, u):
+        return u - (u + K * nm.GH(u) - c) / (1.0 + K * nm.GH_prime(u))
+
+    return jax.lax.fori_loop(0, _INNER_ITERS, body, c)
+
+
+@_u_of.defjvp
+def _u_of_jvp(primals, tangents):
+    c, K = primals
+    dc, dK = tangents
+    u = _u_of(c, K)
+    return u, (dc - nm.GH(u) * dK) / (1.0 + K * nm.GH_prime(u))
+
+
+def moreau_entropic(B, dq_hat):
+    r""":math:`M_S(B) = \max_w[-w^2/2 + \log2\cosh(B+\sqrt{\delta\hat q}w)]` (differentiable)."""
+    h = _h_of(B, dq_hat)
+    t = jnp.tanh(h)
+    return -0.5 * dq_hat * t * t + nm.log2cosh(h)
+
+
+def moreau_energetic(c, K):
+    r""":math:`M_E(c) = \max_w[-w^2/2 + \log H(c-\sqrt K w)]` (differentiable)."""
+    u = _u_of(c, K)
+    A = nm.GH(u)
+    return -0.5 * K * A * A + nm.log_H(u)
+
+
+# --------------------------------------------------------------------------------------------
+# The y -> infinity functional (free reference, RS)
+# --------------------------------------------------------------------------------------------
+def _kink(q1, kappa):
+    return kappa / jnp.sqrt(q1)
+
+
+def free_entropy(theta, d, alpha, kappa=0.0, n: int = DEFAULT_NODES):
+    r"""The :math:`y\to\infty` RS local-entropy functional :math:`S_I(q_1,\delta q,\hat q_1,
+    \delta\hat q,\hat S; d)` of the module docstring (free reference; Baldassi et al. PNAS 2016,
+    PRL 2015 SM), ``theta = (q1, dq, q1_hat, dq_hat, S_hat)``. Composable."""
+    q1, dq, q1h, dqh, sh = theta[0], theta[1], theta[2], theta[3], theta[4]
+    S = 1.0 - 2.0 * d
+    zs, ws = nm.half_line_rule(jnp.zeros_like(q1), n)
+    g_s = 2.0 * jnp.sum(ws * moreau_entropic(jnp.sqrt(q1h) * zs + sh, dqh))
+    K = dq / (1.0 - q1)
+    g_e = nm.gauss_expect_split(
+        lambda z: moreau_energetic((kappa - jnp.sqrt(q1) * z) / jnp.sqrt(1.0 - q1), K), _kink(q1, kappa), n
+    )
+    return -sh * S - 0.5 * q1h * (1.0 - q1) - 0.5 * (dqh * q1 + q1h * dq) + g_s + alpha * g_e
+
+
+def _to_theta(x):
+    return jnp.stack([jax.nn.sigmoid(x[0]), jnp.exp(x[1]), jnp.exp(x[2]), jnp.exp(x[3]), x[4]])
+
+
+def _from_theta(t):
+    return jnp.stack([jnp.log(t[0]) - jnp.log1p(-t[0]), jnp.log(t[1]), jnp.log(t[2]), jnp.log(t[3]), t[4]])
+
+
+def _energetic_conj(q1, dq, alpha, kappa, n):
+    K = dq / (1.0 - q1)
+
+    def f(z):
+        u = _u_of((kappa - jnp.sqrt(q1) * z) / jnp.sqrt(1.0 - q1), K)
+        A = nm.GH(u)
+        Ap = nm.GH_prime(u)
+        return jnp.stack([A * A, K * Ap * Ap / (1.0 + K * Ap)])
+
+    e = nm.gauss_expect_split(f, _kink(q1, kappa), n)
+    return alpha * e[0] / (1.0 - q1), alpha * e[1] / (1.0 - q1)
+
+
+def _entropic_moments(q1h, dqh, sh, n):
+    zs, ws = nm.half_line_rule(jnp.zeros_like(q1h), n)
+    m = jnp.tanh(_h_of(jnp.sqrt(q1h) * zs + sh, dqh))
+    return 2.0 * jnp.sum(ws * m), 2.0 * jnp.sum(ws * m * m), 2.0 * jnp.sum(ws * m * zs)
+
+
+def _cold_start(d, alpha, kappa, n, max_steps=3000):
+    r"""Reduced damped iteration (theory notes §C.2): :math:`(q_1,\delta q)\to(\hat q_1,\delta\hat q)
+    \to\hat S` (bisection on :math:`S=\langle m\rangle`) :math:`\to(q_1,\delta q)`, from
+    :math:`q_1=S^2`, :math:`\delta q=1`. Robust at moderate :math:`d`; used once per curve."""
+    S = 1.0 - 2.0 * d
+
+    def conj(y):
+        q1 = jax.nn.sigmoid(y[0])
+        dq = jnp.exp(y[1])
+        q1h, dqh = _energetic_conj(q1, dq, alpha, kappa, n)
+        sol = solvers.root(
+            lambda s, _: _entropic_moments(q1h, dqh, s, n)[0] - S,
+            jnp.zeros_like(q1),
+            None,
+            method="bisection",
+            lower=-50.0,
+            upper=50.0,
+            tol=1e-13,
+            max_steps=200,
+        )
+        return q1, dq, q1h, dqh, sol.value
+
+    def update(y, _):
+        q1, dq, q1h, dqh, sh = conj(y)
+        _, m2, mz = _entropic_moments(q1h, dqh, sh, n)
+        dq_new = jnp.maximum(mz / jnp.sqrt(q1h) - (1.0 - q1), 1e-12)
+        return jnp.stack([jnp.log(m2) - jnp.log1p(-m2), jnp.log(dq_new)])
+
+    y0 = jnp.stack([jnp.log(S * S) - jnp.log1p(-S * S), jnp.zeros_like(S)])
+    sol = solvers.fixed_point(update, y0, None, damping=0.5, tol=1e-9, max_steps=max_steps)
+    return jnp.stack(conj(jax.lax.stop_gradient(sol.value))), sol.converged
+
+
+def _grad_x(x, args):
+    r"""Scaled stationarity conditions at ``x`` = (logit q1, log dq, log q1_hat, log dq_hat, S_hat):
+    :math:`\partial S_I/\partial\theta` rescaled so that each entry is the *relative* residual of
+    one saddle-point equation (:math:`\hat q_1`, :math:`\delta q`, :math:`\delta\hat q` equations) or
+    the absolute residual of :math:`S=\langle m\rangle`, :math:`q_1=\langle m^2\rangle`. A plain gradient
+    in log variables would accept junk where the conjugates are tiny (small alpha, small d)."""
+    d, alpha, kappa, n = args
+    theta = _to_theta(x)
+    g = jax.grad(lambda th: free_entropy(th, d, alpha, kappa, n))(theta)
+    q1, dq, q1h, dqh = theta[0], theta[1], theta[2], theta[3]
+    return jnp.stack([2.0 * g[0] / dqh, 2.0 * g[1] / q1h, 2.0 * g[2] / dq, 2.0 * g[3], g[4]])
+
+
+def _newton(theta0, d, alpha, kappa, n):
+    r"""Stationary point of :math:`S_I` in the variables (logit q1, log dq, log q1_hat, log dq_hat,
+    S_hat), by Levenberg--Marquardt on :math:`\nabla S_I = 0` (a damped Newton: it survives the
+    overshoots and near-singular Hessians of the small-d / large-d ends of the branch)."""
+    args = (d, alpha, kappa, n)
+    fn = lambda x, a: _grad_x(x, (a[0], a[1], a[2], n))  # noqa: E731
+    solver = optx.LevenbergMarquardt(rtol=1e-12, atol=1e-12)
+    sol = optx.root_find(fn, solver, _from_theta(theta0), (d, alpha, kappa), max_steps=80, throw=False)
+    x = sol.value
+    res = solvers.max_abs(jax.lax.stop_gradient(_grad_x(jax.lax.stop_gradient(x), args)))
+    ok = jnp.isfinite(res) & (res < _CONV) & jnp.all(jnp.isfinite(x))
+    return solvers.SaddleSolution(_to_theta(x), ok, res, sol.stats["num_steps"])
+
+
+# --------------------------------------------------------------------------------------------
+# Curves
+# --------------------------------------------------------------------------------------------
+class LocalEntropyRS(eqx.Module):
+    r"""Large-deviation local entropy (:math:`y\to\infty`, free reference, RS) on a curve.
+
+    Shapes: ``alpha, kappa`` have the broadcast parameter shape ``P``; the others ``P + d.shape``.
+
+    Attributes:
+        d: distance from the reference; ``S = 1 - 2d``.
+        entropy: :math:`S_I(d)` (log-number per weight of solutions at distance d from the densest
+            references); bounded by ``h2(d)``.
+        q1, dq, q1_hat, dq_hat, S_hat: order parameters; :math:`dS_I/dd = 2\hat S` (Legendre).
+        converged, residual, n_steps: diagnostics.
+    """
+
+    alpha: jax.Array
+    kappa: jax.Array
+    d: jax.Array
+    entropy: jax.Array
+    q1: jax.Array
+    dq: jax.Array
+    q1_hat: jax.Array
+    dq_hat: jax.Array
+    S_hat: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+
+
+def _ordered_path(d_start, d_user):
+    m = d_user.shape[0]
+    dt = d_start.dtype
+    lo = jnp.minimum(jnp.min(d_user), d_start)
+    hi = jnp.maximum(jnp.max(d_user), d_start)
+    kd = jnp.arange(1, _N_GRID_DOWN + 1, dtype=dt) / _N_GRID_DOWN
+    ku = jnp.arange(1, _N_GRID_UP + 1, dtype=dt) / _N_GRID_UP
+    allp = jnp.concatenate([d_user, d_start * (lo / d_start) ** kd, d_start + (hi - d_start) * ku])
+    above = allp > d_start
+    key = jnp.where(above, 1.0 + (allp - d_start), d_start - allp)
+    order = jnp.argsort(key, stable=True)
+    idx = jnp.concatenate([jnp.arange(m), jnp.full((_N_GRID_DOWN + _N_GRID_UP,), m)])
+    return allp[order], idx[order], above[order]
+
+
+def _curve_one(alpha, kappa, d_user, n):
+    d0 = jnp.asarray(_D_START, dtype=jnp.result_type(alpha, float))
+    theta_c, cold_ok = _cold_start(d0, alpha, kappa, n)
+    start = _newton(theta_c, d0, alpha, kappa, n)
+    theta_start = start.value
+    start_ok = start.converged & cold_ok
+
+    dpath, idx, above = _ordered_path(d0, d_user)
+
+    def body(carry, pt):
+        theta, prev_above, alive = carry
+        d, up = pt
+        switch = up & ~prev_above
+        init = jnp.where(switch, theta_start, theta)
+        alive = alive | switch
+
+        def solve(_):
+            s_ = _newton(init, d, alpha, kappa, n)
+            return s_.value, s_.converged, s_.residual, s_.n_steps
+
+        def skip(_):  # past the end of the branch in this direction: do not waste solves
+            return jnp.full_like(init, jnp.nan), jnp.asarray(False), jnp.asarray(jnp.inf, init.dtype), jnp.asarray(0)
+
+        val, conv, res, steps = jax.lax.cond(alive, solve, skip, None)
+        nxt = jnp.where(conv, val, init)
+        return (nxt, up, alive & conv), (val, conv, res, steps)
+
+    _, (val, conv, res, steps) = jax.lax.scan(
+        body, (theta_start, jnp.asarray(False), start_ok), (dpath, above)
+    )
+    m = d_user.shape[0]
+
+    def scatter(x):
+        return jnp.zeros((m,) + x.shape[1:], dtype=x.dtype).at[idx].set(x, mode="drop")
+
+    val, conv, res, steps = scatter(val), scatter(conv), scatter(res), scatter(steps)
+    ent = jax.vmap(lambda th, d: free_entropy(th, d, alpha, kappa, n))(val, d_user)
+    conv = conv & start_ok & jnp.isfinite(ent)
+    return LocalEntropyRS(
+        alpha, kappa, d_user, ent, val[:, 0], val[:, 1], val[:, 2], val[:, 3], val[:, 4], conv, res, steps
+    )
+
+
+@partial(jax.jit, static_argnames=("n",))
+def _le_grid(alpha, kappa, d, n):
+    shape = jnp.broadcast_shapes(alpha.shape, kappa.shape)
+    flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in (alpha, kappa)]
+    out = jax.vmap(lambda a, k: _curve_one(a, k, d.reshape(-1), n))(*flat)
+
+    def reshape(x):
+        return x.reshape(shape) if x.ndim == 1 else x.reshape(shape + d.shape)
+
+    return jax.tree_util.tree_map(reshape, out)
+
+
+def _validate_d(d):
+    arr = _as_param("d", d)
+    if not is_traced(arr):
+        if arr.ndim > 1:
+            raise ValueError(f"d must be a scalar or a 1-D array of distances, got shape {arr.shape}")
+        if ((arr <= 0) | (arr >= 0.5)).any():
+            raise ValueError(f"d must lie in (0, 1/2), got values in [{arr.min():.6g}, {arr.max():.6g}]")
+    return arr
+
+
+def _validate_conventions(y, reference, rsb):
+    if reference not in ("free", "solution"):
+        raise ValueError(f"reference must be 'free' or 'solution', got {reference!r}")
+    if rsb not in ("rs", "1rsb"):
+        raise ValueError(f"rsb must be 'rs' or '1rsb', got {rsb!r}")
+    if is_traced(y):
+        raise ValueError("y must be a concrete Python number (it selects the functional), not a traced value")
+    yv = float(np.asarray(y))
+    if np.isnan(yv) or yv <= 0:
+        raise ValueError(f"y must be > 0 (or inf), got {y!r}")
+    missing = []
+    if np.isfinite(yv):
+        missing.append("finite y (theory notes C.1: nested inner integrals, not implemented)")
+    if reference == "solution":
+        missing.append("reference='solution' (PRL 2015 constrained reference, nine unknowns: not implemented)")
+    if rsb == "1rsb":
+        missing.append("rsb='1rsb' (1RSB among the replicas around a reference: not implemented)")
+    if missing:
+        raise NotImplementedError(
+            "physlearn.theory.local_entropy implements y=inf, reference='free', rsb='rs' only; "
+            "not available: " + "; ".join(missing)
+        )
+
+
+@eager_x64
+def binary(
+    alpha,
+    d,
+    kappa=0.0,
+    y=float("inf"),
+    reference: str = "free",
+    rsb: str = "rs",
+    *,
+    n: int = DEFAULT_NODES,
+    on_failure: str = "raise",
+) -> LocalEntropyRS:
+    r"""Large-deviation local entropy :math:`S_I(d)` of the binary perceptron
+    (Baldassi, Ingrosso, Lucibello, Saglietti & Zecchina, PRL 115, 128101 (2015);
+    Baldassi et al., PNAS 113, E7655 (2016)).
+
+    Solves :math:`\nabla S_I = 0` for the :math:`y\to\infty` RS functional with an unconstrained
+    ("free", robust-ensemble) reference, five order parameters (module docstring):
+
+    .. math:: S_I = -\hat S S - \tfrac12\hat q_1(1-q_1) - \tfrac12(\delta\hat q q_1 + \hat q_1\delta q)
+              + \langle M_S(\sqrt{\hat q_1}|z|+\hat S)\rangle + \alpha\langle M_E(\tfrac{\kappa-\sqrt{q_1}z}{\sqrt{1-q_1}})\rangle .
+
+    Path: a cold start at :math:`d=0.1` by the reduced damped iteration
+    :math:`(q_1,\delta q)\to(\hat q_1,\delta\hat q)\to\hat S\to(q_1,\delta q)`, then damped Newton
+    (Levenberg--Marquardt) by continuation towards small and large :math:`d` (no initial guess
+    needed). The branch exists while :math:`\hat S\ge0` (up to the maximum of :math:`S_I(d)`) and,
+    for :math:`\alpha>\alpha_U` (:func:`dense_region_threshold`), not at small :math:`d`; points
+    outside it are flagged (``on_failure="flag"``) or raise
+    :class:`~physlearn.errors.NonConvergenceError`. Also flagged: the degenerate corner
+    :math:`\alpha\lesssim0.3`, :math:`d\lesssim 3\cdot10^{-3}` where the conjugates underflow
+    (there :math:`S_I = H_2(d)` to 1e-14).
+
+    Args:
+        alpha, kappa: broadcast (shape ``P``); d: scalar or 1-D array in (0, 1/2).
+        y: only ``inf`` is implemented; reference: only ``"free"``; rsb: only ``"rs"`` -- other
+            values raise ``NotImplementedError`` naming what is missing.
+        n: quadrature nodes per half line.
+
+    Returns:
+        :class:`LocalEntropyRS` (``entropy`` is :math:`S_I(d)`; ``S_hat`` = :math:`\frac12 dS_I/dd`).
+    """
+    a = _as_param("alpha", alpha, positive=True)
+    k = _as_param("kappa", kappa)
+    dd = _validate_d(d)
+    _broadcast(alpha=a, kappa=k)
+    _validate_conventions(y, reference, rsb)
+    f = jnp.result_type(float)
+    sol = _le_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(dd, f), n)
+    _check(
+        sol,
+        on_failure,
+        "local_entropy.binary",
+        {"alpha": sol.alpha[..., None] if np.ndim(sol.d) > np.ndim(sol.alpha) else sol.alpha, "d": sol.d},
+        "the y=inf RS branch exists for S_hat >= 0 and, above alpha_U, not at small d",
+    )
+    return sol
+
+
+# --------------------------------------------------------------------------------------------
+# Dense-region threshold alpha_U
+# --------------------------------------------------------------------------------------------
+class ThresholdResult(eqx.Module):
+    r""":math:`\alpha_U` and where it happens (see :func:`dense_region_threshold`)."""
+
+    kappa: jax.Array
+    alpha_U: jax.Array
+    d_star: jax.Array
+    min_S_hat_below: jax.Array
+    converged: jax.Array
+    n_steps: jax.Array
+
+
+_D_SCAN = (0.005, 0.06, 28)
+
+
+def _min_shat(alpha, kappa, n):
+    lo, hi, k = _D_SCAN
+    grid = jnp.asarray(np.geomspace(lo, hi, k), dtype=jnp.result_type(alpha, float))
+    c = _curve_one(alpha, kappa, grid, n)
+    sh = jnp.where(c.converged, c.S_hat, jnp.inf)
+    i = jnp.clip(jnp.argmin(sh), 1, k - 2)
+    # parabolic refinement of the minimum in log d
+    x = jnp.log(jnp.stack([grid[i - 1], grid[i], grid[i + 1]]))
+    yv = jnp.stack([c.S_hat[i - 1], c.S_hat[i], c.S_hat[i + 1]])
+    den = (x[0] - x[1]) * (x[0] - x[2]) * (x[1] - x[2])
+    A = (x[2] * (yv[1] - yv[0]) + x[1] * (yv[0] - yv[2]) + x[0] * (yv[2] - yv[1])) / den
+    B = (x[2] ** 2 * (yv[0] - yv[1]) + x[1] ** 2 * (yv[2] - yv[0]) + x[0] ** 2 * (yv[1] - yv[2])) / den
+    C = yv[1] - A * x[1] ** 2 - B * x[1]
+    xm = jnp.clip(-B / (2 * A), x[0], x[2])
+    refined = jnp.where(A > 0, jnp.minimum(A * xm * xm + B * xm + C, jnp.min(yv)), jnp.min(yv))
+    return jnp.all(c.converged), refined, jnp.exp(jnp.where(A > 0, xm, x[1]))
+
+
+def _threshold_one(kappa, n, lo, hi):
+    def g(alpha, k):
+        ok, m, _ = _min_shat(alpha, k, n)
+        return jnp.where(ok, m, -1.0)
+
+    sol = solvers.root(g, jnp.zeros_like(kappa), kappa, method="bisection", lower=lo, upper=hi, tol=1e-5,
+                       max_steps=60)
+    a = sol.value
+    ok_lo, m_lo, d_lo = _min_shat(a - 1e-5, kappa, n)
+    ok = (sol.n_steps < 60) & ok_lo & (m_lo >= 0.0) & (m_lo < 0.01)
+    return ThresholdResult(kappa, a, d_lo, m_lo, ok, sol.n_steps)
+
+
+@partial(jax.jit, static_argnames=("n", "lo", "hi"))
+def _threshold_grid(kappa, n, lo, hi):
+    return jax.lax.map(lambda k: _threshold_one(k, n, lo, hi), kappa.reshape(-1))
+
+
+@eager_x64
+def dense_region_threshold(
+    kappa=0.0,
+    reference: str = "free",
+    rsb: str = "rs",
+    *,
+    n: int = DEFAULT_NODES,
+    bracket=(0.6, 0.9),
+    on_failure: str = "raise",
+    full_output: bool = False,
+):
+    r""":math:`\alpha_U(\kappa)`: end of the dense-region phase of the binary perceptron
+    (Baldassi et al. PRL 115, 128101 (2015); PNAS 113, E7655 (2016)).
+
+    Criterion (``reference="free"``, ``rsb="rs"``, :math:`y\to\infty`): the largest :math:`\alpha`
+    for which the local-entropy curve :math:`S_I(d)` of :func:`binary` is monotone at small
+    :math:`d`, i.e. :math:`\min_d \hat S(d) \ge 0` with :math:`\hat S = \frac12 dS_I/dd`, the
+    minimum taken over :math:`d\in[0.005, 0.06]` (28 geometric points, parabolic refinement).
+    At :math:`\alpha_U` the minimum of :math:`\hat S` touches 0 (near :math:`d\approx0.02`--0.03),
+    and just above it the :math:`\hat S\ge0` branch ends (the inner envelope :math:`M_S` has a kink
+    at :math:`B=0` once :math:`\delta\hat q>1`). Found by bisection in :math:`\alpha` (tolerance
+    1e-5) on that criterion. Returns :math:`\alpha_U` (or a :class:`ThresholdResult` with the
+    distance :math:`d^*` of the minimum if ``full_output``). Other conventions raise
+    ``NotImplementedError``.
+    """
+    k = _as_param("kappa", kappa)
+    _validate_conventions(float("inf"), reference, rsb)
+    lo, hi = (float(b) for b in bracket)
+    if not 0.0 < lo < hi:
+        raise ValueError(f"bracket must satisfy 0 < lo < hi, got {bracket!r}")
+    kk = jnp.asarray(k, jnp.result_type(float))
+    out = _threshold_grid(kk, n, lo, hi)
+    out = jax.tree_util.tree_map(lambda v: v.reshape(kk.shape), out)
+    _check(out, on_failure, "local_entropy.dense_region_threshold", {"kappa": out.kappa},
+           "widen bracket (alpha_U must lie inside it)")
+    return out if full_output else out.alpha_U

@@ -1,0 +1,136 @@
+"""Large-deviation local entropy (y -> inf, free reference, RS): identities, bounds, limits."""
+
+import numpy as np
+import pytest
+
+from physlearn.errors import NonConvergenceError
+from physlearn.theory import franz_parisi as fp
+from physlearn.theory import local_entropy as le
+
+H = 1e-5
+D = np.array([0.006, 0.01, 0.02, 0.05 - H, 0.05, 0.05 + H, 0.1, 0.15])
+ALPHAS = np.array([0.05, 0.5, 0.7])
+N = 48
+
+
+@pytest.fixture(scope="module")
+def curves():
+    return le.binary(ALPHAS, D, n=N, on_failure="flag")
+
+
+def test_converges_without_initial_guess(curves):
+    assert curves.converged[1:].all()
+    assert np.isfinite(curves.entropy[1:]).all()
+    # alpha = 0.05, d < 0.05: S_I = H2(d) to ~1e-14 and the conjugates underflow (degenerate
+    # corner, documented): flagged, not reported as converged
+    assert curves.converged[0, 3:].all() and not curves.converged[0, :3].any()
+
+
+def test_bounded_by_hamming_entropy(curves):
+    ok = curves.converged
+    assert (curves.entropy[ok] <= np.broadcast_to(le.h2(D), ok.shape)[ok] + 1e-12).all()
+
+
+def test_small_alpha_tends_to_hamming_entropy(curves):
+    gap = le.h2(D[3:]) - curves.entropy[:, 3:]
+    assert (gap >= -1e-12).all()
+    assert gap[0].max() < 1e-3 * 0.05 / 0.05  # tiny at alpha = 0.05
+    # and grows with alpha at every d
+    assert (gap[0] < gap[1]).all() and (gap[1] < gap[2]).all()
+
+
+def test_sticks_to_hamming_entropy_at_small_d(curves):
+    # Baldassi et al. PRL 2015: S_I(d) -> H2(d) at small d with a gap closing super-exponentially
+    gap = le.h2(D) - curves.entropy[1]
+    assert gap[0] < 1e-3 * gap[-1]
+
+
+def test_legendre_identity(curves):
+    # dS_I/dd = 2 S_hat: central finite difference vs the returned conjugate
+    fd = (curves.entropy[:, 5] - curves.entropy[:, 3]) / (2 * H)
+    np.testing.assert_allclose(fd, 2.0 * curves.S_hat[:, 4], rtol=1e-6, atol=1e-6)
+
+
+def test_explicit_saddle_point_equations(curves):
+    # the explicit equations of theory notes C.2 (Stein forms) hold at the autodiff solution
+    # (the dq_hat equation uses Gaussian integration by parts, exact only up to quadrature error)
+    import jax
+
+    conj = jax.jit(lambda q1, dq, a: le._energetic_conj(q1, dq, a, 0.0, N))
+    moms = jax.jit(lambda q1h, dqh, sh: le._entropic_moments(q1h, dqh, sh, N))
+    for i, a in enumerate(ALPHAS):
+        for j, d in enumerate(D):
+            if not curves.converged[i, j]:
+                continue
+            q1, dq, q1h, dqh, sh = (float(getattr(curves, f)[i, j]) for f in ("q1", "dq", "q1_hat", "dq_hat", "S_hat"))
+            q1h_e, dqh_e = conj(q1, dq, a)
+            m1, m2, mz = moms(q1h, dqh, sh)
+            assert abs(m1 - (1 - 2 * d)) < 1e-9
+            assert abs(m2 - q1) < 1e-8
+            assert abs(mz / np.sqrt(q1h) - (1 - q1) - dq) < 1e-7 * max(1.0, dq)
+            assert abs(q1h_e - q1h) < 1e-7 * q1h
+            assert abs(dqh_e - dqh) < 1e-4 * dqh
+
+
+@pytest.mark.slow
+def test_local_entropy_exceeds_franz_parisi():
+    # S_I (densest references) >= V (typical references) at equal (alpha, d)
+    d = np.array([0.008, 0.03, 0.1, 0.2])
+    alphas = np.array([0.6, 0.7])
+    v = fp.binary(alphas, d, n=32, nx=16, neta=12)
+    s = le.binary(alphas, d[:3], n=N)
+    assert (s.entropy >= v.entropy[:, :3] - 1e-12).all()
+    # strictly, where typical solutions are isolated (V < 0)
+    assert ((s.entropy[:, 0] > 0) & (v.entropy[:, 0] < 0)).all()
+
+
+@pytest.mark.slow
+def test_branch_ends_are_flagged():
+    # beyond the maximum of S_I (S_hat < 0) the y=inf branch is absent: flagged, not NaN-silent
+    r = le.binary(0.7, np.array([0.1, 0.3]), on_failure="flag")
+    assert r.converged[0] and not r.converged[1]
+    with pytest.raises(NonConvergenceError):
+        le.binary(0.7, np.array([0.1, 0.3]))
+
+
+def test_bad_input_and_unavailable_conventions():
+    with pytest.raises(ValueError, match="alpha"):
+        le.binary(0.0, 0.1)
+    with pytest.raises(ValueError, match="d"):
+        le.binary(0.5, 0.5)
+    with pytest.raises(ValueError, match="reference"):
+        le.binary(0.5, 0.1, reference="typical")
+    with pytest.raises(ValueError, match="rsb"):
+        le.binary(0.5, 0.1, rsb="frsb")
+    with pytest.raises(ValueError, match="y"):
+        le.binary(0.5, 0.1, y=-1.0)
+    with pytest.raises(NotImplementedError, match="finite y"):
+        le.binary(0.5, 0.1, y=10.0)
+    with pytest.raises(NotImplementedError, match="solution"):
+        le.binary(0.5, 0.1, reference="solution")
+    with pytest.raises(NotImplementedError, match="1rsb"):
+        le.dense_region_threshold(rsb="1rsb")
+
+
+def test_h2():
+    np.testing.assert_allclose(le.h2(0.5), np.log(2.0), rtol=1e-15)
+    np.testing.assert_allclose(le.h2(0.1), -(0.1 * np.log(0.1) + 0.9 * np.log(0.9)), rtol=1e-15)
+
+
+@pytest.mark.slow
+def test_dense_region_threshold():
+    r = le.dense_region_threshold(0.0, full_output=True)
+    # literature: ~0.77-0.78 (PRL 2015, constrained reference); the free-reference RS criterion
+    # min_d S_hat = 0 gives a slightly lower value
+    assert 0.74 < r.alpha_U < 0.78
+    assert 0.0 <= r.min_S_hat_below < 0.01
+    assert 0.01 < r.d_star < 0.04
+
+
+@pytest.mark.slow
+def test_gradient_through_solution_in_d():
+    import jax
+
+    g = jax.grad(lambda dd: le.binary(0.6, dd).entropy)(0.05)
+    s = le.binary(0.6, 0.05)
+    np.testing.assert_allclose(g, 2.0 * s.S_hat, rtol=1e-7)
