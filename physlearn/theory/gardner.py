@@ -95,6 +95,15 @@ def _bucket(size: int) -> int:
     return max(8, 1 << max(0, size - 1).bit_length())
 
 
+def _grid_map(fn, *arrays):
+    """Broadcast, flatten, ``vmap`` ``fn`` over the points, reshape back (for use inside jit)."""
+    arrays = [jnp.asarray(a, dtype=jnp.result_type(float)) for a in arrays]
+    shape = jnp.broadcast_shapes(*[a.shape for a in arrays])
+    flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in arrays]
+    out = jax.vmap(fn)(*flat)
+    return jax.tree_util.tree_map(lambda x: x.reshape(shape + x.shape[1:]), out)
+
+
 def _grid_call(jitted, *arrays, **static):
     """Broadcast the parameter arrays, flatten, pad to a bucket size, call the jitted solver on
     the flat batch (one compilation per bucket, whatever the grid's shape), reshape back."""
