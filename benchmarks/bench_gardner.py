@@ -63,7 +63,6 @@ def numpy_binary_rs(alpha, kappa=0.0):
 
 
 def run(points: int = 1000, baseline_every: int = 10) -> list[dict]:
-    import jax
 
     from physlearn.theory import gardner
 

@@ -61,7 +61,7 @@ import jax.numpy as jnp
 
 from ._network import least_wrong_selection, sign_pm
 from .problems import Problem
-from .runner import run
+from .runner import hyper_batch, hyper_parameter, run
 
 __all__ = ["REPLICA_UPDATES", "RSGD", "RSGDState", "RSGDInfo", "RSGDResult", "FORMULAS", "solve"]
 
@@ -328,26 +328,6 @@ def _check_pos_int(name, v):
     return int(v)
 
 
-def _hyper(name, v, *, allow_inf=False, nonneg=True, positive=False):
-    """Scalar or 1-D hyper-parameter -> float64 numpy array, validated."""
-    import numpy as np
-
-    if isinstance(v, jax.core.Tracer):
-        raise ValueError(f"{name} must be concrete (solve is the eager public entry point)")
-    arr = np.asarray(v, dtype=np.float64)
-    if arr.ndim > 1:
-        raise ValueError(f"{name} must be a scalar or a 1-D array of hyper-parameter points, got shape {arr.shape}")
-    if np.any(np.isnan(arr)):
-        raise ValueError(f"{name} must not be NaN")
-    if not allow_inf and np.any(np.isinf(arr)):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    if positive and np.any(arr <= 0):
-        raise ValueError(f"{name} must be > 0, got {v!r}")
-    if nonneg and np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0, got {v!r}")
-    return arr
-
-
 def solve(
     key,
     problem: Problem,
@@ -403,7 +383,6 @@ def solve(
     The defaults (y=7, batch 80, η=2, λ=0.75, γ=0.05, γ-step 0.001, the reference-code test
     settings) solve random committee and perceptron instances well inside capacity (α ≲ 0.4).
     """
-    import numpy as np
 
     if not isinstance(problem, Problem):
         raise ValueError(f"problem must be a physlearn.algorithms.problems.Problem, got {type(problem).__name__}")
@@ -425,21 +404,14 @@ def solve(
     if dt == jnp.float64 and not jax.config.jax_enable_x64:
         raise ValueError("dtype=float64 needs float64 enabled: call physlearn.enable_x64() first")
     hp = {
-        "lr": _hyper("lr", lr, positive=True),
-        "lam": _hyper("lam", lam),
-        "gamma": _hyper("gamma", gamma, allow_inf=True),
-        "gamma_step": _hyper("gamma_step", gamma_step),
-        "lr_factor": _hyper("lr_factor", lr_factor, positive=True),
-        "lam_factor": _hyper("lam_factor", lam_factor),
+        "lr": hyper_parameter("lr", lr, positive=True),
+        "lam": hyper_parameter("lam", lam),
+        "gamma": hyper_parameter("gamma", gamma, allow_inf=True),
+        "gamma_step": hyper_parameter("gamma_step", gamma_step),
+        "lr_factor": hyper_parameter("lr_factor", lr_factor, positive=True),
+        "lam_factor": hyper_parameter("lam_factor", lam_factor),
     }
-    sizes = {k: v.shape[0] for k, v in hp.items() if v.ndim == 1}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f"hyper-parameter arrays must have equal lengths, got {sizes}")
-    P = next(iter(sizes.values())) if sizes else None
-    if P is not None:
-        if P < 1:
-            raise ValueError(f"hyper-parameter arrays must be non-empty, got {sizes}")
-        hp = {k: np.broadcast_to(v, (P,)) for k, v in hp.items()}
+    hp, P = hyper_batch(hp)
     algo = RSGD(
         **{k: jnp.asarray(v, dtype=dt) for k, v in hp.items()},
         replicas=replicas,

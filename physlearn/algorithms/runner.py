@@ -31,7 +31,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-__all__ = ["RunResult", "run", "sample_keys"]
+__all__ = ["RunResult", "run", "sample_keys", "hyper_parameter", "hyper_batch"]
 
 _STOPS = ("centre", "any", "never")
 
@@ -229,3 +229,39 @@ def run(
             if done < max_steps and bool(jnp.all(carry.solved)):
                 break
     return RunResult(carry.state, carry.info, carry.step, carry.solved, carry.trace)
+
+
+def hyper_parameter(name, v, *, allow_inf=False, nonneg=True, positive=False):
+    """Validate a scalar or 1-D hyper-parameter (eager public entry points) -> float64 NumPy."""
+    import numpy as np
+
+    if isinstance(v, jax.core.Tracer):
+        raise ValueError(f"{name} must be concrete (solve is the eager public entry point)")
+    arr = np.asarray(v, dtype=np.float64)
+    if arr.ndim > 1:
+        raise ValueError(f"{name} must be a scalar or a 1-D array of hyper-parameter points, got shape {arr.shape}")
+    if np.any(np.isnan(arr)):
+        raise ValueError(f"{name} must not be NaN")
+    if not allow_inf and np.any(np.isinf(arr)):
+        raise ValueError(f"{name} must be finite, got {v!r}")
+    if positive and np.any(arr <= 0):
+        raise ValueError(f"{name} must be > 0, got {v!r}")
+    if nonneg and np.any(arr < 0):
+        raise ValueError(f"{name} must be >= 0, got {v!r}")
+    return arr
+
+
+def hyper_batch(hp: dict):
+    """Broadcast validated hyper-parameters to a common batch: returns ``(hp, P)`` with ``P`` the
+    number of hyper-parameter points (``None`` when all are scalars)."""
+    import numpy as np
+
+    sizes = {k: v.shape[0] for k, v in hp.items() if v.ndim == 1}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"hyper-parameter arrays must have equal lengths, got {sizes}")
+    P = next(iter(sizes.values())) if sizes else None
+    if P is None:
+        return hp, None
+    if P < 1:
+        raise ValueError(f"hyper-parameter arrays must be non-empty, got {sizes}")
+    return {k: np.broadcast_to(v, (P,)) for k, v in hp.items()}, P

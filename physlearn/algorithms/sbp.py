@@ -36,14 +36,13 @@ import numbers
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from .. import numerics as nm
 from ._network import outputs_from_preacts, preactivations, sign_pm
 from .problems import Problem
 from .rsgd import minibatch_indices
-from .runner import run
+from .runner import hyper_batch, hyper_parameter, run
 
 __all__ = [
     "SBP",
@@ -246,19 +245,6 @@ class SBPResult(eqx.Module):
     trace: SBPInfo | None
 
 
-def _hyper(name, v, *, positive=False, nonneg=True):
-    arr = np.asarray(v, dtype=np.float64)
-    if arr.ndim > 1:
-        raise ValueError(f"{name} must be a scalar or a 1-D array of hyper-parameter points, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    if positive and np.any(arr <= 0):
-        raise ValueError(f"{name} must be > 0, got {v!r}")
-    if nonneg and np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0, got {v!r}")
-    return arr
-
-
 def solve(
     key,
     problem: Problem,
@@ -317,19 +303,14 @@ def solve(
     if dt == jnp.float64 and not jax.config.jax_enable_x64:
         raise ValueError("dtype=float64 needs float64 enabled: call physlearn.enable_x64() first")
     hp = {
-        "beta": _hyper("beta", beta, positive=True),
-        "beta_factor": _hyper("beta_factor", beta_factor, positive=True),
-        "temperature": _hyper("temperature", temperature),
-        "temperature_factor": _hyper("temperature_factor", temperature_factor),
-        "init_scale": _hyper("init_scale", init_scale, positive=True),
-        "var_floor": _hyper("var_floor", var_floor, positive=True),
+        "beta": hyper_parameter("beta", beta, positive=True),
+        "beta_factor": hyper_parameter("beta_factor", beta_factor, positive=True),
+        "temperature": hyper_parameter("temperature", temperature),
+        "temperature_factor": hyper_parameter("temperature_factor", temperature_factor),
+        "init_scale": hyper_parameter("init_scale", init_scale, positive=True),
+        "var_floor": hyper_parameter("var_floor", var_floor, positive=True),
     }
-    sizes = {k: v.shape[0] for k, v in hp.items() if v.ndim == 1}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f"hyper-parameter arrays must have equal lengths, got {sizes}")
-    P = next(iter(sizes.values())) if sizes else None
-    if P is not None:
-        hp = {k: np.broadcast_to(v, (P,)) for k, v in hp.items()}
+    hp, P = hyper_batch(hp)
     algo = SBP(**{k: jnp.asarray(v, dtype=dt) for k, v in hp.items()}, optimizer=optimizer, batch=int(batch), dtype=dt.name)
     if problem.teacher is not None:
         problem = Problem(problem.inputs, problem.labels, architecture=problem.architecture, k=problem.k)
