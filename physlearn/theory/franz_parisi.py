@@ -423,13 +423,16 @@ def binary(
         raise ValueError("kappa must be <= kappa_ref (the reference must itself be a margin-kappa solution)")
     f = jnp.result_type(float)
     sol = _fp_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(kr, f), jnp.asarray(dd, f), n, nx, neta)
-    _check(
-        sol,
-        on_failure,
-        "franz_parisi.binary",
-        {"alpha": sol.alpha[..., None] if np.ndim(sol.d) > np.ndim(sol.alpha) else sol.alpha, "d": sol.d},
+    return _check_curve(
+        sol, on_failure, "franz_parisi.binary",
         "alpha must be below the Gardner RS branch end; use a denser d grid or more nodes",
     )
+
+
+def _check_curve(sol, on_failure, name, hint):
+    """Raise/flag non-converged points of a curve in d (alpha broadcast against the d axis)."""
+    alpha = sol.alpha[..., None] if np.ndim(sol.d) > np.ndim(sol.alpha) else sol.alpha
+    _check(sol, on_failure, name, {"alpha": alpha, "d": sol.d}, hint)
     return sol
 
 

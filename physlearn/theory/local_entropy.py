@@ -51,6 +51,7 @@ import optimistix as optx
 from .. import numerics as nm
 from .. import solvers
 from .._config import eager_x64, is_traced
+from .franz_parisi import _check_curve
 from .franz_parisi import h2  # noqa: F401  (re-exported: the alpha = 0 bound)
 from .gardner import _as_param, _broadcast, _check
 
@@ -421,14 +422,10 @@ def binary(
     _validate_conventions(y, reference, rsb)
     f = jnp.result_type(float)
     sol = _le_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(dd, f), n)
-    _check(
-        sol,
-        on_failure,
-        "local_entropy.binary",
-        {"alpha": sol.alpha[..., None] if np.ndim(sol.d) > np.ndim(sol.alpha) else sol.alpha, "d": sol.d},
+    return _check_curve(
+        sol, on_failure, "local_entropy.binary",
         "the y=inf RS branch exists for S_hat >= 0 and, above alpha_U, not at small d",
     )
-    return sol
 
 
 # --------------------------------------------------------------------------------------------
