@@ -43,6 +43,7 @@ __all__ = [
     "root",
     "stationary",
     "continuation",
+    "continuation_path",
     "raise_if_not_converged",
     "max_abs",
 ]
@@ -216,6 +217,31 @@ def continuation(
 
     _, sols = jax.lax.scan(body, y0, params)
     return sols
+
+
+def continuation_path(start, targets, n_down: int, n_up: int):
+    r"""One continuation path from a known solution at ``start`` to every point of ``targets``
+    (1-D): the targets below ``start`` in decreasing order, then those above in increasing order,
+    with ``n_down`` geometric points from ``start`` down to ``min(targets)`` and ``n_up`` linear
+    points up to ``max(targets)`` inserted so that no warm start jumps too far.
+
+    Returns ``(path, index, above)``: the ordered points, the index into ``targets`` of each point
+    (``len(targets)`` for inserted ones) and whether it lies above ``start``. Feed ``path`` to
+    :func:`continuation` (twice, from ``start``, for the two directions) and scatter back with
+    ``index``. Traceable (``start`` and ``targets`` may be traced).
+    """
+    m = targets.shape[0]
+    dt = start.dtype
+    lo = jnp.minimum(jnp.min(targets), start)
+    hi = jnp.maximum(jnp.max(targets), start)
+    kd = jnp.arange(1, n_down + 1, dtype=dt) / n_down
+    ku = jnp.arange(1, n_up + 1, dtype=dt) / n_up
+    allp = jnp.concatenate([targets, start * (lo / start) ** kd, start + (hi - start) * ku])
+    above = allp > start
+    key = jnp.where(above, 1.0 + (allp - start), start - allp)
+    order = jnp.argsort(key, stable=True)
+    idx = jnp.concatenate([jnp.arange(m), jnp.full((n_down + n_up,), m)])
+    return allp[order], idx[order], above[order]
 
 
 def raise_if_not_converged(sol: SaddleSolution, what: str, params: dict[str, Any], hint: str = "") -> None:

@@ -53,7 +53,6 @@ is the non-interacting "clipped" SGD baseline.
 from __future__ import annotations
 
 import math
-import numbers
 
 import equinox as eqx
 import jax
@@ -61,7 +60,7 @@ import jax.numpy as jnp
 
 from ._network import least_wrong_selection, sign_pm
 from .problems import Problem
-from .runner import hyper_batch, hyper_parameter, run
+from .runner import float_dtype, hyper_batch, hyper_parameter, positive_int, run
 
 __all__ = ["REPLICA_UPDATES", "RSGD", "RSGDState", "RSGDInfo", "RSGDResult", "FORMULAS", "solve"]
 
@@ -322,12 +321,6 @@ class RSGDResult(eqx.Module):
     trace: RSGDInfo | None
 
 
-def _check_pos_int(name, v):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
-
-
 def solve(
     key,
     problem: Problem,
@@ -388,21 +381,14 @@ def solve(
         raise ValueError(f"problem must be a physlearn.algorithms.problems.Problem, got {type(problem).__name__}")
     if len(problem.batch_shape) > 1:
         raise ValueError(f"problem must have at most one sample axis, batch_shape={problem.batch_shape}")
-    replicas = _check_pos_int("replicas", replicas)
-    batch = _check_pos_int("batch", batch)
-    max_epochs = _check_pos_int("max_epochs", max_epochs)
+    replicas = positive_int("replicas", replicas)
+    batch = positive_int("batch", batch)
+    max_epochs = positive_int("max_epochs", max_epochs)
     if formula not in FORMULAS:
         raise ValueError(f"formula must be one of {FORMULAS}, got {formula!r}")
     if replica_update not in REPLICA_UPDATES:
         raise ValueError(f"replica_update must be one of {REPLICA_UPDATES}, got {replica_update!r}")
-    try:
-        dt = jnp.dtype(dtype)
-    except TypeError as err:
-        raise ValueError(f"dtype must be a floating dtype, got {dtype!r}") from err
-    if not jnp.issubdtype(dt, jnp.floating):
-        raise ValueError(f"dtype must be a floating dtype, got {dtype!r}")
-    if dt == jnp.float64 and not jax.config.jax_enable_x64:
-        raise ValueError("dtype=float64 needs float64 enabled: call physlearn.enable_x64() first")
+    dt = float_dtype(dtype)
     hp = {
         "lr": hyper_parameter("lr", lr, positive=True),
         "lam": hyper_parameter("lam", lam),

@@ -31,7 +31,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-__all__ = ["RunResult", "run", "sample_keys", "hyper_parameter", "hyper_batch"]
+__all__ = ["RunResult", "run", "sample_keys", "hyper_parameter", "hyper_batch", "positive_int", "float_dtype"]
 
 _STOPS = ("centre", "any", "never")
 
@@ -265,3 +265,25 @@ def hyper_batch(hp: dict):
     if P < 1:
         raise ValueError(f"hyper-parameter arrays must be non-empty, got {sizes}")
     return {k: np.broadcast_to(v, (P,)) for k, v in hp.items()}, P
+
+
+def positive_int(name, v) -> int:
+    """Validate a positive integer argument (bools rejected)."""
+    import numbers
+
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+        raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    return int(v)
+
+
+def float_dtype(dtype):
+    """Validate an algorithm's float dtype (float64 only when x64 is enabled)."""
+    try:
+        dt = jnp.dtype(dtype)
+    except TypeError as err:
+        raise ValueError(f"dtype must be a floating dtype, got {dtype!r}") from err
+    if not jnp.issubdtype(dt, jnp.floating):
+        raise ValueError(f"dtype must be a floating dtype, got {dtype!r}")
+    if dt == jnp.float64 and not jax.config.jax_enable_x64:
+        raise ValueError("dtype=float64 needs float64 enabled: call physlearn.enable_x64() first")
+    return dt

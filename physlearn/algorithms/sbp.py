@@ -42,7 +42,7 @@ from .. import numerics as nm
 from ._network import outputs_from_preacts, preactivations, sign_pm
 from .problems import Problem
 from .rsgd import minibatch_indices
-from .runner import hyper_batch, hyper_parameter, run
+from .runner import float_dtype, hyper_batch, hyper_parameter, positive_int, run
 
 __all__ = [
     "SBP",
@@ -288,20 +288,15 @@ def solve(
         raise ValueError(f"problem must be a physlearn.algorithms.problems.Problem, got {type(problem).__name__}")
     if len(problem.batch_shape) > 1:
         raise ValueError(f"problem must have at most one sample axis, batch_shape={problem.batch_shape}")
-    for name, v in (("batch", batch), ("max_epochs", max_epochs)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    batch = positive_int("batch", batch)
+    max_epochs = positive_int("max_epochs", max_epochs)
     if optimizer is None:
         if not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0):
             raise ValueError(f"lr must be a positive finite number, got {lr!r}")
         optimizer = optax.adam(float(lr))
     elif not isinstance(optimizer, optax.GradientTransformation):
         raise ValueError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
-    dt = jnp.dtype(dtype)
-    if not jnp.issubdtype(dt, jnp.floating):
-        raise ValueError(f"dtype must be a floating dtype, got {dtype!r}")
-    if dt == jnp.float64 and not jax.config.jax_enable_x64:
-        raise ValueError("dtype=float64 needs float64 enabled: call physlearn.enable_x64() first")
+    dt = float_dtype(dtype)
     hp = {
         "beta": hyper_parameter("beta", beta, positive=True),
         "beta_factor": hyper_parameter("beta_factor", beta_factor, positive=True),

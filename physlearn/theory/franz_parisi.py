@@ -270,25 +270,6 @@ def _solve_point(theta0, ref, n, nx, neta):
     return solvers.SaddleSolution(_from_x(sol.value), sol.converged, sol.residual, sol.n_steps)
 
 
-def _ordered_path(d_start, d_user):
-    """One continuation path for a whole curve: the requested distances below ``d_start`` in
-    decreasing order, then those above it in increasing order, with ``_N_GRID_DOWN``
-    geometric points down to ``min(d)`` and ``_N_GRID_UP`` linear points up to ``max(d)``
-    inserted. Returns (distances, index of the requested point or len(d_user), is-above flags)."""
-    m = d_user.shape[0]
-    dt = d_start.dtype
-    lo = jnp.minimum(jnp.min(d_user), d_start)
-    hi = jnp.maximum(jnp.max(d_user), d_start)
-    kd = jnp.arange(1, _N_GRID_DOWN + 1, dtype=dt) / _N_GRID_DOWN
-    ku = jnp.arange(1, _N_GRID_UP + 1, dtype=dt) / _N_GRID_UP
-    allp = jnp.concatenate([d_user, d_start * (lo / d_start) ** kd, d_start + (hi - d_start) * ku])
-    above = allp > d_start
-    key = jnp.where(above, 1.0 + (allp - d_start), d_start - allp)
-    order = jnp.argsort(key, stable=True)
-    idx = jnp.concatenate([jnp.arange(m), jnp.full((_N_GRID_DOWN + _N_GRID_UP,), m)])
-    return allp[order], idx[order], above[order]
-
-
 def _curve_one(alpha, kappa, kappa_ref, d_user, n, nx, neta):
     gard = _binary_point(alpha, kappa_ref, n)
     qr, qhr = gard.q, gard.q_hat
@@ -310,7 +291,7 @@ def _curve_one(alpha, kappa, kappa_ref, d_user, n, nx, neta):
     theta_start = jnp.where(same, theta_typ, hom.value[-1])
     start_ok = same | hom.converged[-1]
 
-    dpath, idx, above = _ordered_path(d_typ, d_user)
+    dpath, idx, above = solvers.continuation_path(d_typ, d_user, _N_GRID_DOWN, _N_GRID_UP)
 
     def body(carry, pt):
         theta, prev_above = carry

@@ -222,7 +222,7 @@ def _grad_x(x, args):
     d, alpha, kappa, n = args
     theta = _to_theta(x)
     g = jax.grad(lambda th: free_entropy(th, d, alpha, kappa, n))(theta)
-    q1, dq, q1h, dqh = theta[0], theta[1], theta[2], theta[3]
+    dq, q1h, dqh = theta[1], theta[2], theta[3]
     return jnp.stack([2.0 * g[0] / dqh, 2.0 * g[1] / q1h, 2.0 * g[2] / dq, 2.0 * g[3], g[4]])
 
 
@@ -270,21 +270,6 @@ class LocalEntropyRS(eqx.Module):
     n_steps: jax.Array
 
 
-def _ordered_path(d_start, d_user):
-    m = d_user.shape[0]
-    dt = d_start.dtype
-    lo = jnp.minimum(jnp.min(d_user), d_start)
-    hi = jnp.maximum(jnp.max(d_user), d_start)
-    kd = jnp.arange(1, _N_GRID_DOWN + 1, dtype=dt) / _N_GRID_DOWN
-    ku = jnp.arange(1, _N_GRID_UP + 1, dtype=dt) / _N_GRID_UP
-    allp = jnp.concatenate([d_user, d_start * (lo / d_start) ** kd, d_start + (hi - d_start) * ku])
-    above = allp > d_start
-    key = jnp.where(above, 1.0 + (allp - d_start), d_start - allp)
-    order = jnp.argsort(key, stable=True)
-    idx = jnp.concatenate([jnp.arange(m), jnp.full((_N_GRID_DOWN + _N_GRID_UP,), m)])
-    return allp[order], idx[order], above[order]
-
-
 def _curve_one(alpha, kappa, d_user, n):
     d0 = jnp.asarray(_D_START, dtype=jnp.result_type(alpha, float))
     theta_c, cold_ok = _cold_start(d0, alpha, kappa, n)
@@ -292,7 +277,7 @@ def _curve_one(alpha, kappa, d_user, n):
     theta_start = start.value
     start_ok = start.converged & cold_ok
 
-    dpath, idx, above = _ordered_path(d0, d_user)
+    dpath, idx, above = solvers.continuation_path(d0, d_user, _N_GRID_DOWN, _N_GRID_UP)
 
     def body(carry, pt):
         theta, prev_above, alive = carry
