@@ -48,6 +48,7 @@ __all__ = [
     "GH_minus_x",
     "log2cosh",
     "atanh_erf",
+    "atanh_erf_fused",
     "gauss_hermite",
     "gauss_expect",
     "gauss_expect2",
@@ -368,6 +369,40 @@ def _atanh_erf_jvp(primals, tangents):
     ax = jnp.abs(x)
     d = (2.0 / _SQRTPI) / (_erfcx_nonneg(ax) * (2.0 - _erfc_nonneg(ax)))
     return atanh_erf(x), d * dx
+
+
+def atanh_erf_fused(x):
+    r""":math:`\operatorname{atanh}(\operatorname{erf} x)` from element-wise primitives only, for
+    message passing on large arrays.
+
+    :func:`atanh_erf` is accurate to ~1e-13 but its Chebyshev kernel runs a loop per element,
+    which XLA cannot fuse: on a (601, 1001) float32 array it takes ~300 ms against ~3 ms here.
+    This version uses ``lax.erf``/``lax.erfc`` (XLA's rational approximations, relative error
+    ~2e-15 in float64 for :math:`|x| \le 26`, ~1e-5 in float32 for :math:`|x| \le 8`) in the
+    bulk and the asymptotic series
+
+    .. math:: \log\operatorname{erfc} x = -x^2 - \log(x\sqrt\pi)
+              + \log\big(1 - \tfrac1{2x^2} + \tfrac3{4x^4} - \tfrac{15}{8x^6}
+              + \tfrac{105}{16x^8}\big) + O(x^{-10})
+
+    beyond :math:`|x| = 6` (float32) or :math:`25` (float64), so it is finite for all finite
+    ``x`` (grows like :math:`x^2`). Measured against :func:`atanh_erf`: relative error below
+    1e-14 in float64 and 1e-6 in float32 on :math:`|x| \le 10^3` (``tests/test_numerics.py``).
+    Its derivative is left to autodiff (use :func:`atanh_erf` where gradients matter).
+    """
+    x = _float(x)
+    ax = jnp.abs(x)
+    t = 6.0 if x.dtype == jnp.float32 or x.dtype == jnp.float16 or x.dtype == jnp.bfloat16 else 25.0
+    e = jax.lax.erf(jnp.minimum(ax, 1.0))
+    small = 0.5 * jnp.log1p(2.0 * e / (1.0 - e))
+    c = jax.lax.erfc(jnp.clip(ax, 1.0, t))
+    mid = 0.5 * (jnp.log1p(-0.5 * c) + _LOG2 - jnp.log(c))
+    al = jnp.maximum(ax, t)
+    u = 1.0 / (al * al)
+    series = 1.0 + u * (-0.5 + u * (0.75 + u * (-1.875 + u * 6.5625)))
+    log_erfc_tail = -al * al - jnp.log(al * _SQRTPI) + jnp.log(series)
+    large = 0.5 * (_LOG2 - log_erfc_tail)
+    return jnp.sign(x) * jnp.where(ax < 1.0, small, jnp.where(ax < t, mid, large))
 
 
 # --------------------------------------------------------------------------------------------

@@ -153,3 +153,23 @@ def test_dtype_follows_input():
         assert y.dtype == jnp.float32
     assert nm.log_H(jnp.float64(3.0)).dtype == jnp.float64
     assert nm.log_H(3).dtype == jnp.float64  # integers promote to float
+
+
+@settings(max_examples=100, deadline=None)
+@given(x=st.floats(min_value=-1e3, max_value=1e3, allow_nan=False))
+def test_atanh_erf_fused_matches_accurate_version(x):
+    """The fusible message-passing form agrees with the accurate kernel in both precisions."""
+    ref = float(nm.atanh_erf(jnp.float64(x)))
+    got64 = float(nm.atanh_erf_fused(jnp.float64(x)))
+    assert abs(got64 - ref) <= 1e-13 * max(abs(ref), 1e-300)
+    x32 = jnp.float32(x)
+    ref32 = float(nm.atanh_erf(jnp.float64(float(x32))))  # same argument, rounded to float32
+    got32 = float(nm.atanh_erf_fused(x32))
+    assert np.isfinite(got32)
+    assert abs(got32 - ref32) <= 2e-6 * abs(ref32) + 1e-37
+
+
+def test_atanh_erf_fused_against_mpmath():
+    xs = XS[np.abs(XS) < 26.5]
+    ref = [float(_atanh_erf(x)) for x in xs]
+    assert _max_rel(nm.atanh_erf_fused(jnp.asarray(xs)), ref) <= 1e-13

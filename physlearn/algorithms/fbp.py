@@ -1,0 +1,688 @@
+r"""Focusing belief propagation (fBP) on binary perceptrons and committee machines.
+
+References: C. Baldassi, C. Borgs, J. T. Chayes, A. Ingrosso, C. Lucibello, L. Saglietti,
+R. Zecchina, "Unreasonable effectiveness of learning neural networks: from accessible states and
+robust ensembles to basic algorithmic schemes", PNAS 113, E7655 (2016), section VI and appendix D
+(reference code: BinaryCommitteeMachineFBP.jl; specification in ``shared/science/algorithms.md``
+section 1). Reinforced BP: A. Braunstein, R. Zecchina, PRL 96, 030201 (2006).
+
+**Model.** A committee machine with K hidden units of N binary weights :math:`W_{ki}` (K = 1 is
+the perceptron; fully connected or tree-like), replicated y times and coupled with strength
+:math:`\gamma` to a binary reference :math:`\tilde W` that is traced out (the robust ensemble):
+
+.. math:: Z(\gamma, y) = \sum_{\tilde W}\prod_{a=1}^y \sum_{W^a} \mathbb X(W^a)\,
+          e^{\gamma\, \tilde W\cdot W^a},
+
+with :math:`\mathbb X` the indicator that every pattern is classified correctly. Under the
+replica-symmetric (all replicas equal) assumption BP on this graph is BP on one replica with one
+extra *focusing* message per weight:
+
+.. math:: \hat u_{ki} = \tanh\gamma\,\tanh\!\big((y-1)\operatorname{atanh}(\tanh\gamma\,
+          \tanh\tilde h_{ki})\big),
+
+where :math:`\tilde h_{ki}` is the cavity field of the weight from the data. :math:`\gamma=\infty`
+is standard reinforcement, :math:`u = \tanh((y-1)\tilde h)`.
+
+**Messages** are fields (:math:`h = \operatorname{atanh} m`) clipped to :math:`\pm30`. A first
+layer factor (pattern :math:`\mu`, unit k) uses the central-limit (Gaussian) approximation, O(N):
+with cavity magnetizations :math:`m_i`, :math:`\mu = \sum_i\xi_i m_i`,
+:math:`\sigma^2 = \sum_i(1-m_i^2)`, the upward field is :math:`\operatorname{atanh}\operatorname{erf}
+(\mu/\sqrt{2\sigma^2})` and the message to weight i is
+
+.. math:: u_i = \tfrac12\big[\ell(a_H + a_+) - \ell(a_+) - \ell(a_H + a_-) + \ell(a_-)\big],\qquad
+          a_\pm = \operatorname{atanh}\operatorname{erf}\frac{\bar\mu_i\pm\xi_i}{\sqrt{2\bar\sigma_i^2}},
+
+with :math:`\ell = \log 2\cosh`, :math:`a_H` the field coming down from the output node and
+:math:`\bar\mu_i,\bar\sigma_i^2` the sums without input i. The output node (K odd) is exact: the
+distribution of the other K-1 votes by convolution, clamped to the label.
+
+**Schedules.** ``mode="parallel"`` updates every first-layer factor from the same weight fields,
+then every output node from the new upward fields, then every focusing message (vectorised; the
+fast path). ``mode="sequential"`` is the reference code's dynamics: a random permutation of the
+M patterns and K N focusing nodes per sweep, updated in place (Gauss--Seidel). Both are damped,
+:math:`u \leftarrow (1-\lambda)u_{new} + \lambda u_{old}` in field space. A sweep's change is the
+largest change of any message (as magnetization, before damping); a protocol step iterates sweeps
+until it is below ``epsilon`` or ``max_iters`` sweeps were done, then moves on (as the Julia code
+does; the step's ``converged`` flag says which).
+
+**Observables** (per weight, at the end of every protocol step; PNAS 2016 appendix D): the Bethe
+free entropy of the replicated system per replica,
+
+.. math:: \phi = \frac1{NK}\Big[\sum_a\log Z_a + \sum_i\log Z_i - \sum_{(ia)}\log Z_{ia}\Big]
+          + \frac1{NK}\sum_{ki}\Big[\log\cosh\gamma + \frac1y\ell(y\,b_{ki}) - \ell(b_{ki}) + \log 2
+          - \log\frac{1+\tanh\tilde h_{ki}\tanh\hat u_{ki}}2\Big],
+
+:math:`b = \operatorname{atanh}(\tanh\gamma\tanh\tilde h)`, the replica--reference overlap
+:math:`S = \langle W\tilde W\rangle`, the distance :math:`d = (1-S)/2`, the local entropy
+:math:`\Sigma_{int} = \phi - \gamma S` (which includes the external entropy divided by y),
+:math:`q = \langle m^2\rangle` and the reference self-overlap :math:`\tilde q`. With no patterns
+:math:`\phi = \log 2\cosh\gamma + \log 2/y` and :math:`\Sigma_{int} = H_2(d) + \log 2/y`; along a
+fixed point :math:`\partial\phi/\partial\gamma = S` (both tested).
+
+Data convention: patterns carry their own labels (the reference code uses all-+1 outputs with
+random inputs, equivalent by the gauge :math:`\xi\to\sigma\xi` for the perceptron).
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import numerics as nm
+from ._network import sign_pm
+from .energies import num_errors
+from .problems import Problem
+from .runner import float_dtype, hyper_batch, hyper_parameter, positive_int, run
+
+__all__ = [
+    "MODES",
+    "Protocol",
+    "standard_reinforcement",
+    "pseudo_reinforcement",
+    "scoping",
+    "free_scoping",
+    "FBP",
+    "FBPState",
+    "FBPInfo",
+    "FBPResult",
+    "solve",
+    "fixed_point",
+]
+
+MODES = ("parallel", "sequential")
+FIELD_MAX = 30.0  # clip of message fields (the reference code's ``mInf``)
+_A_MAX = 60.0  # clip of the auxiliary atanh(erf) fields (saturates the log-cosh differences)
+_LOG2 = math.log(2.0)
+
+
+# ============================================================================================
+# Focusing protocols
+# ============================================================================================
+class Protocol(eqx.Module):
+    r"""A focusing protocol: the sequence of couplings ``gamma`` (may be ``inf``) and numbers of
+    replicas ``y`` (>= 1, may be ``inf``), one pair per protocol step (arrays of equal length)."""
+
+    gamma: np.ndarray
+    y: np.ndarray
+
+    def __init__(self, gamma, y):
+        g = np.atleast_1d(np.asarray(gamma, dtype=np.float64))
+        yy = np.atleast_1d(np.asarray(y, dtype=np.float64))
+        g, yy = np.broadcast_arrays(g, yy)
+        if g.ndim != 1 or g.size == 0:
+            raise ValueError(f"protocol gamma/y must be non-empty 1-D sequences, got shape {g.shape}")
+        if np.any(np.isnan(g)) or np.any(g < 0):
+            raise ValueError("protocol gamma must be >= 0 (inf allowed), without NaN")
+        if np.any(np.isnan(yy)) or np.any(yy < 1):
+            raise ValueError("protocol y must be >= 1 (inf allowed), without NaN")
+        self.gamma = np.array(g)
+        self.y = np.array(yy)
+
+    def __len__(self):
+        return int(self.gamma.shape[0])
+
+
+def _range(step, stop):
+    """``0:step:stop`` inclusive, as Julia ranges (robust to rounding)."""
+    n = int(math.floor(stop / step + 1e-9))
+    return np.arange(n + 1) * step
+
+
+def standard_reinforcement(dr=0.01) -> Protocol:
+    r"""Standard reinforcement: :math:`\gamma=\infty`, :math:`y = 1/(1-x)` for
+    :math:`x = 0, dr, \dots, 1-dr` (``dr`` a step), or for the given values of ``x`` (a sequence).
+    The reference code's default is ``dr = 0.01`` (100 steps, y from 1 to 100)."""
+    x = _range(dr, 1 - dr) if np.ndim(dr) == 0 else np.asarray(dr, dtype=np.float64)
+    if np.any((x < 0) | (x >= 1)):
+        raise ValueError("standard_reinforcement values x must lie in [0, 1)")
+    return Protocol(np.inf, 1.0 / (1.0 - x))
+
+
+def pseudo_reinforcement(drho=0.01, *, x=0.5) -> Protocol:
+    r"""Pseudo-reinforcement: :math:`\gamma = \operatorname{atanh}(\rho^x)`,
+    :math:`y = 1 + \rho^{1-2x}/(1-\rho)` for :math:`\rho = 0, d\rho, \dots, 1-d\rho` (``drho`` a
+    step) or the given values of :math:`\rho` (a sequence in [0, 1)). With x = 1/2:
+    :math:`\gamma=\operatorname{atanh}\sqrt\rho`, :math:`y = (2-\rho)/(1-\rho)`."""
+    rho = _range(drho, 1 - drho) if np.ndim(drho) == 0 else np.asarray(drho, dtype=np.float64)
+    if np.any((rho < 0) | (rho >= 1)):
+        raise ValueError("pseudo_reinforcement values rho must lie in [0, 1)")
+    with np.errstate(divide="ignore"):
+        g = np.arctanh(rho**x)
+        yy = 1.0 + rho ** (1.0 - 2.0 * x) / (1.0 - rho)
+    return Protocol(g, yy)
+
+
+def scoping(gammas, y) -> Protocol:
+    r"""Scoping: ``y`` fixed, :math:`\gamma` swept over ``gammas``."""
+    return Protocol(np.asarray(gammas, dtype=np.float64), y)
+
+
+def free_scoping(pairs) -> Protocol:
+    r"""An explicit list of ``(gamma, y)`` pairs."""
+    arr = np.asarray(pairs, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != 2:
+        raise ValueError(f"free_scoping needs a sequence of (gamma, y) pairs, got shape {arr.shape}")
+    return Protocol(arr[:, 0], arr[:, 1])
+
+
+# ============================================================================================
+# Message-passing kernels (pure, any leading shape)
+# ============================================================================================
+_l = nm.log2cosh
+
+
+def _sech2(h):
+    """1 - tanh(h)^2 without cancellation."""
+    e = jnp.exp(-2.0 * jnp.abs(h))
+    return 4.0 * e / (1.0 + e) ** 2
+
+
+def _prod_field(g, x):
+    r"""Field of :math:`\tanh g\,\tanh x` (``g`` may be ``inf``): :math:`\tfrac12[\ell(g+x)-\ell(g-x)]`."""
+    finite = 0.5 * (_l(g + x) - _l(g - x))
+    return jnp.where(jnp.isinf(g), x, finite)
+
+
+def _log_half_1p(a, b):
+    r""":math:`\log\frac{1+\tanh a\tanh b}2 = \ell(a+b)-\ell(a)-\ell(b)`."""
+    return _l(a + b) - _l(a) - _l(b)
+
+
+def _theta_update(h, xi, a_h):
+    """First-layer factor updates (CLT). ``h`` cavity weight fields and ``xi`` inputs (..., N),
+    ``a_h`` field of the output variable's cavity (...). Returns (downward fields (..., N),
+    upward field (...), the upward field's unclipped erf argument (...))."""
+    m = jnp.tanh(h)
+    v = _sech2(h)
+    xm = xi * m
+    mu = jnp.sum(xm, axis=-1)
+    s2 = jnp.sum(v, axis=-1)
+    tiny = jnp.finfo(h.dtype).tiny ** 0.5
+    arg = mu / jnp.sqrt(2.0 * jnp.maximum(s2, tiny))
+    up = jnp.clip(nm.atanh_erf_fused(jnp.clip(arg, -12.0, 12.0)), -FIELD_MAX, FIELD_MAX)
+    mub = mu[..., None] - xm
+    s2b = jnp.maximum(s2[..., None] - v, tiny)
+    inv = 1.0 / jnp.sqrt(2.0 * s2b)
+    ap = jnp.clip(nm.atanh_erf_fused(jnp.clip((mub + xi) * inv, -12.0, 12.0)), -_A_MAX, _A_MAX)
+    am = jnp.clip(nm.atanh_erf_fused(jnp.clip((mub - xi) * inv, -12.0, 12.0)), -_A_MAX, _A_MAX)
+    ah = a_h[..., None]
+    u = 0.5 * ((_l(ah + ap) - _l(ap)) - (_l(ah + am) - _l(am)))
+    return jnp.clip(u, -FIELD_MAX, FIELD_MAX), up, arg
+
+
+def _vote_distributions(p):
+    """Leave-one-out vote-count distributions: ``p (..., K)`` the probabilities that each hidden
+    unit votes +1; returns ``(..., K, K)``, entry ``[..., k, c]`` the probability that c of the
+    other K-1 units vote +1."""
+    K = p.shape[-1]
+    dist = jnp.zeros(p.shape + (K,), p.dtype).at[..., 0].set(1.0)
+    kk = jnp.arange(K)
+
+    def body(j, dist):
+        pj = jnp.take(p, j, axis=-1)[..., None, None]
+        shifted = jnp.concatenate([jnp.zeros_like(dist[..., :1]), dist[..., :-1]], axis=-1)
+        new = dist * (1.0 - pj) + shifted * pj
+        return jnp.where((kk == j)[:, None], dist, new)
+
+    return jax.lax.fori_loop(0, K, body, dist)
+
+
+def _output_update(up, sigma):
+    """Exact output node clamped to the label ``sigma (...)``: fields down to the hidden units
+    from their upward fields ``up (..., K)``. Returns ``(fields (..., K), log P(output = sigma))``."""
+    K = up.shape[-1]
+    s = sigma[..., None]
+    if K == 1:
+        field = jnp.broadcast_to(FIELD_MAX * s, up.shape).astype(up.dtype)
+        return field, jax.nn.log_sigmoid(2.0 * s[..., 0] * up[..., 0])
+    p = jax.nn.sigmoid(2.0 * up)
+    dist = _vote_distributions(p)
+    half = (K - 1) // 2
+    p_m = jnp.sum(dist[..., :half], axis=-1)
+    p_z = dist[..., half]
+    p_p = jnp.sum(dist[..., half + 1 :], axis=-1)
+    num = jnp.where(s > 0, p_p + p_z, p_m)
+    den = jnp.where(s > 0, p_p, p_m + p_z)
+    with jax.numpy_dtype_promotion("standard"):
+        f = 0.5 * (jnp.log(num) - jnp.log(den))
+    f = jnp.where(p_z > 0, f, 0.0)
+    f = jnp.clip(jnp.nan_to_num(f, nan=0.0), -FIELD_MAX, FIELD_MAX)
+    # P(output = sigma) from unit 0's leave-one-out distribution
+    p0 = p[..., 0]
+    win = jnp.where(s[..., 0] > 0, p_p[..., 0] + p_z[..., 0] * p0, p_m[..., 0] + p_z[..., 0] * (1.0 - p0))
+    return f, jnp.log(win)
+
+
+def _focusing(hx, g, r):
+    """Focusing messages from cavity fields ``hx``: field of tanh(g) tanh(r atanh(tanh g tanh hx))."""
+    a = _prod_field(g, hx)
+    ra = jnp.where(jnp.isinf(r), jnp.sign(a) * _A_MAX, r * jnp.clip(a, -_A_MAX, _A_MAX))
+    ra = jnp.clip(ra, -_A_MAX, _A_MAX)
+    u = _prod_field(g, ra)
+    u = jnp.where((r == 0) | (g == 0), 0.0, u)
+    return jnp.clip(u, -FIELD_MAX, FIELD_MAX)
+
+
+def _mag_change(new, old):
+    return jnp.max(jnp.abs(jnp.tanh(new) - jnp.tanh(old)), initial=0.0)
+
+
+# ============================================================================================
+# The algorithm (shared-driver protocol: init / step)
+# ============================================================================================
+class FBPState(eqx.Module):
+    """Messages (fields): ``uw (M, K, N)`` first layer -> weights, ``up (M, K)`` first layer ->
+    hidden units, ``down (M, K)`` output node -> hidden units, ``ux (K, N)`` focusing ->
+    weights; ``t`` the protocol step to do next; ``sweeps`` done so far."""
+
+    uw: jax.Array
+    up: jax.Array
+    down: jax.Array
+    ux: jax.Array
+    t: jax.Array
+    sweeps: jax.Array
+
+
+class FBPInfo(eqx.Module):
+    """Per protocol step report (at the end of the step's sweeps).
+
+    ``errors``: training errors of :math:`\\mathrm{sign}(m_W)`; ``best_errors``: the same
+    (symmetric replicas); ``reference_errors``: of the reference :math:`\\mathrm{sign}(\\tilde m)`;
+    ``converged``; ``iterations``: sweeps of the step; ``max_diff``: last sweep's change;
+    ``gamma``, ``y``: the step's parameters; ``overlap`` S, ``distance`` d = (1-S)/2, ``q``,
+    ``q_ref``, ``free_entropy`` :math:`\\phi` and ``local_entropy`` :math:`\\Sigma_{int}=\\phi-\\gamma S`
+    per weight (``free_entropy`` is ``inf`` at :math:`\\gamma=\\infty`, ``local_entropy`` stays
+    finite)."""
+
+    errors: jax.Array
+    best_errors: jax.Array
+    reference_errors: jax.Array
+    converged: jax.Array
+    iterations: jax.Array
+    max_diff: jax.Array
+    gamma: jax.Array
+    y: jax.Array
+    overlap: jax.Array
+    distance: jax.Array
+    q: jax.Array
+    q_ref: jax.Array
+    free_entropy: jax.Array
+    local_entropy: jax.Array
+
+
+def _inputs(problem: Problem, dtype):
+    x = problem.inputs.astype(dtype)
+    return x if problem.tree else x[..., :, None, :]  # (M, K|1, N)
+
+
+class FBP(eqx.Module):
+    """fBP hyper-parameters. Array fields may carry a leading hyper-parameter axis: ``gamma`` and
+    ``y`` are the protocol ``(T,)``."""
+
+    gamma: jax.Array
+    y: jax.Array
+    damping: jax.Array
+    epsilon: jax.Array
+    randfact: jax.Array
+    max_iters: int = eqx.field(static=True)
+    mode: str = eqx.field(static=True)
+    dtype: str = eqx.field(static=True)
+
+    # ---- init ---------------------------------------------------------------------------------
+    def init(self, key, problem: Problem):
+        dt = jnp.dtype(self.dtype)
+        M, K, N = problem.m, problem.k, problem.n
+        m0 = self.randfact.astype(dt) * jax.random.uniform(key, (M, K, N), dt, -1.0, 1.0)
+        z = jnp.zeros((M, K), dt)
+        return FBPState(
+            uw=jnp.arctanh(m0), up=z, down=z, ux=jnp.zeros((K, N), dt),
+            t=jnp.zeros((), jnp.int32), sweeps=jnp.zeros((), jnp.int32),
+        )
+
+    # ---- sweeps ------------------------------------------------------------------------------
+    def _sweep_parallel(self, key, s: FBPState, xi, sigma, g, r):
+        lam = self.damping.astype(xi.dtype)
+        mw = s.ux + jnp.sum(s.uw, axis=0)
+        h = mw[None] - s.uw
+        u_new, up_new, _ = _theta_update(h, xi, s.down)
+        uw = (1 - lam) * u_new + lam * s.uw
+        up = (1 - lam) * up_new + lam * s.up
+        down_new, _ = _output_update(up, sigma)
+        down = (1 - lam) * down_new + lam * s.down
+        mw = s.ux + jnp.sum(uw, axis=0)
+        hx = mw - s.ux
+        ux_new = _focusing(hx, g, r)
+        ux = (1 - lam) * ux_new + lam * s.ux
+        diff = jnp.maximum(jnp.maximum(_mag_change(u_new, s.uw), _mag_change(down_new, s.down)),
+                           _mag_change(ux_new, s.ux))
+        return eqx.tree_at(lambda z: (z.uw, z.up, z.down, z.ux), s, (uw, up, down, ux)), diff
+
+    def _sweep_sequential(self, key, s: FBPState, xi, sigma, g, r):
+        lam = self.damping.astype(xi.dtype)
+        M, K, N = s.uw.shape
+        order = jax.random.permutation(key, M + K * N)
+        skip_focus = (r == 0) | (g == 0)
+
+        def pattern(mu, c):
+            uw, up, down, ux, mw, diff = c
+            old = uw[mu]
+            h = mw - old
+            x = jnp.broadcast_to(xi[mu], (K, N))
+            u_new, up_new, _ = _theta_update(h, x, down[mu])
+            u = (1 - lam) * u_new + lam * old
+            upd = (1 - lam) * up_new + lam * up[mu]
+            d_new, _ = _output_update(upd[None], sigma[mu][None])
+            dd = (1 - lam) * d_new[0] + lam * down[mu]
+            diff = jnp.maximum(diff, jnp.maximum(_mag_change(u_new, old), _mag_change(d_new[0], down[mu])))
+            return uw.at[mu].set(u), up.at[mu].set(upd), down.at[mu].set(dd), ux, h + u, diff
+
+        def focus(j, c):
+            uw, up, down, ux, mw, diff = c
+            k, i = j // N, j % N
+            hx = mw[k, i] - ux[k, i]
+            new = _focusing(hx, g, r)
+            v = (1 - lam) * new + lam * ux[k, i]
+            diff = jnp.maximum(diff, jnp.where(skip_focus, 0.0, _mag_change(new, ux[k, i])))
+            v = jnp.where(skip_focus, ux[k, i], v)
+            return uw, up, down, ux.at[k, i].set(v), mw.at[k, i].set(hx + v), diff
+
+        def body(t, c):
+            item = order[t]
+            return jax.lax.cond(item < M, pattern, focus, jnp.where(item < M, item, item - M) , c)
+
+        mw = s.ux + jnp.sum(s.uw, axis=0)
+        c0 = (s.uw, s.up, s.down, s.ux, mw, jnp.zeros((), xi.dtype))
+        uw, up, down, ux, _, diff = jax.lax.fori_loop(0, M + K * N, body, c0)
+        return eqx.tree_at(lambda z: (z.uw, z.up, z.down, z.ux), s, (uw, up, down, ux)), diff
+
+    # ---- one protocol step ---------------------------------------------------------------------
+    def step(self, key, state: FBPState, problem: Problem):
+        dt = jnp.dtype(self.dtype)
+        xi = _inputs(problem, dt)
+        sigma = problem.labels.astype(dt)
+        T = self.gamma.shape[-1]
+        t = jnp.minimum(state.t, T - 1)
+        g = self.gamma[t].astype(dt)
+        y = self.y[t].astype(dt)
+        r = y - 1.0
+        sweep = self._sweep_parallel if self.mode == "parallel" else self._sweep_sequential
+        eps = self.epsilon.astype(dt)
+
+        def cond(c):
+            _, it, diff, _ = c
+            return (it < self.max_iters) & (diff >= eps)
+
+        def body(c):
+            s, it, _, k = c
+            k, sub = jax.random.split(k)
+            s, diff = sweep(sub, s, xi, sigma, g, r)
+            return s, it + 1, diff, k
+
+        s, it, diff, _ = jax.lax.while_loop(cond, body, (state, jnp.zeros((), jnp.int32), jnp.asarray(jnp.inf, dt), key))
+        s = eqx.tree_at(lambda z: (z.t, z.sweeps), s, (state.t + 1, state.sweeps + it))
+        info = _observables(s, problem, xi, sigma, g, y)
+        info = eqx.tree_at(lambda z: (z.converged, z.iterations, z.max_diff), info, (diff < eps, it, diff))
+        return s, info
+
+
+def _observables(s: FBPState, problem: Problem, xi, sigma, g, y) -> FBPInfo:
+    """Bethe free entropy, overlaps and errors at the current messages (see the module doc)."""
+    dt = xi.dtype
+    M, K, N = s.uw.shape
+    mw = s.ux + jnp.sum(s.uw, axis=0)
+    h = mw[None] - s.uw
+    _, up_b, arg = _theta_update(h, xi, s.down)
+    ab = jnp.clip(nm.atanh_erf_fused(jnp.clip(arg, -12.0, 12.0)), -_A_MAX, _A_MAX)
+    # first-layer factors: log Z_a - sum of weight edges; hidden units: -log Z (degree 2)
+    f_theta = jnp.sum(_log_half_1p(s.down, ab)) - jnp.sum(_log_half_1p(h, s.uw))
+    f_hidden = -jnp.sum(_log_half_1p(s.up, s.down))
+    _, log_win = _output_update(s.up, sigma)
+    f_out = jnp.sum(log_win)
+    f_weights = jnp.sum(_l(mw) - _l(s.ux)) - jnp.sum(_l(s.uw))
+    # the focusing star per replica (reference traced out)
+    hx = mw - s.ux
+    b = _prod_field(g, hx)
+    yb = jnp.where(jnp.isinf(y), jnp.abs(b), _l(y * b) / y)
+    yb = jnp.where(jnp.isinf(y) & (b == 0), 0.0, yb)
+    star_no_cosh = yb - _l(b) + _LOG2 - _log_half_1p(hx, s.ux)
+    # overlap S = <W W~>: product field of (cavity, reference's field from the other y-1), + gamma
+    rb = jnp.where(jnp.isinf(y), jnp.sign(b) * _A_MAX, jnp.clip((y - 1.0) * b, -_A_MAX, _A_MAX))
+    z = _prod_field(hx, rb) + g
+    S_site = jnp.where(jnp.isinf(g), 1.0, jnp.tanh(z))
+    S = jnp.mean(S_site)
+    # log cosh(g) - g S_site = g (1 - S_site) + log1p(e^{-2g}) - log 2, finite at g = inf
+    one_minus_S = jnp.where(jnp.isinf(g), 0.0, 2.0 * jax.nn.sigmoid(-2.0 * z))
+    gS = jnp.where(jnp.isinf(g) | (g == 0), 0.0, g * one_minus_S)
+    lc_minus_gS = gS + jnp.log1p(jnp.exp(-2.0 * g)) - _LOG2
+    nk = float(N * K)
+    data = (f_theta + f_hidden + f_out + f_weights) / nk
+    local = data + jnp.mean(star_no_cosh + lc_minus_gS)
+    phi = jnp.where(jnp.isinf(g), jnp.inf, local + g * S)
+    q = jnp.mean(jnp.tanh(mw) ** 2)
+    yb_full = jnp.where(jnp.isinf(y), jnp.sign(b) * FIELD_MAX, jnp.clip(y * b, -FIELD_MAX, FIELD_MAX))
+    q_ref = jnp.mean(jnp.tanh(yb_full) ** 2)
+    W = sign_pm(mw)
+    Wref = sign_pm(yb_full)
+    err = num_errors(W, problem).astype(jnp.int32)
+    ref_err = num_errors(Wref, problem).astype(jnp.int32)
+    zero = jnp.zeros((), jnp.int32)
+    return FBPInfo(
+        errors=err, best_errors=err, reference_errors=ref_err, converged=jnp.zeros((), bool),
+        iterations=zero, max_diff=jnp.zeros((), dt), gamma=g, y=y, overlap=S,
+        distance=(1.0 - S) / 2.0, q=q, q_ref=q_ref, free_entropy=phi, local_entropy=local,
+    )
+
+
+# ============================================================================================
+# Public entry points
+# ============================================================================================
+class FBPResult(eqx.Module):
+    """Result of :func:`solve`; every array has the batch axes ``(P?, S?)`` in front.
+
+    - ``solved`` (bool): a zero-error network was found (``stop_at_zero``) -- or, with
+      ``stop_at_zero=False``, the final network has zero errors;
+    - ``errors``: training errors of ``weights`` at the end; ``centre_errors``: of ``centre``;
+      ``replica_errors (..., 1)``: the (single, symmetric) replica's errors, as in ``rsgd.solve``;
+    - ``steps``: protocol steps done; ``iterations``: BP sweeps done in all;
+    - ``converged``: whether the last step's BP converged;
+    - ``weights (..., K, N)`` int8: :math:`\\mathrm{sign}(m_W)`; ``centre (..., K, N)`` int8: the
+      reference :math:`\\mathrm{sign}(\\tilde m)`;
+    - ``info``: :class:`FBPInfo` of the last step (the observables);
+    - ``trace``: per-step :class:`FBPInfo` with a step axis of the protocol's length (zero past
+      ``steps``), or ``None``.
+    """
+
+    solved: jax.Array
+    errors: jax.Array
+    centre_errors: jax.Array
+    replica_errors: jax.Array
+    steps: jax.Array
+    iterations: jax.Array
+    converged: jax.Array
+    weights: jax.Array
+    centre: jax.Array
+    info: FBPInfo
+    trace: FBPInfo | None
+
+
+def _check_problem(problem):
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem must be a physlearn.algorithms.problems.Problem, got {type(problem).__name__}")
+    if len(problem.batch_shape) > 1:
+        raise ValueError(f"problem must have at most one sample axis, batch_shape={problem.batch_shape}")
+    if problem.teacher is not None:  # not used; keeps one compiled program per shape
+        problem = Problem(problem.inputs, problem.labels, architecture=problem.architecture, k=problem.k)
+    return problem
+
+
+def _protocol_arrays(protocol, P):
+    """Protocol (or a sequence of P protocols of equal length) -> (gamma, y) arrays."""
+    if isinstance(protocol, Protocol):
+        return protocol.gamma, protocol.y
+    if isinstance(protocol, (list, tuple)) and protocol and all(isinstance(p, Protocol) for p in protocol):
+        lens = {len(p) for p in protocol}
+        if len(lens) != 1:
+            raise ValueError(f"a batch of protocols must have equal lengths, got {sorted(lens)}")
+        return np.stack([p.gamma for p in protocol]), np.stack([p.y for p in protocol])
+    raise ValueError(
+        "protocol must be a physlearn.algorithms.fbp.Protocol (standard_reinforcement, "
+        f"pseudo_reinforcement, scoping, free_scoping) or a list of them, got {type(protocol).__name__}"
+    )
+
+
+def _build(protocol, damping, epsilon, randfact, max_iters, mode, dtype):
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    max_iters = positive_int("max_iters", max_iters)
+    dt = float_dtype(dtype)
+    hp = {
+        "damping": hyper_parameter("damping", damping),
+        "epsilon": hyper_parameter("epsilon", epsilon, positive=True),
+        "randfact": hyper_parameter("randfact", randfact),
+    }
+    if np.any(hp["damping"] >= 1):
+        raise ValueError(f"damping must lie in [0, 1), got {damping!r}")
+    if np.any(hp["randfact"] >= 1):
+        raise ValueError(f"randfact must lie in [0, 1), got {randfact!r}")
+    gam, yy = _protocol_arrays(protocol, None)
+    if gam.ndim == 2:
+        hp["_protocol_batch"] = np.zeros(gam.shape[0])
+    hp, P = hyper_batch(hp)
+    hp.pop("_protocol_batch", None)
+    if P is not None and gam.ndim == 1:
+        gam, yy = np.broadcast_to(gam, (P,) + gam.shape), np.broadcast_to(yy, (P,) + yy.shape)
+    algo = FBP(
+        gamma=jnp.asarray(gam, dtype=dt), y=jnp.asarray(yy, dtype=dt),
+        **{k: jnp.asarray(v, dtype=dt) for k, v in hp.items()},
+        max_iters=max_iters, mode=mode, dtype=dt.name,
+    )
+    return algo, P, gam.shape[-1]
+
+
+def solve(
+    key,
+    problem: Problem,
+    *,
+    protocol: Protocol | None = None,
+    damping=0.5,
+    epsilon=1e-3,
+    max_iters: int = 1,
+    mode: str = "parallel",
+    randfact=0.1,
+    stop_at_zero: bool = True,
+    dtype=jnp.float32,
+    trace: bool = False,
+    progress: bool = False,
+) -> FBPResult:
+    r"""Train a binary perceptron / committee machine with focusing BP (Baldassi et al., PNAS 113,
+    E7655 (2016), sec. VI and appendix D).
+
+    Runs the focusing ``protocol`` step by step; at each step (γ, y) the BP equations of the
+    module docstring are iterated until the largest message change is below ``epsilon`` or
+    ``max_iters`` sweeps were done; the run stops at the first step where :math:`\mathrm{sign}(m_W)`
+    classifies every pattern (``stop_at_zero``) or at the end of the protocol.
+
+    **Arguments:**
+
+    - ``key``: PRNG key (sample ``i`` of a batch uses ``fold_in(key, i)``).
+    - ``problem``: a :class:`~physlearn.algorithms.problems.Problem` (perceptron, committee or
+      tree; K odd), one instance or a batch with one leading sample axis.
+    - ``protocol``: a :class:`Protocol` (:func:`standard_reinforcement`,
+      :func:`pseudo_reinforcement`, :func:`scoping`, :func:`free_scoping`), or a list of P
+      protocols of equal length (hyper-parameter points). Default: ``pseudo_reinforcement(0.01)``.
+    - ``damping``: :math:`\lambda\in[0,1)` (0.5 default: the parallel schedule oscillates without
+      it); ``epsilon``: convergence threshold on the message change; ``max_iters``: sweeps per
+      protocol step (default 1, a cheap solver; use e.g. 1000 for converged thermodynamics).
+    - ``mode``: ``"parallel"`` (vectorised, fast) or ``"sequential"`` (random-order in-place
+      sweeps of the reference code).
+    - ``randfact``: initial first-layer messages are ``randfact * U(-1, 1)`` magnetizations.
+    - ``stop_at_zero``: stop at zero training errors (the reference code's ``outatzero``).
+    - ``dtype``: float dtype of the messages; ``trace``: keep every step's :class:`FBPInfo`;
+      ``progress``: ``rich`` progress bar.
+
+    ``damping``, ``epsilon``, ``randfact`` may be 1-D arrays of equal length P (hyper-parameter
+    points, broadcast with scalars and with a list of P protocols); the result then has a leading
+    axis P.
+
+    **Returns:** :class:`FBPResult`.
+
+    The defaults (pseudo-reinforcement with step 0.01, damping 0.5, one sweep per step) solve
+    random perceptrons at alpha = 0.6 with N = 1001 and the reference committee cases.
+    """
+    problem = _check_problem(problem)
+    if protocol is None:
+        protocol = pseudo_reinforcement(0.01)
+    algo, P, T = _build(protocol, damping, epsilon, randfact, max_iters, mode, dtype)
+    res = run(
+        algo, key, problem, max_steps=T, stop="centre" if stop_at_zero else "never",
+        hyper_batch=P, trace=trace, progress=progress, description=f"fBP ({mode})",
+    )
+    return _result(res, problem, trace)
+
+
+@eqx.filter_jit
+def _result(res, problem, trace):
+    info = res.info
+    dt = info.q.dtype
+    mw = res.state.ux + jnp.sum(res.state.uw, axis=-3)
+    hx = mw - res.state.ux
+    b = _prod_field(info.gamma[..., None, None], hx)
+    W = sign_pm(mw).astype(jnp.int8)
+    C = sign_pm(b).astype(jnp.int8)
+    del dt
+    return FBPResult(
+        solved=info.errors == 0,
+        errors=info.errors,
+        centre_errors=info.reference_errors,
+        replica_errors=info.errors[..., None],
+        steps=res.steps,
+        iterations=res.state.sweeps,
+        converged=info.converged,
+        weights=W,
+        centre=C,
+        info=info,
+        trace=res.trace if trace else None,
+    )
+
+
+def fixed_point(
+    key,
+    problem: Problem,
+    *,
+    y,
+    gamma,
+    damping=0.5,
+    epsilon=1e-6,
+    max_iters: int = 2000,
+    mode: str = "parallel",
+    randfact=0.1,
+    dtype=None,
+) -> FBPInfo:
+    r"""Iterate fBP at one (or a batch of) ``(y, gamma)`` from a random start until converged and
+    return the observables (:class:`FBPInfo`): overlap S with the reference, distance d, q,
+    :math:`\tilde q`, Bethe free entropy :math:`\phi` and local entropy :math:`\Sigma_{int} =
+    \phi-\gamma S` (PNAS 2016, appendix D). ``y`` and ``gamma`` may be 1-D arrays of equal length
+    (independent fixed points, a leading axis in the result). Check ``converged``.
+
+    For curves at fixed y and growing γ, warm starts are better: ``solve(..., protocol=scoping(
+    gammas, y), stop_at_zero=False, max_iters=..., trace=True)``.
+    """
+    problem = _check_problem(problem)
+    if dtype is None:
+        dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    yy = hyper_parameter("y", y, allow_inf=True)
+    gg = hyper_parameter("gamma", gamma, allow_inf=True)
+    if np.any(yy < 1):
+        raise ValueError(f"y must be >= 1, got {y!r}")
+    yy, gg = np.broadcast_arrays(yy, gg)
+    if yy.ndim == 0:
+        proto = Protocol(gg, yy)
+    else:
+        proto = [Protocol(a, b) for a, b in zip(gg, yy)]
+    algo, P, _ = _build(proto, damping, epsilon, randfact, max_iters, mode, dtype)
+    res = run(algo, key, problem, max_steps=1, stop="never", hyper_batch=P)
+    return res.info
