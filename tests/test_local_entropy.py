@@ -106,8 +106,10 @@ def test_bad_input_and_unavailable_conventions():
         le.binary(0.5, 0.1, y=-1.0)
     with pytest.raises(NotImplementedError, match="finite y"):
         le.binary(0.5, 0.1, y=10.0)
-    with pytest.raises(NotImplementedError, match="solution"):
-        le.binary(0.5, 0.1, reference="solution")
+    with pytest.raises(ValueError, match="kappa_ref"):
+        le.binary(0.5, 0.1, reference="solution", kappa_ref=-0.1)
+    with pytest.raises(ValueError, match="kappa_ref"):
+        le.binary(0.5, 0.1, kappa_ref=0.2)
     with pytest.raises(NotImplementedError, match="1rsb"):
         le.dense_region_threshold(rsb="1rsb")
 
@@ -134,3 +136,34 @@ def test_gradient_through_solution_in_d():
     g = jax.grad(lambda dd: le.binary(0.6, dd).entropy)(0.05)
     s = le.binary(0.6, 0.05)
     np.testing.assert_allclose(g, 2.0 * s.S_hat, rtol=1e-7)
+
+
+# --------------------------------------------------------------------------------------------
+# reference = "solution" (PRL 2015, constrained reference)
+# --------------------------------------------------------------------------------------------
+def test_constrained_functional_reduces_to_free_one():
+    # with R = a = 0 and the constraint out of reach (kappa_ref -> -inf) the nine-parameter
+    # functional is the five-parameter free one (same saddle point, 2D vs 1D quadrature)
+    import jax
+    import jax.numpy as jnp
+
+    from physlearn.theory import _le_solution as ls
+
+    tf = jnp.array([0.8127, 1.2654, 0.2647, 0.6139, 0.5972])
+    th = jnp.array([tf[0], 2.0, 1.55, tf[1], 0.0, 0.0, tf[2], tf[3], tf[4]])
+    f9 = jax.jit(lambda t: ls.free_entropy(t, 0.05, 0.6, 0.0, -50.0, 48))(th)
+    f5 = jax.jit(lambda t: le.free_entropy(t, 0.05, 0.6, 0.0, 96))(tf)
+    assert abs(float(f9) - float(f5)) < 1e-8
+
+
+@pytest.mark.slow
+def test_solution_reference_matches_free_reference_at_kappa_ref_equal_kappa():
+    d = np.array([0.05])
+    r = le.binary(np.array([0.6]), d, reference="solution", kappa_ref=np.array([0.0, 0.3]), n=N, n2=48)
+    # kappa_ref = kappa: the free optimum is already a solution (active mass ~1e-6, R -> 0)
+    assert r.active_mass[0, 0] < 1e-5 and r.R[0, 0] < 1e-3
+    assert abs(r.entropy[0, 0] - r.entropy_free[0, 0]) < 1e-8
+    # kappa_ref > kappa: the constraint binds and lowers the local entropy
+    assert r.active_mass[1, 0] > 1e-3 and r.R[1, 0] > 1e-3
+    assert r.entropy[1, 0] < r.entropy_free[1, 0] - 1e-5
+    assert (r.entropy <= le.h2(d) + 1e-12).all()
