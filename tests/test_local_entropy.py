@@ -106,6 +106,10 @@ def test_bad_input_and_unavailable_conventions():
         le.binary(0.5, 0.1, y=-1.0)
     with pytest.raises(NotImplementedError, match="finite y"):
         le.binary(0.5, 0.1, y=10.0)
+    with pytest.raises(ValueError, match="y"):
+        le.fixed_coupling(0.5, 0.5, 1.0)
+    with pytest.raises(ValueError, match="gamma"):
+        le.fixed_coupling(0.5, -0.5, 5.0)
     with pytest.raises(ValueError, match="kappa_ref"):
         le.binary(0.5, 0.1, reference="solution", kappa_ref=-0.1)
     with pytest.raises(ValueError, match="kappa_ref"):
@@ -167,3 +171,37 @@ def test_solution_reference_matches_free_reference_at_kappa_ref_equal_kappa():
     assert r.active_mass[1, 0] > 1e-3 and r.R[1, 0] > 1e-3
     assert r.entropy[1, 0] < r.entropy_free[1, 0] - 1e-5
     assert (r.entropy <= le.h2(d) + 1e-12).all()
+
+
+# --------------------------------------------------------------------------------------------
+# finite y, fixed coupling (free reference)
+# --------------------------------------------------------------------------------------------
+def test_finite_y_functional_at_alpha_zero():
+    # alpha = 0: Phi_tot = log 2 + y log 2cosh(gamma) (q_hat = 0), so Sigma_int = H2(d), Sigma_ext = log 2
+    import jax
+    import jax.numpy as jnp
+
+    from physlearn.theory import _le_finite_y as fy
+
+    g, y = 0.3, 5.0
+    th = jnp.array([0.1, 0.2, 0.0, 0.0])
+    tot, S, phi, s_int, s_ext = jax.jit(lambda t: fy.derived(t, g, y, 0.0, 0.0))(th)
+    np.testing.assert_allclose(tot, np.log(2) + y * np.log(2 * np.cosh(g)), rtol=1e-13)
+    np.testing.assert_allclose(S, np.tanh(g), rtol=1e-13)
+    np.testing.assert_allclose(s_int, le.h2((1 - np.tanh(g)) / 2), rtol=1e-12)
+    np.testing.assert_allclose(s_ext, np.log(2), rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_finite_y_approaches_y_infinity():
+    # fixed coupling gamma = S_hat(d=0.05) of the y=inf curve at alpha = 0.6: as y grows the
+    # distance and the internal entropy approach the y=inf point (S = 0.9, S_I = 0.130082)
+    r = le.fixed_coupling(0.6, 0.59717301, np.array([10.0, 20.0, 40.0]), on_failure="flag")
+    assert r.converged.all()
+    err_S = np.abs(r.S - 0.9)
+    err_s = np.abs(r.internal_entropy - 0.13008226)
+    assert (np.diff(err_S) < 0).all() and (np.diff(err_s) < 0).all()
+    assert err_S[-1] < 0.01 and err_s[-1] < 0.006
+    assert (r.internal_entropy <= le.h2(r.d) + 1e-12).all()
+    # external entropy turns negative at large y (RS LD measure unphysical there): flagged
+    assert r.external_ok[0] and not r.external_ok[-1]

@@ -53,7 +53,7 @@ from .. import solvers
 from .._config import eager_x64, is_traced
 from .franz_parisi import _check_curve
 from .franz_parisi import h2  # noqa: F401  (re-exported: the alpha = 0 bound)
-from .gardner import _as_param, _broadcast, _check
+from .gardner import _as_param, _broadcast, _check, _grid_map
 
 __all__ = [
     "binary",
@@ -62,6 +62,8 @@ __all__ = [
     "h2",
     "LocalEntropyRS",
     "LocalEntropySolutionRS",
+    "FixedCouplingRS",
+    "fixed_coupling",
     "ThresholdResult",
 ]
 
@@ -421,7 +423,7 @@ def _validate_conventions(y, reference, rsb):
         raise ValueError(f"y must be > 0 (or inf), got {y!r}")
     missing = []
     if np.isfinite(yv):
-        missing.append("finite y (theory notes C.1: nested inner integrals, not implemented)")
+        missing.append("finite y at fixed d (use local_entropy.fixed_coupling for the fixed-gamma form at finite y)")
     if rsb == "1rsb":
         missing.append("rsb='1rsb' (1RSB among the replicas around a reference: not implemented)")
     if missing:
@@ -645,3 +647,85 @@ def _solution_threshold(free, n, on_failure):
 @partial(jax.jit, static_argnames=("n",))
 def _min_shat_jit(alpha, kappa, n):
     return _min_shat(alpha, kappa, n)
+
+
+# --------------------------------------------------------------------------------------------
+# Finite y, fixed coupling (free reference, RS): the form fBP measures
+# --------------------------------------------------------------------------------------------
+class FixedCouplingRS(eqx.Module):
+    r"""Finite-:math:`y` large-deviation measure at fixed coupling :math:`\gamma` (free reference,
+    RS; :mod:`physlearn.theory._le_finite_y`). Shapes: broadcast shape of ``alpha, gamma, y, kappa``.
+
+    Attributes:
+        free_entropy: :math:`\Phi_{\rm tot}/y` (LD free entropy per replica);
+        S, d: replica--reference overlap and distance :math:`d=(1-S)/2`;
+        q0, q1, q0_hat, q1_hat: overlaps of replicas around different / the same reference;
+        phi_int: :math:`\partial_y\Phi_{\rm tot}`; internal_entropy: :math:`\Sigma_{\rm int}=\phi_{\rm int}-\gamma S`
+            (local entropy of the selected references at distance d; fBP's estimate);
+        external_entropy: :math:`\Sigma_{\rm ext}=\Phi_{\rm tot}-y\phi_{\rm int}` (must be >= 0;
+            ``external_ok`` is False where it is negative: the RS measure is then unphysical);
+        converged, residual, n_steps.
+    """
+
+    alpha: jax.Array
+    gamma: jax.Array
+    y: jax.Array
+    kappa: jax.Array
+    free_entropy: jax.Array
+    S: jax.Array
+    d: jax.Array
+    q0: jax.Array
+    q1: jax.Array
+    q0_hat: jax.Array
+    q1_hat: jax.Array
+    phi_int: jax.Array
+    internal_entropy: jax.Array
+    external_entropy: jax.Array
+    external_ok: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+
+
+@partial(jax.jit, static_argnames=("n", "n_in"))
+def _fc_grid(alpha, gamma, y, kappa, n, n_in):
+    from . import _le_finite_y as fy
+
+    def one(a, g, yy, k):
+        th, ok, res, ns = fy.solve_coupling(g, yy, a, k, n, n_in)
+        tot, S, phi, s_int, s_ext = fy.derived(th, g, yy, a, k, n, n_in)
+        ok = ok & jnp.isfinite(tot)
+        return FixedCouplingRS(a, g, yy, k, tot / yy, S, 0.5 * (1.0 - S), th[0], th[1], th[2], th[3], phi, s_int,
+                               s_ext, s_ext >= 0.0, ok, res, ns)
+
+    return _grid_map(one, alpha, gamma, y, kappa)
+
+
+@eager_x64
+def fixed_coupling(alpha, gamma, y, kappa=0.0, *, n: int = 48, n_in: int = 24, on_failure: str = "raise"):
+    r"""Finite-:math:`y` large-deviation measure of the binary perceptron at fixed coupling
+    :math:`\gamma` with a free reference (robust ensemble; Baldassi et al. PNAS 113, E7655 (2016),
+    the form measured by focusing BP, their App. D.1; functional derived from theory notes §C.1):
+
+    .. math:: \Phi_{\rm tot} = -\tfrac y2\hat q_1(1-q_1)-\tfrac{y^2}2(\hat q_1q_1-\hat q_0q_0)
+              + \int Dz\log\sum_{\tilde W}\int Dz_2[2\cosh(\sqrt{\hat q_0}z+\sqrt{\hat q_1-\hat q_0}z_2+\gamma\tilde W)]^y
+              + \alpha\int Dz\log\int Dz_2 H\big(\tfrac{\kappa-\sqrt{q_0}z-\sqrt{q_1-q_0}z_2}{\sqrt{1-q_1}}\big)^y .
+
+    Returns :class:`FixedCouplingRS` with :math:`S`, :math:`d`, :math:`q_0,q_1` and
+    :math:`\Sigma_{\rm int}=\partial_y\Phi_{\rm tot}-\gamma S` (fBP's local entropy),
+    :math:`\Sigma_{\rm ext}` (flagged where negative). Solved without initial guess by a homotopy in
+    :math:`\alpha` (module :mod:`physlearn.theory._le_finite_y`). Broadcasts over all four
+    parameters; ``y > 1`` (real replicas), ``gamma > 0``. As :math:`y\to\infty` at fixed :math:`d`
+    the internal entropy tends to :func:`binary`'s :math:`S_I(d)` (roughly as :math:`1/y`).
+    """
+    a = _as_param("alpha", alpha, positive=True)
+    g = _as_param("gamma", gamma, positive=True)
+    yy = _as_param("y", y)
+    k = _as_param("kappa", kappa)
+    if not is_traced(yy) and (np.asarray(yy) <= 1.0).any():
+        raise ValueError(f"y must be > 1 (number of real replicas), got {y!r}")
+    _broadcast(alpha=a, gamma=g, y=yy, kappa=k)
+    out = _fc_grid(a, g, yy, k, int(n), int(n_in))
+    _check(out, on_failure, "local_entropy.fixed_coupling", {"alpha": out.alpha, "gamma": out.gamma, "y": out.y},
+           "large gamma*y pushes q1 -> 1: increase n_in or lower y")
+    return out
