@@ -106,8 +106,14 @@ def test_bad_input_and_unavailable_conventions():
         le.binary(0.5, 0.1, y=-1.0)
     with pytest.raises(NotImplementedError, match="finite y"):
         le.binary(0.5, 0.1, y=10.0)
-    with pytest.raises(NotImplementedError, match="solution"):
-        le.binary(0.5, 0.1, reference="solution")
+    with pytest.raises(ValueError, match="y"):
+        le.fixed_coupling(0.5, 0.5, 1.0)
+    with pytest.raises(ValueError, match="gamma"):
+        le.fixed_coupling(0.5, -0.5, 5.0)
+    with pytest.raises(ValueError, match="kappa_ref"):
+        le.binary(0.5, 0.1, reference="solution", kappa_ref=-0.1)
+    with pytest.raises(ValueError, match="kappa_ref"):
+        le.binary(0.5, 0.1, kappa_ref=0.2)
     with pytest.raises(NotImplementedError, match="1rsb"):
         le.dense_region_threshold(rsb="1rsb")
 
@@ -134,3 +140,68 @@ def test_gradient_through_solution_in_d():
     g = jax.grad(lambda dd: le.binary(0.6, dd).entropy)(0.05)
     s = le.binary(0.6, 0.05)
     np.testing.assert_allclose(g, 2.0 * s.S_hat, rtol=1e-7)
+
+
+# --------------------------------------------------------------------------------------------
+# reference = "solution" (PRL 2015, constrained reference)
+# --------------------------------------------------------------------------------------------
+def test_constrained_functional_reduces_to_free_one():
+    # with R = a = 0 and the constraint out of reach (kappa_ref -> -inf) the nine-parameter
+    # functional is the five-parameter free one (same saddle point, 2D vs 1D quadrature)
+    import jax
+    import jax.numpy as jnp
+
+    from physlearn.theory import _le_solution as ls
+
+    tf = jnp.array([0.8127, 1.2654, 0.2647, 0.6139, 0.5972])
+    th = jnp.array([tf[0], 2.0, 1.55, tf[1], 0.0, 0.0, tf[2], tf[3], tf[4]])
+    f9 = jax.jit(lambda t: ls.free_entropy(t, 0.05, 0.6, 0.0, -50.0, 48))(th)
+    f5 = jax.jit(lambda t: le.free_entropy(t, 0.05, 0.6, 0.0, 96))(tf)
+    assert abs(float(f9) - float(f5)) < 1e-8
+
+
+@pytest.mark.slow
+def test_solution_reference_matches_free_reference_at_kappa_ref_equal_kappa():
+    d = np.array([0.05])
+    r = le.binary(np.array([0.6]), d, reference="solution", kappa_ref=np.array([0.0, 0.3]), n=N, n2=48)
+    # kappa_ref = kappa: the free optimum is already a solution (active mass ~1e-6, R -> 0)
+    assert r.active_mass[0, 0] < 1e-5 and r.R[0, 0] < 1e-3
+    assert abs(r.entropy[0, 0] - r.entropy_free[0, 0]) < 1e-8
+    # kappa_ref > kappa: the constraint binds and lowers the local entropy
+    assert r.active_mass[1, 0] > 1e-3 and r.R[1, 0] > 1e-3
+    assert r.entropy[1, 0] < r.entropy_free[1, 0] - 1e-5
+    assert (r.entropy <= le.h2(d) + 1e-12).all()
+
+
+# --------------------------------------------------------------------------------------------
+# finite y, fixed coupling (free reference)
+# --------------------------------------------------------------------------------------------
+def test_finite_y_functional_at_alpha_zero():
+    # alpha = 0: Phi_tot = log 2 + y log 2cosh(gamma) (q_hat = 0), so Sigma_int = H2(d), Sigma_ext = log 2
+    import jax
+    import jax.numpy as jnp
+
+    from physlearn.theory import _le_finite_y as fy
+
+    g, y = 0.3, 5.0
+    th = jnp.array([0.1, 0.2, 0.0, 0.0])
+    tot, S, phi, s_int, s_ext = jax.jit(lambda t: fy.derived(t, g, y, 0.0, 0.0))(th)
+    np.testing.assert_allclose(tot, np.log(2) + y * np.log(2 * np.cosh(g)), rtol=1e-13)
+    np.testing.assert_allclose(S, np.tanh(g), rtol=1e-13)
+    np.testing.assert_allclose(s_int, le.h2((1 - np.tanh(g)) / 2), rtol=1e-12)
+    np.testing.assert_allclose(s_ext, np.log(2), rtol=1e-12)
+
+
+@pytest.mark.slow
+def test_finite_y_approaches_y_infinity():
+    # fixed coupling gamma = S_hat(d=0.05) of the y=inf curve at alpha = 0.6: as y grows the
+    # distance and the internal entropy approach the y=inf point (S = 0.9, S_I = 0.130082)
+    r = le.fixed_coupling(0.6, 0.59717301, np.array([10.0, 20.0, 40.0]), on_failure="flag")
+    assert r.converged.all()
+    err_S = np.abs(r.S - 0.9)
+    err_s = np.abs(r.internal_entropy - 0.13008226)
+    assert (np.diff(err_S) < 0).all() and (np.diff(err_s) < 0).all()
+    assert err_S[-1] < 0.01 and err_s[-1] < 0.006
+    assert (r.internal_entropy <= le.h2(r.d) + 1e-12).all()
+    # external entropy turns negative at large y (RS LD measure unphysical there): flagged
+    assert r.external_ok[0] and not r.external_ok[-1]

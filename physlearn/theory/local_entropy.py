@@ -53,7 +53,7 @@ from .. import solvers
 from .._config import eager_x64, is_traced
 from .franz_parisi import _check_curve
 from .franz_parisi import h2  # noqa: F401  (re-exported: the alpha = 0 bound)
-from .gardner import _as_param, _broadcast, _check
+from .gardner import _as_param, _broadcast, _check, _grid_map
 
 __all__ = [
     "binary",
@@ -61,6 +61,9 @@ __all__ = [
     "free_entropy",
     "h2",
     "LocalEntropyRS",
+    "LocalEntropySolutionRS",
+    "FixedCouplingRS",
+    "fixed_coupling",
     "ThresholdResult",
 ]
 
@@ -325,6 +328,79 @@ def _le_grid(alpha, kappa, d, n):
     return jax.tree_util.tree_map(reshape, out)
 
 
+class LocalEntropySolutionRS(eqx.Module):
+    r"""Large-deviation local entropy (:math:`y\to\infty`, RS) with the reference constrained to be
+    a solution of margin ``kappa_ref`` (PRL 2015 convention; :mod:`physlearn.theory._le_solution`).
+
+    Attributes (shapes as in :class:`LocalEntropyRS`):
+        entropy: :math:`S_I(d)`; q1, dq, q1_hat, dq_hat, S_hat: as in the free case;
+        dQ, dS, R, a: the four extra order parameters of the constrained reference
+            (:math:`R\to0` and :math:`\delta Q` flat when the constraint is inactive);
+        active_mass: Gaussian mass of the :math:`(z_0,z_1)` region where the reference field sits
+            at the constraint :math:`\kappa_{\rm ref}` (0 = the free reference is already a solution);
+        entropy_free: :math:`S_I(d)` of the free reference at the same point (an upper bound);
+        converged, residual, n_steps: diagnostics of the constrained solve.
+    """
+
+    alpha: jax.Array
+    kappa: jax.Array
+    kappa_ref: jax.Array
+    d: jax.Array
+    entropy: jax.Array
+    q1: jax.Array
+    dq: jax.Array
+    q1_hat: jax.Array
+    dq_hat: jax.Array
+    S_hat: jax.Array
+    dQ: jax.Array
+    dS: jax.Array
+    R: jax.Array
+    a: jax.Array
+    active_mass: jax.Array
+    entropy_free: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+
+
+def _solution_curve_one(alpha, kappa, kappa_ref, d_user, n, n2):
+    from . import _le_solution as ls
+
+    free = _curve_one(alpha, kappa, d_user, n)
+
+    def point(i):
+        tf = jnp.stack([free.q1[i], free.dq[i], free.q1_hat[i], free.dq_hat[i], free.S_hat[i]])
+        tf = jnp.where(free.converged[i], tf, jnp.array([0.5, 1.0, 0.5, 0.5, 0.5], dtype=tf.dtype))
+        S = 1.0 - 2.0 * d_user[i]
+        # guess: the reference field r = z0 + dS A/sqrt(1-q1) follows the replicas' mean field
+        # for dS = S (1 - q1 + dq) / q1 (the large-|field| asymptote of the inactive constraint)
+        dS0 = S * (1.0 - tf[0] + tf[1]) / tf[0]
+        guess = jnp.stack([2.0 * dS0 * dS0 / tf[1], dS0])
+        th, ok, res, k, mass = ls.solve_point(tf, guess, d_user[i], alpha, kappa, kappa_ref, n2)
+        th = jax.lax.stop_gradient(th)
+        # envelope theorem: the value is differentiable in (alpha, d, kappa) at the saddle point
+        ent = ls.free_entropy(th, d_user[i], alpha, kappa, kappa_ref, n2)
+        return th, ok & free.converged[i] & jnp.isfinite(ent), res, k, mass, ent
+
+    th, ok, res, k, mass, ent = jax.vmap(point)(jnp.arange(d_user.shape[0]))
+    return LocalEntropySolutionRS(
+        alpha, kappa, kappa_ref, d_user, ent, th[:, 0], th[:, 3], th[:, 6], th[:, 7], th[:, 8],
+        th[:, 1], th[:, 2], th[:, 4], th[:, 5], mass, free.entropy, ok, res, k,
+    )
+
+
+@partial(jax.jit, static_argnames=("n", "n2"))
+def _le_solution_grid(alpha, kappa, kappa_ref, d, n, n2):
+    shape = jnp.broadcast_shapes(alpha.shape, kappa.shape, kappa_ref.shape)
+    flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in (alpha, kappa, kappa_ref)]
+    out = jax.vmap(lambda a, k, kr: _solution_curve_one(a, k, kr, d.reshape(-1), n, n2))(*flat)
+
+    def reshape(x):
+        return x.reshape(shape) if x.ndim == 1 else x.reshape(shape + d.shape)
+
+    return jax.tree_util.tree_map(reshape, out)
+
+
 def _validate_d(d):
     arr = _as_param("d", d)
     if not is_traced(arr):
@@ -347,14 +423,12 @@ def _validate_conventions(y, reference, rsb):
         raise ValueError(f"y must be > 0 (or inf), got {y!r}")
     missing = []
     if np.isfinite(yv):
-        missing.append("finite y (theory notes C.1: nested inner integrals, not implemented)")
-    if reference == "solution":
-        missing.append("reference='solution' (PRL 2015 constrained reference, nine unknowns: not implemented)")
+        missing.append("finite y at fixed d (use local_entropy.fixed_coupling for the fixed-gamma form at finite y)")
     if rsb == "1rsb":
         missing.append("rsb='1rsb' (1RSB among the replicas around a reference: not implemented)")
     if missing:
         raise NotImplementedError(
-            "physlearn.theory.local_entropy implements y=inf, reference='free', rsb='rs' only; "
+            "physlearn.theory.local_entropy implements y=inf with rsb='rs' (reference 'free' or 'solution') only; "
             "not available: " + "; ".join(missing)
         )
 
@@ -368,9 +442,11 @@ def binary(
     reference: str = "free",
     rsb: str = "rs",
     *,
+    kappa_ref=None,
     n: int = DEFAULT_NODES,
+    n2: int | None = None,
     on_failure: str = "raise",
-) -> LocalEntropyRS:
+):
     r"""Large-deviation local entropy :math:`S_I(d)` of the binary perceptron
     (Baldassi, Ingrosso, Lucibello, Saglietti & Zecchina, PRL 115, 128101 (2015);
     Baldassi et al., PNAS 113, E7655 (2016)).
@@ -391,14 +467,27 @@ def binary(
     :math:`\alpha\lesssim0.3`, :math:`d\lesssim 3\cdot10^{-3}` where the conjugates underflow
     (there :math:`S_I = H_2(d)` to 1e-14).
 
+    ``reference="solution"`` (PRL 2015 and its SM): the reference must itself be a solution of
+    margin ``kappa_ref`` (default ``kappa``). The nine-parameter :math:`y\to\infty` functional of
+    :mod:`physlearn.theory._le_solution` (2D integrals split at their kinks) is solved by a damped
+    reduced iteration started from the free-reference solution at the same point. Finding: for
+    ``kappa_ref == kappa`` the free optimum already satisfies the constraint up to a Gaussian mass
+    ~1e-6 (``active_mass``), :math:`R\to0`, and both conventions give the same :math:`S_I(d)` to
+    quadrature accuracy (~1e-9); with ``kappa_ref > kappa`` the constraint binds and
+    :math:`S_I` drops below the free value. The value is differentiable by the envelope theorem
+    (order parameters under ``stop_gradient``).
+
     Args:
         alpha, kappa: broadcast (shape ``P``); d: scalar or 1-D array in (0, 1/2).
-        y: only ``inf`` is implemented; reference: only ``"free"``; rsb: only ``"rs"`` -- other
-            values raise ``NotImplementedError`` naming what is missing.
-        n: quadrature nodes per half line.
+        y: only ``inf`` is implemented here (finite y: :func:`fixed_coupling`); rsb: only ``"rs"``.
+        reference: ``"free"`` (robust ensemble, PNAS 2016) or ``"solution"`` (PRL 2015).
+        kappa_ref: margin of the reference (``reference="solution"`` only; ``>= kappa``).
+        n: quadrature nodes per half line (1D); n2: per half line in each dimension of the 2D
+            integrals of ``reference="solution"`` (default 48: error ~1e-9 at alpha = 0.6).
 
     Returns:
-        :class:`LocalEntropyRS` (``entropy`` is :math:`S_I(d)`; ``S_hat`` = :math:`\frac12 dS_I/dd`).
+        :class:`LocalEntropyRS` (``entropy`` is :math:`S_I(d)`; ``S_hat`` = :math:`\frac12 dS_I/dd`),
+        or :class:`LocalEntropySolutionRS` for ``reference="solution"``.
     """
     a = _as_param("alpha", alpha, positive=True)
     k = _as_param("kappa", kappa)
@@ -406,6 +495,21 @@ def binary(
     _broadcast(alpha=a, kappa=k)
     _validate_conventions(y, reference, rsb)
     f = jnp.result_type(float)
+    if reference == "solution":
+        kr = k if kappa_ref is None else _as_param("kappa_ref", kappa_ref)
+        _broadcast(alpha=a, kappa=k, kappa_ref=kr)
+        if not is_traced(kr, k) and (np.asarray(k) > np.asarray(kr) + 1e-15).any():
+            raise ValueError("kappa_ref must be >= kappa (the reference must itself be a margin-kappa solution)")
+        from ._le_solution import DEFAULT_N2
+
+        sol = _le_solution_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(kr, f), jnp.asarray(dd, f), n,
+                                DEFAULT_N2 if n2 is None else int(n2))
+        return _check_curve(
+            sol, on_failure, "local_entropy.binary(reference='solution')",
+            "the constrained solve starts from the free-reference branch (S_hat >= 0; above alpha_U not at small d)",
+        )
+    if kappa_ref is not None:
+        raise ValueError("kappa_ref is only used with reference='solution'")
     sol = _le_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(dd, f), n)
     return _check_curve(
         sol, on_failure, "local_entropy.binary",
@@ -488,8 +592,12 @@ def dense_region_threshold(
     and just above it the :math:`\hat S\ge0` branch ends (the inner envelope :math:`M_S` has a kink
     at :math:`B=0` once :math:`\delta\hat q>1`). Found by bisection in :math:`\alpha` (tolerance
     1e-5) on that criterion. Returns :math:`\alpha_U` (or a :class:`ThresholdResult` with the
-    distance :math:`d^*` of the minimum if ``full_output``). Other conventions raise
-    ``NotImplementedError``.
+    distance :math:`d^*` of the minimum if ``full_output``).
+
+    ``reference="solution"`` (PRL 2015): the free threshold shifted to first order by the
+    constrained solve at :math:`(\alpha_U, d^*)` (see ``_solution_threshold``); the two conventions
+    coincide to ~1e-6 at :math:`\kappa=0` because the constraint is almost inactive there.
+    ``rsb="1rsb"`` raises ``NotImplementedError``.
     """
     k = _as_param("kappa", kappa)
     _validate_conventions(float("inf"), reference, rsb)
@@ -501,4 +609,123 @@ def dense_region_threshold(
     out = jax.tree_util.tree_map(lambda v: v.reshape(kk.shape), out)
     _check(out, on_failure, "local_entropy.dense_region_threshold", {"kappa": out.kappa},
            "widen bracket (alpha_U must lie inside it)")
+    if reference == "solution":
+        out = _solution_threshold(out, n, on_failure)
     return out if full_output else out.alpha_U
+
+
+_DALPHA = 5e-3
+
+
+def _solution_threshold(free, n, on_failure):
+    r"""First-order shift of :math:`\alpha_U` from the free to the constrained reference:
+    :math:`\alpha_U^{\rm sol} = \alpha_U^{\rm free} - [\hat S_{\rm sol}-\hat S_{\rm free}](d^*)
+    / \partial_\alpha\min_d\hat S_{\rm free}`, the constrained :math:`\hat S` solved at
+    :math:`(\alpha_U^{\rm free}, d^*)` (envelope theorem: the shift of the minimiser :math:`d^*` is
+    second order), the slope by a one-sided difference of the free criterion."""
+    kap = np.asarray(free.kappa).reshape(-1)
+    aU = np.asarray(free.alpha_U).reshape(-1)
+    ds = np.asarray(free.d_star).reshape(-1)
+    new_a, ok = [], []
+    for kq, a0, d0 in zip(kap, aU, ds):
+        sol = binary(a0, np.array([d0]), kq, reference="solution", n=n, on_failure="flag")
+        fr = binary(a0, np.array([d0]), kq, n=n, on_failure="flag")
+        m_lo = float(_min_shat_jit(jnp.asarray(a0 - _DALPHA), jnp.asarray(kq), n)[1])
+        m_0 = float(np.asarray(fr.S_hat)[0])
+        slope = (m_0 - m_lo) / _DALPHA
+        shift = float(np.asarray(sol.S_hat)[0] - fr.S_hat[0])
+        new_a.append(a0 - shift / slope if slope < 0 else a0)
+        ok.append(bool(np.asarray(sol.converged)[0]) and slope < 0)
+    shape = np.shape(free.alpha_U)
+    out = ThresholdResult(free.kappa, np.asarray(new_a).reshape(shape), free.d_star, free.min_S_hat_below,
+                          np.asarray(ok).reshape(shape) & np.asarray(free.converged), free.n_steps)
+    _check(out, on_failure, "local_entropy.dense_region_threshold(reference='solution')", {"kappa": out.kappa},
+           "the constrained solve at (alpha_U, d*) did not converge")
+    return out
+
+
+@partial(jax.jit, static_argnames=("n",))
+def _min_shat_jit(alpha, kappa, n):
+    return _min_shat(alpha, kappa, n)
+
+
+# --------------------------------------------------------------------------------------------
+# Finite y, fixed coupling (free reference, RS): the form fBP measures
+# --------------------------------------------------------------------------------------------
+class FixedCouplingRS(eqx.Module):
+    r"""Finite-:math:`y` large-deviation measure at fixed coupling :math:`\gamma` (free reference,
+    RS; :mod:`physlearn.theory._le_finite_y`). Shapes: broadcast shape of ``alpha, gamma, y, kappa``.
+
+    Attributes:
+        free_entropy: :math:`\Phi_{\rm tot}/y` (LD free entropy per replica);
+        S, d: replica--reference overlap and distance :math:`d=(1-S)/2`;
+        q0, q1, q0_hat, q1_hat: overlaps of replicas around different / the same reference;
+        phi_int: :math:`\partial_y\Phi_{\rm tot}`; internal_entropy: :math:`\Sigma_{\rm int}=\phi_{\rm int}-\gamma S`
+            (local entropy of the selected references at distance d; fBP's estimate);
+        external_entropy: :math:`\Sigma_{\rm ext}=\Phi_{\rm tot}-y\phi_{\rm int}` (must be >= 0;
+            ``external_ok`` is False where it is negative: the RS measure is then unphysical);
+        converged, residual, n_steps.
+    """
+
+    alpha: jax.Array
+    gamma: jax.Array
+    y: jax.Array
+    kappa: jax.Array
+    free_entropy: jax.Array
+    S: jax.Array
+    d: jax.Array
+    q0: jax.Array
+    q1: jax.Array
+    q0_hat: jax.Array
+    q1_hat: jax.Array
+    phi_int: jax.Array
+    internal_entropy: jax.Array
+    external_entropy: jax.Array
+    external_ok: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+
+
+@partial(jax.jit, static_argnames=("n", "n_in"))
+def _fc_grid(alpha, gamma, y, kappa, n, n_in):
+    from . import _le_finite_y as fy
+
+    def one(a, g, yy, k):
+        th, ok, res, ns = fy.solve_coupling(g, yy, a, k, n, n_in)
+        tot, S, phi, s_int, s_ext = fy.derived(th, g, yy, a, k, n, n_in)
+        ok = ok & jnp.isfinite(tot)
+        return FixedCouplingRS(a, g, yy, k, tot / yy, S, 0.5 * (1.0 - S), th[0], th[1], th[2], th[3], phi, s_int,
+                               s_ext, s_ext >= 0.0, ok, res, ns)
+
+    return _grid_map(one, alpha, gamma, y, kappa)
+
+
+@eager_x64
+def fixed_coupling(alpha, gamma, y, kappa=0.0, *, n: int = 48, n_in: int = 24, on_failure: str = "raise"):
+    r"""Finite-:math:`y` large-deviation measure of the binary perceptron at fixed coupling
+    :math:`\gamma` with a free reference (robust ensemble; Baldassi et al. PNAS 113, E7655 (2016),
+    the form measured by focusing BP, their App. D.1; functional derived from theory notes §C.1):
+
+    .. math:: \Phi_{\rm tot} = -\tfrac y2\hat q_1(1-q_1)-\tfrac{y^2}2(\hat q_1q_1-\hat q_0q_0)
+              + \int Dz\log\sum_{\tilde W}\int Dz_2[2\cosh(\sqrt{\hat q_0}z+\sqrt{\hat q_1-\hat q_0}z_2+\gamma\tilde W)]^y
+              + \alpha\int Dz\log\int Dz_2 H\big(\tfrac{\kappa-\sqrt{q_0}z-\sqrt{q_1-q_0}z_2}{\sqrt{1-q_1}}\big)^y .
+
+    Returns :class:`FixedCouplingRS` with :math:`S`, :math:`d`, :math:`q_0,q_1` and
+    :math:`\Sigma_{\rm int}=\partial_y\Phi_{\rm tot}-\gamma S` (fBP's local entropy),
+    :math:`\Sigma_{\rm ext}` (flagged where negative). Solved without initial guess by a homotopy in
+    :math:`\alpha` (module :mod:`physlearn.theory._le_finite_y`). Broadcasts over all four
+    parameters; ``y > 1`` (real replicas), ``gamma > 0``. As :math:`y\to\infty` at fixed :math:`d`
+    the internal entropy tends to :func:`binary`'s :math:`S_I(d)` (roughly as :math:`1/y`).
+    """
+    a = _as_param("alpha", alpha, positive=True)
+    g = _as_param("gamma", gamma, positive=True)
+    yy = _as_param("y", y)
+    k = _as_param("kappa", kappa)
+    if not is_traced(yy) and (np.asarray(yy) <= 1.0).any():
+        raise ValueError(f"y must be > 1 (number of real replicas), got {y!r}")
+    _broadcast(alpha=a, gamma=g, y=yy, kappa=k)
+    out = _fc_grid(a, g, yy, k, int(n), int(n_in))
+    _check(out, on_failure, "local_entropy.fixed_coupling", {"alpha": out.alpha, "gamma": out.gamma, "y": out.y},
+           "large gamma*y pushes q1 -> 1: increase n_in or lower y")
+    return out
