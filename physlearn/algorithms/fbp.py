@@ -175,12 +175,6 @@ def free_scoping(pairs) -> Protocol:
 _l = nm.log2cosh
 
 
-def _sech2(h):
-    """1 - tanh(h)^2 without cancellation."""
-    e = jnp.exp(-2.0 * jnp.abs(h))
-    return 4.0 * e / (1.0 + e) ** 2
-
-
 def _prod_field(g, x):
     r"""Field of :math:`\tanh g\,\tanh x` (``g`` may be ``inf``): :math:`\tfrac12[\ell(g+x)-\ell(g-x)]`."""
     finite = 0.5 * (_l(g + x) - _l(g - x))
@@ -192,12 +186,35 @@ def _log_half_1p(a, b):
     return _l(a + b) - _l(a) - _l(b)
 
 
+def _tanh_sech2(h):
+    """``(tanh h, 1 - tanh(h)^2)`` from one exponential, without cancellation."""
+    e = jnp.exp(-2.0 * jnp.abs(h))
+    inv = 1.0 / (1.0 + e)
+    return jnp.sign(h) * (1.0 - e) * inv, 4.0 * e * inv * inv
+
+
+def _log_agree(a_h, x):
+    r""":math:`\log\frac{1+\tanh(a_h)\operatorname{erf}(x)}2` as the log of a sum of two positive
+    terms, :math:`\log(p_H p_E + q_H q_E)` with :math:`p_H = \sigma(2a_h)`, :math:`p_E =
+    \tfrac12\operatorname{erfc}(-x)` and :math:`q = 1-p` each computed in its own tail -- no
+    cancellation anywhere, one ``erfc`` and one ``log`` per element."""
+    c = jax.lax.erfc(jnp.abs(x))
+    big = 2.0 - c
+    pos = x >= 0
+    p_e = jnp.where(pos, big, c)
+    q_e = jnp.where(pos, c, big)
+    total = 0.5 * (jax.nn.sigmoid(2.0 * a_h) * p_e + jax.nn.sigmoid(-2.0 * a_h) * q_e)
+    return jnp.log(jnp.maximum(total, jnp.finfo(total.dtype).tiny))
+
+
 def _theta_update(h, xi, a_h):
-    """First-layer factor updates (CLT). ``h`` cavity weight fields and ``xi`` inputs (..., N),
+    r"""First-layer factor updates (CLT). ``h`` cavity weight fields and ``xi`` inputs (..., N),
     ``a_h`` field of the output variable's cavity (...). Returns (downward fields (..., N),
-    upward field (...), the upward field's unclipped erf argument (...))."""
-    m = jnp.tanh(h)
-    v = _sech2(h)
+    upward field (...), the upward field's erf argument (...)).
+
+    The downward field is :math:`\tfrac12[\log(1+HE_+) - \log(1+HE_-)]` (module doc), evaluated
+    with :func:`_log_agree` (equal to the log-cosh form, cheaper by a factor ~4)."""
+    m, v = _tanh_sech2(h)
     xm = xi * m
     mu = jnp.sum(xm, axis=-1)
     s2 = jnp.sum(v, axis=-1)
@@ -205,12 +222,9 @@ def _theta_update(h, xi, a_h):
     arg = mu / jnp.sqrt(2.0 * jnp.maximum(s2, tiny))
     up = jnp.clip(nm.atanh_erf_fused(jnp.clip(arg, -12.0, 12.0)), -FIELD_MAX, FIELD_MAX)
     mub = mu[..., None] - xm
-    s2b = jnp.maximum(s2[..., None] - v, tiny)
-    inv = 1.0 / jnp.sqrt(2.0 * s2b)
-    ap = jnp.clip(nm.atanh_erf_fused(jnp.clip((mub + xi) * inv, -12.0, 12.0)), -_A_MAX, _A_MAX)
-    am = jnp.clip(nm.atanh_erf_fused(jnp.clip((mub - xi) * inv, -12.0, 12.0)), -_A_MAX, _A_MAX)
+    inv = jax.lax.rsqrt(2.0 * jnp.maximum(s2[..., None] - v, tiny))
     ah = a_h[..., None]
-    u = 0.5 * ((_l(ah + ap) - _l(ap)) - (_l(ah + am) - _l(am)))
+    u = 0.5 * (_log_agree(ah, (mub + xi) * inv) - _log_agree(ah, (mub - xi) * inv))
     return jnp.clip(u, -FIELD_MAX, FIELD_MAX), up, arg
 
 
@@ -349,6 +363,9 @@ class FBP(eqx.Module):
         mw = s.ux + jnp.sum(s.uw, axis=0)
         h = mw[None] - s.uw
         u_new, up_new, _ = _theta_update(h, xi, s.down)
+        # materialise the new messages once: without the barrier XLA fuses the whole first-layer
+        # computation into the convergence check as well, doing it twice
+        u_new = jax.lax.optimization_barrier(u_new)
         uw = (1 - lam) * u_new + lam * s.uw
         up = (1 - lam) * up_new + lam * s.up
         down_new, _ = _output_update(up, sigma)
@@ -435,14 +452,15 @@ def _observables(s: FBPState, problem: Problem, xi, sigma, g, y) -> FBPInfo:
     M, K, N = s.uw.shape
     mw = s.ux + jnp.sum(s.uw, axis=0)
     h = mw[None] - s.uw
-    _, up_b, arg = _theta_update(h, xi, s.down)
-    ab = jnp.clip(nm.atanh_erf_fused(jnp.clip(arg, -12.0, 12.0)), -_A_MAX, _A_MAX)
-    # first-layer factors: log Z_a - sum of weight edges; hidden units: -log Z (degree 2)
-    f_theta = jnp.sum(_log_half_1p(s.down, ab)) - jnp.sum(_log_half_1p(h, s.uw))
+    _, _, arg = _theta_update(h, xi, s.down)
+    # first-layer factors log Z_a; hidden units (degree 2) -log Z; output nodes log Z_a
+    f_theta = jnp.sum(_log_agree(s.down, arg))
     f_hidden = -jnp.sum(_log_half_1p(s.up, s.down))
     _, log_win = _output_update(s.up, sigma)
     f_out = jnp.sum(log_win)
-    f_weights = jnp.sum(_l(mw) - _l(s.ux)) - jnp.sum(_l(s.uw))
+    # weights log Z_i minus their first-layer edges log((1 + tanh h tanh u)/2) = l(h+u)-l(h)-l(u):
+    # with h + u = m_W for every edge, l(m_W) - l(u_x) - sum_mu l(u) - sum_mu [l(m_W) - l(h) - l(u)]
+    f_weights = jnp.sum(-(M - 1) * _l(mw) - _l(s.ux)) + jnp.sum(_l(h))
     # the focusing star per replica (reference traced out)
     hx = mw - s.ux
     b = _prod_field(g, hx)
