@@ -84,19 +84,21 @@ def test_protocol_formulas():
 # ------------------------------------------------------------------------------------------------
 def test_bethe_entropy_at_zero_coupling_matches_gardner_rs():
     """gamma = 0: BP's entropy of solutions of a random perceptron at N = 1001 is the RS Gardner
-    entropy (+ log 2 / y from the free reference), up to finite-size corrections."""
+    entropy (the internal part; the free reference adds log 2 / y), up to finite-size corrections."""
     prob = problems.random_patterns(jax.random.key(7), 1001, 0.3)
     info = fbp.fixed_point(jax.random.key(0), prob, y=1.0, gamma=0.0)
     assert bool(info.converged)
     rs = gardner.binary_rs(0.3)
+    assert abs(float(info.local_entropy) - float(rs.entropy)) < 0.01
     assert abs(float(info.free_entropy) - (float(rs.entropy) + np.log(2))) < 0.01
+    assert abs(float(info.external_entropy) - np.log(2)) < 1e-12
     assert abs(float(info.q) - float(rs.q)) < 0.01
     assert float(info.overlap) == 0.0
 
 
 def test_free_entropy_derivative_is_the_overlap():
     """Along fixed points d phi / d gamma = S (the coupling's conjugate), and with almost no
-    patterns Sigma_int = H2(d) + log 2 / y. The first-layer factors use the Gaussian (CLT) form,
+    patterns Sigma_int = H2(d) and Sigma_ext = log 2. The first-layer factors use the Gaussian (CLT) form,
     whose messages are stationary points of the Bethe functional only up to O(1/N): measured
     |dphi/dgamma - S| = 1.1e-4 at N = 301 and 3e-5 at N = 1001."""
     prob = problems.random_patterns(jax.random.key(8), 301, 0.3)
@@ -106,12 +108,14 @@ def test_free_entropy_derivative_is_the_overlap():
     phi = np.asarray(info.free_entropy)
     S = np.asarray(info.overlap)
     assert abs((phi[2] - phi[0]) / (2 * dg) - S[1]) < 0.05 / 301
-    np.testing.assert_allclose(np.asarray(info.local_entropy), phi - np.asarray(info.gamma) * S, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(info.local_entropy), np.asarray(info.internal_free_entropy) - np.asarray(info.gamma) * S, atol=1e-12)
+    np.testing.assert_allclose(phi, np.asarray(info.internal_free_entropy) + np.asarray(info.external_entropy) / 3, atol=1e-12)
     one = problems.random_patterns(jax.random.key(9), 301, 1 / 301)  # a single pattern
     info = fbp.fixed_point(jax.random.key(0), one, y=np.full(3, 3.0), gamma=np.array([0.3, 1.0, 2.0]))
-    bound = np.asarray(franz_parisi.h2(np.asarray(info.distance))) + np.log(2) / 3
+    bound = np.asarray(franz_parisi.h2(np.asarray(info.distance)))
     assert np.all(np.asarray(info.local_entropy) <= bound + 1e-9)
     np.testing.assert_allclose(np.asarray(info.local_entropy), bound, atol=5e-3)
+    np.testing.assert_allclose(np.asarray(info.external_entropy), np.log(2), atol=5e-3)
 
 
 def test_parallel_and_sequential_reach_the_same_fixed_point():

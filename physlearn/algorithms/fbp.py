@@ -53,11 +53,17 @@ free entropy of the replicated system per replica,
           - \log\frac{1+\tanh\tilde h_{ki}\tanh\hat u_{ki}}2\Big],
 
 :math:`b = \operatorname{atanh}(\tanh\gamma\tanh\tilde h)`, the replica--reference overlap
-:math:`S = \langle W\tilde W\rangle`, the distance :math:`d = (1-S)/2`, the local entropy
-:math:`\Sigma_{int} = \phi - \gamma S` (which includes the external entropy divided by y),
-:math:`q = \langle m^2\rangle` and the reference self-overlap :math:`\tilde q`. With no patterns
-:math:`\phi = \log 2\cosh\gamma + \log 2/y` and :math:`\Sigma_{int} = H_2(d) + \log 2/y`; along a
-fixed point :math:`\partial\phi/\partial\gamma = S` (both tested).
+:math:`S = \langle W\tilde W\rangle`, the distance :math:`d = (1-S)/2`, :math:`q = \langle m^2\rangle`
+and the reference self-overlap :math:`\tilde q`. With :math:`\Phi = y\phi` the log-partition
+function per weight, its :math:`y`-derivative splits it into an internal and an external part,
+:math:`\phi_{int} = \partial_y\Phi` (the reference code's :math:`-\beta F`; in the star term
+:math:`\ell(yb)/y` becomes :math:`b\tanh(yb)`) and :math:`\Sigma_{ext} = \Phi - y\phi_{int}` (the
+entropy of the reference's marginals); the local entropy is
+:math:`\Sigma_{int} = \phi_{int} - \gamma S`, the quantity of
+:func:`physlearn.theory.local_entropy.fixed_coupling`. With no patterns
+:math:`\phi = \log 2\cosh\gamma + \log 2/y`, :math:`\Sigma_{int} = H_2(d)` and
+:math:`\Sigma_{ext} = \log 2`; along a fixed point :math:`\partial\phi/\partial\gamma = S` up to the
+O(1/N) inconsistency of the Gaussian first-layer factors (tested).
 
 Data convention: patterns carry their own labels (the reference code uses all-+1 outputs with
 random inputs, equivalent by the gauge :math:`\xi\to\sigma\xi` for the perceptron).
@@ -308,9 +314,11 @@ class FBPInfo(eqx.Module):
     (symmetric replicas); ``reference_errors``: of the reference :math:`\\mathrm{sign}(\\tilde m)`;
     ``converged``; ``iterations``: sweeps of the step; ``max_diff``: last sweep's change;
     ``gamma``, ``y``: the step's parameters; ``overlap`` S, ``distance`` d = (1-S)/2, ``q``,
-    ``q_ref``, ``free_entropy`` :math:`\\phi` and ``local_entropy`` :math:`\\Sigma_{int}=\\phi-\\gamma S`
-    per weight (``free_entropy`` is ``inf`` at :math:`\\gamma=\\infty`, ``local_entropy`` stays
-    finite)."""
+    ``q_ref``; per weight: ``free_entropy`` :math:`\\phi=\\Phi/y`, ``internal_free_entropy``
+    :math:`\\phi_{int}=\\partial_y\\Phi` (the reference code's :math:`-\\beta F`), ``local_entropy``
+    :math:`\\Sigma_{int}=\\phi_{int}-\\gamma S` and ``external_entropy``
+    :math:`\\Sigma_{ext} = y(\\phi-\\phi_{int})` (both free entropies are ``inf`` at
+    :math:`\\gamma=\\infty`; the entropies stay finite)."""
 
     errors: jax.Array
     best_errors: jax.Array
@@ -325,7 +333,9 @@ class FBPInfo(eqx.Module):
     q: jax.Array
     q_ref: jax.Array
     free_entropy: jax.Array
+    internal_free_entropy: jax.Array
     local_entropy: jax.Array
+    external_entropy: jax.Array
 
 
 def _inputs(problem: Problem, dtype):
@@ -461,12 +471,15 @@ def _observables(s: FBPState, problem: Problem, xi, sigma, g, y) -> FBPInfo:
     # weights log Z_i minus their first-layer edges log((1 + tanh h tanh u)/2) = l(h+u)-l(h)-l(u):
     # with h + u = m_W for every edge, l(m_W) - l(u_x) - sum_mu l(u) - sum_mu [l(m_W) - l(h) - l(u)]
     f_weights = jnp.sum(-(M - 1) * _l(mw) - _l(s.ux)) + jnp.sum(_l(h))
-    # the focusing star per replica (reference traced out)
+    # the focusing star (reference traced out), per replica: the internal part d(log Z)/dy
     hx = mw - s.ux
     b = _prod_field(g, hx)
-    yb = jnp.where(jnp.isinf(y), jnp.abs(b), _l(y * b) / y)
-    yb = jnp.where(jnp.isinf(y) & (b == 0), 0.0, yb)
-    star_no_cosh = yb - _l(b) + _LOG2 - _log_half_1p(hx, s.ux)
+    yb = jnp.where(jnp.isinf(y), jnp.sign(b) * jnp.inf, y * b)
+    yb = jnp.where(b == 0, 0.0, yb)
+    x_ref = jnp.tanh(yb)
+    site_int = _LOG2 + x_ref * b - _l(b) - _log_half_1p(hx, s.ux)
+    # external part: the entropy of the reference's marginal, l(yb) - yb tanh(yb) (0 at y = inf)
+    site_ext = jnp.where(jnp.isinf(yb), 0.0, _l(yb) - yb * x_ref)
     # overlap S = <W W~>: product field of (cavity, reference's field from the other y-1), + gamma
     rb = jnp.where(jnp.isinf(y), jnp.sign(b) * _A_MAX, jnp.clip((y - 1.0) * b, -_A_MAX, _A_MAX))
     z = _prod_field(hx, rb) + g
@@ -478,20 +491,22 @@ def _observables(s: FBPState, problem: Problem, xi, sigma, g, y) -> FBPInfo:
     lc_minus_gS = gS + jnp.log1p(jnp.exp(-2.0 * g)) - _LOG2
     nk = float(N * K)
     data = (f_theta + f_hidden + f_out + f_weights) / nk
-    local = data + jnp.mean(star_no_cosh + lc_minus_gS)
-    phi = jnp.where(jnp.isinf(g), jnp.inf, local + g * S)
+    local = data + jnp.mean(site_int + lc_minus_gS)
+    phi_int = jnp.where(jnp.isinf(g), jnp.inf, local + g * S)
+    external = jnp.mean(site_ext)
+    phi = phi_int + jnp.where(jnp.isinf(y), 0.0, external / y)
     q = jnp.mean(jnp.tanh(mw) ** 2)
-    yb_full = jnp.where(jnp.isinf(y), jnp.sign(b) * FIELD_MAX, jnp.clip(y * b, -FIELD_MAX, FIELD_MAX))
-    q_ref = jnp.mean(jnp.tanh(yb_full) ** 2)
+    q_ref = jnp.mean(x_ref**2)
     W = sign_pm(mw)
-    Wref = sign_pm(yb_full)
+    Wref = sign_pm(b)
     err = num_errors(W, problem).astype(jnp.int32)
     ref_err = num_errors(Wref, problem).astype(jnp.int32)
     zero = jnp.zeros((), jnp.int32)
     return FBPInfo(
         errors=err, best_errors=err, reference_errors=ref_err, converged=jnp.zeros((), bool),
         iterations=zero, max_diff=jnp.zeros((), dt), gamma=g, y=y, overlap=S,
-        distance=(1.0 - S) / 2.0, q=q, q_ref=q_ref, free_entropy=phi, local_entropy=local,
+        distance=(1.0 - S) / 2.0, q=q, q_ref=q_ref, free_entropy=phi, internal_free_entropy=phi_int,
+        local_entropy=local, external_entropy=external,
     )
 
 
