@@ -112,19 +112,38 @@ def _devices(value: str):
     return n
 
 
+def _distributed_initialize():
+    """``jax.distributed.initialize()`` with the process count and id taken from
+    ``JAX_NUM_PROCESSES`` / ``JAX_PROCESS_ID`` when set (JAX itself reads
+    ``JAX_COORDINATOR_ADDRESS``); otherwise JAX detects the cluster (SLURM, Open MPI, Kubernetes,
+    Cloud TPU)."""
+    import os
+
+    import jax
+
+    kw = {}
+    for env, name in (("JAX_NUM_PROCESSES", "num_processes"), ("JAX_PROCESS_ID", "process_id")):
+        if os.environ.get(env):
+            try:
+                kw[name] = int(os.environ[env])
+            except ValueError:
+                raise ValueError(f"{env} must be an integer, got {os.environ[env]!r}") from None
+    jax.distributed.initialize(**kw)
+
+
 def _cmd_run(args) -> int:
     from . import experiments
 
     experiments.plan(args.experiment, args.config)  # validate before touching devices
     if args.distributed:
-        import jax
-
-        jax.distributed.initialize()
+        _distributed_initialize()
     devices = args.devices
     if devices is None and args.distributed:
         devices = "auto"
     out = experiments.run(args.experiment, args.config, args.out, mesh=devices, verbose=not args.quiet)
-    if not args.quiet:
+    import jax
+
+    if not args.quiet and jax.process_index() == 0:
         print(f"results in {out}; load them with physlearn.experiments.load({str(out)!r})")
     return 0
 

@@ -36,12 +36,14 @@ parameters -- not on the chunking, the order of the run or an interruption.
 
 Several devices: ``mesh=`` (``--devices N|auto``) shards the samples axis of the algorithm
 experiments over devices (see :func:`physlearn.algorithms.runner.run`); results are unchanged.
-Several hosts: ``physlearn run ... --distributed`` calls ``jax.distributed.initialize()`` (it
-reads the coordinator address, number of processes and process id from the environment, e.g.
-SLURM or Cloud TPU/GPU settings, or ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``,
-``JAX_PROCESS_ID``) and shards the samples over the devices of all processes. Start the same
-command on every host, with ``--out`` on a file system that all of them see: process 0 decides
-which chunks are left, every process computes its share of each chunk, process 0 writes it.
+Several hosts: ``physlearn run ... --distributed`` calls ``jax.distributed.initialize()`` with
+the coordinator address, number of processes and process id from ``JAX_COORDINATOR_ADDRESS``,
+``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID`` when set, else detected by JAX (SLURM, Open MPI,
+Kubernetes, Cloud TPU), and shards the samples over the devices of all processes (from Python:
+call ``jax.distributed.initialize`` yourself, then :func:`run` with ``mesh="auto"``). Start the
+same command on every host, with ``--out`` on a file system that all of them see: process 0
+checks the folder and decides which chunks are left (the others follow its verdict), every
+process computes its share of each chunk, process 0 writes it.
 
 For tests of interruption, ``PHYSLEARN_RUN_CHUNK_DELAY=<seconds>`` sleeps after computing each
 chunk, before writing it.
@@ -458,7 +460,7 @@ def _lock(out: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _prepare(out: Path, pl: Plan, writer: bool):
+def _prepare(out: Path, pl: Plan):
     manifest_path = out / "manifest.json"
     if manifest_path.exists():
         m = json.loads(manifest_path.read_text())
@@ -472,8 +474,6 @@ def _prepare(out: Path, pl: Plan, writer: bool):
         return
     if out.exists() and any(p.name != ".lock" for p in out.iterdir()):
         raise ValueError(f"{str(out)!r} is not empty and has no manifest.json: choose another --out")
-    if not writer:
-        return
     if pl.text is not None:
         _atomic_write(out / "config.toml", lambda f: f.write(pl.text.encode()))
     from . import __version__
@@ -503,26 +503,36 @@ def run(experiment: str, config, out, *, mesh=None, verbose: bool = True) -> Pat
 
     pl = plan(experiment, config)
     out = Path(out)
-    say = print if verbose else (lambda *a, **k: None)
-    writer = jax.process_index() == 0
+    writer = jax.process_index() == 0  # under jax.distributed only process 0 touches the folder
+    multi = jax.process_count() > 1
+    say = print if verbose and writer else (lambda *a, **k: None)
     if mesh is not None:
         from .algorithms.runner import _resolve_mesh
 
         mesh = _resolve_mesh(mesh)
-    if writer:
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"--out {str(out)!r} exists and is not a folder")
-        out.mkdir(parents=True, exist_ok=True)
-    with _lock(out) if writer else contextlib.nullcontext():
-        _prepare(out, pl, writer)
+    with contextlib.ExitStack() as stack:
+        error = None
         if writer:
-            for stale in out.glob(".chunk-*.tmp-*"):  # left by a killed run
-                stale.unlink()
-        done = np.asarray([(out / _CHUNK.format(i)).exists() for i in range(pl.n_chunks)])
-        if jax.process_count() > 1:  # every process must skip the same chunks
+            try:
+                if out.exists() and not out.is_dir():
+                    raise ValueError(f"--out {str(out)!r} exists and is not a folder")
+                out.mkdir(parents=True, exist_ok=True)
+                stack.enter_context(_lock(out))
+                _prepare(out, pl)
+                for stale in out.glob(".chunk-*.tmp-*"):  # left by a killed run
+                    stale.unlink()
+            except (ValueError, OSError) as err:
+                error = err
+        done = np.asarray([writer and (out / _CHUNK.format(i)).exists() for i in range(pl.n_chunks)])
+        if multi:  # every process follows process 0: the same verdict, the same chunks to skip
             from jax.experimental import multihost_utils
 
+            ok = bool(multihost_utils.broadcast_one_to_all(np.asarray(error is None)))
+            if not ok:
+                raise error or ValueError(f"process 0 could not use the output folder {str(out)!r} (see its error)")
             done = np.asarray(multihost_utils.broadcast_one_to_all(done))
+        elif error is not None:
+            raise error
         todo = [i for i in range(pl.n_chunks) if not done[i]]
         say(
             f"{pl.experiment.name}: {len(pl.points)} points in {pl.n_chunks} chunks -> {out}"

@@ -187,3 +187,40 @@ def test_cli_errors_and_lock(tmp_path, capsys):
     assert len(experiments.load(out, partial=True)["alpha"]) == 1
     experiments.run("gardner-rs", cfg, out, verbose=False)
     assert not list(out.glob(".chunk-*")) and list(experiments.load(out)["alpha"]) == [0.5, 0.6]
+
+
+@pytest.mark.slow
+def test_distributed_two_processes_match_one(tmp_path):
+    """--distributed with 2 CPU processes x 2 devices (gloo collectives): the samples are sharded
+    over 4 devices of 2 processes, process 0 writes; a resume also works; results as one process."""
+    import socket
+
+    cfg = tmp_path / "sweep.toml"
+    cfg.write_text(CONFIG.replace("samples = 3", "samples = 4"))
+
+    def distributed(out):
+        with socket.socket() as s:
+            s.bind(("localhost", 0))
+            port = s.getsockname()[1]
+        procs = [
+            subprocess.Popen(
+                _cmd(cfg, out) + ["--distributed"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                env=_env(
+                    XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_CPU_COLLECTIVES_IMPLEMENTATION="gloo",
+                    JAX_COORDINATOR_ADDRESS=f"localhost:{port}", JAX_NUM_PROCESSES="2", JAX_PROCESS_ID=str(i),
+                ),
+            )
+            for i in range(2)
+        ]
+        outs = [p.communicate(timeout=600)[0] for p in procs]
+        assert all(p.returncode == 0 for p in procs), "\n".join(outs)
+        return outs[0]
+
+    distributed(tmp_path / "d")
+    (tmp_path / "d" / "chunk-000003.npz").unlink()
+    assert "resuming: 5 chunks already done" in distributed(tmp_path / "d")
+    with jax.enable_x64(False):
+        experiments.run("rsgd-capacity", cfg, tmp_path / "one", verbose=False)
+    a, b = experiments.load(tmp_path / "d"), experiments.load(tmp_path / "one")
+    for col in a:
+        np.testing.assert_array_equal(a[col], b[col], err_msg=col)
