@@ -3,6 +3,15 @@
     physlearn tour [--out DIR] [--size small|paper]
     physlearn theory gardner --model {spherical,binary} --alpha A [A ...] [--kappa K [K ...]] [--json]
     physlearn theory capacity --model {spherical,binary} --kappa K [K ...] [--json]
+    physlearn run EXPERIMENT --config FILE.toml --out DIR [--devices N|auto] [--distributed] [--quiet]
+
+``physlearn run`` sweeps an experiment over the grid of a TOML config in chunks, writing each
+finished chunk atomically; rerunning the same command resumes (see :mod:`physlearn.experiments`,
+``physlearn.experiments.load(DIR)`` reads the results). Several hosts: start the same command on
+every host with ``--distributed``; it calls ``jax.distributed.initialize()``, which reads the
+coordinator address, process count and process id from the environment (SLURM, or
+``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID``), and shards each point's
+samples over the devices of all hosts; ``--out`` must be on a file system all hosts see.
 """
 
 from __future__ import annotations
@@ -91,6 +100,54 @@ def _cmd_tour(args) -> int:
     return 0
 
 
+def _devices(value: str):
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a positive integer, got {value!r}")
+    return n
+
+
+def _distributed_initialize():
+    """``jax.distributed.initialize()`` with the process count and id taken from
+    ``JAX_NUM_PROCESSES`` / ``JAX_PROCESS_ID`` when set (JAX itself reads
+    ``JAX_COORDINATOR_ADDRESS``); otherwise JAX detects the cluster (SLURM, Open MPI, Kubernetes,
+    Cloud TPU)."""
+    import os
+
+    import jax
+
+    kw = {}
+    for env, name in (("JAX_NUM_PROCESSES", "num_processes"), ("JAX_PROCESS_ID", "process_id")):
+        if os.environ.get(env):
+            try:
+                kw[name] = int(os.environ[env])
+            except ValueError:
+                raise ValueError(f"{env} must be an integer, got {os.environ[env]!r}") from None
+    jax.distributed.initialize(**kw)
+
+
+def _cmd_run(args) -> int:
+    from . import experiments
+
+    experiments.plan(args.experiment, args.config)  # validate before touching devices
+    if args.distributed:
+        _distributed_initialize()
+    devices = args.devices
+    if devices is None and args.distributed:
+        devices = "auto"
+    out = experiments.run(args.experiment, args.config, args.out, mesh=devices, verbose=not args.quiet)
+    import jax
+
+    if not args.quiet and jax.process_index() == 0:
+        print(f"results in {out}; load them with physlearn.experiments.load({str(out)!r})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="physlearn", description="Statistical physics of learning: replica theory and algorithms, in JAX.")
     p.add_argument("--version", action="version", version=f"physlearn {__version__}")
@@ -116,6 +173,26 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--kappa", nargs="+", default=["0.0"])
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_cmd_capacity)
+
+    from .experiments import EXPERIMENTS, describe
+
+    r = sub.add_parser(
+        "run",
+        help="sweep an experiment over a TOML config's grid in resumable chunks",
+        description="Sweep EXPERIMENT over the grid of a TOML config ([grid]: lists swept as a Cartesian product; "
+        "[fixed]: settings; chunk_size: grid points per output file). Each finished chunk is written atomically "
+        "to DIR; rerunning the same command skips finished chunks. Load results with "
+        "physlearn.experiments.load(DIR).",
+        epilog="experiments and parameters:\n" + describe(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.add_argument("experiment", choices=sorted(EXPERIMENTS), metavar="EXPERIMENT", help=", ".join(sorted(EXPERIMENTS)))
+    r.add_argument("--config", required=True, help="TOML file with [grid], [fixed] and chunk_size")
+    r.add_argument("--out", required=True, help="output folder (created; an existing one is resumed)")
+    r.add_argument("--devices", type=_devices, default=None, help="shard each point's samples over N devices, or 'auto' (all)")
+    r.add_argument("--distributed", action="store_true", help="multi-host: call jax.distributed.initialize() first (settings from the environment)")
+    r.add_argument("--quiet", action="store_true", help="no per-chunk progress lines")
+    r.set_defaults(func=_cmd_run)
     return p
 
 

@@ -5,7 +5,7 @@
 * :mod:`~physlearn.algorithms.energies` -- errors, the minimum-flip energy of Baldassi et al.,
   PNAS 113, E7655 (2016), stabilities, overlaps and Hamming distances.
 * :mod:`~physlearn.algorithms.runner` -- the shared ``init``/``step`` driver (``run``), batched
-  over disorder samples and hyper-parameter points.
+  over disorder samples and hyper-parameter points; ``mesh=`` shards the samples over devices.
 * :mod:`~physlearn.algorithms.rsgd` -- replicated SGD (robust ensemble), ``rsgd.solve``.
 """
 

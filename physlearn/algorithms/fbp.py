@@ -610,6 +610,7 @@ def solve(
     dtype=jnp.float32,
     trace: bool = False,
     progress: bool = False,
+    mesh=None,
 ) -> FBPResult:
     r"""Train a binary perceptron / committee machine with focusing BP (Baldassi et al., PNAS 113,
     E7655 (2016), sec. VI and appendix D).
@@ -636,6 +637,9 @@ def solve(
     - ``stop_at_zero``: stop at zero training errors (the reference code's ``outatzero``).
     - ``dtype``: float dtype of the messages; ``trace``: keep every step's :class:`FBPInfo`;
       ``progress``: ``rich`` progress bar.
+    - ``mesh``: shard the samples axis of a batched ``problem`` over devices (a
+      ``jax.sharding.Mesh`` with an axis ``"samples"``, a number of devices or ``"auto"``; see
+      :func:`physlearn.algorithms.runner.run`); the results equal the single-device run.
 
     ``damping``, ``epsilon``, ``randfact`` may be 1-D arrays of equal length P (hyper-parameter
     points, broadcast with scalars and with a list of P protocols); the result then has a leading
@@ -652,7 +656,7 @@ def solve(
     algo, P, T = _build(protocol, damping, epsilon, randfact, max_iters, mode, dtype)
     res = run(
         algo, key, problem, max_steps=T, stop="centre" if stop_at_zero else "never",
-        hyper_batch=P, trace=trace, progress=progress, description=f"fBP ({mode})",
+        hyper_batch=P, trace=trace, progress=progress, description=f"fBP ({mode})", mesh=mesh,
     )
     return _result(res, problem, trace)
 
@@ -694,6 +698,7 @@ def fixed_point(
     mode: str = "parallel",
     randfact=0.1,
     dtype=None,
+    mesh=None,
 ) -> FBPInfo:
     r"""Iterate fBP at one (or a batch of) ``(y, gamma)`` from a random start until converged and
     return the observables (:class:`FBPInfo`): overlap S with the reference, distance d, q,
@@ -702,7 +707,8 @@ def fixed_point(
     (independent fixed points, a leading axis in the result). Check ``converged``.
 
     For curves at fixed y and growing γ, warm starts are better: ``solve(..., protocol=scoping(
-    gammas, y), stop_at_zero=False, max_iters=..., trace=True)``.
+    gammas, y), stop_at_zero=False, max_iters=..., trace=True)``. ``mesh``: shard the samples
+    axis of a batched ``problem`` over devices, as in :func:`solve`.
     """
     problem = _check_problem(problem)
     if dtype is None:
@@ -717,5 +723,5 @@ def fixed_point(
     else:
         proto = [Protocol(a, b) for a, b in zip(gg, yy)]
     algo, P, _ = _build(proto, damping, epsilon, randfact, max_iters, mode, dtype)
-    res = run(algo, key, problem, max_steps=1, stop="never", hyper_batch=P)
+    res = run(algo, key, problem, max_steps=1, stop="never", hyper_batch=P, mesh=mesh)
     return res.info

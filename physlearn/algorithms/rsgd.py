@@ -341,6 +341,7 @@ def solve(
     dtype=jnp.float32,
     trace: bool = False,
     progress: bool = False,
+    mesh=None,
 ) -> RSGDResult:
     r"""Train a binary perceptron / committee machine with replicated SGD (Baldassi et al., PNAS
     113, E7655 (2016), sec. V, eqs. 37--43 of appendix C).
@@ -366,6 +367,9 @@ def solve(
     - ``wait_centre``: stop only when the centre has zero errors (default: centre or any replica).
     - ``dtype``: float dtype of H (float32 default); ``trace``: keep per-epoch :class:`RSGDInfo`;
       ``progress``: ``rich`` progress bar.
+    - ``mesh``: shard the samples axis of a batched ``problem`` over devices: a
+      ``jax.sharding.Mesh`` with an axis ``"samples"``, a number of devices or ``"auto"``
+      (see :func:`physlearn.algorithms.runner.run`); the results equal the single-device run.
 
     ``lr``, ``lam``, ``gamma``, ``gamma_step``, ``lr_factor``, ``lam_factor`` may be 1-D arrays of
     equal length P (hyper-parameter points, broadcast with scalars): the result then has a leading
@@ -419,6 +423,7 @@ def solve(
         trace=trace,
         progress=progress,
         description=f"RSGD ({formula}, y={replicas})",
+        mesh=mesh,
     )
     return _result(algo, res, problem, trace)
 

@@ -21,6 +21,19 @@ or ``max_steps`` iterations have been done. The loop is a ``lax.while_loop`` per
 ``vmap`` finished instances are frozen), executed in chunks by a host loop that drives a ``rich``
 progress bar (``progress=True``) -- no host callbacks inside compiled code. Sample ``i`` uses the
 key ``fold_in(key, i)`` (common random numbers across hyper-parameter points).
+
+**Several devices** (``mesh=``): the samples axis is sharded over a device mesh with
+``jax.sharding`` (no ``pmap``): the problem, the per-sample keys and the whole carry are placed
+with ``NamedSharding(mesh, PartitionSpec("samples"))`` (the hyper-parameter axis and the
+algorithm's fields are replicated) and ``jit`` partitions the vmapped loop; every instance runs
+exactly the computation of the single-device run, so results are identical. ``mesh`` may be a
+``jax.sharding.Mesh`` with an axis named ``"samples"`` (other axes replicate), a number of devices
+or ``"auto"`` (all devices; a 1-D mesh is built by :func:`make_mesh`). A batch whose size is not a
+multiple of the number of devices is padded with copies of its last sample, and the padding is
+dropped from the results -- which are then replicated rather than sharded, since JAX arrays are
+only sharded evenly. Under ``jax.distributed`` (several processes) the mesh may span the devices
+of every process: each process must pass the same ``problem`` and ``key``; the results are then
+global arrays (``jax.experimental.multihost_utils.process_allgather`` brings them to the host).
 """
 
 from __future__ import annotations
@@ -30,10 +43,18 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-__all__ = ["RunResult", "run", "sample_keys", "hyper_parameter", "hyper_batch", "positive_int", "float_dtype"]
+__all__ = [
+    "RunResult", "run", "sample_keys", "make_mesh", "SAMPLES_AXIS",
+    "hyper_parameter", "hyper_batch", "positive_int", "float_dtype",
+]
 
 _STOPS = ("centre", "any", "never")
+
+SAMPLES_AXIS = "samples"
+"""Name of the mesh axis that :func:`run` shards the samples axis over."""
 
 
 class RunResult(eqx.Module):
@@ -64,6 +85,78 @@ class _Carry(eqx.Module):
 def sample_keys(key, n_samples: int):
     """Per-sample keys ``fold_in(key, i)`` for ``i < n_samples``."""
     return jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(n_samples))
+
+
+def make_mesh(devices="auto") -> Mesh:
+    """A 1-D device mesh with the axis ``"samples"`` for :func:`run` (and every ``solve``).
+
+    ``devices``: ``"auto"`` (all of ``jax.devices()``, across processes under
+    ``jax.distributed``), a number ``D`` (the first ``D`` devices) or a sequence of devices.
+    """
+    if isinstance(devices, str):
+        if devices != "auto":
+            raise ValueError(f"devices must be 'auto', a positive integer or a list of devices, got {devices!r}")
+        devs = jax.devices()
+    elif isinstance(devices, (int, np.integer)) and not isinstance(devices, bool):
+        avail = jax.devices()
+        if not 1 <= devices <= len(avail):
+            raise ValueError(f"devices must be between 1 and the {len(avail)} available devices, got {devices}")
+        devs = avail[: int(devices)]
+    elif isinstance(devices, (list, tuple)) and devices and all(isinstance(d, jax.Device) for d in devices):
+        devs = list(devices)
+    else:
+        raise ValueError(f"devices must be 'auto', a positive integer or a list of devices, got {devices!r}")
+    return Mesh(np.asarray(devs), (SAMPLES_AXIS,))
+
+
+def _resolve_mesh(mesh):
+    if mesh is None or isinstance(mesh, Mesh):
+        if mesh is not None and SAMPLES_AXIS not in mesh.axis_names:
+            raise ValueError(
+                f"mesh must have an axis named {SAMPLES_AXIS!r} (the samples axis is sharded over it), "
+                f"got axis names {mesh.axis_names}"
+            )
+        return mesh
+    if isinstance(mesh, (str, int, np.integer)) and not isinstance(mesh, bool):
+        return make_mesh(mesh)
+    raise ValueError(
+        f"mesh must be None, a jax.sharding.Mesh, a number of devices or 'auto', got {type(mesh).__name__}"
+    )
+
+
+def _place(x, sharding):
+    """Put ``x`` on ``sharding`` (``x`` holds the global value; under several processes every
+    process must hold the same value)."""
+    if isinstance(x, jax.Array) and x.sharding == sharding:
+        return x
+    if sharding.is_fully_addressable:
+        return jax.device_put(x, sharding)
+    if jnp.issubdtype(x.dtype, jax.dtypes.prng_key):
+        data = _place(jax.random.key_data(x), sharding)
+        return jax.random.wrap_key_data(data, impl=jax.random.key_impl(x))
+    host = np.asarray(x)
+    return jax.make_array_from_callback(host.shape, sharding, lambda idx: host[idx])
+
+
+def _constrain(tree, sharding):
+    """Shard the samples axis of every array leaf of a carry (axis 1 with a hyper axis)."""
+    if sharding is None:
+        return tree
+    return jax.tree_util.tree_map(lambda x: jax.lax.with_sharding_constraint(x, sharding), tree)
+
+
+def _pad_samples(tree, n, n_pad):
+    """Append ``n_pad - n`` copies of the last sample (axis 0) to every array leaf."""
+    def pad(x):
+        return jnp.concatenate([x, jnp.repeat(x[n - 1 : n], n_pad - n, axis=0)], axis=0)
+
+    return jax.tree_util.tree_map(pad, tree)
+
+
+@eqx.filter_jit
+def _strip(tree, n, hyper):
+    """Drop padded samples (axis 0, or 1 with a hyper axis)."""
+    return jax.tree_util.tree_map(lambda x: x[:, :n] if hyper else x[:n], tree)
 
 
 def _stop_fn(stop):
@@ -112,41 +205,44 @@ def _batched(fn, n_sample_axes, hyper):
 
 
 @eqx.filter_jit
-def _init_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch):
-    return _init_impl(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch)
+def _init_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, sharding=None):
+    return _init_impl(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, sharding)
 
 
-def _init_impl(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch):
+def _init_impl(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, sharding):
     def f(alg, prob, k, ms, tr):
         return _init_one(alg, k, prob, ms, tr)
 
     keys = key if n_samples is None else sample_keys(key, n_samples)
     if hyper_batch is not None:
         keys = jnp.stack([keys] * hyper_batch)
+    keys = _constrain(keys, sharding)
     fn = _batched(f, 0 if n_samples is None else 1, hyper_batch is not None)
-    return fn(algorithm, problem, keys, max_steps, trace)
+    return _constrain(fn(algorithm, problem, keys, max_steps, trace), sharding)
 
 
-def _advance_impl(algorithm, problem, carry, until, stop, n_sample_axes, hyper):
+def _advance_impl(algorithm, problem, carry, until, stop, n_sample_axes, hyper, sharding):
     def f(alg, prob, c, u, s):
         return _advance_one(alg, prob, c, u, s)
 
-    return _batched(f, n_sample_axes, hyper)(algorithm, problem, carry, until, stop)
+    out = _batched(f, n_sample_axes, hyper)(algorithm, problem, carry, until, stop)
+    return _constrain(out, sharding)
 
 
 @eqx.filter_jit
-def _run_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, stop):
+def _run_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, stop, sharding=None):
     """Whole run in one compiled call (no host loop): init, then advance to ``max_steps``."""
-    carry = _init_impl(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch)
+    carry = _init_impl(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, sharding)
     until = jnp.asarray(max_steps, jnp.int32)
     return _advance_impl(
-        algorithm, problem, carry, until, stop, 0 if n_samples is None else 1, hyper_batch is not None
+        algorithm, problem, carry, until, stop, 0 if n_samples is None else 1, hyper_batch is not None,
+        sharding,
     )
 
 
 @eqx.filter_jit
-def _advance_batched(algorithm, problem, carry, until, stop, n_sample_axes, hyper):
-    return _advance_impl(algorithm, problem, carry, until, stop, n_sample_axes, hyper)
+def _advance_batched(algorithm, problem, carry, until, stop, n_sample_axes, hyper, sharding=None):
+    return _advance_impl(algorithm, problem, carry, until, stop, n_sample_axes, hyper, sharding)
 
 
 def run(
@@ -161,6 +257,7 @@ def run(
     progress: bool = False,
     chunk: int | None = None,
     description: str = "running",
+    mesh=None,
 ) -> RunResult:
     """Run ``algorithm`` on ``problem`` until the stopping rule or ``max_steps`` (see module doc).
 
@@ -174,6 +271,9 @@ def run(
     - ``trace``: keep every step's ``info``; ``progress``: show a ``rich`` progress bar;
       ``chunk``: steps per compiled call of the host loop (default: the whole budget without
       progress, about 1/50 of it with progress).
+    - ``mesh``: shard the samples axis over devices (see the module docstring): ``None``
+      (default, one device), a ``jax.sharding.Mesh`` with an axis ``"samples"``, a number of
+      devices or ``"auto"``. Needs a batched ``problem``. Results equal the single-device run.
 
     **Returns:** :class:`RunResult` with batch axes ``(P, S)`` (absent ones dropped).
     """
@@ -192,18 +292,52 @@ def run(
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     hyper = hyper_batch is not None
     n_samples = problem.batch_shape[0] if n_axes else None
+    mesh = _resolve_mesh(mesh)
+    sharding, n_real = None, n_samples
+    if mesh is not None:
+        if n_samples is None:
+            raise ValueError(
+                "mesh shards the samples axis: problem must be a batch with one leading sample axis "
+                "(e.g. random_patterns(..., samples=S))"
+            )
+        n_dev = mesh.shape[SAMPLES_AXIS]
+        n_samples = -(-n_real // n_dev) * n_dev
+        if n_samples != n_real:
+            problem = _pad_samples(problem, n_real, n_samples)
+        spec = PartitionSpec(None, SAMPLES_AXIS) if hyper else PartitionSpec(SAMPLES_AXIS)
+        sharding = NamedSharding(mesh, spec)
+        by_sample = NamedSharding(mesh, PartitionSpec(SAMPLES_AXIS))
+        problem = jax.tree_util.tree_map(lambda x: _place(x, by_sample), problem)
+        replicated = NamedSharding(mesh, PartitionSpec())
+        algorithm = jax.tree_util.tree_map(
+            lambda x: _place(x, replicated) if eqx.is_array(x) else x, algorithm
+        )
+        key = _place(key, replicated)
+
+    def finish(carry):
+        res = RunResult(carry.state, carry.info, carry.step, carry.solved, carry.trace)
+        if n_samples != n_real:
+            res = _strip(res, n_real, hyper)
+        return res
+
     if chunk >= max_steps and not progress:
-        carry = _run_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, stop)
-        return RunResult(carry.state, carry.info, carry.step, carry.solved, carry.trace)
-    carry = _init_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch)
+        carry = _run_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, stop, sharding)
+        return finish(carry)
+    carry = _init_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, sharding)
 
     def advance(c, until):
-        return _advance_batched(algorithm, problem, c, jnp.asarray(until, jnp.int32), stop, n_axes, hyper)
+        return _advance_batched(
+            algorithm, problem, c, jnp.asarray(until, jnp.int32), stop, n_axes, hyper, sharding
+        )
 
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        total = int(carry.solved.size)
+        def n_solved_real(c):  # padded samples (copies) are not counted
+            solved = c.solved[..., :n_real] if n_real is not None else c.solved
+            return int(jnp.sum(solved)), int(solved.size)
+
+        total = n_solved_real(carry)[1]
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -216,7 +350,7 @@ def run(
             while done < max_steps:
                 done = min(max_steps, done + chunk)
                 carry = advance(carry, done)
-                n_solved = int(jnp.sum(carry.solved))
+                n_solved = n_solved_real(carry)[0]
                 bar.update(task, completed=done, status=f"solved {n_solved}/{total}")
                 if n_solved == total:
                     bar.update(task, completed=max_steps)
@@ -228,7 +362,7 @@ def run(
             carry = advance(carry, done)
             if done < max_steps and bool(jnp.all(carry.solved)):
                 break
-    return RunResult(carry.state, carry.info, carry.step, carry.solved, carry.trace)
+    return finish(carry)
 
 
 def hyper_parameter(name, v, *, allow_inf=False, nonneg=True, positive=False):

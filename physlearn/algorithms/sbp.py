@@ -262,6 +262,7 @@ def solve(
     dtype=jnp.float32,
     trace: bool = False,
     progress: bool = False,
+    mesh=None,
 ) -> SBPResult:
     r"""Train a binary perceptron / committee machine by gradient descent on the erfc likelihood
     of the stochastic binary perceptron (Baldassi et al., PRL 120, 268103 (2018)).
@@ -279,6 +280,8 @@ def solve(
     - ``init_scale``: std of the initial fields; ``var_floor``: floor on the pre-activation
       variance (the Gaussian approximation degenerates when all :math:`|m_i|\to1`).
     - ``dtype``: float32 (default) or float64; ``trace``, ``progress``: as for RSGD.
+    - ``mesh``: shard the samples axis over devices, as for RSGD (a ``jax.sharding.Mesh`` with an
+      axis ``"samples"``, a number of devices or ``"auto"``).
 
     Float hyper-parameters may be 1-D arrays of equal length P (a hyper-parameter batch; leading
     result axis P). Defaults (Adam, lr 0.05, batch 100) solve random perceptrons up to
@@ -311,7 +314,7 @@ def solve(
         problem = Problem(problem.inputs, problem.labels, architecture=problem.architecture, k=problem.k)
     res = run(
         algo, key, problem, max_steps=int(max_epochs), stop="any", hyper_batch=P, trace=trace, progress=progress,
-        description="SBP descent",
+        description="SBP descent", mesh=mesh,
     )
     return _result(res, trace)
 
