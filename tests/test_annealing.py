@@ -1,0 +1,172 @@
+"""Replicated / standard / quantum simulated annealing (physlearn.algorithms.annealing)."""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from physlearn.algorithms import annealing, energies, problems
+from physlearn.algorithms.runner import run
+
+F32 = jnp.float32
+
+
+def _algo(kind="replicated", interaction="traced", energy="minflip", proposal="uniform", y=3, beta=1.0, gamma=0.5,
+          field=1.0, moves=1, init_equal=False):
+    """A fixed-temperature chain (no schedule, no give-up, no stop at zero energy)."""
+    return annealing.Annealing(
+        beta0=F32(beta), beta_factor=F32(1.0), gamma0=F32(gamma), gamma_factor=F32(1.0), field0=F32(field),
+        field_factor=F32(1.0), replicas=y, kind=kind, interaction=interaction, energy=energy, proposal=proposal,
+        schedule_every=10**6, give_up=2**30, restarts=0, max_moves=2**30, moves_per_step=moves,
+        init_equal=init_equal, stop_at_solution=False,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# 1. energy bookkeeping: incremental == recomputed after every move (property test)
+# ------------------------------------------------------------------------------------------------
+_BOOK_CASES = {
+    # name: (architecture, k, n, alpha, algorithm kwargs)
+    "perceptron-traced-minflip": ("perceptron", 1, 11, 0.9, dict(energy="minflip", beta=0.3, gamma=0.7)),
+    "committee-explicit-errors": ("committee", 3, 7, 0.9, dict(interaction="explicit", energy="errors", beta=0.3)),
+    "tree-quantum-minflip-biased": ("tree", 3, 5, 0.9, dict(kind="quantum", proposal="biased", beta=0.5, field=0.8)),
+    "committee-traced-minflip-biased": ("committee", 3, 7, 0.9, dict(proposal="biased", beta=0.2, gamma=1.2)),
+}
+_BOOK_FNS = {}
+
+
+def _bookkeeping_fn(name):
+    if name in _BOOK_FNS:
+        return _BOOK_FNS[name]
+    arch, k, n, alpha, kw = _BOOK_CASES[name]
+    algo = _algo(**kw)
+
+    @jax.jit
+    def check(key, prob):
+        k0, k1 = jax.random.split(key)
+        st0 = algo.init(k0, prob)
+
+        def body(s, kk):
+            s2, _ = algo.step(kk, s, prob)
+            W = s2.W.astype(F32)
+            E = energies.num_errors(W, prob) if algo.energy == "errors" else energies.min_flips_energy(W, prob)
+            ok_e = jnp.all(E.astype(jnp.int32) == s2.energy)
+            stab = jnp.swapaxes(energies.stabilities(W, prob), -1, -2).astype(jnp.int32)  # (y, K, M)
+            ok_s = jnp.all(stab == s2.stab)
+            ok_w = jnp.all(jnp.sum(s2.W.astype(jnp.int32), axis=0) == s2.wsum)
+            return s2, ok_e & ok_s & ok_w
+
+        s_end, ok = jax.lax.scan(body, st0, jax.random.split(k1, 400))
+        return ok, s_end.accepted
+
+    _BOOK_FNS[name] = (check, arch, k, n, alpha)
+    return _BOOK_FNS[name]
+
+
+@pytest.mark.parametrize("name", sorted(_BOOK_CASES))
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_incremental_energy_equals_recomputed_after_every_move(name, seed):
+    check, arch, k, n, alpha = _bookkeeping_fn(name)
+    key = jax.random.key(seed)
+    prob = problems.random_patterns(jax.random.fold_in(key, 1), n, alpha, k=k, architecture=arch)
+    ok, accepted = check(key, prob)
+    assert bool(jnp.all(ok)), f"bookkeeping broke at move {int(np.argmin(np.asarray(ok)))}"
+    assert int(accepted) > 50  # the check saw many accepted moves
+
+
+# ------------------------------------------------------------------------------------------------
+# 2. detailed balance: empirical distribution vs exact Boltzmann weights (enumeration)
+# ------------------------------------------------------------------------------------------------
+def _minflip_np(W, X, sig):
+    """Perceptron min-flip energy, W (..., N) +-1, X (M, N), sig (M,) -> (...)."""
+    d = (W @ X.T) * sig
+    return np.sum(np.where(d < 0, (1 - d) // 2, 0), axis=-1)
+
+
+def _log_weights(variant, X, sig, y, n, beta, gamma, field):
+    """Exact log Boltzmann weights of every configuration, in the order of _encode."""
+    n_spins = y * n + (n if variant == "explicit" else 0)
+    conf = np.array(list(itertools.product([-1, 1], repeat=n_spins)), dtype=np.int64)[:, ::-1]  # bit j = spin j
+    W = conf[:, : y * n].reshape(-1, y, n)
+    E = _minflip_np(W, X, sig)  # (C, y)
+    S = W.sum(axis=1)  # (C, n)
+    if variant == "traced":
+        return -beta * E.sum(1) + np.sum(np.log(2 * np.cosh(gamma * S)), axis=1)
+    if variant == "explicit":
+        Wc = conf[:, y * n:]
+        return -beta * E.sum(1) + gamma * np.sum(Wc * S, axis=1)
+    if variant == "quantum":
+        g = np.arctanh(np.exp(-2 * beta * field / y))
+        ring = np.sum(W * np.roll(W, -1, axis=1), axis=(1, 2))
+        return -(beta / y) * E.sum(1) + g * ring
+    raise AssertionError(variant)
+
+
+def _encode(W, Wc, explicit):
+    """Configuration index: spin j = (replica a, site i) -> bit a*n + i (reference after)."""
+    W = np.asarray(W).reshape(W.shape[0], -1)
+    if explicit:
+        W = np.concatenate([W, np.asarray(Wc).reshape(Wc.shape[0], -1)], axis=1)
+    bits = (W > 0).astype(np.int64)
+    return bits @ (1 << np.arange(bits.shape[1], dtype=np.int64))
+
+
+def _chi2_pvalue(counts, logw):
+    p = np.exp(logw - logw.max())
+    p /= p.sum()
+    expected = p * counts.sum()
+    order = np.argsort(expected)
+    # pool the rarest states until every bin expects >= 5
+    obs, exp, acc_o, acc_e = [], [], 0.0, 0.0
+    for j in order:
+        acc_o += counts[j]
+        acc_e += expected[j]
+        if acc_e >= 5:
+            obs.append(acc_o)
+            exp.append(acc_e)
+            acc_o = acc_e = 0.0
+    if acc_e > 0:
+        obs[-1] += acc_o
+        exp[-1] += acc_e
+    return stats.chisquare(obs, exp).pvalue
+
+
+_DB_CASES = [
+    # variant, kind/interaction/proposal, y, beta, gamma, field
+    ("traced", dict(), 3, 1.0, 0.6, 1.0),
+    ("traced", dict(proposal="biased"), 3, 1.0, 0.6, 1.0),
+    ("explicit", dict(interaction="explicit"), 2, 1.0, 0.5, 1.0),
+    ("quantum", dict(kind="quantum"), 3, 1.5, 0.0, 0.8),
+]
+
+
+@pytest.mark.parametrize("variant,kw,y,beta,gamma,field", _DB_CASES)
+def test_detailed_balance_matches_exact_boltzmann(variant, kw, y, beta, gamma, field):
+    n, chains, burn = 3, 8192, 400
+    prob = problems.random_patterns(jax.random.key(7), n, 1.0)  # M = 3 patterns
+    X = np.asarray(prob.inputs, np.int64)
+    sig = np.asarray(prob.labels, np.int64)
+    algo = _algo(y=y, beta=beta, gamma=gamma, field=field, moves=burn, **kw)
+    batch = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (chains,) + x.shape), prob)
+    res = run(algo, jax.random.key(11), batch, max_steps=1, stop="never")
+    explicit = variant == "explicit"
+    idx = _encode(res.state.W[:, :, 0, :], res.state.Wc[:, 0, :], explicit)
+    n_states = 2 ** (y * n + (n if explicit else 0))
+    counts = np.bincount(idx, minlength=n_states).astype(float)
+    logw = _log_weights(variant, X, sig, y, n, beta, gamma, field)
+    assert _chi2_pvalue(counts, logw) > 1e-3
+    # the test has power: slightly wrong measures (beta 20% off; coupling off) are rejected
+    assert _chi2_pvalue(counts, _log_weights(variant, X, sig, y, n, 1.2 * beta, gamma, field)) < 1e-6
+    if variant == "quantum":
+        wrong = _log_weights(variant, X, sig, y, n, beta, gamma, 1.3 * field)
+    else:
+        wrong = _log_weights(variant, X, sig, y, n, beta, 1.5 * gamma, field)
+    assert _chi2_pvalue(counts, wrong) < 1e-6
