@@ -170,3 +170,140 @@ def test_detailed_balance_matches_exact_boltzmann(variant, kw, y, beta, gamma, f
     else:
         wrong = _log_weights(variant, X, sig, y, n, beta, 1.5 * gamma, field)
     assert _chi2_pvalue(counts, wrong) < 1e-6
+
+
+# ------------------------------------------------------------------------------------------------
+# 3. solving: defaults work out of the box; gamma = 0 is standard SA
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", annealing.KINDS)
+def test_defaults_solve_perceptron(kind):
+    prob = problems.random_patterns(jax.random.key(3), 201, 0.3, samples=2)
+    res = annealing.solve(jax.random.key(4), prob, kind=kind)
+    assert res.solved.shape == (2,) and bool(jnp.all(res.solved))
+    np.testing.assert_array_equal(np.asarray(res.errors), 0)
+    W = res.weights.astype(F32)
+    np.testing.assert_array_equal(np.asarray(jax.vmap(energies.num_errors)(W, prob)), 0)
+    assert res.weights.shape == (2, 1, 201) and res.weights.dtype == jnp.int8
+    assert not bool(jnp.any(res.gave_up)) and int(jnp.max(res.restarts)) == 0
+    steps = np.asarray(res.steps)
+    assert np.all(steps > 0) and np.all(steps < 20_000_000)
+    assert np.all(np.asarray(res.accepted) <= steps)
+    # the run stopped at the first zero-energy replica: some replica has zero errors
+    assert np.all(np.min(np.asarray(res.replica_errors), axis=-1) == 0)
+
+
+def test_committee_solves_with_defaults():
+    prob = problems.random_patterns(jax.random.key(5), 21, 0.3, k=3, architecture="committee", samples=2)
+    res = annealing.solve(jax.random.key(6), prob)
+    assert bool(jnp.all(res.solved))
+    np.testing.assert_array_equal(np.asarray(jax.vmap(energies.num_errors)(res.weights.astype(F32), prob)), 0)
+
+
+def _small():
+    return problems.random_patterns(jax.random.key(8), 51, 0.4, samples=2)
+
+
+def test_gamma_zero_is_standard_sa():
+    prob = _small()
+    kw = dict(beta0=1.5, beta_factor=1.01, max_moves=200_000)
+    a = annealing.solve(jax.random.key(9), prob, kind="standard", **kw)
+    b = annealing.solve(jax.random.key(9), prob, kind="replicated", gamma0=0.0, gamma_factor=1.0, **kw)
+    assert bool(jnp.all(a.solved))
+    for name in ("solved", "steps", "accepted", "weights", "replica_errors", "beta"):
+        np.testing.assert_array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name)), err_msg=name)
+
+
+def test_batched_equals_per_sample_and_runs_axis():
+    prob = _small()
+    key = jax.random.key(10)
+    kw = dict(beta0=1.5, beta_factor=1.01, max_moves=200_000)
+    batch = annealing.solve(key, prob, kind="standard", **kw)  # same program as the test above
+    for i in range(2):
+        one = annealing.solve(jax.random.fold_in(key, i), prob.sample(i), kind="standard", **kw)
+        assert int(one.steps) == int(batch.steps[i])
+        np.testing.assert_array_equal(np.asarray(one.weights), np.asarray(batch.weights[i]))
+    runs = annealing.solve(key, prob.sample(0), kind="standard", runs=2, **kw)
+    assert runs.steps.shape == (2,) and bool(jnp.all(runs.solved))
+    # run r of a single instance is batch element r: fold_in(key, r)
+    assert int(runs.steps[0]) == int(batch.steps[0])
+    assert int(runs.steps[1]) != int(runs.steps[0])
+
+
+# ------------------------------------------------------------------------------------------------
+# 4. freezing, give-up, restarts, exact move budget, hyper-parameter batches, trace
+# ------------------------------------------------------------------------------------------------
+def test_frozen_runs_restart_then_give_up():
+    # far above capacity (unsatisfiable) and cold: every chain freezes in a local minimum
+    prob = problems.random_patterns(jax.random.key(12), 21, 2.0, samples=2)
+    res = annealing.solve(jax.random.key(13), prob, beta0=30.0, give_up=300, restarts=2, max_moves=10**6)
+    assert not bool(jnp.any(res.solved))
+    assert bool(jnp.all(res.gave_up))
+    np.testing.assert_array_equal(np.asarray(res.restarts), 2)
+    steps = np.asarray(res.steps)
+    assert np.all(steps >= 3 * 300) and np.all(steps < 10**6)
+
+
+def test_exact_move_budget_hyper_batch_and_trace():
+    prob = problems.random_patterns(jax.random.key(12), 21, 2.0, samples=2)
+    res = annealing.solve(
+        jax.random.key(14), prob, beta0=np.array([0.3, 0.5]), give_up=2**30, max_moves=12_345,
+        moves_per_step=1000, trace=True,
+    )
+    assert res.steps.shape == (2, 2)
+    np.testing.assert_array_equal(np.asarray(res.steps), 12_345)  # not a multiple of the block
+    assert not bool(jnp.any(res.solved)) and not bool(jnp.any(res.gave_up))
+    moves = np.asarray(res.trace.moves)  # (P, S, blocks)
+    assert moves.shape[:2] == (2, 2)
+    np.testing.assert_array_equal(moves[..., 12], 12_345)
+    assert np.all(np.diff(moves[..., :13], axis=-1) > 0)
+    # hotter chains accept more
+    acc = np.asarray(res.accepted)
+    assert np.all(acc[0] > acc[1])
+
+
+# ------------------------------------------------------------------------------------------------
+# 5. validation at the public boundary (before compilation)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(beta0=-1.0), "beta0"),
+        (dict(beta0=float("nan")), "beta0"),
+        (dict(beta0=float("inf")), "beta0"),
+        (dict(gamma0=-0.5), "gamma0"),
+        (dict(gamma0=float("nan")), "gamma0"),
+        (dict(beta_factor=0.99), "beta_factor"),
+        (dict(gamma_factor=0.5), "gamma_factor"),
+        (dict(kind="quantum", field_factor=0.9), "field_factor"),
+        (dict(kind="quantum", field0=0.0), "field0"),
+        (dict(kind="quantum", replicas=1), "replicas"),
+        (dict(kind="quantum", gamma0=1.0), "gamma0"),
+        (dict(field0=1.0), "field0"),
+        (dict(kind="standard", gamma0=0.5), "gamma0"),
+        (dict(replicas=0), "replicas"),
+        (dict(replicas=2.5), "replicas"),
+        (dict(kind="annealed"), "kind"),
+        (dict(interaction="centre"), "interaction"),
+        (dict(kind="quantum", interaction="explicit"), "interaction"),
+        (dict(energy="hinge"), "energy"),
+        (dict(proposal="gibbs"), "proposal"),
+        (dict(max_moves=0), "max_moves"),
+        (dict(max_moves=2**31), "max_moves"),
+        (dict(moves_per_step=0), "moves_per_step"),
+        (dict(give_up=0), "give_up"),
+        (dict(schedule_every=True), "schedule_every"),
+        (dict(restarts=-1), "restarts"),
+        (dict(runs=0), "runs"),
+        (dict(beta0=np.array([1.0, 2.0]), gamma0=np.array([1.0, 2.0, 3.0])), "equal lengths"),
+        (dict(dtype=jnp.int32), "dtype"),
+    ],
+)
+def test_validation(kwargs, match):
+    prob = problems.random_patterns(jax.random.key(0), 11, 0.5)
+    with pytest.raises(ValueError, match=match):
+        annealing.solve(jax.random.key(0), prob, **kwargs)
+
+
+def test_validation_problem():
+    with pytest.raises(ValueError, match="problem"):
+        annealing.solve(jax.random.key(0), np.ones((3, 5)))
