@@ -307,3 +307,49 @@ def test_validation(kwargs, match):
 def test_validation_problem():
     with pytest.raises(ValueError, match="problem"):
         annealing.solve(jax.random.key(0), np.ones((3, 5)))
+
+
+# ------------------------------------------------------------------------------------------------
+# 6. the benchmark's NumPy baseline follows the same trajectory as physlearn
+# ------------------------------------------------------------------------------------------------
+def _load_bench():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_annealing.py"
+    spec = importlib.util.spec_from_file_location("bench_annealing", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_block_matches_numpy_reference():
+    bench = _load_bench()
+    n, y, B = 21, 3, 3000
+    prob = problems.random_patterns(jax.random.key(20), n, 1.0)
+    f = jnp.float64
+    algo = annealing.Annealing(
+        beta0=f(0.5), beta_factor=f(1.05), gamma0=f(0.8), gamma_factor=f(1.05), field0=f(1.0), field_factor=f(1.0),
+        replicas=y, kind="replicated", interaction="traced", energy="minflip", proposal="uniform",
+        schedule_every=50, give_up=2**30, restarts=0, max_moves=2**30, moves_per_step=B, init_equal=False,
+        stop_at_solution=False, dtype="float64",
+    )
+    st0 = algo.init(jax.random.key(21), prob)
+    key = jax.random.key(22)
+    st1, info = jax.jit(lambda k, s, p: algo.step(k, s, p))(key, st0, prob)
+    bits = np.asarray(jax.random.bits(key, (B, 2), dtype=jnp.uint32))  # the step's draws
+    r = (bits[:, 0] % np.uint32(y * n)).astype(np.int64)[:, None]
+    u = bench.unit_uniform(bits[:, 1])[:, None]
+    XT = (np.asarray(prob.inputs, np.int32) * np.asarray(prob.labels, np.int32)[:, None]).T[None]
+    ref = bench.numpy_anneal(
+        np.asarray(st0.W)[:, 0, :][None], XT, r, u, beta=0.5, gamma=0.8, beta_factor=1.05,
+        gamma_factor=1.05, schedule_every=50, dtype=np.float64,
+    )
+    assert int(st1.moves) == B and 300 < int(st1.accepted) < B
+    assert int(st1.accepted) == int(ref["accepted"][0])
+    np.testing.assert_array_equal(np.asarray(st1.W)[:, 0, :], ref["W"][0])
+    np.testing.assert_array_equal(np.asarray(st1.energy), ref["energy"][0])
+    np.testing.assert_array_equal(np.asarray(st1.stab)[:, 0, :], ref["stab"][0])
+    assert float(st1.beta) == pytest.approx(float(ref["beta"][0]), rel=1e-12)
+    assert float(st1.gamma) == pytest.approx(float(ref["gamma"][0]), rel=1e-12)
+    assert float(info.acceptance) == pytest.approx(int(st1.accepted) / B)
