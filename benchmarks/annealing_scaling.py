@@ -82,7 +82,11 @@ def fit(ns, t):
     return out
 
 
-def report(raw, out_prefix, alpha, max_moves):
+def _fmt(v, cap):
+    return f">{cap:.0e}" if not np.isfinite(v) else f"{v:.3g}"
+
+
+def report(raw, out_prefix, alpha, max_moves, fit_min_n=151):
     ns = sorted(int(n) for n in raw)
     kinds = [k for k in ("replicated", "standard", "quantum") if all(k in raw[str(n)] for n in ns)]
     med, q1, q3, best_point, solved, secs = {}, {}, {}, {}, {}, {}
@@ -92,17 +96,19 @@ def report(raw, out_prefix, alpha, max_moves):
             st = _steps(raw[str(n)][k])
             per = st.min(axis=0)
             med[k].append(float(np.median(per)))
-            q1[k].append(float(np.quantile(per, 0.25)))
-            q3[k].append(float(np.quantile(per, 0.75)))
+            # quartiles as order statistics (censored runs are +inf: no interpolation with inf)
+            q1[k].append(float(np.quantile(per, 0.25, method="inverted_cdf")))
+            q3[k].append(float(np.quantile(per, 0.75, method="inverted_cdf")))
             best_point[k].append(float(np.min(np.median(st, axis=1))))
             solved[k].append(f"{int(np.isfinite(per).sum())}/{per.size}")
             secs[k].append(raw[str(n)][k]["seconds"])
-    fits = {}
+    fits = {}  # (kind, range) -> fit
     for k in kinds:
-        ok = [i for i, m in enumerate(med[k]) if np.isfinite(m)]
-        if len(ok) >= 3:
-            fits[k] = fit([ns[i] for i in ok], [med[k][i] for i in ok])
-            fits[k]["ns"] = [ns[i] for i in ok]
+        for lo in (min(ns), fit_min_n):
+            ok = [i for i, m in enumerate(med[k]) if np.isfinite(m) and ns[i] >= lo]
+            if len(ok) >= 3 and (lo == min(ns) or (k, min(ns)) not in fits or len(ok) < len(fits[k, min(ns)]["ns"])):
+                fits[k, lo] = fit([ns[i] for i in ok], [med[k][i] for i in ok])
+                fits[k, lo]["ns"] = [ns[i] for i in ok]
 
     lines = [
         f"# Annealing solve time vs N (perceptron, alpha = {alpha})",
@@ -122,11 +128,15 @@ def report(raw, out_prefix, alpha, max_moves):
     for i, n in enumerate(ns):
         cells = []
         for k in kinds:
-            cells += [f"{med[k][i]:.3g} [{q1[k][i]:.3g}, {q3[k][i]:.3g}]", solved[k][i], f"{best_point[k][i]:.3g}"]
+            cells += [
+                f"{_fmt(med[k][i], max_moves)} [{_fmt(q1[k][i], max_moves)}, {_fmt(q3[k][i], max_moves)}]",
+                solved[k][i],
+                _fmt(best_point[k][i], max_moves),
+            ]
         lines.append(f"| {n} | " + " | ".join(cells) + " |")
     lines += ["", "Fits of the median (natural logs; RMS residual in decades):", "",
               "| kind | power law t = e^a N^b | RMS | exponential t = e^a e^(c N) | RMS |", "|---|---|---|---|---|"]
-    for k, f in fits.items():
+    for (k, _lo), f in sorted(fits.items(), key=lambda kv: (kinds.index(kv[0][0]), kv[0][1])):
         p, e = f["power"], f["exp"]
         lines.append(
             f"| {k} (N = {f['ns'][0]}..{f['ns'][-1]}) | a = {p['a']:.2f}, b = {p['slope']:.2f} | {p['rms_log10']:.3f} "
@@ -148,28 +158,37 @@ def report(raw, out_prefix, alpha, max_moves):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
     colours = {"replicated": "C0", "standard": "C3", "quantum": "C2"}
     xs = np.linspace(min(ns), max(ns), 100)
-    for k in kinds:
-        m = np.array(med[k])
-        ok = np.isfinite(m)
-        err = np.array([m - np.array(q1[k]), np.array(q3[k]) - m])
-        err = np.where(np.isfinite(err), err, 0)
-        ax.errorbar(np.array(ns)[ok], m[ok], yerr=err[:, ok], fmt="o", color=colours[k], label=f"{k} SA", capsize=3)
-        if k in fits:
-            p, e = fits[k]["power"], fits[k]["exp"]
-            ax.plot(xs, np.exp(p["a"]) * xs ** p["slope"], "-", color=colours[k], lw=1,
-                    label=f"  power law, b={p['slope']:.2f}")
-            ax.plot(xs, np.exp(e["a"] + e["slope"] * xs), "--", color=colours[k], lw=1,
-                    label=f"  exponential, c={e['slope']:.4f}")
-    ax.set_yscale("log")
-    ax.set_xlabel("N")
-    ax.set_ylabel("iterations to solution (median, min over grid)")
-    ax.set_title(f"binary perceptron, alpha = {alpha}")
-    ax.legend(fontsize=7)
+    for ax, xscale in zip(axes, ("linear", "log")):
+        for k in kinds:
+            m = np.array(med[k])
+            ok = np.isfinite(m)
+            lo_err = m - np.array(q1[k])
+            hi = np.minimum(np.array(q3[k]), max_moves)  # censored quartile drawn at the budget
+            ax.errorbar(np.array(ns)[ok], m[ok], yerr=np.array([lo_err, hi - m])[:, ok], fmt="o", color=colours[k],
+                        label=f"{k} SA (y={REPLICAS[k]})", capsize=3)
+            if (k, min(ns)) in fits:
+                p, e = fits[k, min(ns)]["power"], fits[k, min(ns)]["exp"]
+                ax.plot(xs, np.exp(p["a"]) * xs ** p["slope"], "-", color=colours[k], lw=1)
+                ax.plot(xs, np.exp(e["a"] + e["slope"] * xs), "--", color=colours[k], lw=1)
+        ax.axhline(max_moves, color="grey", lw=0.8, ls=":")
+        ax.set_yscale("log")
+        ax.set_xscale(xscale)
+        if xscale == "log":
+            ax.set_xticks(ns)
+            ax.set_xticklabels([str(n) for n in ns], fontsize=7)
+            ax.minorticks_off()
+        ax.set_xlabel("N" + (" (log scale)" if xscale == "log" else ""))
+    axes[0].set_ylabel("iterations to solution (median over instances)")
+    axes[0].set_title("exponential fits are straight here (dashed)", fontsize=9)
+    axes[1].set_title("power-law fits are straight here (solid)", fontsize=9)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"binary perceptron, alpha = {alpha}: replicated vs standard vs quantum SA "
+                 f"(budget {max_moves:.0e}, dotted)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out_prefix + ".png", dpi=110)
+    fig.savefig(out_prefix + ".png", dpi=85)
     print("wrote", out_prefix + ".md", out_prefix + ".png")
 
 
@@ -183,6 +202,7 @@ def main(argv=None):
     ap.add_argument("--raw", default=None, help="JSON file of raw results (default: <out>_raw.json)")
     ap.add_argument("--out", default="docs/experiments/annealing_scaling")
     ap.add_argument("--report", action="store_true", help="only rebuild the table, fits and figure")
+    ap.add_argument("--fit-min-n", type=int, default=151, help="second set of fits on N >= this")
     args = ap.parse_args(argv)
     raw_path = args.raw or args.out + "_raw.json"
     raw = {}
@@ -199,7 +219,7 @@ def main(argv=None):
             )
             with open(raw_path, "w") as fh:
                 json.dump({"_alpha": args.alpha, "_max_moves": args.max_moves, "_jax": jax.__version__, **raw}, fh)
-    report(raw, args.out, args.alpha, meta.get("_max_moves", args.max_moves))
+    report(raw, args.out, args.alpha, meta.get("_max_moves", args.max_moves), args.fit_min_n)
 
 
 if __name__ == "__main__":

@@ -175,9 +175,14 @@ def test_detailed_balance_matches_exact_boltzmann(variant, kw, y, beta, gamma, f
 # ------------------------------------------------------------------------------------------------
 # 3. solving: defaults work out of the box; gamma = 0 is standard SA
 # ------------------------------------------------------------------------------------------------
+def _p201():
+    # one problem shape for the solve tests: programs compiled for the defaults are reused
+    return problems.random_patterns(jax.random.key(3), 201, 0.3, samples=2)
+
+
 @pytest.mark.parametrize("kind", annealing.KINDS)
 def test_defaults_solve_perceptron(kind):
-    prob = problems.random_patterns(jax.random.key(3), 201, 0.3, samples=2)
+    prob = _p201()
     res = annealing.solve(jax.random.key(4), prob, kind=kind)
     assert res.solved.shape == (2,) and bool(jnp.all(res.solved))
     np.testing.assert_array_equal(np.asarray(res.errors), 0)
@@ -199,30 +204,27 @@ def test_committee_solves_with_defaults():
     np.testing.assert_array_equal(np.asarray(jax.vmap(energies.num_errors)(res.weights.astype(F32), prob)), 0)
 
 
-def _small():
-    return problems.random_patterns(jax.random.key(8), 51, 0.4, samples=2)
-
-
 def test_gamma_zero_is_standard_sa():
-    prob = _small()
-    kw = dict(beta0=1.5, beta_factor=1.01, max_moves=200_000)
-    a = annealing.solve(jax.random.key(9), prob, kind="standard", **kw)
-    b = annealing.solve(jax.random.key(9), prob, kind="replicated", gamma0=0.0, gamma_factor=1.0, **kw)
+    prob = _p201()
+    a = annealing.solve(jax.random.key(9), prob, kind="standard")
+    b = annealing.solve(jax.random.key(9), prob, kind="replicated", beta0=2.0, gamma0=0.0, gamma_factor=1.0)
     assert bool(jnp.all(a.solved))
     for name in ("solved", "steps", "accepted", "weights", "replica_errors", "beta"):
         np.testing.assert_array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name)), err_msg=name)
+    # ... and not by accident: with the interaction on, the trajectory differs
+    c = annealing.solve(jax.random.key(9), prob, kind="replicated", beta0=2.0, gamma0=1.0, gamma_factor=1.0)
+    assert not np.array_equal(np.asarray(a.steps), np.asarray(c.steps))
 
 
 def test_batched_equals_per_sample_and_runs_axis():
-    prob = _small()
+    prob = _p201()
     key = jax.random.key(10)
-    kw = dict(beta0=1.5, beta_factor=1.01, max_moves=200_000)
-    batch = annealing.solve(key, prob, kind="standard", **kw)  # same program as the test above
+    batch = annealing.solve(key, prob)
     for i in range(2):
-        one = annealing.solve(jax.random.fold_in(key, i), prob.sample(i), kind="standard", **kw)
+        one = annealing.solve(jax.random.fold_in(key, i), prob.sample(i))
         assert int(one.steps) == int(batch.steps[i])
         np.testing.assert_array_equal(np.asarray(one.weights), np.asarray(batch.weights[i]))
-    runs = annealing.solve(key, prob.sample(0), kind="standard", runs=2, **kw)
+    runs = annealing.solve(key, prob.sample(0), runs=2)
     assert runs.steps.shape == (2,) and bool(jnp.all(runs.solved))
     # run r of a single instance is batch element r: fold_in(key, r)
     assert int(runs.steps[0]) == int(batch.steps[0])
@@ -232,33 +234,29 @@ def test_batched_equals_per_sample_and_runs_axis():
 # ------------------------------------------------------------------------------------------------
 # 4. freezing, give-up, restarts, exact move budget, hyper-parameter batches, trace
 # ------------------------------------------------------------------------------------------------
-def test_frozen_runs_restart_then_give_up():
-    # far above capacity (unsatisfiable) and cold: every chain freezes in a local minimum
-    prob = problems.random_patterns(jax.random.key(12), 21, 2.0, samples=2)
-    res = annealing.solve(jax.random.key(13), prob, beta0=30.0, give_up=300, restarts=2, max_moves=10**6)
-    assert not bool(jnp.any(res.solved))
-    assert bool(jnp.all(res.gave_up))
-    np.testing.assert_array_equal(np.asarray(res.restarts), 2)
-    steps = np.asarray(res.steps)
-    assert np.all(steps >= 3 * 300) and np.all(steps < 10**6)
-
-
-def test_exact_move_budget_hyper_batch_and_trace():
+def test_freezing_give_up_restarts_budget_hyper_batch_and_trace():
+    # far above capacity (unsatisfiable): the cold chains (beta0 = 30) freeze in a local minimum,
+    # are restarted twice and then give up; the hot ones (beta0 = 0.3) never freeze and use the
+    # whole budget, exactly (12345 is not a multiple of the block)
     prob = problems.random_patterns(jax.random.key(12), 21, 2.0, samples=2)
     res = annealing.solve(
-        jax.random.key(14), prob, beta0=np.array([0.3, 0.5]), give_up=2**30, max_moves=12_345,
+        jax.random.key(14), prob, beta0=np.array([30.0, 0.3]), give_up=300, restarts=2, max_moves=12_345,
         moves_per_step=1000, trace=True,
     )
-    assert res.steps.shape == (2, 2)
-    np.testing.assert_array_equal(np.asarray(res.steps), 12_345)  # not a multiple of the block
-    assert not bool(jnp.any(res.solved)) and not bool(jnp.any(res.gave_up))
+    assert res.steps.shape == (2, 2) and not bool(jnp.any(res.solved))
+    cold, hot = 0, 1
+    assert bool(jnp.all(res.gave_up[cold])) and not bool(jnp.any(res.gave_up[hot]))
+    np.testing.assert_array_equal(np.asarray(res.restarts[cold]), 2)
+    np.testing.assert_array_equal(np.asarray(res.restarts[hot]), 0)
+    steps = np.asarray(res.steps)
+    assert np.all(steps[cold] >= 3 * 300) and np.all(steps[cold] < 12_345)
+    np.testing.assert_array_equal(steps[hot], 12_345)
     moves = np.asarray(res.trace.moves)  # (P, S, blocks)
-    assert moves.shape[:2] == (2, 2)
-    np.testing.assert_array_equal(moves[..., 12], 12_345)
-    assert np.all(np.diff(moves[..., :13], axis=-1) > 0)
-    # hotter chains accept more
-    acc = np.asarray(res.accepted)
-    assert np.all(acc[0] > acc[1])
+    np.testing.assert_array_equal(moves[hot, :, 12], 12_345)
+    assert np.all(np.diff(moves[hot, :, :13], axis=-1) > 0)
+    assert np.all(np.asarray(res.trace.acceptance)[hot, :, :12] > 0.05)
+    halted = np.asarray(res.trace.halted)
+    assert np.all(halted[hot, :, 12]) and not np.any(halted[hot, :, :12])
 
 
 # ------------------------------------------------------------------------------------------------

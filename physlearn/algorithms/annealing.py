@@ -248,8 +248,9 @@ class AnnealInfo(eqx.Module):
 class Annealing(eqx.Module):
     """Annealing hyper-parameters (array fields may carry a leading hyper-parameter axis).
 
-    ``kind="standard"`` is run as ``"replicated"`` with γ fixed at 0 (construct it with
-    ``gamma0=0``); see :func:`solve` for the meaning of every field."""
+    ``kind="standard"`` ignores ``gamma0``/``gamma_factor`` (no interaction: the coupling is 0);
+    ``stop_at_solution=False`` and a huge ``give_up`` turn a chain into a plain sampler at fixed
+    β, γ (factors 1), as the detailed-balance tests use it. See :func:`solve` for every field."""
 
     beta0: jax.Array
     beta_factor: jax.Array
@@ -303,6 +304,8 @@ class Annealing(eqx.Module):
         """The coupling that enters the log weights: γ, or :math:`\\gamma_\\Gamma` (quantum)."""
         if self.kind == "quantum":
             return quantum_coupling(st.beta, st.field, self.replicas)
+        if self.kind == "standard":
+            return jnp.zeros_like(st.gamma)
         return st.gamma
 
     def _log_ratios(self, W, Wc, g):
