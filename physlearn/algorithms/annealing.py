@@ -127,6 +127,10 @@ def pattern_energies(stab, energy: str = "minflip"):
     ``"minflip"``: the minimum number of weight flips that fix the pattern (PNAS 2016 eqs. 9--13):
     the :math:`n_{fix} = \max(0, (1-\sum_k\mathrm{sign}\Delta_k)/2)` cheapest wrong units, a wrong
     unit costing :math:`(1-\Delta_k)/2` flips (for the perceptron :math:`\Theta(-\Delta)(1-\Delta)/2`).
+
+    This is the integer form of :func:`physlearn.algorithms.energies.min_flips_per_pattern` and
+    :func:`~physlearn.algorithms.energies.errors_per_pattern` (the shared energies), evaluated on
+    stored stabilities; the tests check the two against each other after every move.
     """
     stab = stab.astype(jnp.int32)
     K = stab.shape[-2]
