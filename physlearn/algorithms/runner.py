@@ -18,10 +18,11 @@ the algorithm's array fields, outermost), until the stopping rule holds:
 * ``stop="never"``: run the full budget;
 
 or ``max_steps`` iterations have been done, or the algorithm halts: an ``info`` may carry a bool
-field ``halted`` (e.g. a Monte Carlo run that gave up), which ends the run without success. The loop is a ``lax.while_loop`` per instance (under
-``vmap`` finished instances are frozen), executed in chunks by a host loop that drives a ``rich``
-progress bar (``progress=True``) -- no host callbacks inside compiled code. Sample ``i`` uses the
-key ``fold_in(key, i)`` (common random numbers across hyper-parameter points).
+field ``halted`` (e.g. a Monte Carlo run that gave up), which ends the run without success. The
+loop is a ``lax.while_loop`` per instance (under ``vmap`` finished instances are frozen), executed
+in chunks by a host loop that drives a ``rich`` progress bar (``progress=True``) -- no host
+callbacks inside compiled code. Sample ``i`` uses the key ``fold_in(key, i)`` (common random
+numbers across hyper-parameter points).
 """
 
 from __future__ import annotations
