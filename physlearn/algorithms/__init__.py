@@ -7,13 +7,16 @@
 * :mod:`~physlearn.algorithms.runner` -- the shared ``init``/``step`` driver (``run``), batched
   over disorder samples and hyper-parameter points; ``mesh=`` shards the samples over devices.
 * :mod:`~physlearn.algorithms.rsgd` -- replicated SGD (robust ensemble), ``rsgd.solve``.
+* :mod:`~physlearn.algorithms.annealing` -- replicated simulated annealing, standard SA and
+  quantum (Suzuki--Trotter) simulated annealing, ``annealing.solve``.
 """
 
-from . import energies, problems, rsgd, runner
+from . import annealing, energies, problems, rsgd, runner
 from .problems import Problem, from_arrays, random_patterns, teacher_student
 from .runner import RunResult, run
 
 __all__ = [
+    "annealing",
     "energies",
     "problems",
     "rsgd",

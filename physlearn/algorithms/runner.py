@@ -17,7 +17,8 @@ the algorithm's array fields, outermost), until the stopping rule holds:
 * ``stop="any"``: ``info.best_errors == 0``;
 * ``stop="never"``: run the full budget;
 
-or ``max_steps`` iterations have been done. The loop is a ``lax.while_loop`` per instance (under
+or ``max_steps`` iterations have been done, or the algorithm halts: an ``info`` may carry a bool
+field ``halted`` (e.g. a Monte Carlo run that gave up), which ends the run without success. The loop is a ``lax.while_loop`` per instance (under
 ``vmap`` finished instances are frozen), executed in chunks by a host loop that drives a ``rich``
 progress bar (``progress=True``) -- no host callbacks inside compiled code. Sample ``i`` uses the
 key ``fold_in(key, i)`` (common random numbers across hyper-parameter points).
@@ -167,6 +168,12 @@ def _stop_fn(stop):
     return lambda info: jnp.zeros((), bool)
 
 
+def _halted(info):
+    """The optional ``info.halted`` flag (the algorithm stopped without success), else False."""
+    h = getattr(info, "halted", None)
+    return jnp.zeros((), bool) if h is None else h
+
+
 def _init_one(algorithm, key, problem, max_steps, trace):
     k_init, k_run = jax.random.split(key)
     state = algorithm.init(k_init, problem)
@@ -182,7 +189,7 @@ def _advance_one(algorithm, problem, carry: _Carry, until, stop):
     stop_fn = _stop_fn(stop)
 
     def cond(c):
-        return (~c.solved) & (c.step < until)
+        return (~c.solved) & (c.step < until) & ~_halted(c.info)
 
     def body(c):
         key, sub = jax.random.split(c.key)
@@ -351,8 +358,10 @@ def run(
                 done = min(max_steps, done + chunk)
                 carry = advance(carry, done)
                 n_solved = n_solved_real(carry)[0]
+                over = carry.solved | _halted(carry.info)
+                n_over = int(jnp.sum(over[..., :n_real] if n_real is not None else over))
                 bar.update(task, completed=done, status=f"solved {n_solved}/{total}")
-                if n_solved == total:
+                if n_over == total:
                     bar.update(task, completed=max_steps)
                     break
     else:
@@ -360,7 +369,7 @@ def run(
         while done < max_steps:
             done = min(max_steps, done + chunk)
             carry = advance(carry, done)
-            if done < max_steps and bool(jnp.all(carry.solved)):
+            if done < max_steps and bool(jnp.all(carry.solved | _halted(carry.info))):
                 break
     return finish(carry)
 

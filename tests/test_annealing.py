@@ -1,0 +1,356 @@
+"""Replicated / standard / quantum simulated annealing (physlearn.algorithms.annealing)."""
+
+from __future__ import annotations
+
+import itertools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from physlearn.algorithms import annealing, energies, problems
+
+F32 = jnp.float32
+
+
+def _algo(kind="replicated", interaction="traced", energy="minflip", proposal="uniform", y=3, beta=1.0, gamma=0.5,
+          field=1.0, moves=1, init_equal=False):
+    """A fixed-temperature chain (no schedule, no give-up, no stop at zero energy)."""
+    return annealing.Annealing(
+        beta0=F32(beta), beta_factor=F32(1.0), gamma0=F32(gamma), gamma_factor=F32(1.0), field0=F32(field),
+        field_factor=F32(1.0), replicas=y, kind=kind, interaction=interaction, energy=energy, proposal=proposal,
+        schedule_every=10**6, give_up=2**30, restarts=0, max_moves=2**30, moves_per_step=moves,
+        init_equal=init_equal, stop_at_solution=False,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# 1. energy bookkeeping: incremental == recomputed after every move (property test)
+# ------------------------------------------------------------------------------------------------
+_BOOK_CASES = {
+    # name: (architecture, k, n, alpha, algorithm kwargs)
+    "perceptron-traced-minflip": ("perceptron", 1, 11, 0.9, dict(energy="minflip", beta=0.3, gamma=0.7)),
+    "committee-explicit-errors": ("committee", 3, 7, 0.9, dict(interaction="explicit", energy="errors", beta=0.3)),
+    "tree-quantum-minflip-biased": ("tree", 3, 5, 0.9, dict(kind="quantum", proposal="biased", beta=0.5, field=0.8)),
+}
+_BOOK_FNS = {}
+
+
+def _bookkeeping_fn(name):
+    if name in _BOOK_FNS:
+        return _BOOK_FNS[name]
+    arch, k, n, alpha, kw = _BOOK_CASES[name]
+    algo = _algo(**kw)
+
+    @jax.jit
+    def check(key, prob):
+        k0, k1 = jax.random.split(key)
+        st0 = algo.init(k0, prob)
+
+        def body(s, kk):
+            s2, _ = algo.step(kk, s, prob)
+            W = s2.W.astype(F32)
+            E = energies.num_errors(W, prob) if algo.energy == "errors" else energies.min_flips_energy(W, prob)
+            ok_e = jnp.all(E.astype(jnp.int32) == s2.energy)
+            stab = jnp.swapaxes(energies.stabilities(W, prob), -1, -2).astype(jnp.int32)  # (y, K, M)
+            ok_s = jnp.all(stab == s2.stab)
+            ok_w = jnp.all(jnp.sum(s2.W.astype(jnp.int32), axis=0) == s2.wsum)
+            return s2, ok_e & ok_s & ok_w
+
+        s_end, ok = jax.lax.scan(body, st0, jax.random.split(k1, 400))
+        return ok, s_end.accepted
+
+    _BOOK_FNS[name] = (check, arch, k, n, alpha)
+    return _BOOK_FNS[name]
+
+
+@pytest.mark.parametrize("name", sorted(_BOOK_CASES))
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(seed=st.integers(0, 2**31 - 1))
+def test_incremental_energy_equals_recomputed_after_every_move(name, seed):
+    check, arch, k, n, alpha = _bookkeeping_fn(name)
+    key = jax.random.key(seed)
+    prob = problems.random_patterns(jax.random.fold_in(key, 1), n, alpha, k=k, architecture=arch)
+    ok, accepted = check(key, prob)
+    assert bool(jnp.all(ok)), f"bookkeeping broke at move {int(np.argmin(np.asarray(ok)))}"
+    assert int(accepted) > 50  # the check saw many accepted moves
+
+
+# ------------------------------------------------------------------------------------------------
+# 2. detailed balance: empirical distribution vs exact Boltzmann weights (enumeration)
+# ------------------------------------------------------------------------------------------------
+def _minflip_np(W, X, sig):
+    """Perceptron min-flip energy, W (..., N) +-1, X (M, N), sig (M,) -> (...)."""
+    d = (W @ X.T) * sig
+    return np.sum(np.where(d < 0, (1 - d) // 2, 0), axis=-1)
+
+
+def _log_weights(variant, X, sig, y, n, beta, gamma, field):
+    """Exact log Boltzmann weights of every configuration, in the order of _encode."""
+    n_spins = y * n + (n if variant == "explicit" else 0)
+    conf = np.array(list(itertools.product([-1, 1], repeat=n_spins)), dtype=np.int64)[:, ::-1]  # bit j = spin j
+    W = conf[:, : y * n].reshape(-1, y, n)
+    E = _minflip_np(W, X, sig)  # (C, y)
+    S = W.sum(axis=1)  # (C, n)
+    if variant == "traced":
+        return -beta * E.sum(1) + np.sum(np.log(2 * np.cosh(gamma * S)), axis=1)
+    if variant == "explicit":
+        Wc = conf[:, y * n:]
+        return -beta * E.sum(1) + gamma * np.sum(Wc * S, axis=1)
+    if variant == "quantum":
+        g = np.arctanh(np.exp(-2 * beta * field / y))
+        ring = np.sum(W * np.roll(W, -1, axis=1), axis=(1, 2))
+        return -(beta / y) * E.sum(1) + g * ring
+    raise AssertionError(variant)
+
+
+def _encode(W, Wc, explicit):
+    """Configuration index: spin j = (replica a, site i) -> bit a*n + i (reference after)."""
+    W = np.asarray(W).reshape(W.shape[0], -1)
+    if explicit:
+        W = np.concatenate([W, np.asarray(Wc).reshape(Wc.shape[0], -1)], axis=1)
+    bits = (W > 0).astype(np.int64)
+    return bits @ (1 << np.arange(bits.shape[1], dtype=np.int64))
+
+
+def _chi2_pvalue(counts, logw):
+    p = np.exp(logw - logw.max())
+    p /= p.sum()
+    expected = p * counts.sum()
+    order = np.argsort(expected)
+    # pool the rarest states until every bin expects >= 5
+    obs, exp, acc_o, acc_e = [], [], 0.0, 0.0
+    for j in order:
+        acc_o += counts[j]
+        acc_e += expected[j]
+        if acc_e >= 5:
+            obs.append(acc_o)
+            exp.append(acc_e)
+            acc_o = acc_e = 0.0
+    if acc_e > 0:
+        obs[-1] += acc_o
+        exp[-1] += acc_e
+    return stats.chisquare(obs, exp).pvalue
+
+
+_DB_CASES = [
+    # variant, kind/interaction/proposal, y, beta, gamma, field
+    ("traced", dict(), 3, 1.0, 0.6, 1.0),
+    ("traced", dict(proposal="biased"), 3, 1.0, 0.6, 1.0),
+    ("explicit", dict(interaction="explicit"), 2, 1.0, 0.5, 1.0),
+    ("quantum", dict(kind="quantum"), 3, 1.5, 0.0, 0.8),
+]
+
+
+@pytest.mark.parametrize("variant,kw,y,beta,gamma,field", _DB_CASES)
+def test_detailed_balance_matches_exact_boltzmann(variant, kw, y, beta, gamma, field):
+    n, chains, burn = 3, 8192, 400
+    prob = problems.random_patterns(jax.random.key(7), n, 1.0)  # M = 3 patterns
+    X = np.asarray(prob.inputs, np.int64)
+    sig = np.asarray(prob.labels, np.int64)
+    algo = _algo(y=y, beta=beta, gamma=gamma, field=field, moves=burn, **kw)
+
+    def chain(key):  # random start, then one block of `burn` moves at fixed beta, gamma
+        k0, k1 = jax.random.split(key)
+        return algo.step(k1, algo.init(k0, prob), prob)[0]
+
+    final = jax.jit(jax.vmap(chain))(jax.random.split(jax.random.key(11), chains))
+    explicit = variant == "explicit"
+    idx = _encode(final.W[:, :, 0, :], final.Wc[:, 0, :], explicit)
+    n_states = 2 ** (y * n + (n if explicit else 0))
+    counts = np.bincount(idx, minlength=n_states).astype(float)
+    logw = _log_weights(variant, X, sig, y, n, beta, gamma, field)
+    assert _chi2_pvalue(counts, logw) > 1e-3
+    # the test has power: slightly wrong measures (beta 20% off; coupling off) are rejected
+    assert _chi2_pvalue(counts, _log_weights(variant, X, sig, y, n, 1.2 * beta, gamma, field)) < 1e-6
+    if variant == "quantum":
+        wrong = _log_weights(variant, X, sig, y, n, beta, gamma, 1.3 * field)
+    else:
+        wrong = _log_weights(variant, X, sig, y, n, beta, 1.5 * gamma, field)
+    assert _chi2_pvalue(counts, wrong) < 1e-6
+
+
+# ------------------------------------------------------------------------------------------------
+# 3. solving: defaults work out of the box; gamma = 0 is standard SA
+# ------------------------------------------------------------------------------------------------
+def _p201():
+    # one problem shape for the solve tests: programs compiled for the defaults are reused
+    return problems.random_patterns(jax.random.key(3), 201, 0.3, samples=2)
+
+
+@pytest.mark.parametrize("kind", annealing.KINDS)
+def test_defaults_solve_perceptron(kind):
+    prob = _p201()
+    res = annealing.solve(jax.random.key(4), prob, kind=kind)
+    assert res.solved.shape == (2,) and bool(jnp.all(res.solved))
+    np.testing.assert_array_equal(np.asarray(res.errors), 0)
+    W = res.weights.astype(F32)
+    np.testing.assert_array_equal(np.asarray(jax.vmap(energies.num_errors)(W, prob)), 0)
+    assert res.weights.shape == (2, 1, 201) and res.weights.dtype == jnp.int8
+    assert not bool(jnp.any(res.gave_up)) and int(jnp.max(res.restarts)) == 0
+    steps = np.asarray(res.steps)
+    assert np.all(steps > 0) and np.all(steps < 20_000_000)
+    assert np.all(np.asarray(res.accepted) <= steps)
+    # the run stopped at the first zero-energy replica: some replica has zero errors
+    assert np.all(np.min(np.asarray(res.replica_errors), axis=-1) == 0)
+
+
+@pytest.mark.slow
+def test_committee_solves_with_defaults():
+    prob = problems.random_patterns(jax.random.key(5), 21, 0.3, k=3, architecture="committee", samples=2)
+    res = annealing.solve(jax.random.key(6), prob)
+    assert bool(jnp.all(res.solved))
+    np.testing.assert_array_equal(np.asarray(jax.vmap(energies.num_errors)(res.weights.astype(F32), prob)), 0)
+
+
+def test_gamma_zero_is_standard_sa():
+    prob = _p201()
+    a = annealing.solve(jax.random.key(9), prob, kind="standard")
+    b = annealing.solve(jax.random.key(9), prob, kind="replicated", beta0=2.0, gamma0=0.0, gamma_factor=1.0)
+    assert bool(jnp.all(a.solved))
+    for name in ("solved", "steps", "accepted", "weights", "replica_errors", "beta"):
+        np.testing.assert_array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name)), err_msg=name)
+    # ... and not by accident: with the interaction on, the trajectory differs
+    c = annealing.solve(jax.random.key(9), prob, kind="replicated", beta0=2.0, gamma0=1.0, gamma_factor=1.0)
+    assert not np.array_equal(np.asarray(a.steps), np.asarray(c.steps))
+
+
+def test_batched_equals_per_sample_and_runs_axis():
+    prob = _p201()
+    key = jax.random.key(10)
+    batch = annealing.solve(key, prob)
+    for i in range(2):
+        one = annealing.solve(jax.random.fold_in(key, i), prob.sample(i))
+        assert int(one.steps) == int(batch.steps[i])
+        np.testing.assert_array_equal(np.asarray(one.weights), np.asarray(batch.weights[i]))
+    runs = annealing.solve(key, prob.sample(0), runs=2)
+    assert runs.steps.shape == (2,) and bool(jnp.all(runs.solved))
+    # run r of a single instance is batch element r: fold_in(key, r)
+    assert int(runs.steps[0]) == int(batch.steps[0])
+    assert int(runs.steps[1]) != int(runs.steps[0])
+
+
+# ------------------------------------------------------------------------------------------------
+# 4. freezing, give-up, restarts, exact move budget, hyper-parameter batches, trace
+# ------------------------------------------------------------------------------------------------
+def test_freezing_give_up_restarts_budget_hyper_batch_and_trace():
+    # far above capacity (unsatisfiable): the cold chains (beta0 = 30) freeze in a local minimum,
+    # are restarted twice and then give up; the hot ones (beta0 = 0.3) never freeze and use the
+    # whole budget, exactly (12345 is not a multiple of the block)
+    prob = problems.random_patterns(jax.random.key(12), 21, 2.0, samples=2)
+    res = annealing.solve(
+        jax.random.key(14), prob, beta0=np.array([30.0, 0.3]), give_up=300, restarts=2, max_moves=12_345,
+        moves_per_step=1000, trace=True,
+    )
+    assert res.steps.shape == (2, 2) and not bool(jnp.any(res.solved))
+    cold, hot = 0, 1
+    assert bool(jnp.all(res.gave_up[cold])) and not bool(jnp.any(res.gave_up[hot]))
+    np.testing.assert_array_equal(np.asarray(res.restarts[cold]), 2)
+    np.testing.assert_array_equal(np.asarray(res.restarts[hot]), 0)
+    steps = np.asarray(res.steps)
+    assert np.all(steps[cold] >= 3 * 300) and np.all(steps[cold] < 12_345)
+    np.testing.assert_array_equal(steps[hot], 12_345)
+    moves = np.asarray(res.trace.moves)  # (P, S, blocks)
+    np.testing.assert_array_equal(moves[hot, :, 12], 12_345)
+    assert np.all(np.diff(moves[hot, :, :13], axis=-1) > 0)
+    assert np.all(np.asarray(res.trace.acceptance)[hot, :, :12] > 0.05)
+    halted = np.asarray(res.trace.halted)
+    assert np.all(halted[hot, :, 12]) and not np.any(halted[hot, :, :12])
+
+
+# ------------------------------------------------------------------------------------------------
+# 5. validation at the public boundary (before compilation)
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(beta0=-1.0), "beta0"),
+        (dict(beta0=float("nan")), "beta0"),
+        (dict(beta0=float("inf")), "beta0"),
+        (dict(gamma0=-0.5), "gamma0"),
+        (dict(gamma0=float("nan")), "gamma0"),
+        (dict(beta_factor=0.99), "beta_factor"),
+        (dict(gamma_factor=0.5), "gamma_factor"),
+        (dict(kind="quantum", field_factor=0.9), "field_factor"),
+        (dict(kind="quantum", field0=0.0), "field0"),
+        (dict(kind="quantum", replicas=1), "replicas"),
+        (dict(kind="quantum", gamma0=1.0), "gamma0"),
+        (dict(field0=1.0), "field0"),
+        (dict(kind="standard", gamma0=0.5), "gamma0"),
+        (dict(replicas=0), "replicas"),
+        (dict(replicas=2.5), "replicas"),
+        (dict(kind="annealed"), "kind"),
+        (dict(interaction="centre"), "interaction"),
+        (dict(kind="quantum", interaction="explicit"), "interaction"),
+        (dict(energy="hinge"), "energy"),
+        (dict(proposal="gibbs"), "proposal"),
+        (dict(max_moves=0), "max_moves"),
+        (dict(max_moves=2**31), "max_moves"),
+        (dict(moves_per_step=0), "moves_per_step"),
+        (dict(give_up=0), "give_up"),
+        (dict(schedule_every=True), "schedule_every"),
+        (dict(restarts=-1), "restarts"),
+        (dict(runs=0), "runs"),
+        (dict(beta0=np.array([1.0, 2.0]), gamma0=np.array([1.0, 2.0, 3.0])), "equal lengths"),
+        (dict(dtype=jnp.int32), "dtype"),
+    ],
+)
+def test_validation(kwargs, match):
+    prob = problems.random_patterns(jax.random.key(0), 11, 0.5)
+    with pytest.raises(ValueError, match=match):
+        annealing.solve(jax.random.key(0), prob, **kwargs)
+
+
+def test_validation_problem():
+    with pytest.raises(ValueError, match="problem"):
+        annealing.solve(jax.random.key(0), np.ones((3, 5)))
+
+
+# ------------------------------------------------------------------------------------------------
+# 6. the benchmark's NumPy baseline follows the same trajectory as physlearn
+# ------------------------------------------------------------------------------------------------
+def _load_bench():
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "bench_annealing.py"
+    spec = importlib.util.spec_from_file_location("bench_annealing", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_block_matches_numpy_reference():
+    bench = _load_bench()
+    n, y, B = 21, 3, 3000
+    prob = problems.random_patterns(jax.random.key(20), n, 1.0)
+    f = jnp.float64
+    algo = annealing.Annealing(
+        beta0=f(0.5), beta_factor=f(1.05), gamma0=f(0.8), gamma_factor=f(1.05), field0=f(1.0), field_factor=f(1.0),
+        replicas=y, kind="replicated", interaction="traced", energy="minflip", proposal="uniform",
+        schedule_every=50, give_up=2**30, restarts=0, max_moves=2**30, moves_per_step=B, init_equal=False,
+        stop_at_solution=False, dtype="float64",
+    )
+    st0 = algo.init(jax.random.key(21), prob)
+    key = jax.random.key(22)
+    st1, info = jax.jit(lambda k, s, p: algo.step(k, s, p))(key, st0, prob)
+    bits = np.asarray(jax.random.bits(key, (B, 2), dtype=jnp.uint32))  # the step's draws
+    r = (bits[:, 0] % np.uint32(y * n)).astype(np.int64)[:, None]
+    u = bench.unit_uniform(bits[:, 1])[:, None]
+    XT = (np.asarray(prob.inputs, np.int32) * np.asarray(prob.labels, np.int32)[:, None]).T[None]
+    ref = bench.numpy_anneal(
+        np.asarray(st0.W)[:, 0, :][None], XT, r, u, beta=0.5, gamma=0.8, beta_factor=1.05,
+        gamma_factor=1.05, schedule_every=50, dtype=np.float64,
+    )
+    assert int(st1.moves) == B and 300 < int(st1.accepted) < B
+    assert int(st1.accepted) == int(ref["accepted"][0])
+    np.testing.assert_array_equal(np.asarray(st1.W)[:, 0, :], ref["W"][0])
+    np.testing.assert_array_equal(np.asarray(st1.energy), ref["energy"][0])
+    np.testing.assert_array_equal(np.asarray(st1.stab)[:, 0, :], ref["stab"][0])
+    assert float(st1.beta) == pytest.approx(float(ref["beta"][0]), rel=1e-12)
+    assert float(st1.gamma) == pytest.approx(float(ref["gamma"][0]), rel=1e-12)
+    assert float(info.acceptance) == pytest.approx(int(st1.accepted) / B)
