@@ -137,6 +137,9 @@ kw = dict(protocol=fbp.pseudo_reinforcement(0.05), trace=True)
 leaves_equal(fbp.solve(key, p6, mesh=mesh4, **kw), fbp.solve(key, p6, **kw))
 leaves_equal(fbp.fixed_point(key, p6, y=3.0, gamma=0.5, max_iters=20, mesh=mesh4),
              fbp.fixed_point(key, p6, y=3.0, gamma=0.5, max_iters=20))
+from physlearn.algorithms import annealing
+kw = dict(replicas=3, max_moves=4000, moves_per_step=1000)
+leaves_equal(annealing.solve(key, p6, mesh=mesh4, **kw), annealing.solve(key, p6, **kw))
 print("sbp fbp ok")
 """
 

@@ -572,6 +572,7 @@ def solve(
     dtype=jnp.float32,
     trace: bool = False,
     progress: bool = False,
+    mesh=None,
 ) -> AnnealResult:
     r"""Train a binary perceptron / committee machine by replicated simulated annealing, standard
     SA or quantum simulated annealing (PNAS 113, E7655 (2016) sec. IV and appendix B; PNAS 115,
@@ -608,6 +609,9 @@ def solve(
     - ``moves_per_step``: moves per compiled block (the driver's step; tunes overhead only).
     - ``init_equal``: all replicas start equal (paper, default); ``dtype``: float dtype of β, γ;
       ``trace``: keep the per-block :class:`AnnealInfo`; ``progress``: ``rich`` progress bar.
+    - ``mesh``: shard the samples axis (samples x runs) over devices: a ``jax.sharding.Mesh`` with
+      an axis ``"samples"``, a number of devices or ``"auto"`` (see
+      :func:`physlearn.algorithms.runner.run`); the results equal the single-device run.
 
     ``beta0``, ``beta_factor``, ``gamma0``, ``gamma_factor``, ``field0``, ``field_factor`` may be
     1-D arrays of equal length P (hyper-parameter points; leading result axis P).
@@ -707,6 +711,7 @@ def solve(
         trace=trace,
         progress=progress,
         description=f"annealing ({kind}, y={replicas})",
+        mesh=mesh,
     )
     out = _result(algo, res, trace)
     if runs is not None and n_samples is not None:
