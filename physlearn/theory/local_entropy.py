@@ -63,6 +63,7 @@ __all__ = [
     "LocalEntropyRS",
     "LocalEntropySolutionRS",
     "FixedCouplingRS",
+    "FiniteYRS",
     "fixed_coupling",
     "ThresholdResult",
 ]
@@ -422,15 +423,79 @@ def _validate_conventions(y, reference, rsb):
     if np.isnan(yv) or yv <= 0:
         raise ValueError(f"y must be > 0 (or inf), got {y!r}")
     missing = []
-    if np.isfinite(yv):
-        missing.append("finite y at fixed d (use local_entropy.fixed_coupling for the fixed-gamma form at finite y)")
+    if np.isfinite(yv) and yv <= 1.0:
+        raise ValueError(f"finite y must be > 1 (number of real replicas), got {y!r}")
+    if np.isfinite(yv) and (reference != "free" or rsb != "rs"):
+        missing.append("finite y is implemented for reference='free', rsb='rs' only")
     if rsb == "1rsb":
         missing.append("rsb='1rsb' (1RSB among the replicas around a reference: not implemented)")
     if missing:
         raise NotImplementedError(
-            "physlearn.theory.local_entropy implements y=inf with rsb='rs' (reference 'free' or 'solution') only; "
-            "not available: " + "; ".join(missing)
+            "physlearn.theory.local_entropy: " + "; ".join(missing)
         )
+
+
+class FiniteYRS(eqx.Module):
+    r"""Finite-:math:`y` local entropy at fixed distance (free reference, RS): the Legendre transform
+    of :func:`fixed_coupling` (``binary(..., y=finite)``). Shapes: ``alpha`` broadcast shape ``P`` then
+    ``d``.
+
+    Attributes:
+        entropy: :math:`S_I(d,y)=\Sigma_{\rm int}` at :math:`S=1-2d` (:math:`\to` the :math:`y=\infty`
+            :math:`S_I(d)` as :math:`y\to\infty`); gamma: the coupling :math:`\gamma(d)` conjugate to d;
+        fbp_local_entropy: :math:`\Phi_{\rm tot}/y-\gamma S` (focusing BP's normalisation);
+        external_entropy: :math:`\Sigma_{\rm ext}` and ``external_ok`` (False where it is negative);
+        q0, q1, q0_hat, q1_hat; converged, residual, n_steps.
+    """
+
+    alpha: jax.Array
+    kappa: jax.Array
+    y: jax.Array
+    d: jax.Array
+    entropy: jax.Array
+    gamma: jax.Array
+    fbp_local_entropy: jax.Array
+    external_entropy: jax.Array
+    external_ok: jax.Array
+    q0: jax.Array
+    q1: jax.Array
+    q0_hat: jax.Array
+    q1_hat: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+
+
+@partial(jax.jit, static_argnames=("n", "n_fy", "n_in"))
+def _finite_y_grid(alpha, kappa, y, d, n, n_fy, n_in):
+    r"""Guess-free path: the :math:`y=\infty` curve gives :math:`\gamma_0=\hat S(d)`; the fixed-coupling
+    saddle point at :math:`(\gamma_0,y)` (homotopy in :math:`\alpha`) starts the fixed-d solve."""
+    from . import _le_finite_y as fy
+
+    shape = jnp.broadcast_shapes(alpha.shape, kappa.shape)
+    flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in (alpha, kappa)]
+    dflat = d.reshape(-1)
+
+    def one(a, k):
+        inf = _curve_one(a, k, dflat, n)
+
+        def point(dd, g0, ok0):
+            g0 = jnp.where(ok0 & (g0 > 1e-3), g0, 0.5)
+            th0, okc, _, k1 = fy.solve_coupling(g0, y, a, k, n_fy, n_in)
+            th, g, ok, res, k2 = fy.solve_distance(dd, y, a, k, th0, g0, n_fy, n_in)
+            tot, S, phi, s_int, s_ext = fy.derived(th, g, y, a, k, n_fy, n_in)
+            ok = ok & jnp.isfinite(s_int) & (jnp.abs(S - (1.0 - 2.0 * dd)) < 1e-7)
+            return FiniteYRS(a, k, y, dd, s_int, g, tot / y - g * S, s_ext, s_ext >= 0.0, th[0], th[1], th[2],
+                             th[3], ok, res, k1 + k2)
+
+        return jax.vmap(point)(dflat, inf.S_hat, inf.converged)
+
+    out = jax.vmap(one)(*flat)
+
+    def reshape(x):
+        return x.reshape(shape + d.shape) if x.ndim == 2 else x.reshape(shape) if x.ndim == 1 else x
+
+    return jax.tree_util.tree_map(reshape, out)
 
 
 @eager_x64
@@ -445,6 +510,7 @@ def binary(
     kappa_ref=None,
     n: int = DEFAULT_NODES,
     n2: int | None = None,
+    n_fy: int | None = None,
     on_failure: str = "raise",
 ):
     r"""Large-deviation local entropy :math:`S_I(d)` of the binary perceptron
@@ -479,7 +545,14 @@ def binary(
 
     Args:
         alpha, kappa: broadcast (shape ``P``); d: scalar or 1-D array in (0, 1/2).
-        y: only ``inf`` is implemented here (finite y: :func:`fixed_coupling`); rsb: only ``"rs"``.
+        y: ``inf`` (default) or a finite number of real replicas ``y > 1`` (free reference, RS): then
+            the fixed-coupling functional of :func:`fixed_coupling` is Legendre-transformed to fixed
+            :math:`d` (stationarity of :math:`\Phi_{\rm tot}(\gamma)-y\gamma(1-2d)` in the order
+            parameters and :math:`\gamma`), started from :math:`\gamma_0=\hat S(d)` of the
+            :math:`y=\infty` curve; returns :class:`FiniteYRS` (``entropy`` = :math:`\Sigma_{\rm int}`,
+            ``gamma``, ``external_entropy`` with ``external_ok`` False where it is negative, and
+            ``fbp_local_entropy``). rsb: only ``"rs"``.
+        n_fy: outer nodes per half line of the finite-y functional (default 48).
         reference: ``"free"`` (robust ensemble, PNAS 2016) or ``"solution"`` (PRL 2015).
         kappa_ref: margin of the reference (``reference="solution"`` only; ``>= kappa``).
         n: quadrature nodes per half line (1D); n2: per half line in each dimension of the 2D
@@ -510,6 +583,16 @@ def binary(
         )
     if kappa_ref is not None:
         raise ValueError("kappa_ref is only used with reference='solution'")
+    if np.isfinite(float(np.asarray(y))):
+        from ._le_finite_y import DEFAULT_N_INNER, DEFAULT_N_OUTER
+
+        sol = _finite_y_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(float(y), f), jnp.asarray(dd, f), n,
+                             DEFAULT_N_OUTER if n_fy is None else int(n_fy), DEFAULT_N_INNER)
+        return _check_curve(
+            sol, on_failure, f"local_entropy.binary(y={float(y):g})",
+            "the fixed-d solve starts from the fixed-coupling point at gamma = S_hat(d) of the y=inf curve; "
+            "large gamma*y pushes q1 -> 1",
+        )
     sol = _le_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(dd, f), n)
     return _check_curve(
         sol, on_failure, "local_entropy.binary",
@@ -661,7 +744,12 @@ class FixedCouplingRS(eqx.Module):
         S, d: replica--reference overlap and distance :math:`d=(1-S)/2`;
         q0, q1, q0_hat, q1_hat: overlaps of replicas around different / the same reference;
         phi_int: :math:`\partial_y\Phi_{\rm tot}`; internal_entropy: :math:`\Sigma_{\rm int}=\phi_{\rm int}-\gamma S`
-            (local entropy of the selected references at distance d; fBP's estimate);
+            (thermodynamic local entropy of the selected references at distance d; :math:`H_2(d)` at
+            :math:`\alpha=0`);
+        fbp_local_entropy: :math:`\Phi_{\rm tot}/y-\gamma S` -- the normalisation of focusing BP, which
+            reports :math:`\phi-\gamma S` with :math:`\phi` the Bethe free entropy *per replica* of
+            :math:`Z=\sum_{\tilde W}\prod_a\sum_{W^a}X(W^a)e^{\gamma\tilde W\cdot W^a}`; equals
+            ``internal_entropy + external_entropy / y`` (:math:`H_2(d)+\log2/y` at :math:`\alpha=0`);
         external_entropy: :math:`\Sigma_{\rm ext}=\Phi_{\rm tot}-y\phi_{\rm int}` (must be >= 0;
             ``external_ok`` is False where it is negative: the RS measure is then unphysical);
         converged, residual, n_steps.
@@ -680,6 +768,7 @@ class FixedCouplingRS(eqx.Module):
     q1_hat: jax.Array
     phi_int: jax.Array
     internal_entropy: jax.Array
+    fbp_local_entropy: jax.Array
     external_entropy: jax.Array
     external_ok: jax.Array
     converged: jax.Array
@@ -696,7 +785,7 @@ def _fc_grid(alpha, gamma, y, kappa, n, n_in):
         tot, S, phi, s_int, s_ext = fy.derived(th, g, yy, a, k, n, n_in)
         ok = ok & jnp.isfinite(tot)
         return FixedCouplingRS(a, g, yy, k, tot / yy, S, 0.5 * (1.0 - S), th[0], th[1], th[2], th[3], phi, s_int,
-                               s_ext, s_ext >= 0.0, ok, res, ns)
+                               tot / yy - g * S, s_ext, s_ext >= 0.0, ok, res, ns)
 
     return _grid_map(one, alpha, gamma, y, kappa)
 
@@ -711,8 +800,15 @@ def fixed_coupling(alpha, gamma, y, kappa=0.0, *, n: int = 48, n_in: int = 24, o
               + \int Dz\log\sum_{\tilde W}\int Dz_2[2\cosh(\sqrt{\hat q_0}z+\sqrt{\hat q_1-\hat q_0}z_2+\gamma\tilde W)]^y
               + \alpha\int Dz\log\int Dz_2 H\big(\tfrac{\kappa-\sqrt{q_0}z-\sqrt{q_1-q_0}z_2}{\sqrt{1-q_1}}\big)^y .
 
-    Returns :class:`FixedCouplingRS` with :math:`S`, :math:`d`, :math:`q_0,q_1` and
-    :math:`\Sigma_{\rm int}=\partial_y\Phi_{\rm tot}-\gamma S` (fBP's local entropy),
+    Normalisation: :math:`\Phi_{\rm tot}=\frac1N\mathbb E\log Z` for the whole replicated system
+    (reference + ``y`` replicas), ``free_entropy`` :math:`=\Phi_{\rm tot}/y` is per replica.
+
+    Returns :class:`FixedCouplingRS` with :math:`S`, :math:`d`, :math:`q_0,q_1`,
+    :math:`\Sigma_{\rm int}=\partial_y\Phi_{\rm tot}-\gamma S` (``internal_entropy``, the thermodynamic
+    local entropy, :math:`H_2(d)` at :math:`\alpha=0`), ``fbp_local_entropy``
+    :math:`=\Phi_{\rm tot}/y-\gamma S` (what focusing BP reports per weight, :math:`\phi-\gamma S` with
+    :math:`\phi` its Bethe free entropy per replica; :math:`H_2(d)+\log2/y` at :math:`\alpha=0`; it
+    equals :math:`\Sigma_{\rm int}+\Sigma_{\rm ext}/y`, so the two agree as :math:`y\to\infty`),
     :math:`\Sigma_{\rm ext}` (flagged where negative). Solved without initial guess by a homotopy in
     :math:`\alpha` (module :mod:`physlearn.theory._le_finite_y`). Broadcasts over all four
     parameters; ``y > 1`` (real replicas), ``gamma > 0``. As :math:`y\to\infty` at fixed :math:`d`

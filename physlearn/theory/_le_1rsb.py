@@ -1,0 +1,267 @@
+r"""Large-deviation local entropy at :math:`y\to\infty`, free reference, with a 1RSB structure among
+the replicas around each reference (Baldassi et al. PRL 115, 128101 (2015) SM; PNAS 113, E7655
+(2016); theory notes §C.4, derived here).
+
+Replicas around one reference are split into groups of :math:`m` (Parisi parameter): overlap
+:math:`q_1` inside a group (intra-cluster), :math:`q_0` between groups around the same reference
+(inter-cluster), and :math:`q_0-\delta q/y` with replicas of other references. Conjugates
+:math:`\hat q_1,\hat q_0,\hat q_0-\delta\hat q/y`; :math:`\hat S` fixes :math:`S=1-2d`. Starting from
+the finite-:math:`y` functional with one more level of nesting and taking :math:`y\to\infty` as in
+§C.2 (free reference: :math:`\hat Q=\hat S_0=0`, the outer inner integral becomes a maximisation):
+
+.. math::
+
+    S_I &= -\hat S S - \tfrac12\hat q_1(1-q_1) - \tfrac m2(\hat q_1q_1-\hat q_0q_0)
+          - \tfrac12(\delta\hat q\,q_0 + \hat q_0\,\delta q)
+          + \int Dz\,M_S(\sqrt{\hat q_0}|z|+\hat S) + \alpha\int Dz\,M_E(\kappa-\sqrt{q_0}z),\\
+    M_S(B) &= \max_w\Big[-\frac{w^2}2 + L_S(B+\sqrt{\delta\hat q}\,w)\Big],\qquad
+    L_S(x) = \frac1m\log\int Dz\,[2\cosh(x+\sqrt{\hat q_1-\hat q_0}\,z)]^m,\\
+    M_E(c) &= \max_w\Big[-\frac{w^2}2 + L_E(c-\sqrt{\delta q}\,w)\Big],\qquad
+    L_E(v) = \frac1m\log\int Dz\,H\Big(\frac{v-\sqrt{q_1-q_0}\,z}{\sqrt{1-q_1}}\Big)^m .
+
+Collapse: at :math:`q_1=q_0,\ \hat q_1=\hat q_0` (any :math:`m`) or at :math:`m=1` (any
+:math:`q_1,\hat q_1`: the inner Gaussian convolutions are then exact) this is the RS functional of
+:mod:`physlearn.theory.local_entropy` with :math:`q_1^{\rm RS}=q_0`.
+
+Numerics. :math:`L_E` is the log of an integral of a log-concave integrand: Gauss--Hermite recentred
+on its maximum (Laplace shift, pitfall 6). The integrand of :math:`L_S` is bimodal once
+:math:`m(\hat q_1-\hat q_0)>1`, so it is computed exactly as four pieces:
+:math:`(2\cosh t)^m = e^{m|t|} + e^{-(2-m)|t|}\kappa_m(|t|)` with
+:math:`\kappa_m(t)=e^{2t}[(1+e^{-2t})^m-1]\in[2^m-1, m]` smooth and bounded; the :math:`e^{m|t|}` parts are
+closed forms in :math:`H`, the others truncated-Gaussian expectations of :math:`\kappa_m`. The
+maximisers (:math:`h=B+\delta\hat q L_S'(h)`, :math:`v=c+\delta q L_E'(v)`) are scalar Newton solves
+under ``stop_gradient``: by the envelope theorem autodiff gives exact *first* derivatives (the
+saddle-point solver builds its Jacobian by finite differences of this exact gradient, which keeps
+the compiled graph small).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import numerics as nm
+
+DEFAULT_N = 64  # outer nodes per half line
+DEFAULT_N_IN = 24  # inner nodes (per piece)
+_NEWTON = 24
+_SIG_FLOOR = 1e-12
+
+
+# --------------------------------------------------------------------------------------------
+# inner 1RSB integrals
+# --------------------------------------------------------------------------------------------
+def _trunc_expect(f, c, n):
+    r""":math:`\int_c^\infty Dz\,f(z)/H(c)` (normalised truncated Gaussian; ``f`` smooth, varying fastest
+    near the edge). For :math:`c\ge0` one half-line rule clustered at :math:`c`; for :math:`c<0` the
+    interval :math:`[c,0]` (Gauss--Legendre clustered at :math:`c`) plus the half line from 0. Weights
+    :math:`G(z)/H(c)` in log space (no underflow for :math:`c\gg1`)."""
+    s, ws = nm._gauss_legendre01(n)
+    s = jnp.asarray(s, dtype=jnp.result_type(c, float))
+    ws = jnp.asarray(ws, dtype=s.dtype)
+    cc = jnp.maximum(c, -9.0)
+    cp = jnp.maximum(cc, 0.0)
+    cn = jnp.minimum(cc, 0.0)
+    U = -cp + jnp.sqrt(cp * cp + 80.0)
+    z = jnp.concatenate([cp + U * s * s, cn - cn * s * s])
+    jac = jnp.concatenate([2.0 * U * s * ws, -2.0 * cn * s * ws])
+    logG = -0.5 * z * z - 0.5 * np.log(2 * np.pi)
+    # the [c, 0] nodes collapse onto z = 0 (zero weight) for c >= 0: keep their exponent finite
+    lw = jnp.where(jac > 0, logG - nm.log_H(cc), -jnp.inf)
+    lw = jnp.where(jac > 0, jnp.minimum(lw, 700.0), -jnp.inf)
+    return jnp.sum(jac * jnp.exp(lw) * f(z))
+
+
+def _kappa_m(t, m):
+    r""":math:`e^{2t}[(1+e^{-2t})^m-1]` for :math:`t\ge0` (stable: ``expm1(m log1p(e^{-2t}))``)."""
+    e = jnp.exp(-2.0 * t)
+    return jnp.expm1(m * jnp.log1p(e)) / e
+
+
+def log_inner_entropic(x, s2, m, n_in=DEFAULT_N_IN):
+    r""":math:`\log\int Dz\,[2\cosh(x+\sigma z)]^m`, :math:`\sigma^2=` ``s2`` (exact four-piece form)."""
+    sig = jnp.sqrt(jnp.maximum(s2, _SIG_FLOOR**2))
+    hl = 0.5 * m * m * sig * sig
+    hk = 0.5 * (2.0 - m) ** 2 * sig * sig
+
+    def side(xx):
+        t1 = m * xx + hl + nm.log_H(-xx / sig - m * sig)
+        mu = xx - (2.0 - m) * sig * sig
+        c = -mu / sig
+        ek = _trunc_expect(lambda z: _kappa_m(jnp.maximum(mu + sig * z, 0.0), m), c, n_in)
+        t2 = -(2.0 - m) * xx + hk + nm.log_H(c) + jnp.log(ek)
+        return jnp.logaddexp(t1, t2)
+
+    return jnp.logaddexp(side(x), side(-x))
+
+
+_SHIFT_ITERS = 6
+
+
+def _log_inner_energetic(v, delta, s1, m, n_in):
+    r""":math:`\log\int Dz\,H((v-\sqrt\Delta z)/s_1)^m`: Gauss--Hermite recentred on the (approximate,
+    a few Newton steps of :math:`u+KA(u)=v/s_1`, :math:`K=m\Delta/s_1^2`) maximiser of the log-concave
+    integrand and rescaled by its curvature. The shift is a change of variables held under
+    ``stop_gradient``: the value is exact up to quadrature for any shift."""
+    sd = jnp.sqrt(jnp.maximum(delta, 1e-300))
+    K = m * delta / (s1 * s1)
+    c = v / s1
+
+    def body(_, u):
+        return u - (u + K * nm.GH(u) - c) / (1.0 + K * nm.GH_prime(u))
+
+    u = jax.lax.stop_gradient(jax.lax.fori_loop(0, _SHIFT_ITERS, body, c))
+    zs = jax.lax.stop_gradient(m * sd * nm.GH(u) / s1)
+    sig = jax.lax.stop_gradient(1.0 / jnp.sqrt(1.0 + K * nm.GH_prime(u)))
+    t, w = nm.gauss_hermite(n_in)
+    t = jnp.asarray(t, dtype=jnp.result_type(v, float))
+    lw = jnp.log(jnp.asarray(w, dtype=t.dtype))
+    z = zs + sig * t
+    ell = -0.5 * z * z + m * nm.log_H((v - sd * z) / s1) + 0.5 * t * t
+    return jax.scipy.special.logsumexp(lw + ell) + jnp.log(sig)
+
+
+# --------------------------------------------------------------------------------------------
+# Moreau envelopes
+# --------------------------------------------------------------------------------------------
+def moreau_entropic(B, D, s2, m, n_in=DEFAULT_N_IN):
+    r""":math:`M_S(B)=\max_w[-w^2/2+L_S(B+\sqrt D w)]`; maximiser :math:`h=B+D L_S'(h)` (sign of B)."""
+    L = lambda x, s2_, m_: log_inner_entropic(x, s2_, m_, n_in) / m_  # noqa: E731
+    Lp = jax.grad(L, 0)
+
+    def solve(p):
+        B_, D_, s2_, m_ = p
+        aB = jnp.abs(B_)
+        lo, hi = aB, aB + D_
+
+        def body(_, st):
+            h, lo, hi = st
+            f = h - aB - D_ * Lp(h, s2_, m_)
+            fp = 1.0 - D_ * jax.grad(Lp, 0)(h, s2_, m_)
+            lo = jnp.where(f < 0, h, lo)
+            hi = jnp.where(f > 0, h, hi)
+            hn = h - f / fp
+            bad = (hn <= lo) | (hn >= hi) | ~jnp.isfinite(hn)
+            hn = jnp.where(bad, 0.5 * (lo + hi), hn)
+            return hn, lo, hi
+
+        h, _, _ = jax.lax.fori_loop(0, _NEWTON, body, (hi, lo, hi))
+        return jnp.where(B_ < 0, -h, h)
+
+    h = jax.lax.stop_gradient(solve((B, D, s2, m)))  # envelope theorem: exact first derivatives
+    return -0.5 * (h - B) ** 2 / D + L(h, s2, m), h
+
+
+def moreau_energetic(c, dq, delta, s1, m, n_in=DEFAULT_N_IN):
+    r""":math:`M_E(c)=\max_w[-w^2/2+L_E(c-\sqrt{\delta q}w)]`; maximiser :math:`v=c+\delta q L_E'(v)`."""
+    L = lambda v, d_, s_, m_: _log_inner_energetic(v, d_, s_, m_, n_in) / m_  # noqa: E731
+    Lp = jax.grad(L, 0)
+
+    def solve(p):
+        c_, dq_, d_, s_, m_ = p
+
+        def body(_, v):
+            f = v - c_ - dq_ * Lp(v, d_, s_, m_)
+            fp = 1.0 - dq_ * jax.grad(Lp, 0)(v, d_, s_, m_)
+            return v - f / fp
+
+        return jax.lax.fori_loop(0, _NEWTON, body, c_)
+
+    v = jax.lax.stop_gradient(solve((c, dq, delta, s1, m)))  # envelope theorem
+    return -0.5 * (c - v) ** 2 / dq + L(v, delta, s1, m), v
+
+
+# --------------------------------------------------------------------------------------------
+# functional
+# --------------------------------------------------------------------------------------------
+NAMES = ("q0", "q1", "dq", "q0_hat", "q1_hat", "dq_hat", "S_hat", "m")
+
+
+def free_entropy(theta, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r"""The :math:`y\to\infty` 1RSB functional of the module docstring,
+    ``theta = (q0, q1, dq, q0_hat, q1_hat, dq_hat, S_hat, m)``. Composable."""
+    q0, q1, dq, p0, p1, dp, sh, m = (theta[i] for i in range(8))
+    S = 1.0 - 2.0 * d
+    zs, ws = nm.half_line_rule(jnp.zeros_like(q0), n)
+    ms = jax.vmap(lambda z: moreau_entropic(jnp.sqrt(p0) * z + sh, dp, p1 - p0, m, n_in)[0])(zs)
+    g_s = 2.0 * jnp.sum(ws * ms)
+    s1 = jnp.sqrt(1.0 - q1)
+    g_e = nm.gauss_expect_split(
+        lambda z: moreau_energetic(kappa - jnp.sqrt(q0) * z, dq, q1 - q0, s1, m, n_in)[0], kappa / jnp.sqrt(q0), n
+    )
+    trace = -sh * S - 0.5 * p1 * (1.0 - q1) - 0.5 * m * (p1 * q1 - p0 * q0) - 0.5 * (dp * q0 + p0 * dq)
+    return trace + g_s + alpha * g_e
+
+
+def from_rs(theta_rs, dq1=0.0, dp1=0.0, m=0.5):
+    r"""1RSB parameters from RS ones ``(q1, dq, q1_hat, dq_hat, S_hat)`` with intra-cluster increments
+    (``dq1 = q1 - q0``, ``dp1 = q1_hat - q0_hat``); ``dq1 = dp1 = 0`` is the collapsed (RS) point."""
+    q, dq, qh, dqh, sh = (theta_rs[i] for i in range(5))
+    return jnp.stack([q, q + dq1, dq, qh, qh + dp1, dqh, sh, jnp.asarray(m, q.dtype) + 0 * q])
+
+
+# --------------------------------------------------------------------------------------------
+# saddle point: Levenberg--Marquardt on the (exact, envelope) gradient, Jacobian by differences
+# --------------------------------------------------------------------------------------------
+def _logit(p):
+    return jnp.log(p) - jnp.log1p(-p)
+
+
+def to_theta(x, m=None):
+    r"""Unconstrained ``x`` -> ``theta``: :math:`q_0` logit, :math:`(q_1-q_0)/(1-q_0)` logit,
+    :math:`\delta q,\hat q_0,\hat q_1-\hat q_0,\delta\hat q` logs, :math:`\hat S`, and :math:`m` logit
+    (``m`` given: 7 entries)."""
+    q0 = jax.nn.sigmoid(x[0])
+    q1 = q0 + (1.0 - q0) * jax.nn.sigmoid(x[1])
+    p0 = jnp.exp(x[3])
+    mm = jax.nn.sigmoid(x[7]) if m is None else m
+    return jnp.stack([q0, q1, jnp.exp(x[2]), p0, p0 + jnp.exp(x[4]), jnp.exp(x[5]), x[6], mm + 0.0 * q0])
+
+
+def from_theta(t, free_m=True):
+    x = jnp.stack([_logit(t[0]), _logit((t[1] - t[0]) / (1.0 - t[0])), jnp.log(t[2]), jnp.log(t[3]),
+                   jnp.log(t[4] - t[3]), jnp.log(t[5]), t[6], _logit(t[7])])
+    return x if free_m else x[:7]
+
+
+def residual(x, d, alpha, kappa, m, n, n_in):
+    r"""Scaled stationarity conditions (relative for the conjugate equations, absolute for the overlap
+    ones, :math:`\partial_m S_I` when :math:`m` is free). ``m=None``: free Parisi parameter."""
+    th = to_theta(x, m)
+    g = jax.grad(free_entropy)(th, d, alpha, kappa, n, n_in)
+    r = jnp.stack([2 * g[0] / th[3], 2 * g[1] / th[4], 2 * g[2] / th[3], 2 * g[3], 2 * g[4], 2 * g[5], g[6], g[7]])
+    return r if m is None else r[:7]
+
+
+def levenberg_marquardt(fun, x0, max_steps=40, eps=1e-7, tol=1e-10):
+    r"""Small dense LM for square systems ``fun(x) = 0``; Jacobian by forward differences (one
+    batched evaluation of ``fun`` per step). Returns ``(x, max|fun(x)|, n_steps)``."""
+    k = x0.shape[0]
+    eye = jnp.eye(k, dtype=x0.dtype)
+
+    def cost(r):
+        return jnp.sum(r * r)
+
+    def body(state):
+        x, r, lam, it = state
+        J = (jax.vmap(lambda e: fun(x + eps * e))(eye) - r[None, :]).T / eps
+        A = J.T @ J
+        g = J.T @ r
+        step = -jnp.linalg.solve(A + lam * jnp.diag(jnp.diag(A) + 1e-12), g)
+        step = jnp.clip(step, -2.0, 2.0)
+        xn = x + step
+        rn = fun(xn)
+        good = jnp.all(jnp.isfinite(rn)) & (cost(rn) < cost(r))
+        x = jnp.where(good, xn, x)
+        r = jnp.where(good, rn, r)
+        lam = jnp.where(good, jnp.maximum(lam / 3.0, 1e-9), lam * 4.0)
+        return x, r, lam, it + 1
+
+    def cond(state):
+        x, r, lam, it = state
+        return (it < max_steps) & (jnp.max(jnp.abs(r)) > tol) & (lam < 1e8)
+
+    r0 = fun(x0)
+    x, r, lam, it = jax.lax.while_loop(cond, body, (x0, r0, jnp.asarray(1e-3, x0.dtype), 0))
+    return x, jnp.max(jnp.abs(r)), it
