@@ -192,7 +192,7 @@ def test_finite_y_functional_at_alpha_zero():
     np.testing.assert_allclose(S, np.tanh(g), rtol=1e-13)
     np.testing.assert_allclose(s_int, le.h2((1 - np.tanh(g)) / 2), rtol=1e-12)
     np.testing.assert_allclose(s_ext, np.log(2), rtol=1e-12)
-    # focusing BP's normalisation (Bethe free entropy per replica minus gamma S): H2(d) + log 2 / y
+    # free entropy per replica minus gamma S (fBP's free_entropy - gamma S): H2(d) + log 2 / y
     np.testing.assert_allclose(tot / y - g * S, le.h2((1 - np.tanh(g)) / 2) + np.log(2) / y, rtol=1e-12)
 
 
@@ -221,7 +221,7 @@ def test_finite_y_at_fixed_distance_approaches_y_infinity():
     s_inf = 0.13008226
     assert r.entropy[0] < r40.entropy[0] < s_inf
     assert s_inf - r40.entropy[0] < 1e-3
-    np.testing.assert_allclose(r.fbp_local_entropy, r.entropy + r.external_entropy / 10.0, rtol=1e-10)
+    np.testing.assert_allclose(r.total_local_entropy, r.entropy + r.external_entropy / 10.0, rtol=1e-10)
     assert r.external_ok[0] and not r40.external_ok[0]
 
 

@@ -22,9 +22,9 @@ a 1RSB-like functional with Parisi parameter :math:`y` and a field :math:`\gamma
 quantities (envelope theorem at the saddle point):
 :math:`S = \frac1y\partial_\gamma\Phi_{\rm tot}` (replica--reference overlap, :math:`d=(1-S)/2`),
 :math:`\phi_{\rm int}=\partial_y\Phi_{\rm tot}` (local free entropy of the selected references),
-:math:`\Sigma_{\rm int}=\phi_{\rm int}-\gamma S` (their local entropy; focusing BP, PNAS 2016
-App. D.1, reports instead :math:`\Phi_{\rm tot}/y-\gamma S=\Sigma_{\rm int}+\Sigma_{\rm ext}/y`, its Bethe
-free entropy per replica minus :math:`\gamma S`), :math:`\Sigma_{\rm ext}=\Phi_{\rm tot}-y\phi_{\rm int}` (log-number of such references;
+:math:`\Sigma_{\rm int}=\phi_{\rm int}-\gamma S` (their local entropy, what focusing BP, PNAS 2016
+App. D.1, reports as ``local_entropy``; :math:`\Phi_{\rm tot}/y-\gamma S=\Sigma_{\rm int}+\Sigma_{\rm ext}/y`
+is its free entropy per replica minus :math:`\gamma S`), :math:`\Sigma_{\rm ext}=\Phi_{\rm tot}-y\phi_{\rm int}` (log-number of such references;
 must be :math:`\ge0`). The fixed-:math:`d` curve is the Legendre transform:
 :math:`S_I(d,y) = \Sigma_{\rm int}(\gamma(d))` with :math:`S(\gamma)=1-2d`, and
 :math:`S_I(d,y)\to S_I(d)` (the :math:`y\to\infty` result) as :math:`y\to\infty`.

@@ -443,7 +443,7 @@ class FiniteYRS(eqx.Module):
     Attributes:
         entropy: :math:`S_I(d,y)=\Sigma_{\rm int}` at :math:`S=1-2d` (:math:`\to` the :math:`y=\infty`
             :math:`S_I(d)` as :math:`y\to\infty`); gamma: the coupling :math:`\gamma(d)` conjugate to d;
-        fbp_local_entropy: :math:`\Phi_{\rm tot}/y-\gamma S` (focusing BP's normalisation);
+        total_local_entropy: :math:`\Phi_{\rm tot}/y-\gamma S = \Sigma_{\rm int}+\Sigma_{\rm ext}/y`;
         external_entropy: :math:`\Sigma_{\rm ext}` and ``external_ok`` (False where it is negative);
         q0, q1, q0_hat, q1_hat; converged, residual, n_steps.
     """
@@ -454,7 +454,7 @@ class FiniteYRS(eqx.Module):
     d: jax.Array
     entropy: jax.Array
     gamma: jax.Array
-    fbp_local_entropy: jax.Array
+    total_local_entropy: jax.Array
     external_entropy: jax.Array
     external_ok: jax.Array
     q0: jax.Array
@@ -551,7 +551,7 @@ def binary(
             parameters and :math:`\gamma`), started from :math:`\gamma_0=\hat S(d)` of the
             :math:`y=\infty` curve; returns :class:`FiniteYRS` (``entropy`` = :math:`\Sigma_{\rm int}`,
             ``gamma``, ``external_entropy`` with ``external_ok`` False where it is negative, and
-            ``fbp_local_entropy``). rsb: only ``"rs"``.
+            ``total_local_entropy``). rsb: only ``"rs"``.
         n_fy: outer nodes per half line of the finite-y functional (default 48).
         reference: ``"free"`` (robust ensemble, PNAS 2016) or ``"solution"`` (PRL 2015).
         kappa_ref: margin of the reference (``reference="solution"`` only; ``>= kappa``).
@@ -746,10 +746,12 @@ class FixedCouplingRS(eqx.Module):
         phi_int: :math:`\partial_y\Phi_{\rm tot}`; internal_entropy: :math:`\Sigma_{\rm int}=\phi_{\rm int}-\gamma S`
             (thermodynamic local entropy of the selected references at distance d; :math:`H_2(d)` at
             :math:`\alpha=0`);
-        fbp_local_entropy: :math:`\Phi_{\rm tot}/y-\gamma S` -- the normalisation of focusing BP, which
-            reports :math:`\phi-\gamma S` with :math:`\phi` the Bethe free entropy *per replica* of
-            :math:`Z=\sum_{\tilde W}\prod_a\sum_{W^a}X(W^a)e^{\gamma\tilde W\cdot W^a}`; equals
-            ``internal_entropy + external_entropy / y`` (:math:`H_2(d)+\log2/y` at :math:`\alpha=0`);
+        total_local_entropy: :math:`\Phi_{\rm tot}/y-\gamma S`, with :math:`\Phi_{\rm tot}/y` the free
+            entropy per replica of :math:`Z=\sum_{\tilde W}\prod_a\sum_{W^a}X(W^a)e^{\gamma\tilde W\cdot W^a}`;
+            equals ``internal_entropy + external_entropy / y`` (:math:`H_2(d)+\log2/y` at :math:`\alpha=0`).
+            Focusing BP (:func:`physlearn.algorithms.fbp.fixed_point`) reports both: its ``local_entropy``
+            is ``internal_entropy`` (the reference code's :math:`-\beta F-\gamma S`) and its
+            ``free_entropy - gamma * overlap`` is this;
         external_entropy: :math:`\Sigma_{\rm ext}=\Phi_{\rm tot}-y\phi_{\rm int}` (must be >= 0;
             ``external_ok`` is False where it is negative: the RS measure is then unphysical);
         converged, residual, n_steps.
@@ -768,7 +770,7 @@ class FixedCouplingRS(eqx.Module):
     q1_hat: jax.Array
     phi_int: jax.Array
     internal_entropy: jax.Array
-    fbp_local_entropy: jax.Array
+    total_local_entropy: jax.Array
     external_entropy: jax.Array
     external_ok: jax.Array
     converged: jax.Array
@@ -805,10 +807,10 @@ def fixed_coupling(alpha, gamma, y, kappa=0.0, *, n: int = 48, n_in: int = 24, o
 
     Returns :class:`FixedCouplingRS` with :math:`S`, :math:`d`, :math:`q_0,q_1`,
     :math:`\Sigma_{\rm int}=\partial_y\Phi_{\rm tot}-\gamma S` (``internal_entropy``, the thermodynamic
-    local entropy, :math:`H_2(d)` at :math:`\alpha=0`), ``fbp_local_entropy``
-    :math:`=\Phi_{\rm tot}/y-\gamma S` (what focusing BP reports per weight, :math:`\phi-\gamma S` with
-    :math:`\phi` its Bethe free entropy per replica; :math:`H_2(d)+\log2/y` at :math:`\alpha=0`; it
-    equals :math:`\Sigma_{\rm int}+\Sigma_{\rm ext}/y`, so the two agree as :math:`y\to\infty`),
+    local entropy, :math:`H_2(d)` at :math:`\alpha=0`), ``total_local_entropy``
+    :math:`=\Phi_{\rm tot}/y-\gamma S` (:math:`H_2(d)+\log2/y` at :math:`\alpha=0`; it equals
+    :math:`\Sigma_{\rm int}+\Sigma_{\rm ext}/y`, so the two agree as :math:`y\to\infty`; focusing BP's
+    ``local_entropy`` is :math:`\Sigma_{\rm int}`, the reference code's convention),
     :math:`\Sigma_{\rm ext}` (flagged where negative). Solved without initial guess by a homotopy in
     :math:`\alpha` (module :mod:`physlearn.theory._le_finite_y`). Broadcasts over all four
     parameters; ``y > 1`` (real replicas), ``gamma > 0``. As :math:`y\to\infty` at fixed :math:`d`
