@@ -41,11 +41,11 @@ def capacity(args, lines, figs):
         prob = problems.random_patterns(jax.random.key(int(1000 * a)), args.n, a, samples=args.samples)
         t = time.time()
         res = fbp.solve(jax.random.key(1), prob)
-        rows.append((a, "fBP, pseudo-reinforcement dρ=0.01", res, time.time() - t))
+        rows.append((a, "fBP, pseudo-reinforcement dρ=0.01 (1 sweep/step)", res, time.time() - t))
         if a >= 0.7:
             t = time.time()
             res = fbp.solve(jax.random.key(1), prob, protocol=fbp.pseudo_reinforcement(0.002))
-            rows.append((a, "fBP, pseudo-reinforcement dρ=0.002", res, time.time() - t))
+            rows.append((a, "fBP, pseudo-reinforcement dρ=0.002 (1 sweep/step)", res, time.time() - t))
         print(f"perceptron alpha={a}: done", flush=True)
     alpha_km = float(gardner.binary_capacity(0.0))
     lines += [
@@ -80,7 +80,7 @@ def capacity(args, lines, figs):
     K, n = 5, args.n_committee
     calphas = [0.2, 0.3, 0.4, 0.5]
     lines += [
-        f"## Committee machine (fully connected), K = {K}, N = {n} per unit, {args.samples} samples",
+        f"## Committee machine (fully connected), K = {K}, N = {n} per unit, {args.committee_samples} samples",
         "",
         "| alpha | algorithm | P(solved) ± se | median steps (solved) | wall s |",
         "|---|---|---|---|---|",
@@ -88,10 +88,11 @@ def capacity(args, lines, figs):
     ccurves = {}
     for a in calphas:
         prob = problems.random_patterns(jax.random.key(int(1000 * a) + 7), n, a, k=K, architecture="committee",
-                                        samples=args.samples)
+                                        samples=args.committee_samples)
         for name, fn in (
-            ("fBP, pseudo-reinforcement dρ=0.01", lambda: fbp.solve(jax.random.key(1), prob)),
-            ("fBP, standard reinforcement dr=0.01", lambda: fbp.solve(jax.random.key(1), prob, protocol=fbp.standard_reinforcement(0.01))),
+            ("fBP, pseudo-reinforcement dρ=0.01 (default: ≤100 sweeps/step)", lambda: fbp.solve(jax.random.key(1), prob)),
+            ("fBP, pseudo-reinforcement dρ=0.01 (1 sweep/step)", lambda: fbp.solve(jax.random.key(1), prob, max_iters=1)),
+            ("fBP, standard reinforcement dr=0.01 (1 sweep/step)", lambda: fbp.solve(jax.random.key(1), prob, max_iters=1, protocol=fbp.standard_reinforcement(0.01))),
             ("RSGD (y=7, 1000 epochs)", lambda: rsgd.solve(jax.random.key(1), prob, max_epochs=1000)),
         ):
             t = time.time()
@@ -202,6 +203,7 @@ def main():
     ap.add_argument("--n", type=int, default=1001)
     ap.add_argument("--n-committee", type=int, default=201)
     ap.add_argument("--samples", type=int, default=16)
+    ap.add_argument("--committee-samples", type=int, default=8)
     ap.add_argument("--thermo-samples", type=int, default=2)
     ap.add_argument("--y", type=float, default=5.0)
     ap.add_argument("--max-iters", type=int, default=500)

@@ -603,7 +603,7 @@ def solve(
     protocol: Protocol | None = None,
     damping=0.5,
     epsilon=1e-3,
-    max_iters: int = 1,
+    max_iters: int | None = None,
     mode: str = "parallel",
     randfact=0.1,
     stop_at_zero: bool = True,
@@ -630,7 +630,12 @@ def solve(
       protocols of equal length (hyper-parameter points). Default: ``pseudo_reinforcement(0.01)``.
     - ``damping``: :math:`\lambda\in[0,1)` (0.5 default: the parallel schedule oscillates without
       it); ``epsilon``: convergence threshold on the message change; ``max_iters``: sweeps per
-      protocol step (default 1, a cheap solver; use e.g. 1000 for converged thermodynamics).
+      protocol step. Default: 1 for the perceptron (one sweep per step: at N = 1001 it solves
+      alpha = 0.7 in 15 of 16 instances; 20 sweeps per step did no better on 8 instances, at 9x
+      the cost) and
+      100 for committee machines (with one sweep per step the committee often stays in the
+      permutation-symmetric state: K = 5, N = 201 solved 0/16 at alpha = 0.2 and 6/16 at 0.5,
+      against 8/8 at both with 100). Use e.g. 1000 for converged thermodynamics.
     - ``mode``: ``"parallel"`` (vectorised, fast) or ``"sequential"`` (random-order in-place
       sweeps of the reference code).
     - ``randfact``: initial first-layer messages are ``randfact * U(-1, 1)`` magnetizations.
@@ -647,12 +652,15 @@ def solve(
 
     **Returns:** :class:`FBPResult`.
 
-    The defaults (pseudo-reinforcement with step 0.01, damping 0.5, one sweep per step) solve
-    random perceptrons at alpha = 0.6 with N = 1001 and the reference committee cases.
+    The defaults (pseudo-reinforcement with step 0.01, damping 0.5) solve random perceptrons with
+    N = 1001 up to alpha ~ 0.7 and committee machines (K = 5, N = 201) up to alpha = 0.5
+    (``docs/experiments/fbp.md``).
     """
     problem = _check_problem(problem)
     if protocol is None:
         protocol = pseudo_reinforcement(0.01)
+    if max_iters is None:
+        max_iters = 1 if problem.k == 1 else 100
     algo, P, T = _build(protocol, damping, epsilon, randfact, max_iters, mode, dtype)
     res = run(
         algo, key, problem, max_steps=T, stop="centre" if stop_at_zero else "never",
