@@ -172,7 +172,7 @@ def plot(figs, out):
     d = np.asarray(tr.distance)
     s = np.asarray(tr.local_entropy)
     for i in range(d.shape[0]):
-        ax.plot(d[i], s[i], "o", ms=4, color="C0", label="fBP (N=%d samples)" % d.shape[0] if i == 0 else None)
+        ax.plot(d[i], s[i], "o", ms=4, color="C0", label=f"fBP, {d.shape[0]} instances" if i == 0 else None)
     ok = np.asarray(th.converged)
     ax.plot(np.asarray(th.d)[ok], np.asarray(th.internal_entropy)[ok], "-", color="C1", label="RS theory, same y")
     dd = np.linspace(1e-3, 0.3, 200)
