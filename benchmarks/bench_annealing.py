@@ -24,6 +24,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from _timing import best_time
 
 # ------------------------------------------------------------------------------------------------
 # Plain NumPy replicated SA (perceptron, traced interaction, min-flip energy, uniform proposals)
@@ -115,13 +116,7 @@ def run(chains: int = 64, moves: int = 20_000, n: int = 201, alpha: float = 0.5)
         res = run_driver(algo, key, prob, max_steps=1, stop="never")
         return jax.block_until_ready(res.state.W)
 
-    go(jax.random.key(0))  # compile
-    t = []
-    for rep in range(3):
-        t0 = time.perf_counter()
-        go(jax.random.key(rep + 1))
-        t.append(time.perf_counter() - t0)
-    t_jax = min(t) / moves
+    t_jax = best_time(lambda: go(jax.random.key(1))) / moves
 
     rng = np.random.default_rng(0)
     XT = np.swapaxes(np.asarray(prob.inputs, np.int32) * np.asarray(prob.labels, np.int32)[:, :, None], 1, 2)

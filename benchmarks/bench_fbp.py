@@ -19,10 +19,9 @@ Contract: ``run() -> list[dict]`` with keys workload, physlearn_s, baseline_s, r
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import scipy.special as sp
+from _timing import best_time
 
 FIELD_MAX = 30.0
 
@@ -123,17 +122,6 @@ def numpy_sweep(uw, up, down, ux, xi, sigma, g, r, lam):
 
 
 # ------------------------------------------------------------------------------------------------
-def _time(fn, reps):
-    fn()
-    best = np.inf
-    for _ in range(3):
-        t = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        best = min(best, (time.perf_counter() - t) / reps)
-    return best
-
-
 def run():
     import jax
     import jax.numpy as jnp
@@ -176,7 +164,7 @@ def run():
                 state["s"], d = f(state["s"], xi, sig)
                 jax.block_until_ready(d)
 
-            times[dname] = _time(step, 10)
+            times[dname] = best_time(step, calls=10)
         # NumPy baseline from the same warmed-up messages (float64)
         s = state["s"]
         xi_np = np.asarray(xi, dtype=np.float64)
@@ -189,7 +177,7 @@ def run():
             def np_step():
                 for i in range(samples):
                     numpy_sweep(*[a[i] for a in msgs], xi_np[i], sig_np[i], g, y - 1.0, lam)
-        t_np = _time(np_step, 3)
+        t_np = best_time(np_step, calls=3)
         # agreement check: one sweep on both sides from the same float64 messages
         algo64, _, _ = fbp._build(fbp.scoping([g], y), lam, 1e-3, 0.1, 1, "parallel", jnp.float64)
         if samples is None:

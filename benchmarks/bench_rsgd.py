@@ -29,6 +29,7 @@ import math
 import time
 
 import numpy as np
+from _timing import best_time
 
 # ------------------------------------------------------------------------------------------------
 # Plain NumPy RSGD (same equations as physlearn.algorithms.rsgd; leading axis = samples)
@@ -143,13 +144,7 @@ def run(samples: int = 16, epochs: int = 20, alphas=(0.3, 0.5)) -> list[dict]:
             res = run_driver(algo, key, prob, max_steps=epochs, stop="never")
             return jax.block_until_ready(res.state.H)
 
-        go(jax.random.key(0))  # compile
-        t = []
-        for r in range(3):
-            t0 = time.perf_counter()
-            go(jax.random.key(r + 1))
-            t.append(time.perf_counter() - t0)
-        t_jax = min(t) / epochs
+        t_jax = best_time(lambda: go(jax.random.key(1))) / epochs
 
         X = np.asarray(prob.inputs, np.float32)
         sig = np.asarray(prob.labels, np.float32)
