@@ -24,7 +24,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from _timing import best_time
+import sys as _sys
+from pathlib import Path as _Path
+
+_sys.path.insert(0, str(_Path(__file__).resolve().parent))  # the shared helper, also when loaded by path
+from _timing import best_time  # noqa: E402
 
 # ------------------------------------------------------------------------------------------------
 # Plain NumPy replicated SA (perceptron, traced interaction, min-flip energy, uniform proposals)

@@ -21,7 +21,11 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.special as sp
-from _timing import best_time
+import sys as _sys
+from pathlib import Path as _Path
+
+_sys.path.insert(0, str(_Path(__file__).resolve().parent))  # the shared helper, also when loaded by path
+from _timing import best_time  # noqa: E402
 
 FIELD_MAX = 30.0
 

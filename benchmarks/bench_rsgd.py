@@ -29,7 +29,11 @@ import math
 import time
 
 import numpy as np
-from _timing import best_time
+import sys as _sys
+from pathlib import Path as _Path
+
+_sys.path.insert(0, str(_Path(__file__).resolve().parent))  # the shared helper, also when loaded by path
+from _timing import best_time  # noqa: E402
 
 # ------------------------------------------------------------------------------------------------
 # Plain NumPy RSGD (same equations as physlearn.algorithms.rsgd; leading axis = samples)
