@@ -101,7 +101,7 @@ __all__ = [
 
 MODES = ("parallel", "sequential")
 FIELD_MAX = 30.0  # clip of message fields (the reference code's ``mInf``)
-_A_MAX = 60.0  # clip of the auxiliary atanh(erf) fields (saturates the log-cosh differences)
+_A_MAX = 60.0  # clip of intermediate fields in the focusing/overlap products (tanh saturated)
 _LOG2 = math.log(2.0)
 
 
@@ -267,8 +267,7 @@ def _output_update(up, sigma):
     p_p = jnp.sum(dist[..., half + 1 :], axis=-1)
     num = jnp.where(s > 0, p_p + p_z, p_m)
     den = jnp.where(s > 0, p_p, p_m + p_z)
-    with jax.numpy_dtype_promotion("standard"):
-        f = 0.5 * (jnp.log(num) - jnp.log(den))
+    f = 0.5 * (jnp.log(num) - jnp.log(den))
     f = jnp.where(p_z > 0, f, 0.0)
     f = jnp.clip(jnp.nan_to_num(f, nan=0.0), -FIELD_MAX, FIELD_MAX)
     # P(output = sigma) from unit 0's leave-one-out distribution
@@ -552,7 +551,7 @@ def _check_problem(problem):
     return problem
 
 
-def _protocol_arrays(protocol, P):
+def _protocol_arrays(protocol):
     """Protocol (or a sequence of P protocols of equal length) -> (gamma, y) arrays."""
     if isinstance(protocol, Protocol):
         return protocol.gamma, protocol.y
@@ -581,7 +580,7 @@ def _build(protocol, damping, epsilon, randfact, max_iters, mode, dtype):
         raise ValueError(f"damping must lie in [0, 1), got {damping!r}")
     if np.any(hp["randfact"] >= 1):
         raise ValueError(f"randfact must lie in [0, 1), got {randfact!r}")
-    gam, yy = _protocol_arrays(protocol, None)
+    gam, yy = _protocol_arrays(protocol)
     if gam.ndim == 2:
         hp["_protocol_batch"] = np.zeros(gam.shape[0])
     hp, P = hyper_batch(hp)
@@ -672,13 +671,11 @@ def solve(
 @eqx.filter_jit
 def _result(res, problem, trace):
     info = res.info
-    dt = info.q.dtype
     mw = res.state.ux + jnp.sum(res.state.uw, axis=-3)
     hx = mw - res.state.ux
     b = _prod_field(info.gamma[..., None, None], hx)
     W = sign_pm(mw).astype(jnp.int8)
     C = sign_pm(b).astype(jnp.int8)
-    del dt
     return FBPResult(
         solved=info.errors == 0,
         errors=info.errors,
