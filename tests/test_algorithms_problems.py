@@ -227,3 +227,40 @@ def test_overlaps_hamming_centre():
     d = np.asarray(energies.distances_to_centre(jnp.asarray(R)))
     np.testing.assert_allclose(d, (R != c[None]).mean(axis=(1, 2)), atol=1e-6)
     assert float(energies.overlap(jnp.asarray(R[0]), jnp.asarray(R[0]))) == 1.0
+
+
+# ------------------------------------------------------------------------------------------------
+# bit-packed forward pass and the fast shuffle
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("n,k", [(1, 1), (33, 5), (321, 3)])  # word boundaries: 32 bits
+def test_packed_preactivations_equal_the_float_matmul(n, k):
+    from physlearn.algorithms._network import pack_pm, packed_preactivations, unpack_pm
+
+    rng = np.random.default_rng(n)
+    w = rng.choice([-1, 1], size=(2, k, n)).astype(np.int8)  # two networks (replicas)
+    for arch, shape in (("committee", (7, n)), ("tree", (7, k, n))):
+        x = rng.choice([-1, 1], size=shape).astype(np.int8)
+        ref = np.stack([np_preacts(wa, x, arch) for wa in w])
+        got = packed_preactivations(pack_pm(jnp.asarray(w)), pack_pm(jnp.asarray(x))[None], n, arch == "tree", jnp.float32)
+        np.testing.assert_array_equal(np.asarray(got), ref)
+    np.testing.assert_array_equal(np.asarray(unpack_pm(pack_pm(jnp.asarray(w)), n, jnp.int8)), w)
+
+
+def test_shuffle_gives_uniform_permutations():
+    from physlearn.algorithms.runner import shuffle
+
+    # all 4! orders of 4 items equally likely (chi-square, 23 dof; p < 1e-4 fails)
+    p = np.asarray(shuffle(jax.random.key(0), (24000,), 4))
+    assert np.all(np.sort(p, axis=1) == np.arange(4))
+    codes = p @ np.array([64, 16, 4, 1])
+    counts = np.unique(codes, return_counts=True)[1]
+    assert counts.size == 24
+    chi2 = np.sum((counts - 1000.0) ** 2 / 1000.0)
+    assert chi2 < 56.0, chi2  # chi2_{23}: P(> 56) ~ 1.5e-4
+    # a long row: a permutation, and each item's mean position (m-1)/2 within 5 sigma
+    m = 802
+    q = np.asarray(shuffle(jax.random.key(1), (4000,), m))
+    assert np.all(np.sort(q, axis=1) == np.arange(m))
+    pos = np.argsort(q, axis=1).mean(axis=0)
+    sigma = np.sqrt((m * m - 1) / 12.0 / 4000)
+    assert np.max(np.abs(pos - (m - 1) / 2)) < 5 * sigma

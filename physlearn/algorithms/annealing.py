@@ -76,8 +76,8 @@ the defaults here are our own, chosen so that random perceptrons well inside cap
 out of the box (see :func:`solve`).
 
 **Batching.** A step of the shared driver (:func:`~physlearn.algorithms.runner.run`) is a block of
-``moves_per_step`` attempted moves (a ``lax.while_loop`` that stops inside the block when the
-chain is solved, frozen or out of budget, so move counts are exact). Disorder samples, independent
+``moves_per_step`` attempted moves (a fixed-length ``lax.fori_loop``; a chain that is solved,
+frozen or out of budget idles for the rest of the block, so move counts are exact). Disorder samples, independent
 runs (``runs``) and hyper-parameter points are ``vmap`` axes: an accelerator runs thousands of
 chains, each with its exact sequential dynamics.
 """
@@ -332,7 +332,10 @@ class Annealing(eqx.Module):
 
     def _move(self, st: AnnealState, r, u, u2, xs):
         """One attempted move. ``r``: flat spin index (uniform proposal), ``u``: acceptance
-        uniform, ``u2``: proposal uniform (biased proposal)."""
+        uniform, ``u2``: proposal uniform (biased proposal). A chain that is no longer active
+        (:meth:`_active`) is left unchanged: its move is rejected and not counted -- cheaper under
+        ``vmap`` than a loop with a per-chain exit, which selects the whole state every move."""
+        act = self._active(st)
         y = self.replicas
         _, K, N = st.W.shape
         KN = K * N
@@ -378,7 +381,7 @@ class Annealing(eqx.Module):
             log_acc = data_term + jnp.log(Z) - jnp.log(Zn)
         else:
             log_acc = dlog
-        accept = jnp.log(u) < log_acc
+        accept = (jnp.log(u) < log_acc) & act
         improving = accept & (dlog > 0)
         rep = accept & ~is_ref
         ref = accept & is_ref
@@ -396,8 +399,9 @@ class Annealing(eqx.Module):
         field = st.field / jnp.where(upd, self.field_factor.astype(dt), one)
         return AnnealState(
             W=W, Wc=Wc, stab=stab, wsum=wsum, energy=energy, beta=beta, gamma=gamma, field=field,
-            since=jnp.where(upd, 0, since), stuck=jnp.where(improving, 0, st.stuck + 1),
-            moves=st.moves + 1, accepted=st.accepted + accept.astype(jnp.int32),
+            since=jnp.where(upd, 0, since),
+            stuck=jnp.where(improving, 0, st.stuck + act.astype(jnp.int32)),
+            moves=st.moves + act.astype(jnp.int32), accepted=st.accepted + accept.astype(jnp.int32),
             best=jnp.minimum(st.best, jnp.min(energy)), restarts=st.restarts, gave_up=st.gave_up,
         )
 
@@ -430,15 +434,10 @@ class Annealing(eqx.Module):
         us = _unit_uniform(bits[:, 1], dt)
         acc0 = state.accepted
 
-        def cond(c):
-            t, st = c
-            return (t < B) & self._active(st)
-
-        def body(c):
-            t, st = c
-            return t + 1, self._move(st, rs[t], us[t], u2s[t], xs)
-
-        n_done, st = jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), state))
+        # a fixed-length loop (the trip count is the same for every chain under vmap); inactive
+        # chains idle through the rest of the block
+        st = jax.lax.fori_loop(0, B, lambda t, st: self._move(st, rs[t], us[t], u2s[t], xs), state)
+        n_done = st.moves - state.moves
 
         # frozen: restart from a fresh random network, or give up
         frozen = st.stuck >= self.give_up

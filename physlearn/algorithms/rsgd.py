@@ -58,9 +58,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._network import least_wrong_selection, sign_pm
+from ._network import least_wrong_selection, pack_pm, packed_preactivations, sign_pm, unpack_pm
 from .problems import Problem
-from .runner import float_dtype, hyper_batch, hyper_parameter, positive_int, run
+from .runner import shuffle, float_dtype, hyper_batch, hyper_parameter, positive_int, run
 
 __all__ = ["REPLICA_UPDATES", "RSGD", "RSGDState", "RSGDInfo", "RSGDResult", "FORMULAS", "solve"]
 
@@ -73,7 +73,7 @@ def minibatch_indices(key, replicas: int, m: int, batch: int):
     permutation of the M patterns per replica, cut into minibatches; the last minibatch is padded
     with -1 (masked) when ``batch`` does not divide M."""
     nb = math.ceil(m / batch)
-    perms = jax.vmap(lambda kk: jax.random.permutation(kk, m))(jax.random.split(key, replicas))
+    perms = shuffle(key, (replicas,), m)
     pad = nb * batch - m
     idx = jnp.concatenate([perms, jnp.full((replicas, pad), -1, perms.dtype)], axis=1)
     return idx.reshape(replicas, nb, batch).transpose(1, 0, 2)
@@ -219,12 +219,16 @@ class RSGD(eqx.Module):
         return H, Hc
 
     def step(self, key, state: RSGDState, problem: Problem):
-        """One epoch of RSGD (see the module docstring for the equations)."""
+        """One epoch of RSGD (see the module docstring for the equations).
+
+        The forward passes use bit-packed +-1 arithmetic (:func:`~._network.packed_preactivations`:
+        one XOR + popcount per 32 synapses), which gives the exact integer fields of the float
+        matmul; only the gradient of the selected units is accumulated in floating point."""
         dt = state.H.dtype
         y, b = self.replicas, self.batch
-        m = problem.m
+        m, n = problem.m, problem.n
         b = min(b, m)
-        x = problem.inputs.astype(dt)
+        xp = pack_pm(problem.inputs)  # (M, words) or (M, K, words), uint32
         sig = problem.labels.astype(dt)
         tree = problem.tree
 
@@ -241,14 +245,12 @@ class RSGD(eqx.Module):
             mask = (ids >= 0).astype(dt)
             ids = jnp.maximum(ids, 0)
             W = sign_pm(H)
-            xb = x[ids]  # (y, b, N) or (y, b, K, N)
+            xbp = xp[ids]  # (y, b, words) or (y, b, K, words)
             sb = sig[ids]  # (y, b)
-            if tree:
-                h = jnp.einsum("ybkn,ykn->ybk", xb, W)
-            else:
-                h = jnp.einsum("ybn,ykn->ybk", xb, W)
+            h = packed_preactivations(pack_pm(W), xbp, n, tree, dt)  # (y, b, K)
             sel, _ = least_wrong_selection(h, sb)
             coef = sel * (sb * mask)[..., None]  # (y, b, K)
+            xb = unpack_pm(xbp, n, dt)
             if tree:
                 g = jnp.einsum("ybk,ybkn->ykn", coef, xb)
             else:
@@ -269,10 +271,7 @@ class RSGD(eqx.Module):
         else:
             Wc = sign_pm(jnp.sum(W, axis=0))
         nets = jnp.concatenate([Wc[None], W], axis=0)  # (y+1, K, N)
-        if tree:
-            hh = jnp.einsum("mkn,akn->amk", x, nets)
-        else:
-            hh = jnp.einsum("mn,akn->amk", x, nets)
+        hh = packed_preactivations(pack_pm(nets), xp[None], n, tree, dt)  # (y+1, M, K)
         sel, e = least_wrong_selection(hh, problem.labels[None])
         out = sign_pm(jnp.sum(sign_pm(hh), axis=-1))
         errs = jnp.sum(out != sig[None], axis=-1, dtype=jnp.int32)  # (y+1,)

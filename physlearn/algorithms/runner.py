@@ -49,7 +49,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 __all__ = [
     "RunResult", "run", "sample_keys", "make_mesh", "SAMPLES_AXIS",
-    "hyper_parameter", "hyper_batch", "positive_int", "float_dtype",
+    "hyper_parameter", "hyper_batch", "positive_int", "float_dtype", "shuffle",
 ]
 
 _STOPS = ("centre", "any", "never")
@@ -172,6 +172,31 @@ def _halted(info):
     """The optional ``info.halted`` flag (the algorithm stopped without success), else False."""
     h = getattr(info, "halted", None)
     return jnp.zeros((), bool) if h is None else h
+
+
+def shuffle(key, rows: tuple, m: int):
+    r"""Independent uniformly random permutations of ``range(m)``, shape ``rows + (m,)`` (int32).
+
+    Sort-based like :func:`jax.random.permutation`, but each round sorts a single ``uint32`` key
+    that holds random high bits and the item's current position in its low ``ceil(log2 m)`` bits,
+    which XLA sorts ~10x faster on CPU than a key--value pair. Two rounds: ties of the random bits
+    (probability ~ m^2 / 2^(33 - log2 m) per row) are broken by the position after the first,
+    already random, round, so the result is uniform up to double ties (~1e-13 for m = 802).
+    Falls back to :func:`jax.random.permutation` when ``m > 2**16``.
+    """
+    if m > 2**16:
+        flat = int(np.prod(rows)) if rows else 1
+        ks = jax.random.split(key, flat)
+        perms = jax.vmap(lambda kk: jax.random.permutation(kk, m))(ks)
+        return perms.reshape(rows + (m,)).astype(jnp.int32)
+    nb = max(1, (m - 1).bit_length())
+    low = jnp.uint32((1 << nb) - 1)
+    perm = jnp.broadcast_to(jnp.arange(m, dtype=jnp.int32), rows + (m,))
+    for k in jax.random.split(key, 2):
+        hi = jax.random.bits(k, rows + (m,), jnp.uint32) & ~low
+        pos = jnp.sort(hi | jnp.arange(m, dtype=jnp.uint32), axis=-1) & low
+        perm = jnp.take_along_axis(perm, pos.astype(jnp.int32), axis=-1)
+    return perm
 
 
 def _init_one(algorithm, key, problem, max_steps, trace):

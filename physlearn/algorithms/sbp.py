@@ -65,9 +65,9 @@ def magnetizations(h, beta=1.0):
 def _unit_z(m, inputs, tree: bool, var_floor):
     """Per hidden unit: mean / sqrt(variance) of the pre-activation, shape (M, K)."""
     mu = preactivations(m, inputs, tree)
-    x2 = jnp.ones((), m.dtype)  # +-1 inputs: xi^2 = 1
-    v = preactivations(1.0 - m * m, jnp.broadcast_to(x2, inputs.shape).astype(m.dtype), tree)
-    return mu / jnp.sqrt(jnp.maximum(v, var_floor))
+    # +-1 inputs (xi^2 = 1): v_k = sum_i (1 - m_ki^2) is the same for every pattern
+    v = jnp.sum(1.0 - m * m, axis=-1)
+    return mu * jax.lax.rsqrt(jnp.maximum(v, var_floor))
 
 
 def _majority_log_prob(log_agree, log_disagree):
