@@ -247,10 +247,10 @@ def test_1rsb_functional_collapses_to_rs():
     from physlearn.theory import _le_1rsb as r1
 
     rs = jnp.array([0.8127, 1.2654, 0.2647, 0.6139, 0.5972])  # near the RS saddle at alpha=0.6, d=0.05
-    f1 = jax.jit(lambda t: r1.free_entropy(t, 0.05, 0.6, 0.0, 32, 12))
+    f1 = jax.jit(lambda t: r1.free_entropy(t, 0.05, 0.6, 0.0, 32, r1.DEFAULT_N_IN))
     f0 = float(le.free_entropy(rs, 0.05, 0.6, 0.0, 96))
     # m = 1: the intra-cluster level integrates out exactly, whatever q1 - q0, q1_hat - q0_hat
     assert abs(float(f1(r1.from_rs(rs, 0.05, 3.0, 1.0))) - f0) < 1e-7  # 32 vs 96 nodes
-    # q1 -> q0, q1_hat -> q0_hat at any m. OPEN ISSUE: the collapsed value is off by ~3e-6 at
-    # m = 0.4 (n_in = 12), much more than the inner integrals' own error (~1e-10): not yet traced
-    assert abs(float(f1(r1.from_rs(rs, 1e-10, 1e-10, 0.4))) - f0) < 1e-5
+    # q1 -> q0, q1_hat -> q0_hat at any m (the ~3e-6 offset seen earlier was the inner quadrature
+    # at n_in = 12; with the default 24 inner nodes the offset is 1.2e-9, the outer 32-vs-96 nodes)
+    assert abs(float(f1(r1.from_rs(rs, 1e-10, 1e-10, 0.4))) - f0) < 1e-8
