@@ -16,12 +16,11 @@ site sums), and given the same proposals and uniforms it follows the same trajec
 ``block_until_ready``).
 
 Contract: ``run() -> list[dict]`` with keys workload, physlearn_s, baseline_s, ratio
-(= baseline_s / physlearn_s), notes.
+(= baseline_s / physlearn_s), notes, and ``scaling() -> list[dict]`` (see ``run.py``); both time
+through :func:`time_moves`.
 """
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import sys as _sys
@@ -99,43 +98,56 @@ def unit_uniform(bits):
 
 
 # ------------------------------------------------------------------------------------------------
-def run(chains: int = 64, moves: int = 20_000, n: int = 201, alpha: float = 0.5) -> list[dict]:
+Y = 3
+
+
+def time_moves(n: int, alpha: float, chains: int, moves: int, *, np_moves: int | None = None, repeats: int = 3) -> dict:
+    """Seconds per attempted move of all ``chains`` chains (replicated SA, y=3, traced interaction,
+    min-flip energy, uniform proposals, beta/gamma x1.01 every 10 N accepted moves, no stopping
+    rule): physlearn's driver doing one block of ``moves`` moves (best of ``repeats`` after a
+    compiling warm-up) and the NumPy baseline doing ``np_moves`` (default ``max(500, moves // 10)``)
+    moves once after a 50-move warm-up. Returns ``dict(m, physlearn_s, baseline_s, np_moves)``."""
     import jax
     import jax.numpy as jnp
 
     from physlearn.algorithms import annealing, problems
     from physlearn.algorithms.runner import run as run_driver
 
-    y = 3
     f = jnp.float32
     prob = problems.random_patterns(jax.random.key(1), n, alpha, samples=chains)
     algo = annealing.Annealing(
         beta0=f(1.0), beta_factor=f(1.01), gamma0=f(1.0), gamma_factor=f(1.01), field0=f(1.0),
-        field_factor=f(1.0), replicas=y, kind="replicated", interaction="traced", energy="minflip",
+        field_factor=f(1.0), replicas=Y, kind="replicated", interaction="traced", energy="minflip",
         proposal="uniform", schedule_every=10 * n, give_up=2**30, restarts=0, max_moves=2**30,
         moves_per_step=moves, stop_at_solution=False,
     )
 
-    def go(key):
-        res = run_driver(algo, key, prob, max_steps=1, stop="never")
+    def go():
+        res = run_driver(algo, jax.random.key(1), prob, max_steps=1, stop="never")
         return jax.block_until_ready(res.state.W)
 
-    t_jax = best_time(lambda: go(jax.random.key(1))) / moves
+    t_jax = best_time(go, repeats=repeats) / moves
 
     rng = np.random.default_rng(0)
     XT = np.swapaxes(np.asarray(prob.inputs, np.int32) * np.asarray(prob.labels, np.int32)[:, :, None], 1, 2)
-    W0 = np.broadcast_to(rng.choice([-1, 1], size=(chains, 1, n)), (chains, y, n))
-    np_moves = max(500, moves // 10)
-    r = rng.integers(0, y * n, size=(np_moves, chains))
+    W0 = np.broadcast_to(rng.choice([-1, 1], size=(chains, 1, n)), (chains, Y, n))
+    np_moves = max(500, moves // 10) if np_moves is None else np_moves
+    r = rng.integers(0, Y * n, size=(np_moves, chains))
     u = unit_uniform(rng.integers(0, 2**32, size=(np_moves, chains), dtype=np.uint32))
     kw = dict(beta=1.0, gamma=1.0, beta_factor=1.01, gamma_factor=1.01, schedule_every=10 * n)
     numpy_anneal(W0, XT, r[:50], u[:50], **kw)  # warm-up
-    t0 = time.perf_counter()
-    numpy_anneal(W0, XT, r, u, **kw)
-    t_np = (time.perf_counter() - t0) / np_moves
+    t_np = best_time(lambda: numpy_anneal(W0, XT, r, u, **kw), repeats=1, warmup=False) / np_moves
+    return dict(m=prob.m, physlearn_s=t_jax, baseline_s=t_np, np_moves=np_moves)
+
+
+def run(chains: int = 64, moves: int = 20_000, n: int = 201, alpha: float = 0.5) -> list[dict]:
+    import jax
+
+    r = time_moves(n, alpha, chains, moves)
+    t_jax, t_np = r["physlearn_s"], r["baseline_s"]
     return [
         dict(
-            workload=f"replicated SA moves, perceptron N={n} alpha={alpha} (M={prob.m}), y={y}, traced, "
+            workload=f"replicated SA moves, perceptron N={n} alpha={alpha} (M={r['m']}), y={Y}, traced, "
             f"min-flip energy, {chains} chains",
             physlearn_s=t_jax,
             baseline_s=t_np,
@@ -143,9 +155,30 @@ def run(chains: int = 64, moves: int = 20_000, n: int = 201, alpha: float = 0.5)
             notes=(
                 f"seconds per attempted move of all {chains} chains (physlearn {chains / t_jax / 1e6:.2f} M "
                 f"chain-moves/s, NumPy {chains / t_np / 1e6:.2f} M chain-moves/s); float32 both; NumPy "
-                f"vectorised over chains, {np_moves} moves timed; jax {jax.__version__}, CPU, compile excluded"
+                f"vectorised over chains, {r['np_moves']} moves timed; jax {jax.__version__}, CPU, compile excluded"
             ),
         )
+    ]
+
+
+def scaling(ns=(101, 201, 401), chains=(8, 64, 256), alpha: float = 0.5, moves: int = 4000, np_moves: int = 400,
+            n_chains: int = 201, chains_n: int = 64) -> list[dict]:
+    """Seconds per attempted move of all chains vs N (alpha and ``chains_n`` chains fixed; one move
+    updates M = alpha N stabilities, so the work grows as N) and vs the number of chains at
+    N = ``n_chains``. Cheaper than ``run()``: blocks of ``moves`` moves, best of 2; ``np_moves``
+    NumPy moves."""
+    kw = dict(np_moves=np_moves, repeats=2)
+    by_n = [time_moves(n, alpha, chains_n, moves, **kw) for n in ns]
+    by_c = [time_moves(n_chains, alpha, c, moves, **kw) for c in chains]
+    return [
+        dict(workload=f"replicated SA moves, perceptron alpha={alpha}, y={Y}, traced, min-flip, {chains_n} chains",
+             variable="N", values=list(ns), physlearn_s=[r["physlearn_s"] for r in by_n],
+             baseline_s=[r["baseline_s"] for r in by_n],
+             notes="seconds per attempted move of all chains; M = round(alpha N); float32 both"),
+        dict(workload=f"replicated SA moves, perceptron N={n_chains} alpha={alpha}, y={Y}, traced, min-flip",
+             variable="chains", values=list(chains), physlearn_s=[r["physlearn_s"] for r in by_c],
+             baseline_s=[r["baseline_s"] for r in by_c],
+             notes="physlearn vmapped over chains, NumPy vectorised over them (fancy indexing); float32 both"),
     ]
 
 

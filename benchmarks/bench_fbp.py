@@ -14,7 +14,8 @@ researcher would write it. physlearn runs in its default float32 and in float64 
 Time per sweep per edge = time / (M K N). Compile time excluded (warm-up call, then
 ``block_until_ready``).
 
-Contract: ``run() -> list[dict]`` with keys workload, physlearn_s, baseline_s, ratio, notes.
+Contract: ``run() -> list[dict]`` with keys workload, physlearn_s, baseline_s, ratio, notes, and
+``scaling() -> list[dict]`` (see ``run.py``); both time through :func:`time_sweep`.
 """
 
 from __future__ import annotations
@@ -126,78 +127,90 @@ def numpy_sweep(uw, up, down, ux, xi, sigma, g, r, lam):
 
 
 # ------------------------------------------------------------------------------------------------
-def run():
+G, Y, LAM = 0.6, 5.0, 0.5
+
+
+def time_sweep(arch: str, n: int, k: int, alpha: float, samples: int | None, *, dtypes=("float32", "float64"),
+               calls: int = 10, repeats: int = 3, np_calls: int = 3, np_repeats: int = 3, check: bool = True) -> dict:
+    """Seconds per parallel fBP sweep at fixed (gamma, y) = (0.6, 5), damping 0.5, on
+    ``random_patterns(n, alpha, k, arch, samples)``: physlearn (jitted; vmapped over samples when
+    ``samples`` is not None) in each of ``dtypes``, after 5 untimed sweeps so that the messages are
+    not all near zero, and the NumPy float64 baseline (a Python loop over samples) from the same
+    messages. ``check``: one float64 sweep on both sides from the same messages (single instance
+    only), max |u_jax - u_numpy| reported. Returns ``dict(m, edges, times={dtype: s}, numpy_s,
+    agree)``."""
     import jax
     import jax.numpy as jnp
 
     from physlearn.algorithms import fbp, problems
 
-    g, y, lam = 0.6, 5.0, 0.5
+    prob = problems.random_patterns(jax.random.key(3), n, alpha, k=k, architecture=arch, samples=samples)
+    times = {}
+    for dname in dtypes:
+        dt = jnp.dtype(dname)
+        algo, _, _ = fbp._build(fbp.scoping([G], Y), LAM, 1e-3, 0.1, 1, "parallel", dt)
+
+        def one(key, p):
+            s = algo.init(key, p)
+            xi = fbp._inputs(p, dt)
+            sig = p.labels.astype(dt)
+            return s, xi, sig
+
+        def sweep(s, xi, sig):
+            return algo._sweep_parallel(None, s, xi, sig, jnp.asarray(G, dt), jnp.asarray(Y - 1.0, dt))
+
+        if samples is None:
+            s, xi, sig = one(jax.random.key(0), prob)
+            f = jax.jit(sweep)
+        else:
+            keys = jax.random.split(jax.random.key(0), samples)
+            s, xi, sig = jax.vmap(one)(keys, prob)
+            f = jax.jit(jax.vmap(sweep))
+        for _ in range(5):  # a few sweeps first so that messages are not all near zero
+            s, _ = f(s, xi, sig)
+        state = {"s": s}
+
+        def step():
+            state["s"], d = f(state["s"], xi, sig)
+            jax.block_until_ready(d)
+
+        times[dname] = best_time(step, calls=calls, repeats=repeats)
+    # NumPy baseline from the last warmed-up messages (float64)
+    s = state["s"]
+    xi_np = np.asarray(xi, dtype=np.float64)
+    sig_np = np.asarray(sig, dtype=np.float64)
+    msgs = [np.asarray(a, dtype=np.float64) for a in (s.uw, s.up, s.down, s.ux)]
+    if samples is None:
+        def np_step():
+            numpy_sweep(*msgs, xi_np, sig_np, G, Y - 1.0, LAM)
+    else:
+        def np_step():
+            for i in range(samples):
+                numpy_sweep(*[a[i] for a in msgs], xi_np[i], sig_np[i], G, Y - 1.0, LAM)
+    t_np = best_time(np_step, calls=np_calls, repeats=np_repeats)
+    agree = float("nan")
+    if check and samples is None:  # one sweep on both sides from the same float64 messages
+        algo64, _, _ = fbp._build(fbp.scoping([G], Y), LAM, 1e-3, 0.1, 1, "parallel", jnp.float64)
+        st = fbp.FBPState(*[jnp.asarray(a) for a in msgs], jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
+        sj, _ = algo64._sweep_parallel(None, st, jnp.asarray(xi_np), jnp.asarray(sig_np), jnp.float64(G), jnp.float64(Y - 1))
+        ref = numpy_sweep(*msgs, xi_np, sig_np, G, Y - 1.0, LAM)
+        agree = float(np.max(np.abs(np.asarray(sj.uw) - ref[0])))
+    return dict(m=prob.m, edges=prob.m * k * n, times=times, numpy_s=t_np, agree=agree)
+
+
+def run():
     rows = []
     cases = [("perceptron", 1001, 1, 0.6, None), ("committee", 321, 5, 0.3, None), ("perceptron", 1001, 1, 0.6, 8)]
     for arch, n, k, alpha, samples in cases:
-        prob = problems.random_patterns(jax.random.key(3), n, alpha, k=k, architecture=arch, samples=samples)
-        M = prob.m
-        edges = M * k * n
-        times = {}
-        for dname, dt in (("float32", jnp.float32), ("float64", jnp.float64)):
-            algo, _, _ = fbp._build(fbp.scoping([g], y), lam, 1e-3, 0.1, 1, "parallel", dt)
-
-            def one(key, p):
-                s = algo.init(key, p)
-                xi = fbp._inputs(p, jnp.dtype(dt))
-                sig = p.labels.astype(dt)
-                return s, xi, sig
-
-            def sweep(s, xi, sig):
-                return algo._sweep_parallel(None, s, xi, sig, jnp.asarray(g, dt), jnp.asarray(y - 1.0, dt))
-
-            if samples is None:
-                s, xi, sig = one(jax.random.key(0), prob)
-                f = jax.jit(sweep)
-            else:
-                keys = jax.random.split(jax.random.key(0), samples)
-                s, xi, sig = jax.vmap(one)(keys, prob)
-                f = jax.jit(jax.vmap(sweep))
-            # a few sweeps first so that messages are not all near zero
-            for _ in range(5):
-                s, _ = f(s, xi, sig)
-            state = {"s": s}
-
-            def step():
-                state["s"], d = f(state["s"], xi, sig)
-                jax.block_until_ready(d)
-
-            times[dname] = best_time(step, calls=10)
-        # NumPy baseline from the same warmed-up messages (float64)
-        s = state["s"]
-        xi_np = np.asarray(xi, dtype=np.float64)
-        sig_np = np.asarray(sig, dtype=np.float64)
-        msgs = [np.asarray(a, dtype=np.float64) for a in (s.uw, s.up, s.down, s.ux)]
-        if samples is None:
-            def np_step():
-                numpy_sweep(*msgs, xi_np, sig_np, g, y - 1.0, lam)
-        else:
-            def np_step():
-                for i in range(samples):
-                    numpy_sweep(*[a[i] for a in msgs], xi_np[i], sig_np[i], g, y - 1.0, lam)
-        t_np = best_time(np_step, calls=3)
-        # agreement check: one sweep on both sides from the same float64 messages
-        algo64, _, _ = fbp._build(fbp.scoping([g], y), lam, 1e-3, 0.1, 1, "parallel", jnp.float64)
-        if samples is None:
-            st = fbp.FBPState(*[jnp.asarray(a) for a in msgs], jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
-            sj, _ = algo64._sweep_parallel(None, st, jnp.asarray(xi_np), jnp.asarray(sig_np), jnp.float64(g), jnp.float64(y - 1))
-            ref = numpy_sweep(*msgs, xi_np, sig_np, g, y - 1.0, lam)
-            agree = float(np.max(np.abs(np.asarray(sj.uw) - ref[0])))
-        else:
-            agree = float("nan")
-        label = f"fBP sweep, {arch} K={k}, N={n}, M={M}" + (f", {samples} samples" if samples else "")
+        r = time_sweep(arch, n, k, alpha, samples)
+        times, t_np = r["times"], r["numpy_s"]
+        label = f"fBP sweep, {arch} K={k}, N={n}, M={r['m']}" + (f", {samples} samples" if samples else "")
         note = (
-            f"{times['float32'] / (edges * (samples or 1)) * 1e9:.2f} ns/edge (f32); "
+            f"{times['float32'] / (r['edges'] * (samples or 1)) * 1e9:.2f} ns/edge (f32); "
             f"float64: {times['float64'] * 1e3:.1f} ms, {t_np / times['float64']:.1f}x"
         )
-        if agree == agree:
-            note += f"; max |u_jax - u_numpy| = {agree:.1e} (f64)"
+        if r["agree"] == r["agree"]:
+            note += f"; max |u_jax - u_numpy| = {r['agree']:.1e} (f64)"
         rows.append({
             "workload": label,
             "physlearn_s": times["float32"],
@@ -206,6 +219,23 @@ def run():
             "notes": note,
         })
     return rows
+
+
+def scaling(ns=(251, 501, 1001, 2001), samples=(1, 4, 16), alpha: float = 0.6, n_samples: int = 1001) -> list[dict]:
+    """Seconds per sweep (physlearn float32, NumPy float64) of the perceptron vs N (one instance,
+    alpha fixed, so the work M*N grows as N^2) and vs the number of samples at N=n_samples (physlearn
+    vmapped, NumPy looping)."""
+    kw = dict(dtypes=("float32",), calls=5, repeats=2, np_calls=1, np_repeats=2, check=False)
+    by_n = [time_sweep("perceptron", n, 1, alpha, None, **kw) for n in ns]
+    by_s = [time_sweep("perceptron", n_samples, 1, alpha, s, **kw) for s in samples]
+    return [
+        dict(workload=f"fBP sweep, perceptron alpha={alpha}, one instance", variable="N", values=list(ns),
+             physlearn_s=[r["times"]["float32"] for r in by_n], baseline_s=[r["numpy_s"] for r in by_n],
+             notes="M = round(alpha N): the work per sweep M*N grows as N^2; physlearn float32, NumPy float64"),
+        dict(workload=f"fBP sweep, perceptron N={n_samples}, alpha={alpha}", variable="samples", values=list(samples),
+             physlearn_s=[r["times"]["float32"] for r in by_s], baseline_s=[r["numpy_s"] for r in by_s],
+             notes="physlearn vmapped over samples, NumPy loops over them; physlearn float32, NumPy float64"),
+    ]
 
 
 if __name__ == "__main__":

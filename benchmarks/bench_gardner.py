@@ -4,6 +4,9 @@ physlearn (one vmapped, compiled call; compile excluded by a warm-up on another 
 plain NumPy/SciPy implementation of the same equations, written here: for each alpha, brentq on
 the same log(1-q) residual, with the same split Gauss-Legendre quadrature evaluated in NumPy
 (scipy.special.log_ndtr / erfcx for log H and G/H). Both must agree to 1e-8.
+
+Contract: ``run() -> list[dict]`` and ``scaling() -> list[dict]`` (see ``run.py``); both time
+through :func:`time_curve`.
 """
 
 from __future__ import annotations
@@ -62,8 +65,11 @@ def numpy_binary_rs(alpha, kappa=0.0):
     return q, -qh * (1 - q) / 2 + S + alpha * E
 
 
-def run(points: int = 1000, baseline_every: int = 10) -> list[dict]:
-
+def time_curve(points: int, baseline_points: int) -> dict:
+    """Time ``gardner.binary_rs`` on ``points`` alphas in [0.05, 1.2] (compile excluded: a warm-up
+    on another grid of the same size) and the NumPy/SciPy baseline on an evenly spread subset of
+    about ``baseline_points`` of them, its time scaled to the full grid (its cost per point is flat
+    in alpha); the two must agree to 1e-8 on the subset."""
     from physlearn.theory import gardner
 
     alphas = np.linspace(0.05, 1.2, points)
@@ -71,27 +77,54 @@ def run(points: int = 1000, baseline_every: int = 10) -> list[dict]:
     t0 = time.perf_counter()
     sol = gardner.binary_rs(alphas)
     t_pl = time.perf_counter() - t0
-    # The baseline costs ~1 s per point: it is timed on every `baseline_every`-th point and its
-    # time scaled to the full grid (its cost per point is flat in alpha; both are reported).
-    sub = slice(None, None, baseline_every)
+    sub = slice(None, None, max(1, points // baseline_points))
+    numpy_binary_rs(0.5)  # warm-up (first-call costs of NumPy/SciPy), excluded
     t0 = time.perf_counter()
     base = [numpy_binary_rs(a) for a in alphas[sub]]
     t_np_sub = time.perf_counter() - t0
-    t_np = t_np_sub * points / len(base)
     qb = np.array([b[0] for b in base])
     sb = np.array([b[1] for b in base])
     err = max(np.max(np.abs(qb - sol.q[sub])), np.max(np.abs(sb - sol.entropy[sub])))
     if err > 1e-8:
         raise AssertionError(f"physlearn and the NumPy baseline disagree by {err:.3g}")
+    return dict(physlearn_s=t_pl, baseline_s=t_np_sub * points / len(base), baseline_sub_s=t_np_sub,
+                baseline_points=len(base), err=float(err))
+
+
+def run(points: int = 1000, baseline_every: int = 10) -> list[dict]:
+    # The baseline costs ~0.2 s per point: it is timed on every `baseline_every`-th point and its
+    # time scaled to the full grid.
+    r = time_curve(points, points // baseline_every)
     return [
         dict(
             workload=f"binary RS curve, {points} alpha points (kappa=0)",
-            physlearn_s=t_pl,
-            baseline_s=t_np,
-            ratio=t_np / t_pl,
+            physlearn_s=r["physlearn_s"],
+            baseline_s=r["baseline_s"],
+            ratio=r["baseline_s"] / r["physlearn_s"],
             notes=(
-                f"max abs diff {err:.1e}; baseline = SciPy brentq per point, timed on {len(base)} points "
-                f"({t_np_sub:.1f} s) and scaled to {points}"
+                f"max abs diff {r['err']:.1e}; baseline = SciPy brentq per point, timed on {r['baseline_points']} "
+                f"points ({r['baseline_sub_s']:.1f} s) and scaled to {points}"
+            ),
+        )
+    ]
+
+
+def scaling(points=(100, 300, 1000), baseline_points: int = 20) -> list[dict]:
+    """Time of the whole curve vs the number of alpha points. physlearn pads the grid to a power of
+    two (one compilation per bucket), so its time is a step function of the number of points."""
+    from physlearn.theory import gardner
+
+    rs = [time_curve(p, baseline_points) for p in points]
+    return [
+        dict(
+            workload="binary RS curve, alpha in [0.05, 1.2], kappa=0",
+            variable="points",
+            values=list(points),
+            physlearn_s=[r["physlearn_s"] for r in rs],
+            baseline_s=[r["baseline_s"] for r in rs],
+            notes=(
+                f"baseline timed on {baseline_points} points of each grid and scaled linearly (so its slope is 1 "
+                f"by construction); physlearn pads the grid to {[gardner._bucket(p) for p in points]} points"
             ),
         )
     ]

@@ -20,13 +20,13 @@ the ``jax.random.permutation`` minibatch shuffles ~15 ms, per-minibatch pattern 
 forward matmuls ~15 ms, least-wrong selection ~10 ms, gradient ~3 ms, the rest (kicks, report).
 
 Contract: ``run() -> list[dict]`` with keys workload, physlearn_s, baseline_s, ratio
-(= baseline_s / physlearn_s), notes.
+(= baseline_s / physlearn_s), notes, and ``scaling() -> list[dict]`` (see ``run.py``); both time
+through :func:`time_epoch`.
 """
 
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import sys as _sys
@@ -127,42 +127,57 @@ def numpy_rsgd(H, X, sig, epochs, rng, *, batch, lr, lam, gamma, gamma_step):
 
 
 # ------------------------------------------------------------------------------------------------
-def run(samples: int = 16, epochs: int = 20, alphas=(0.3, 0.5)) -> list[dict]:
+K, Y, BATCH = 5, 7, 80
+LR, LAM, GAMMA, GAMMA_STEP = 2.0, 0.75, 0.05, 0.001
+
+
+def time_epoch(n: int, alpha: float, samples: int, epochs: int, *, np_epochs: int | None = None,
+               repeats: int = 3, np_repeats: int = 1) -> dict:
+    """Seconds per RSGD epoch (all ``samples`` committee machines K=5, y=7, batch 80, formula
+    "simple", stopping rule off): physlearn's driver over ``epochs`` epochs (best of ``repeats``
+    after a compiling warm-up), and the NumPy baseline over ``np_epochs`` (default
+    ``max(2, epochs // 4)``) epochs, best of ``np_repeats`` after a one-epoch warm-up. Returns
+    ``dict(m, physlearn_s, baseline_s)``."""
     import jax
 
     from physlearn.algorithms import problems, rsgd
     from physlearn.algorithms.runner import run as run_driver
 
-    n, k, y, batch = 321, 5, 7, 80
+    prob = problems.random_patterns(jax.random.key(1), n, alpha, k=K, architecture="committee", samples=samples)
+    f32 = jax.numpy.float32
+    algo = rsgd.RSGD(
+        lr=f32(LR), lam=f32(LAM), gamma=f32(GAMMA), gamma_step=f32(GAMMA_STEP), lr_factor=f32(1.0),
+        lam_factor=f32(1.0), replicas=Y, batch=BATCH, formula="simple", init_equal=True, dtype="float32",
+    )
+
+    def go():
+        res = run_driver(algo, jax.random.key(1), prob, max_steps=epochs, stop="never")
+        return jax.block_until_ready(res.state.H)
+
+    t_jax = best_time(go, repeats=repeats) / epochs
+
+    X = np.asarray(prob.inputs, np.float32)
+    sig = np.asarray(prob.labels, np.float32)
+    rng = np.random.default_rng(0)
+    H0 = np.broadcast_to(rng.choice(np.float32([-1, 1]), size=(samples, 1, K, n)), (samples, Y, K, n)).copy()
+    np_epochs = max(2, epochs // 4) if np_epochs is None else np_epochs
+    kw = dict(batch=BATCH, lr=LR, lam=LAM, gamma=GAMMA, gamma_step=GAMMA_STEP)
+    numpy_rsgd(H0, X, sig, 1, rng, **kw)  # warm-up
+    t_np = best_time(lambda: numpy_rsgd(H0, X, sig, np_epochs, rng, **kw), repeats=np_repeats, warmup=False) / np_epochs
+    return dict(m=prob.m, physlearn_s=t_jax, baseline_s=t_np)
+
+
+def run(samples: int = 16, epochs: int = 20, alphas=(0.3, 0.5), n: int = 321) -> list[dict]:
+    import jax
+
     rows = []
     for alpha in alphas:
-        prob = problems.random_patterns(jax.random.key(1), n, alpha, k=k, architecture="committee", samples=samples)
-        algo = rsgd.RSGD(
-            lr=jax.numpy.float32(2.0), lam=jax.numpy.float32(0.75), gamma=jax.numpy.float32(0.05),
-            gamma_step=jax.numpy.float32(0.001), lr_factor=jax.numpy.float32(1.0),
-            lam_factor=jax.numpy.float32(1.0), replicas=y, batch=batch, formula="simple",
-            init_equal=True, dtype="float32",
-        )
-
-        def go(key):
-            res = run_driver(algo, key, prob, max_steps=epochs, stop="never")
-            return jax.block_until_ready(res.state.H)
-
-        t_jax = best_time(lambda: go(jax.random.key(1))) / epochs
-
-        X = np.asarray(prob.inputs, np.float32)
-        sig = np.asarray(prob.labels, np.float32)
-        rng = np.random.default_rng(0)
-        H0 = np.broadcast_to(rng.choice(np.float32([-1, 1]), size=(samples, 1, k, n)), (samples, y, k, n)).copy()
-        np_epochs = max(2, epochs // 4)
-        numpy_rsgd(H0, X, sig, 1, rng, batch=batch, lr=2.0, lam=0.75, gamma=0.05, gamma_step=0.001)
-        t0 = time.perf_counter()
-        numpy_rsgd(H0, X, sig, np_epochs, rng, batch=batch, lr=2.0, lam=0.75, gamma=0.05, gamma_step=0.001)
-        t_np = (time.perf_counter() - t0) / np_epochs
+        r = time_epoch(n, alpha, samples, epochs)
+        t_jax, t_np = r["physlearn_s"], r["baseline_s"]
         rows.append(
             dict(
-                workload=f"RSGD epoch, committee K={k} N={n} (N*K={n * k}), alpha={alpha} (M={prob.m}), "
-                f"y={y}, batch {batch}, {samples} samples",
+                workload=f"RSGD epoch, committee K={K} N={n} (N*K={n * K}), alpha={alpha} (M={r['m']}), "
+                f"y={Y}, batch {BATCH}, {samples} samples",
                 physlearn_s=t_jax,
                 baseline_s=t_np,
                 ratio=t_np / t_jax,
@@ -174,6 +189,26 @@ def run(samples: int = 16, epochs: int = 20, alphas=(0.3, 0.5)) -> list[dict]:
             )
         )
     return rows
+
+
+def scaling(ns=(81, 161, 321, 641), samples=(4, 16, 64), alpha: float = 0.3, epochs: int = 5,
+            n_samples: int = 321, samples_n: int = 16) -> list[dict]:
+    """Seconds per epoch vs N (alpha and ``samples_n`` samples fixed: M grows with N, so the work
+    per epoch grows as N^2) and vs the number of samples at N = ``n_samples``. Cheaper than
+    ``run()``: ``epochs`` physlearn epochs (best of 2), 2 NumPy epochs (one round)."""
+    kw = dict(np_epochs=2, repeats=2, np_repeats=1)
+    by_n = [time_epoch(n, alpha, samples_n, epochs, **kw) for n in ns]
+    by_s = [time_epoch(n_samples, alpha, s, epochs, **kw) for s in samples]
+    return [
+        dict(workload=f"RSGD epoch, committee K={K}, alpha={alpha}, y={Y}, batch {BATCH}, {samples_n} samples",
+             variable="N", values=list(ns), physlearn_s=[r["physlearn_s"] for r in by_n],
+             baseline_s=[r["baseline_s"] for r in by_n],
+             notes="M = round(alpha N K): the work per epoch grows as N^2; float32 both"),
+        dict(workload=f"RSGD epoch, committee K={K} N={n_samples}, alpha={alpha}, y={Y}, batch {BATCH}",
+             variable="samples", values=list(samples), physlearn_s=[r["physlearn_s"] for r in by_s],
+             baseline_s=[r["baseline_s"] for r in by_s],
+             notes="physlearn vmapped over samples, NumPy vectorised over them (np.matmul); float32 both"),
+    ]
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
-"""Benchmark: a 60-point Franz-Parisi curve V(d) and a 60-point local-entropy curve S_I(d),
+"""Benchmark: a 60-point Franz-Parisi curve V(d) and 60- and 200-point local-entropy curves S_I(d),
 physlearn (JAX: one compiled continuation, Newton with autodiff Jacobians) against a plain
 NumPy/SciPy implementation of the same equations written here (scipy.optimize.fsolve/brentq,
 NumPy quadrature, a Python continuation loop). Compile time is excluded (warm-up call first).
 The baseline doubles as an independent check: the two curves must agree.
+
+Contract: ``run() -> list[dict]`` and ``scaling() -> list[dict]`` (local-entropy curve vs its number
+of d points; see ``run.py``); the local-entropy timings of both go through :func:`time_le_curve`.
 
 Run: ``PYTHONPATH=. python benchmarks/bench_theory_fp_le.py``.
 """
@@ -259,6 +262,28 @@ def _time(fn, repeat=1):
     return best, out
 
 
+_LE_TIMES: dict[int, dict] = {}  # points -> result of time_le_curve, reused by scaling() after run()
+
+
+def time_le_curve(points: int, repeat: int = 1) -> dict:
+    """Time ``local_entropy.binary`` (y=inf, free reference, RS) at alpha=0.6 on ``points`` values
+    of d, geometric in [0.005, 0.15] (compile excluded: a warm-up call on the same grid; best of
+    ``repeat``), and the SciPy baseline once on the same grid; the curves must agree to 1e-7.
+    The result is remembered per ``points`` (this process), so ``scaling()`` reuses the
+    measurements of ``run()``. Returns ``dict(physlearn_s, baseline_s, err)``."""
+    if points in _LE_TIMES:
+        return _LE_TIMES[points]
+    d_le = np.geomspace(0.005, 0.15, points)
+    le.binary(ALPHA_LE, d_le)  # compile
+    t_pl, r = _time(lambda: le.binary(ALPHA_LE, d_le), repeat=repeat)
+    t_bl, (s_bl, ok_bl) = _time(lambda: baseline_le_curve(ALPHA_LE, d_le))
+    assert r.converged.all() and ok_bl.all()
+    ds = float(np.abs(r.entropy - s_bl).max())
+    assert ds < 1e-7, ds
+    _LE_TIMES[points] = dict(physlearn_s=t_pl, baseline_s=t_bl, err=ds)
+    return _LE_TIMES[points]
+
+
 def run() -> list[dict]:
     rows = []
     # --- Franz-Parisi, 60 points from d_typ down to near the end of the RS branch --------------
@@ -274,18 +299,28 @@ def run() -> list[dict]:
     rows.append(dict(workload=f"franz_parisi.binary alpha={ALPHA_FP}, 60 d in [0.005, d_typ]", physlearn_s=t_pl,
                      baseline_s=t_bl, ratio=t_bl / t_pl,
                      notes=f"max |V_physlearn - V_scipy| = {dv:.1e}; nodes {2 * N_FP}x{NX}x{NETA}"))
-    # --- local entropy, 60 points ----------------------------------------------------------------
-    d_le = np.geomspace(0.005, 0.15, 60)
-    le.binary(ALPHA_LE, d_le)  # compile
-    t_pl, r = _time(lambda: le.binary(ALPHA_LE, d_le), repeat=2)
-    t_bl, (s_bl, ok_bl) = _time(lambda: baseline_le_curve(ALPHA_LE, d_le))
-    assert r.converged.all() and ok_bl.all()
-    ds = np.abs(r.entropy - s_bl).max()
-    assert ds < 1e-7, ds
-    rows.append(dict(workload=f"local_entropy.binary (y=inf, free, RS) alpha={ALPHA_LE}, 60 d in [0.005, 0.15]",
-                     physlearn_s=t_pl, baseline_s=t_bl, ratio=t_bl / t_pl,
-                     notes=f"max |S_I physlearn - S_I scipy| = {ds:.1e}; {2 * N_LE} nodes"))
+    # --- local entropy, 60 points and the 200-point curve of the issue ---------------------------
+    for points, repeat in ((60, 2), (200, 1)):
+        r = time_le_curve(points, repeat)
+        rows.append(dict(workload=f"local_entropy.binary (y=inf, free, RS) alpha={ALPHA_LE}, {points} d in [0.005, 0.15]",
+                         physlearn_s=r["physlearn_s"], baseline_s=r["baseline_s"],
+                         ratio=r["baseline_s"] / r["physlearn_s"],
+                         notes=f"max |S_I physlearn - S_I scipy| = {r['err']:.1e}; {2 * N_LE} nodes"
+                         + ("; physlearn timed once (after the compiling call)" if repeat == 1 else "")))
     return rows
+
+
+def scaling(points=(20, 60, 200)) -> list[dict]:
+    """Time of the whole local-entropy curve vs its number of d points (both sides are a
+    continuation in d, so the cost grows with the number of points). Points already measured by
+    ``run()`` in this process are reused; the others are timed once."""
+    rs = [time_le_curve(p) for p in points]
+    return [
+        dict(workload=f"local_entropy.binary (y=inf, free, RS) alpha={ALPHA_LE}, d in [0.005, 0.15] (geometric)",
+             variable="points", values=list(points), physlearn_s=[r["physlearn_s"] for r in rs],
+             baseline_s=[r["baseline_s"] for r in rs],
+             notes="physlearn: one compiled continuation per grid (compile excluded); baseline: fsolve per point"),
+    ]
 
 
 if __name__ == "__main__":

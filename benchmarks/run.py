@@ -1,27 +1,75 @@
-"""Run every ``benchmarks/bench_*.py`` and rewrite ``benchmarks/RESULTS.md``.
+"""Run the ``benchmarks/bench_*.py`` files, store their raw results in ``benchmarks/results.json``
+and re-render ``benchmarks/RESULTS.md`` from that file.
 
-Each benchmark module defines ``run() -> list[dict]`` with keys ``workload``, ``physlearn_s``,
-``baseline_s``, ``ratio`` (baseline / physlearn) and ``notes``; physlearn and its NumPy/SciPy
-baseline run side by side in this one process, compile time excluded.
+Each benchmark module defines
 
-    python benchmarks/run.py            # all
-    python benchmarks/run.py gardner    # only bench_gardner.py
+* ``run() -> list[dict]``: one row per workload, keys ``workload``, ``physlearn_s``, ``baseline_s``,
+  ``ratio`` (baseline / physlearn) and ``notes``;
+* optionally ``scaling() -> list[dict]``: one entry per (workload, variable), keys ``workload``,
+  ``variable`` (``"N"``, ``"samples"``, ``"points"``, ...), ``values`` (the x values),
+  ``physlearn_s`` and ``baseline_s`` (times at each value, ``None`` where not measured) and an
+  optional ``notes``.
+
+physlearn and its NumPy/SciPy baseline run side by side in this one process, compile time
+excluded. Every run of a file replaces only that file's section (rows, scaling or both) in the
+JSON, with the machine and the date of that run; the Markdown is always rendered from the whole
+JSON, so re-running a few files loses nothing.
+
+    python benchmarks/run.py                    # every file, rows and scaling
+    python benchmarks/run.py rsgd sbp           # only bench_rsgd.py and bench_sbp.py
+    python benchmarks/run.py --no-scaling       # rows only (keep the stored scaling entries)
+    python benchmarks/run.py fbp --only-scaling # scaling only
+    python benchmarks/run.py --render           # re-render RESULTS.md from results.json, run nothing
+
+JSON layout (``FORMAT`` = 1)::
+
+    {"format": 1,
+     "files": {"bench_sbp.py": {"rows":    {"date": "YYYY-MM-DD", "machine": {...}, "items": [row, ...]},
+                                "scaling": {"date": "YYYY-MM-DD", "machine": {...}, "items": [entry, ...]}},
+               ...}}
+
+``machine`` = ``{"system", "arch", "processor", "cores", "python", "jax", "backend", "devices",
+"blas_threads"}`` (see :func:`machine_info`).
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import importlib.util
+import json
+import math
 import os
 import platform
 import sys
+import traceback
 from pathlib import Path
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
 HERE = Path(__file__).resolve().parent
+FORMAT = 1
+SECTIONS = ("rows", "scaling")
+
+
+# ------------------------------------------------------------------------------------------------
+# measurement side
+# ------------------------------------------------------------------------------------------------
+def machine_info() -> dict:
+    """Where the numbers come from: OS, CPU, cores, Python, JAX version, backend and devices, and
+    the BLAS/OpenMP thread variables if set (they change NumPy baselines on small machines)."""
+    import jax
+
+    threads = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ}
+    return dict(
+        system=platform.system(),
+        arch=platform.machine(),
+        processor=platform.processor() or platform.machine(),
+        cores=os.cpu_count(),
+        python=platform.python_version(),
+        jax=jax.__version__,
+        backend=jax.default_backend(),
+        devices=[d.device_kind for d in jax.devices()],
+        blas_threads=threads,
+    )
 
 
 def _load(path: Path):
@@ -31,36 +79,221 @@ def _load(path: Path):
     return mod
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    files = sorted(HERE.glob("bench_*.py"))
-    if argv:
-        files = [f for f in files if any(f.stem == f"bench_{a}" for a in argv)]
-    rows = []
-    for f in files:
-        print(f"running {f.name} ...", flush=True)
-        for r in _load(f).run():
-            r["file"] = f.name
-            rows.append(r)
-            print(f"  {r['workload']}: physlearn {r['physlearn_s']:.4g} s, baseline {r['baseline_s']:.4g} s, ratio {r['ratio']:.1f}x", flush=True)
-    cpu = platform.processor() or platform.machine()
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Machine: {platform.system()} {platform.machine()} ({cpu}), {os.cpu_count()} cores; "
-        f"Python {platform.python_version()}; JAX {jax.__version__} (backend {jax.default_backend()}, "
-        f"devices {[d.device_kind for d in jax.devices()]}); date {dt.date.today().isoformat()}.",
+def _plain(x):
+    """JSON-safe copy (NumPy scalars/arrays and tuples -> Python floats/ints/lists; NaN -> None)."""
+    if isinstance(x, dict):
+        return {str(k): _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if hasattr(x, "tolist"):
+        return _plain(x.tolist())
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+def load_results(path: Path) -> dict:
+    if not path.exists():
+        return {"format": FORMAT, "files": {}}
+    data = json.loads(path.read_text())
+    if data.get("format") != FORMAT:
+        raise ValueError(f"{path}: unknown format {data.get('format')!r} (expected {FORMAT})")
+    return data
+
+
+def save_results(data: dict, path: Path) -> None:
+    path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+
+
+def merge(data: dict, file: str, section: str, items: list, *, date: str, machine: dict) -> dict:
+    """Replace ``data["files"][file][section]`` (one of ``SECTIONS``) and leave everything else."""
+    if section not in SECTIONS:
+        raise ValueError(f"section must be one of {SECTIONS}, got {section!r}")
+    data.setdefault("files", {}).setdefault(file, {})[section] = dict(date=date, machine=machine, items=_plain(items))
+    return data
+
+
+# ------------------------------------------------------------------------------------------------
+# rendering side (pure: JSON -> Markdown)
+# ------------------------------------------------------------------------------------------------
+def loglog_slope(x, t):
+    """Least-squares slope of log t against log x over the points where both are finite and > 0;
+    ``None`` with fewer than two such points (or a single distinct x). t = c x^p gives p."""
+    pts = [(math.log(a), math.log(b)) for a, b in zip(x, t)
+           if a is not None and b is not None and a > 0 and b > 0 and math.isfinite(a) and math.isfinite(b)]
+    if len(pts) < 2:
+        return None
+    mx = sum(p[0] for p in pts) / len(pts)
+    my = sum(p[1] for p in pts) / len(pts)
+    sxx = sum((p[0] - mx) ** 2 for p in pts)
+    if sxx == 0:
+        return None
+    return sum((p[0] - mx) * (p[1] - my) for p in pts) / sxx
+
+
+def _cell(s) -> str:
+    """Table cell text: a literal ``|`` (as in ``max |u - v|``) escaped so that it does not split the cell."""
+    return str(s).replace("|", "\\|")
+
+
+def _g(x, digits=4):
+    return "—" if x is None else f"{x:.{digits}g}"
+
+
+def _ratio(r):
+    if r.get("ratio") is not None:
+        return f"{r['ratio']:.1f}x"
+    if r.get("physlearn_s") and r.get("baseline_s") is not None:
+        return f"{r['baseline_s'] / r['physlearn_s']:.1f}x"
+    return "—"
+
+
+def machine_line(m: dict) -> str:
+    line = (f"{m.get('system', '?')} {m.get('arch', '?')} ({m.get('processor', '?')}), {m.get('cores', '?')} cores; "
+            f"Python {m.get('python', '?')}; JAX {m.get('jax', '?')} (backend {m.get('backend', '?')}, "
+            f"devices {m.get('devices', '?')})")
+    if m.get("blas_threads"):
+        line += "; " + ", ".join(f"{k}={v}" for k, v in sorted(m["blas_threads"].items()))
+    return line
+
+
+def render(data: dict) -> str:
+    """RESULTS.md text from the JSON ``data``: header (machine, JAX, backend, date), the rows
+    table and the scaling table. When sections were measured on different days or machines the
+    header lists them per file and the ``file`` column carries the date."""
+    files = data.get("files", {})
+    sections = [(f, s, files[f][s]) for f in sorted(files) for s in SECTIONS if s in files[f]]
+    machines = []
+    for _, _, sec in sections:
+        if sec.get("machine") not in machines:
+            machines.append(sec.get("machine"))
+    dates = sorted({sec.get("date") for _, _, sec in sections if sec.get("date")})
+    several_dates = len(dates) > 1
+
+    def where(f, s):
+        sec = files[f][s]
+        tag = f" ({sec['date']})" if several_dates and sec.get("date") else ""
+        if len(machines) > 1:
+            tag += f" [machine {machines.index(sec.get('machine')) + 1}]"
+        return f + tag
+
+    lines = ["# Benchmark results", ""]
+    if len(machines) == 1 and machines[0]:
+        lines.append(f"Machine: {machine_line(machines[0])}; date {', '.join(dates) or '?'}.")
+    elif machines:
+        lines.append("Machines (the `file` columns say which one, and the date, for each section):")
+        lines.append("")
+        for i, m in enumerate(machines, 1):
+            lines.append(f"{i}. {machine_line(m or {})}")
+    if several_dates:
+        lines += ["", "Run dates: " + "; ".join(
+            f"{f} " + ", ".join(f"{s} {files[f][s].get('date', '?')}" for s in SECTIONS if s in files[f])
+            for f in sorted(files)) + "."]
+    lines += [
         "",
         "Ratio = baseline time / physlearn time (higher is better), both measured in the same process by "
-        "`python benchmarks/run.py`; physlearn compile time excluded (warm-up call).",
+        "`python benchmarks/run.py`; physlearn compile time excluded (warm-up call). Raw numbers: "
+        "`benchmarks/results.json`.",
         "",
         "| workload | physlearn (s) | NumPy/SciPy baseline (s) | ratio | notes | file |",
         "|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        lines.append(f"| {r['workload']} | {r['physlearn_s']:.4g} | {r['baseline_s']:.4g} | {r['ratio']:.1f}x | {r['notes']} | {r['file']} |")
-    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n")
-    print(f"wrote {HERE / 'RESULTS.md'}")
+    for f, s, sec in sections:
+        if s != "rows":
+            continue
+        for r in sec.get("items", []):
+            lines.append(f"| {_cell(r['workload'])} | {_g(r.get('physlearn_s'))} | {_g(r.get('baseline_s'))} | "
+                         f"{_ratio(r)} | {_cell(r.get('notes', ''))} | {where(f, s)} |")
+    scal = [(f, s, sec) for f, s, sec in sections if s == "scaling" and sec.get("items")]
+    lines += [
+        "",
+        "## Scaling",
+        "",
+        "Time per unit of work (as in the first table: per epoch, sweep, move or curve) at several sizes, the "
+        "other parameters fixed. Slope = least-squares fit of log t on log x over the points: 1 means time "
+        "grows linearly with x, 2 quadratically, 0 not at all (fixed overheads dominate); a slope below the "
+        "baseline's means physlearn gains as x grows.",
+        "",
+    ]
+    if not scal:
+        lines.append("(no scaling measurements stored yet: `python benchmarks/run.py --only-scaling`)")
+    else:
+        lines += [
+            "| workload | variable | values | physlearn (s) | physlearn slope | baseline (s) | baseline slope | notes | file |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for f, s, sec in scal:
+            for e in sec["items"]:
+                x, tp, tb = e["values"], e["physlearn_s"], e.get("baseline_s") or [None] * len(e["values"])
+                lines.append(
+                    f"| {_cell(e['workload'])} | {e['variable']} | {', '.join(str(v) for v in x)} | "
+                    f"{', '.join(_g(t, 3) for t in tp)} | {_g(loglog_slope(x, tp), 2)} | "
+                    f"{', '.join(_g(t, 3) for t in tb)} | {_g(loglog_slope(x, tb), 2)} | {_cell(e.get('notes', ''))} | "
+                    f"{where(f, s)} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------------------
+def _bench_files(names):
+    files = sorted(HERE.glob("bench_*.py"))
+    if not names:
+        return files
+    by_name = {f.stem.removeprefix("bench_"): f for f in files}
+    unknown = [n for n in names if n.removeprefix("bench_").removesuffix(".py") not in by_name]
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {unknown}; available: {sorted(by_name)}")
+    return [by_name[n.removeprefix("bench_").removesuffix(".py")] for n in names]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("names", nargs="*", help="benchmark files to run, e.g. `rsgd sbp` (default: all bench_*.py)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--no-scaling", action="store_true", help="run only run() (keep the stored scaling entries)")
+    g.add_argument("--only-scaling", action="store_true", help="run only scaling() (keep the stored rows)")
+    g.add_argument("--render", action="store_true", help="run nothing; re-render the Markdown from the JSON")
+    p.add_argument("--json", type=Path, default=HERE / "results.json", help="raw results (default benchmarks/results.json)")
+    p.add_argument("--md", type=Path, default=HERE / "RESULTS.md", help="rendered table (default benchmarks/RESULTS.md)")
+    a = p.parse_args(argv)
+
+    data = load_results(a.json)
+    failed = []
+    if not a.render:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+        machine, date = machine_info(), dt.date.today().isoformat()
+        todo = [s for s in SECTIONS if not (s == "scaling" and a.no_scaling) and not (s == "rows" and a.only_scaling)]
+        for f in _bench_files(a.names):
+            mod = _load(f)
+            for s in todo:
+                fn = getattr(mod, "run" if s == "rows" else "scaling", None)
+                if fn is None:
+                    print(f"{f.name}: no {'run' if s == 'rows' else 'scaling'}(), skipped", flush=True)
+                    continue
+                print(f"running {f.name} {s} ...", flush=True)
+                try:
+                    items = fn()
+                except Exception:  # keep going; the stored section of this file stays as it was
+                    traceback.print_exc()
+                    failed.append(f"{f.name} {s}")
+                    continue
+                for r in items:
+                    if s == "rows":
+                        print(f"  {r['workload']}: physlearn {r['physlearn_s']:.4g} s, baseline {r['baseline_s']:.4g} s, "
+                              f"ratio {r['ratio']:.1f}x", flush=True)
+                    else:
+                        print(f"  {r['workload']} vs {r['variable']} {list(r['values'])}: slopes physlearn "
+                              f"{_g(loglog_slope(r['values'], r['physlearn_s']), 2)}, baseline "
+                              f"{_g(loglog_slope(r['values'], r['baseline_s'] or []), 2)}", flush=True)
+                merge(data, f.name, s, items, date=date, machine=machine)
+                save_results(data, a.json)  # after every section: an interrupted run keeps what it measured
+    a.md.write_text(render(data))
+    print(f"wrote {a.md}" + ("" if a.render else f" and {a.json}"))
+    if failed:
+        print(f"FAILED (previous results kept): {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
