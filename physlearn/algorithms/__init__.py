@@ -9,14 +9,19 @@
 * :mod:`~physlearn.algorithms.rsgd` -- replicated SGD (robust ensemble), ``rsgd.solve``.
 * :mod:`~physlearn.algorithms.annealing` -- replicated simulated annealing, standard SA and
   quantum (Suzuki--Trotter) simulated annealing, ``annealing.solve``.
+* :mod:`~physlearn.algorithms.committee` -- the committee-machine rules of Baldassi, Pittorino &
+  Zecchina, PNAS 117, 161 (2020): cross-entropy SGD with growing polarisation (ceSGD fast/slow,
+  ``committee.solve_cesgd``), least action learning (``committee.solve_lal``) and its entropic
+  replicated version (``committee.solve_elal``).
 """
 
-from . import annealing, energies, problems, rsgd, runner
+from . import annealing, committee, energies, problems, rsgd, runner
 from .problems import Problem, from_arrays, random_patterns, teacher_student
 from .runner import RunResult, run
 
 __all__ = [
     "annealing",
+    "committee",
     "energies",
     "problems",
     "rsgd",
