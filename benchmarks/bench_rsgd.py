@@ -13,11 +13,16 @@ then ``block_until_ready``).
 
 Measurement caveat (measured 2026-11-22 on the shared 2-core CPU box, identical code): the NumPy
 time per epoch is bimodal, ~90 ms or ~1150 ms at alpha=0.3, depending on load -- multithreaded
-OpenBLAS oversubscribing the cores. With ``OPENBLAS_NUM_THREADS=1`` it is stable (~91 ms at
-alpha=0.3, ~137 ms at alpha=0.5) and the ratio is only ~1.6-2.0x (physlearn ~46 / ~80 ms); ratios of
-5-23x seen without it come from the slow mode. Profile of the jitted epoch (16 samples, alpha=0.5):
-the ``jax.random.permutation`` minibatch shuffles ~15 ms, per-minibatch pattern gathers ~19 ms,
-forward matmuls ~15 ms, least-wrong selection ~10 ms, gradient ~3 ms, the rest (kicks, report).
+OpenBLAS oversubscribing the cores. ``run.py`` therefore sets ``OPENBLAS_NUM_THREADS=1`` (stable,
+and the baseline's fast mode), so the ratios are not inflated by the slow mode.
+
+Where physlearn's time goes (profile of the jitted epoch, 16 samples, alpha=0.5): it used to be
+the ``jax.random.permutation`` shuffles (~37 ms per epoch: XLA's CPU sort of key--value pairs) and
+float matmuls of +-1 arrays; the epoch now shuffles with one-key sorts
+(:func:`physlearn.algorithms.runner.shuffle`, ~3 ms) and computes every forward pass with
+bit-packed XOR + popcount (:func:`physlearn.algorithms._network.packed_preactivations`, 6x faster
+than the float einsum, exact); what remains is mostly the float gradient of the selected units and
+the least-wrong selection.
 
 Contract: ``run() -> list[dict]`` with keys workload, physlearn_s, baseline_s, ratio
 (= baseline_s / physlearn_s), notes, and ``scaling() -> list[dict]`` (see ``run.py``); both time

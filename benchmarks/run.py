@@ -30,16 +30,25 @@ JSON layout (``FORMAT`` = 1)::
 
 ``machine`` = ``{"system", "arch", "processor", "cores", "python", "jax", "backend", "devices",
 "blas_threads"}`` (see :func:`machine_info`).
+
+BLAS threads: unless the caller sets them, ``OPENBLAS_NUM_THREADS``/``OMP_NUM_THREADS``/
+``MKL_NUM_THREADS`` are set to 1 before NumPy is imported. Multithreaded OpenBLAS on a small shared
+machine has a bimodal, sometimes 10x slower mode (oversubscription), which would inflate the ratios;
+single-threaded it is stable and fast for these small matrices.
 """
 
 from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import argparse
 import datetime as dt
 import importlib.util
 import json
 import math
-import os
 import platform
 import sys
 import traceback
