@@ -165,6 +165,8 @@ assert np.all(np.abs(d_min_grid - d_min) < 0.2 * d_min)  # grid estimate vs exac
 for i in range(ALPHAS.size):
     below = v_ok[i] & (D < d_min[i])
     assert below.any() and np.all(V[i][below] < 0)  # isolated: no solutions at these distances
-    assert s_ok[i][0] and S_I[i][0] > 0 and abs(S_I[i][0] - h2[0]) < 1e-4 * h2[0]  # dense: S_I ~ H_2
+    j0 = int(np.argmax(s_ok[i]))  # smallest d on the S_I branch (alpha <~ 0.3 flags d <~ 3e-3: S_I = H_2 there)
+    assert s_ok[i][j0] and D[j0] < 5e-3 and np.all(S_I[i][s_ok[i]] > 0)  # dense regions down to small d
+    assert abs(S_I[i][j0] - h2[j0]) < 1e-3 * h2[j0], (S_I[i][j0], h2[j0])  # S_I -> H_2(d) at small d
     top = np.nanmax(np.where(v_ok[i], V[i], np.nan))
     assert top <= phi_rs[i] + 1e-6 and phi_rs[i] - top < 0.02  # max of V = Gardner entropy at d_typ

@@ -132,8 +132,8 @@ plt.close("all")
 #   their non-interacting baselines: RSGD > independent clipped SGD, replicated SA ≥ standard SA;
 # * focusing BP, the algorithm that measures the local entropy directly, solves (almost) all
 #   instances at $\alpha=0.6$;
-# * nothing is solved beyond the capacity (paper size: α = 0.8 lies between α_U and α_KM, where
-#   dense regions no longer exist and every algorithm fails).
+# * (paper size) beyond the dense-region phase nothing is solved: at α = 0.8, between α_U and
+#   α_KM, solutions still exist but every algorithm fails.
 
 # %%
 i6 = ALPHAS.index(0.6)
