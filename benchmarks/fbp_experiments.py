@@ -142,7 +142,7 @@ def thermodynamics(args, lines, figs):
             f"{float(th.q1[i]):.3f} | {float(th.external_entropy[i]):+.4f} | {bool(conv_th[i])} |"
         )
     lines.append("")
-    figs["thermo"] = (gammas, tr, th)
+    figs["thermo"] = (gammas, tr, th, args.n, y)
 
 
 def plot(figs, out):
@@ -151,6 +151,13 @@ def plot(figs, out):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    if "perceptron" in figs and "committee" in figs:
+        _plot_capacity(figs, out, plt)
+    if "thermo" in figs:
+        _plot_thermo(figs, out, plt)
+
+
+def _plot_capacity(figs, out, plt):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, key, title in ((axes[0], "perceptron", "perceptron"), (axes[1], "committee", "committee K = 5")):
         curves, a_km = figs[key]
@@ -166,30 +173,32 @@ def plot(figs, out):
     fig.tight_layout()
     fig.savefig(Path(out) / "fbp_capacity.png", dpi=120)
 
-    gammas, tr, th = figs["thermo"]
+
+def _plot_thermo(figs, out, plt):
+    gammas, tr, th, n, y = figs["thermo"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     ax = axes[0]
     d = np.asarray(tr.distance)
     s = np.asarray(tr.local_entropy)
     for i in range(d.shape[0]):
-        ax.plot(d[i], s[i], "o", ms=4, color="C0", label=f"fBP, {d.shape[0]} instances" if i == 0 else None)
+        ax.plot(d[i], s[i], "o", ms=4, color="C0", label=f"fBP, N = {n} weights, {d.shape[0]} instances" if i == 0 else None)
     ok = np.asarray(th.converged)
-    ax.plot(np.asarray(th.d)[ok], np.asarray(th.internal_entropy)[ok], "-", color="C1", label="RS theory, same y")
+    ax.plot(np.asarray(th.d)[ok], np.asarray(th.internal_entropy)[ok], "-", color="C1", label=f"RS theory, y = {y:g}")
     dd = np.linspace(1e-3, 0.3, 200)
     from physlearn.theory.franz_parisi import h2
 
     ax.plot(dd, np.asarray(h2(dd)), ":", color="gray", label="H₂(d) (α = 0 bound)")
     ax.set_xlabel("distance d = (1 − S)/2")
     ax.set_ylabel("local entropy Σ_int (nats per weight)")
-    ax.set_title("α = 0.6, fixed y, γ growing")
+    ax.set_title(f"α = 0.6, fixed y = {y:g}, γ growing")
     ax.legend(fontsize=7)
     ax = axes[1]
     q = np.asarray(tr.q)
     for i in range(q.shape[0]):
-        ax.plot(gammas, q[i], "o", ms=4, color="C0", label="fBP q" if i == 0 else None)
+        ax.plot(gammas, q[i], "o", ms=4, color="C0", label=f"fBP q, N = {n} weights" if i == 0 else None)
     ax.plot(gammas[ok], np.asarray(th.q0)[ok], "-", color="C2", label="RS theory q0")
     ax.plot(gammas[ok], np.asarray(th.q1)[ok], "-", color="C3", label="RS theory q1")
-    ax.set_xlabel("γ")
+    ax.set_xlabel("coupling γ")
     ax.set_ylabel("overlap")
     ax.set_title("replica overlaps")
     ax.legend(fontsize=7)
@@ -219,8 +228,8 @@ def main():
     if "thermo" not in args.skip:
         thermodynamics(args, lines, figs)
     lines.insert(2, f"`python benchmarks/fbp_experiments.py` (jax {jax.__version__}, {jax.devices()[0].platform}); {time.time() - t0:.0f} s in all.\n")
+    plot(figs, args.out)
     if len(figs) == 3:
-        plot(figs, args.out)
         lines += ["![capacity](fbp_capacity.png)", "", "![thermodynamics](fbp_thermodynamics.png)", ""]
     (Path(args.out) / "fbp.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -209,10 +209,95 @@ def fbp_section(ctx: TourContext) -> list[Row]:
     ]
 
 
+def golf_course_section(ctx: TourContext) -> list[Row]:
+    """The golf course and the dense regions: Franz-Parisi potential V(d) around typical solutions
+    (Huang & Kabashima 2014) vs the large-deviation local entropy S_I(d) around the densest regions
+    (PRL 2015, PNAS 2016), RS, kappa = 0 (notebook 2, reduced)."""
+    from .theory import franz_parisi as fp
+    from .theory import gardner
+    from .theory import local_entropy as le
+
+    paper = ctx.size == "paper"
+    alphas = np.array([0.3, 0.5, 0.6, 0.7, 0.75] if paper else [0.5, 0.7])
+    phi_rs = np.asarray(gardner.binary_rs(alphas).entropy)
+    d_typ = 0.5 * (1.0 - np.asarray(gardner.binary_rs(alphas).q))
+    # the curve grid, plus a point just above each typical distance (V is maximal at d_typ, where it
+    # equals the Gardner entropy; the point is solved by Newton, not set from the known start)
+    base = np.geomspace(1e-3, 0.4, 60) if paper else np.geomspace(2e-3, 0.3, 10)
+    d = np.unique(np.concatenate([base, d_typ * (1.0 + 1e-3)]))
+    v = fp.binary(alphas, d, on_failure="flag")
+    s = le.binary(alphas, d, on_failure="flag", n=96 if paper else 48)
+    V, v_ok = np.asarray(v.entropy), np.asarray(v.converged)
+    S, s_ok = np.asarray(s.entropy), np.asarray(s.converged)
+
+    def zero_of_v(i):  # first sign change of V going down from d_typ, interpolated in log d
+        j = np.flatnonzero(v_ok[i, :-1] & v_ok[i, 1:] & (V[i, :-1] < 0) & (V[i, 1:] > 0))
+        if j.size == 0:
+            return float("nan")
+        j = j[-1]
+        t = V[i, j] / (V[i, j] - V[i, j + 1])
+        return float(d[j] * (d[j + 1] / d[j]) ** t)
+
+    d_min = np.asarray(fp.isolation_distance(alphas, on_failure="flag")) if paper else np.array(
+        [zero_of_v(i) for i in range(alphas.size)])
+
+    fig, ax = plotting.figure("Typical solutions vs dense regions (RS, κ = 0)", "distance d to the reference",
+                              "entropy per weight (nats)", size=(7.0, 5.0))
+    dd = np.geomspace(d[0], 0.5, 200)
+    plotting.theory_line(ax, dd, np.asarray(fp.h2(dd)), r"$H_2(d)$ ($\alpha=0$ bound)", color="0.5", style=":")
+    for i, a in enumerate(alphas):
+        c = f"C{i}"
+        plotting.theory_line(ax, d[s_ok[i]], S[i][s_ok[i]], rf"$S_I(d)$ dense regions, $\alpha={a:g}$", color=c)
+        plotting.theory_line(ax, d[v_ok[i]], V[i][v_ok[i]], rf"$V(d)$ around typical solutions, $\alpha={a:g}$",
+                             color=c, style="--")
+        if np.isfinite(d_min[i]):
+            ax.plot([d_min[i]], [0.0], "v", color=c, ms=7, label=rf"$d_{{\min}}={d_min[i]:.3f}$ ($V=0$)")
+    ax.axhline(0.0, color="k", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_ylim(-0.05, 0.45)
+    ax.legend(fontsize=7, ncol=2)
+    ctx.figure(fig, "golf_course.png", "The golf course and the dense regions",
+               "Lines are RS theory. Dashed: Franz-Parisi potential V(d), the log-number of solutions at distance d "
+               "from a typical solution; it is negative below d_min (triangles): typical solutions are isolated. "
+               "Solid: large-deviation local entropy S_I(d) around the densest regions; it follows H_2(d) (dotted, "
+               "every neighbour a solution) at small d. Both stop where their RS branch ends.")
+    try:
+        le.binary(alphas[:1], d[:1], rsb="1rsb", on_failure="flag")
+        one_rsb = "the 1RSB local entropy is available but not yet drawn in the tour"
+    except NotImplementedError:
+        one_rsb = "the 1RSB local entropy is not implemented yet: RS curves only"
+    ctx.notes.append(
+        "Golf course: isolation distance d_min (V = 0) "
+        + ", ".join(f"alpha={a:g}: {x:.4f}" for a, x in zip(alphas, d_min))
+        + (" (franz_parisi.isolation_distance)" if paper else " (zero of V interpolated on the grid)")
+        + f"; {one_rsb}."
+    )
+
+    rows = []
+    for i, a in enumerate(alphas):
+        if a in (0.5, 0.7):
+            k = int(np.argmin(np.abs(d - d_typ[i] * (1.0 + 1e-3))))
+            rows.append(Row(f"Franz-Parisi V(d) at d = d_typ(1 + 1e-3), alpha={a:g}", float(phi_rs[i]),
+                            "Gardner RS entropy (V is maximal at d_typ; physlearn.theory.gardner)",
+                            float(V[i, k]) if v_ok[i, k] else float("nan"), 1e-5))
+    i7 = int(np.flatnonzero(alphas == 0.7)[0])
+    rows.append(Row(f"local entropy S_I(d={d[0]:g}) at alpha=0.7", float(fp.h2(d[0])),
+                    "H_2(d): dense regions below alpha_U (PRL 2015)", float(S[i7, 0]) if s_ok[i7, 0] else float("nan"),
+                    1e-5))
+    if paper:
+        a_u = float(le.dense_region_threshold(on_failure="flag"))
+        rows.append(Row("end of the dense-region phase alpha_U (RS, free reference)", 0.77,
+                        "literature ~0.77-0.78 (PRL 2015 / PNAS 2016)", a_u, 0.01))
+    else:
+        ctx.notes.append("Golf course: alpha_U (end of the dense-region phase) is computed by `--size paper`.")
+    return rows
+
+
 SECTIONS: dict[str, Callable[[TourContext], list[Row]]] = {
     "Gardner capacity": gardner_section,
     "Replicated SGD": rsgd_section,
     "Focusing BP": fbp_section,
+    "Golf course": golf_course_section,
 }
 
 
