@@ -1,5 +1,9 @@
 """Every notebook (jupytext py:percent) runs top to bottom at its small size and passes its own
-assertions."""
+assertions.
+
+Each notebook gets its own test class, so that pytest-xdist (``--dist loadscope``) can run
+notebooks on different workers: a notebook costs about a minute, mostly XLA compilation of the
+theory functions in a fresh process."""
 
 import os
 import subprocess
@@ -11,12 +15,29 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.py"))
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path, tmp_path):
+def run_notebook(path, tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg", PHYSLEARN_SIZE="small", PHYSLEARN_NOTEBOOK_OUT=str(tmp_path))
-    proc = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert list(tmp_path.glob("*.png")), "a notebook should produce its figures"
+
+
+def _notebook_class(path):
+    def test_runs(self, tmp_path):
+        run_notebook(path, tmp_path)
+
+    return type(f"TestNotebook_{path.stem}", (), {"test_runs": test_runs})
+
+
+for _path in NOTEBOOKS:
+    _cls = _notebook_class(_path)
+    globals()[_cls.__name__] = _cls
+
+
+def test_every_notebook_has_a_test_class():
+    assert len(NOTEBOOKS) >= 5
+    for path in NOTEBOOKS:
+        assert f"TestNotebook_{path.stem}" in globals()
 
 
 def test_notebooks_are_valid_jupytext():
