@@ -9,15 +9,23 @@
 * :mod:`~physlearn.algorithms.rsgd` -- replicated SGD (robust ensemble), ``rsgd.solve``.
 * :mod:`~physlearn.algorithms.annealing` -- replicated simulated annealing, standard SA and
   quantum (Suzuki--Trotter) simulated annealing, ``annealing.solve``.
+* :mod:`~physlearn.algorithms.optim` -- local-entropy optimisers for continuous weights
+  (Entropy-SGD, replicated SGD, EASGD, Parle) as optax transformations, and ``optim.fit``.
+* :mod:`~physlearn.algorithms.flatness` -- local energy, Hessian eigenvalues (Lanczos), spectral
+  density (SLQ) and the index of critical points.
+* :mod:`~physlearn.algorithms.nets` -- small equinox MLPs (ReLU/tanh/ESP...) and committee machines.
 """
 
-from . import annealing, energies, problems, rsgd, runner
+from . import annealing, energies, flatness, nets, optim, problems, rsgd, runner
 from .problems import Problem, from_arrays, random_patterns, teacher_student
 from .runner import RunResult, run
 
 __all__ = [
     "annealing",
     "energies",
+    "flatness",
+    "nets",
+    "optim",
     "problems",
     "rsgd",
     "runner",
