@@ -40,8 +40,9 @@ def _run(opt, steps=STEPS, batch=BATCH, seed=0, params=P0):
 SGD = optax.sgd(0.2)
 ESGD = optim.entropy_sgd(1.0, L=3, inner_lr=0.2, gamma=0.4, scoping=0.02, noise=0.05)
 PARLE_1 = optim.parle(1.0, replicas=1, rho=0.0, L=3, inner_lr=0.2, gamma=0.4, gamma_scoping=0.02, noise=0.05)
-RSGD = optim.replicated_sgd(0.2, replicas=3, gamma=0.5, scoping=0.1)
-PARLE_ELASTIC = optim.parle(0.2, replicas=3, L=1, gamma=0.0, alpha=0.0, inner_lr=1.0, rho=0.5, rho_scoping=0.1)
+RSGD = optim.replicated_sgd(0.2, replicas=3, gamma=0.5, scoping=0.1, gamma_max=2.0)
+PARLE_ELASTIC = optim.parle(0.2, replicas=3, L=1, gamma=0.0, alpha=0.0, inner_lr=1.0, rho=0.5, rho_scoping=0.1,
+                            rho_max=2.0)
 PARLE = optim.parle(1.0, replicas=2, L=3, inner_lr=0.2, gamma=0.1, rho=0.1, noise=1e-3)
 EASGD = optim.easgd(0.2, workers=3)
 SAM = optim.sam(0.2, rho=0.05)
@@ -131,6 +132,19 @@ def test_replicated_sgd_uncoupled_is_independent_sgd_and_coupling_contracts():
     factor = np.prod([1 - 0.3 * 0.5 * 2.0**t for t in range(3)])
     _close(reps - params, factor * (w0 - jnp.mean(w0, axis=0)))
     _close(params, jnp.mean(w0, axis=0))
+
+
+def test_replica_spread_at_init():
+    w = {"a": jnp.linspace(-2.0, 2.0, 1000), "b": jnp.zeros(3)}
+    opt = optim.replicated_sgd(0.1, replicas=3, spread=0.5)
+    reps = opt.init(w, key=jax.random.key(0)).replicas
+    rms = float(jnp.sqrt(jnp.mean(w["a"] ** 2)))
+    z = np.asarray(reps["a"] - w["a"]) / rms  # 3000 standard normals times the spread
+    assert abs(z.std() - 0.5) < 0.03 and abs(z.mean()) < 0.03
+    np.testing.assert_array_equal(reps["b"], 0.0)  # a zero leaf has no scale: no spread
+    assert not np.allclose(reps["a"][0], reps["a"][1])
+    with pytest.raises(ValueError, match="key"):
+        opt.init(w)
 
 
 def test_easgd_single_worker_zero_moving_rate_is_sgd_and_elastic_step():

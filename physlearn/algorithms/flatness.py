@@ -274,6 +274,16 @@ class SpectralDensity(eqx.Module):
     def moment(self, j: int):
         return jnp.mean(jnp.sum(self.weights * self.nodes**j, axis=-1))
 
+    def index(self, tol=1e-6):
+        r"""Quadrature estimate of the fractions of negative and (near-)zero eigenvalues:
+        :math:`\frac1P\sum_p\sum_i\tau_i^{(p)}[\theta_i^{(p)} < -\mathrm{tol}\cdot s]` and
+        :math:`[|\theta_i^{(p)}| \le \mathrm{tol}\cdot s]`, :math:`s = \max|\theta|`."""
+        s = jnp.max(jnp.abs(self.nodes))
+        p = self.nodes.shape[0]
+        neg = jnp.sum(self.weights * (self.nodes < -tol * s)) / p
+        zero = jnp.sum(self.weights * (jnp.abs(self.nodes) <= tol * s)) / p
+        return neg, zero
+
 
 def hessian_density(loss_fn, params, data, key, *, probes=8, iters=64, grid=512, width=None) -> SpectralDensity:
     r"""Hessian eigenvalue density by stochastic Lanczos quadrature (Ghorbani et al., ICML 2019).
@@ -383,9 +393,5 @@ def critical_point_index(loss_fn, params, data, *, method="auto", tol=1e-6, key=
                              zero=jnp.mean((jnp.abs(lam) <= tol * s).astype(lam.dtype)), method="dense")
     if key is None:
         raise ValueError("key is required for method='slq'")
-    d = hessian_density(loss_fn, params, data, key, probes=probes, iters=iters)
-    s = jnp.max(jnp.abs(d.nodes))
-    nprobe = d.nodes.shape[0]
-    neg = jnp.sum(d.weights * (d.nodes < -tol * s)) / nprobe
-    zero = jnp.sum(d.weights * (jnp.abs(d.nodes) <= tol * s)) / nprobe
+    neg, zero = hessian_density(loss_fn, params, data, key, probes=probes, iters=iters, grid=2).index(tol)
     return CriticalIndex(negative=neg, zero=zero, method="slq")

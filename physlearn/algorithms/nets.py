@@ -29,7 +29,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-__all__ = ["ACTIVATIONS", "esp", "activation", "MLP", "mlp", "Committee", "committee", "outputs", "loss", "error"]
+__all__ = ["ACTIVATIONS", "esp", "activation", "Dense", "MLP", "mlp", "Committee", "committee", "outputs", "loss", "error"]
 
 ACTIVATIONS = ("relu", "tanh", "esp", "silu", "sigmoid", "gelu", "identity")
 
@@ -63,8 +63,21 @@ def _check_act(name, beta):
     return float(beta)
 
 
+class Dense(eqx.Module):
+    """Affine layer ``W x + b`` (``W`` of shape ``(out, in)``); ``scalar=True`` returns a scalar
+    (``out = 1``)."""
+
+    weight: jax.Array
+    bias: jax.Array
+    scalar: bool = eqx.field(static=True)
+
+    def __call__(self, x):
+        y = self.weight @ x + self.bias
+        return y[0] if self.scalar else y
+
+
 class MLP(eqx.Module):
-    """Fully connected network: ``Linear -> act -> ... -> Linear`` (no activation on the output).
+    """Fully connected network: ``Dense -> act -> ... -> Dense`` (no activation on the output).
     An input of any shape is flattened. ``log_beta`` (``None`` unless ``learn_beta``) holds the
     trained log inverse temperatures of ESP, one per hidden layer."""
 
@@ -85,23 +98,28 @@ class MLP(eqx.Module):
 
 def mlp(key, sizes, activation="relu", *, beta=1.0, learn_beta=False, dtype=None) -> MLP:
     """An :class:`MLP` with layer widths ``sizes = (n_in, hidden..., n_out)`` (``n_out = 1`` gives a
-    scalar output, for +-1 labels), equinox's default (uniform, fan-in scaled) initialisation.
-    ``learn_beta=True`` (ESP only) makes the per-layer :math:`\beta_l` trainable, starting at
-    ``beta``."""
+    scalar output, for +-1 labels). Weights and biases of a layer with fan-in ``a`` are i.i.d.
+    uniform on :math:`[-1/\\sqrt a, 1/\\sqrt a]` (the PyTorch/equinox default), drawn with one
+    random call. ``learn_beta=True`` (ESP only) makes the per-layer :math:`\\beta_l` trainable,
+    starting at ``beta``."""
     sizes = tuple(sizes)
     if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
         raise ValueError(f"sizes must be at least two positive integers (n_in, ..., n_out), got {sizes!r}")
     beta = _check_act(activation, beta)
-    keys = jax.random.split(key, len(sizes) - 1)
-    layers = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        out = "scalar" if (i == len(sizes) - 2 and b == 1) else b
-        layers.append(eqx.nn.Linear(a, out, key=keys[i], dtype=dtype))
     if learn_beta and activation != "esp":
         raise ValueError(f"learn_beta=True needs activation='esp', got {activation!r}")
+    dtype = dtype or jnp.result_type(float)
+    total = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    u = jax.random.uniform(key, (total,), dtype, -1.0, 1.0)
+    layers, start = [], 0
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        block = u[start:start + (a + 1) * b] / math.sqrt(a)
+        start += (a + 1) * b
+        scalar = i == len(sizes) - 2 and b == 1
+        layers.append(Dense(block[: a * b].reshape(b, a), block[a * b:], scalar))
     log_beta = None
     if learn_beta:
-        log_beta = jnp.full((len(sizes) - 2,), math.log(beta), layers[0].weight.dtype)
+        log_beta = jnp.full((len(sizes) - 2,), math.log(beta), dtype)
     return MLP(tuple(layers), log_beta, activation, beta)
 
 
@@ -157,9 +175,11 @@ def loss(model, batch):
 
 def error(model, batch):
     """Fraction of misclassified examples in ``batch = (inputs, labels)`` (argmax for vector
-    outputs; ``sign(f)`` against +-1 labels for scalar outputs, ``f = 0`` counted as an error)."""
+    outputs; ``sign(f)`` against +-1 labels for scalar outputs, ``f = 0`` counted as an error;
+    non-finite outputs count as errors)."""
     x, y = _split(batch)
     out = outputs(model, x)
     if out.ndim == 1:
-        return jnp.mean(((y.astype(out.dtype) * out) <= 0).astype(out.dtype))
-    return jnp.mean((jnp.argmax(out, axis=-1) != y.astype(jnp.int32)).astype(out.dtype))
+        return jnp.mean((~(y.astype(out.dtype) * out > 0)).astype(out.dtype))  # NaN counts as an error
+    wrong = (jnp.argmax(out, axis=-1) != y.astype(jnp.int32)) | ~jnp.all(jnp.isfinite(out), axis=-1)
+    return jnp.mean(wrong.astype(out.dtype))

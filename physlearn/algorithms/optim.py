@@ -33,8 +33,9 @@ leading axis of length ``y`` on every leaf, :func:`replicas`); the ``params`` th
 the *centre* -- the replica mean for :func:`replicated_sgd` and :func:`parle`, the elastic centre
 variable for :func:`easgd` -- which is what one evaluates at test time. Their ``update`` returns
 ``new_centre - params``, so ``optax.apply_updates`` keeps ``params`` equal to the centre. The
-replicas start at ``params`` (all equal) and separate through their different minibatches and
-noise. Replica ``a`` draws its gradients as ``grad_fn(w, a)`` (:func:`replicated_sgd`,
+replicas start at ``params`` (all equal: they separate through their different minibatches), or,
+with ``spread = s > 0``, at :math:`W + s\,\mathrm{rms}(W)\,\xi_a` leaf by leaf, which needs a key:
+``init(params, key=key)`` (:func:`fit` passes one). Replica ``a`` draws its gradients as ``grad_fn(w, a)`` (:func:`replicated_sgd`,
 :func:`easgd`) or ``grad_fn(w, a*L + l)`` at inner step ``l`` (:func:`parle`); Entropy-SGD uses
 ``grad_fn(w, l)``.
 
@@ -68,6 +69,8 @@ __all__ = [
     "ParleState",
     "FitResult",
     "fit",
+    "Comparison",
+    "compare",
 ]
 
 
@@ -144,15 +147,34 @@ def _scal(x, like):
 
 
 def _tree_normal(key, tree):
+    """Standard normal noise shaped like ``tree``: one draw for all leaves (one random-number call
+    site compiles much faster than one per leaf), split and cast leaf by leaf."""
     leaves, treedef = jax.tree_util.tree_flatten(tree)
-    keys = jax.random.split(key, max(len(leaves), 1))
-    return jax.tree_util.tree_unflatten(
-        treedef, [jax.random.normal(k, jnp.shape(x), jnp.result_type(x)) for k, x in zip(keys, leaves)]
-    )
+    if not leaves:
+        return tree
+    sizes = [math.prod(jnp.shape(x)) for x in leaves]
+    z = jax.random.normal(key, (sum(sizes),), jnp.result_type(*leaves))
+    out, start = [], 0
+    for x, size in zip(leaves, sizes):
+        out.append(z[start:start + size].reshape(jnp.shape(x)).astype(jnp.result_type(x)))
+        start += size
+    return jax.tree_util.tree_unflatten(treedef, out)
 
 
 def _stack(tree, n):
     return _tmap(lambda x: jnp.broadcast_to(x, (n,) + jnp.shape(x)).copy(), tree)
+
+
+def _init_replicas(params, n, spread, key, who):
+    r"""``n`` copies of ``params``; with ``spread > 0`` copy ``a`` of each leaf is
+    :math:`W + s\,\mathrm{rms}(W)\,\xi_a` (a relative perturbation, layer by layer), which needs ``key``."""
+    w = _stack(params, n)
+    if spread == 0:
+        return w
+    if key is None:
+        raise ValueError(f"{who}: init needs key= (a PRNG key) when spread > 0")
+    xi = _tree_normal(key, w)
+    return _tmap(lambda a, z: a + spread * jnp.sqrt(jnp.mean(a[0] ** 2)) * z, w, xi)
 
 
 def _mean0(tree):
@@ -222,6 +244,9 @@ def entropy_sgd(learning_rate=1.0, *, L=20, inner_lr=0.1, gamma=1e-4, scoping=1e
     (``L=20``, :math:`\eta'=0.1`, :math:`\gamma_0=10^{-4}`, :math:`\gamma_1=10^{-3}`,
     :math:`\varepsilon=10^{-4}`, :math:`\alpha=0.75`) with outer learning rate 1.
 
+    Stability: the inner loop needs :math:`\eta'(\lambda_{max}(\nabla^2 f) + \gamma_t) < 2`;
+    with scoping, cap :math:`\gamma_t` with ``gamma_max``.
+
     Identities (tested): ``L=0`` is SGD; ``L=1`` without noise is SGD with learning rate
     :math:`\eta(1-\alpha)\eta'` for any :math:`\gamma`; for a quadratic
     :math:`f=\frac12 x^\top A x` and no noise, :math:`x-\mu \to (A+\gamma)^{-1}A x` as
@@ -287,7 +312,7 @@ def replicas(state):
     raise ValueError("state holds no replicas (use replicated_sgd, easgd or parle)")
 
 
-def replicated_sgd(learning_rate, *, replicas=3, gamma=0.1, scoping=1e-3, gamma_max=None, momentum=0.0,
+def replicated_sgd(learning_rate, *, replicas=3, gamma=0.1, scoping=1e-3, gamma_max=None, spread=0.0, momentum=0.0,
                    nesterov=False):
     r"""Replicated SGD (robust ensemble) for continuous weights.
 
@@ -304,15 +329,18 @@ def replicated_sgd(learning_rate, *, replicas=3, gamma=0.1, scoping=1e-3, gamma_
     act per replica (``optax.sgd``). ``params`` is the centre :math:`\bar W` (the network used at
     test time). With :math:`\gamma=0` this is ``y`` independent SGD runs (tested). Cost: ``y``
     gradients per update. The default couplings are ours (the paper's values were not
-    available to us).
+    available to us). Stability: without momentum the spread :math:`W^a-\bar W` is multiplied by
+    :math:`1-\eta\gamma_t` per step (tested), so exponential scoping must stop before
+    :math:`\eta\gamma_t` reaches 2 -- cap it with ``gamma_max``.
     """
     lr = _rate("learning_rate", learning_rate)
     y = _count("replicas", replicas)
     gam = _coupling("gamma", gamma, _real("scoping", scoping, above=-1.0), gamma_max)
+    spread = _real("spread", spread, nonneg=True)
     inner = _sgd(lr, momentum, nesterov)
 
-    def init(params):
-        w = _stack(params, y)
+    def init(params, *, key=None):
+        w = _init_replicas(params, y, spread, key, "replicated_sgd")
         return ReplicaState(count=jnp.zeros((), jnp.int32), replicas=w, inner=jax.vmap(inner.init)(w))
 
     def update(updates, state, params=None, *, grad_fn=None, key=None, **extra):
@@ -333,7 +361,8 @@ def replicated_sgd(learning_rate, *, replicas=3, gamma=0.1, scoping=1e-3, gamma_
     return optax.GradientTransformationExtraArgs(init, update)
 
 
-def easgd(learning_rate, *, workers=4, moving_rate=None, beta=0.9, period=1, momentum=0.0, nesterov=False):
+def easgd(learning_rate, *, workers=4, moving_rate=None, beta=0.9, period=1, spread=0.0, momentum=0.0,
+          nesterov=False):
     r"""Elastic averaging SGD, synchronous form (Zhang, Choromanska, LeCun, NeurIPS 2015, eqs. 5--6).
 
     ``p = workers`` local variables :math:`x^i` (own minibatches, ``grad_fn(x^i, i)``) and a centre
@@ -358,10 +387,11 @@ def easgd(learning_rate, *, workers=4, moving_rate=None, beta=0.9, period=1, mom
     if a * p > 2.0:
         raise ValueError(f"moving_rate * workers = {a * p:g} > 2: the centre update is unstable")
     tau = _count("period", period)
+    spread = _real("spread", spread, nonneg=True)
     inner = _sgd(lr, momentum, nesterov)
 
-    def init(params):
-        x = _stack(params, p)
+    def init(params, *, key=None):
+        x = _init_replicas(params, p, spread, key, "easgd")
         return ReplicaState(count=jnp.zeros((), jnp.int32), replicas=x, inner=jax.vmap(inner.init)(x))
 
     def update(updates, state, params=None, *, grad_fn=None, key=None, **extra):
@@ -382,8 +412,8 @@ def easgd(learning_rate, *, workers=4, moving_rate=None, beta=0.9, period=1, mom
 
 
 def parle(learning_rate=1.0, *, replicas=3, L=25, inner_lr=0.1, gamma=0.01, gamma_scoping=0.0, gamma_max=None,
-          rho=0.01, rho_scoping=0.0, rho_max=None, noise=0.0, alpha=0.75, inner_momentum=0.0, momentum=0.0,
-          nesterov=False):
+          rho=0.01, rho_scoping=0.0, rho_max=None, noise=0.0, alpha=0.75, spread=0.0, inner_momentum=0.0,
+          momentum=0.0, nesterov=False):
     r"""Parle (Chaudhari et al. 2017): ``n = replicas`` anchors :math:`x_a` running Entropy-SGD inner
     loops, elastically coupled to their mean :math:`x` (``params``).
 
@@ -415,10 +445,11 @@ def parle(learning_rate=1.0, *, replicas=3, L=25, inner_lr=0.1, gamma=0.01, gamm
     noise = _real("noise", noise, nonneg=True)
     alpha = _real("alpha", alpha, nonneg=True, below=1.0)
     inner_momentum = _real("inner_momentum", inner_momentum, nonneg=True, below=1.0)
+    spread = _real("spread", spread, nonneg=True)
     outer = _sgd(lr, momentum, nesterov)
 
-    def init(params):
-        x = _stack(params, n)
+    def init(params, *, key=None):
+        x = _init_replicas(params, n, spread, key, "parle")
         return ParleState(count=jnp.zeros((), jnp.int32), replicas=x, outer=jax.vmap(outer.init)(x))
 
     def update(updates, state, params=None, *, grad_fn=None, key=None, **extra):
@@ -462,9 +493,9 @@ class FitResult(NamedTuple):
     loss: jax.Array  # (steps,) minibatch loss at the parameters before each update
 
 
-def _accepts_key(update):
+def _accepts_key(fn):
     try:
-        sig = inspect.signature(update)
+        sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return False
     return "key" in sig.parameters or any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
@@ -496,7 +527,8 @@ def fit(key, params, loss_fn, data, optimizer, steps, batch_size=None) -> FitRes
     r"""Train ``params`` (a pytree or an equinox model) by minimising ``loss_fn(params, batch)``
     with ``optimizer``, ``steps`` updates in one compiled ``lax.scan``.
 
-    Update ``t`` uses the key ``k_t = split(key, steps)[t]``: it draws one random permutation of
+    ``k_init, k_steps = split(key)``; ``k_init`` goes to ``optimizer.init`` when it takes a
+    ``key`` (replica spreads). Update ``t`` uses ``k_t = split(k_steps, steps)[t]``: it draws one random permutation of
     the examples, and minibatch ``i`` of that update is block ``i`` of it, the examples
     ``perm[(i*B + j) mod M]``, ``j < B = batch_size`` (disjoint blocks while ``(i+1)*B <= M``; all
     of ``data`` when ``batch_size is None``). The optimiser gets ``grads`` (the gradient on minibatch 0),
@@ -556,5 +588,84 @@ def _fit(key, params, loss_fn, data, optimizer, steps, batch_size):
         upd, s = opt.update(g, s, d, **extra)
         return (optax.apply_updates(d, upd), s), loss
 
-    (d, s), losses = jax.lax.scan(step, (dyn, opt.init(dyn)), jax.random.split(key, steps))
+    k_init, k_steps = jax.random.split(key)
+    s0 = opt.init(dyn, key=k_init) if _accepts_key(optimizer.init) else opt.init(dyn)
+    (d, s), losses = jax.lax.scan(step, (dyn, s0), jax.random.split(k_steps, steps))
     return FitResult(eqx.combine(d, static), s, losses)
+
+
+# ------------------------------------------------------------------------------------ comparison
+class Comparison(NamedTuple):
+    """Per-seed measurements of one optimiser (NumPy arrays, leading axis = seeds), see
+    :func:`compare`."""
+
+    train_error: Any  # (S,)
+    test_error: Any  # (S,) or None
+    train_loss: Any  # (S,) final full-data training loss
+    sigma: Any  # (nsigma,)
+    local_energy: Any  # (S, nsigma) delta E(sigma) = E(sigma) - E(0) of the training error
+    top_eigenvalues: Any  # (S, k) top Hessian eigenvalues of the training loss
+    models: Any  # the trained models, stacked over seeds
+    seconds: float  # wall time of training + measuring (includes compilation)
+
+
+def compare(key, init, loss_fn, error_fn, train, optimizers, *, seeds=5, batch_size=None, test=None,
+            sigmas=(0.0, 0.05, 0.1, 0.2, 0.3), draws=32, k=3, iters=40) -> dict:
+    r"""Train the same ``seeds`` initial models with each optimiser and measure what the flat-minima
+    literature compares (Pittorino et al., ICLR 2021): train/test error, the local energy
+    :math:`\delta E_{train}(\sigma)` of the training *error* under multiplicative weight noise and
+    the top ``k`` Hessian eigenvalues of the training *loss* (Lanczos, ``iters`` steps).
+
+    ``init(key) -> model``; ``optimizers`` maps a name to ``(optimizer, steps)`` (choose ``steps``
+    to equalise the budget you want to compare at, e.g. epochs: Entropy-SGD uses ``L`` gradients
+    per update). Seed ``s`` uses ``fold_in(key, s)`` for the initial model (same for every
+    optimiser) and for the minibatches; the flatness measures use common keys for all models.
+    Everything is vmapped over seeds (``eqx.filter_vmap``). Returns ``{name: Comparison}``.
+    """
+    import time
+
+    import numpy as np
+
+    seeds = _count("seeds", seeds)
+    sig = np.asarray(sigmas, dtype=float)
+    if sig.ndim != 1 or sig.size == 0 or not np.all(np.isfinite(sig)) or np.any(sig < 0):
+        raise ValueError("sigmas must be a non-empty 1-D array of finite noise levels >= 0")
+    draws, k, iters = _count("draws", draws), _count("k", k), _count("iters", iters)
+    if k > iters:
+        raise ValueError(f"k={k} must not exceed iters={iters}")
+    keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(seeds))
+    k_le, k_h = jax.random.split(jax.random.fold_in(key, 10**6))
+    out = {}
+    # initial networks, built outside the compiled training (random initialisers compile slowly)
+    starts = eqx.filter_vmap(lambda kk: init(jax.random.fold_in(kk, 1)))(keys)
+    for name, (opt, steps) in optimizers.items():
+        t0 = time.perf_counter()
+        models = _train_seeds(keys, starts, loss_fn, train, opt, _count("steps", steps), batch_size)
+        tr, te, tl, le, top = _measure_seeds(models, train, test, jnp.asarray(sig), k_le, k_h, loss_fn, error_fn,
+                                             draws, k, iters)
+        jax.block_until_ready(top)
+        out[name] = Comparison(np.asarray(tr), None if te is None else np.asarray(te), np.asarray(tl), sig,
+                               np.asarray(le), np.asarray(top), models, time.perf_counter() - t0)
+    return out
+
+
+@eqx.filter_jit
+def _train_seeds(keys, starts, loss_fn, train, opt, steps, batch_size):
+    def one(kk, m):
+        return _fit(kk, m, loss_fn, train, opt, steps, batch_size).params
+
+    return eqx.filter_vmap(one)(keys, starts)
+
+
+@eqx.filter_jit
+def _measure_seeds(models, train, test, sig, k_le, k_h, loss_fn, error_fn, draws, k, iters):
+    # compiled once per model structure: the same function object serves every optimiser
+    from .flatness import _hessian_ritz, _local_energy
+
+    def measure(m):
+        le = _local_energy(error_fn, m, train, sig, k_le, draws, draws)
+        theta, _ = _hessian_ritz(loss_fn, m, train, k_h, iters)
+        te = None if test is None else error_fn(m, test)
+        return error_fn(m, train), te, loss_fn(m, train), le.delta, theta[::-1][:k]
+
+    return eqx.filter_vmap(measure)(models)
