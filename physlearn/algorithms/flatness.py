@@ -226,14 +226,27 @@ def hessian_eigenvalues(loss_fn, params, data, k, key, *, iters=None, which="lar
     return (vals, res) if return_residuals else vals
 
 
-@eqx.filter_jit
-def _hessian_ritz(loss_fn, params, data, key, iters):
+def _ritz_from_start(loss_fn, params, data, key, iters):
     flat, unravel, static = _flatten(params)
     f = _flat_loss(loss_fn, unravel, static, data)
     v0 = jax.random.normal(key, flat.shape, flat.dtype)
     alpha, beta, _ = _lanczos(_hvp(f, flat), v0, iters)
     theta, s = _ritz(alpha, beta)
+    return theta, s, beta
+
+
+@eqx.filter_jit
+def _hessian_ritz(loss_fn, params, data, key, iters):
+    """Ascending Ritz values and their residual bounds."""
+    theta, s, beta = _ritz_from_start(loss_fn, params, data, key, iters)
     return theta, jnp.abs(beta[-1] * s[-1, :])
+
+
+@eqx.filter_jit
+def _lanczos_quadrature(loss_fn, params, data, key, iters):
+    """Ascending Ritz values and their quadrature weights (a one-probe SLQ, Gaussian start)."""
+    theta, s, _ = _ritz_from_start(loss_fn, params, data, key, iters)
+    return theta, s[0, :] ** 2
 
 
 def dense_hessian(loss_fn, params, data):

@@ -331,7 +331,8 @@ def replicated_sgd(learning_rate, *, replicas=3, gamma=0.1, scoping=1e-3, gamma_
     gradients per update. The default couplings are ours (the paper's values were not
     available to us). Stability: without momentum the spread :math:`W^a-\bar W` is multiplied by
     :math:`1-\eta\gamma_t` per step (tested), so exponential scoping must stop before
-    :math:`\eta\gamma_t` reaches 2 -- cap it with ``gamma_max``.
+    :math:`\eta\gamma_t` reaches 2 -- cap it with ``gamma_max``. ``spread``: relative spread of the
+    replicas at ``init`` (see the module docstring; needs ``init(params, key=...)``).
     """
     lr = _rate("learning_rate", learning_rate)
     y = _count("replicas", replicas)
@@ -376,7 +377,8 @@ def easgd(learning_rate, *, workers=4, moving_rate=None, beta=0.9, period=1, spr
     :math:`\alpha = \beta/p` with :math:`\beta = 0.9` (the paper's choice keeping
     :math:`\beta = p\alpha` fixed). ``momentum``/``nesterov`` give the workers (Nesterov) momentum
     on the gradient term (EAMSGD when ``nesterov=True``). With one worker and
-    :math:`\alpha = 0` the worker is plain SGD and the centre stays put (tested).
+    :math:`\alpha = 0` the worker is plain SGD and the centre stays put (tested). ``spread``:
+    relative spread of the workers at ``init`` (as in :func:`replicated_sgd`).
     """
     lr = _rate("learning_rate", learning_rate)
     p = _count("workers", workers)
@@ -434,7 +436,8 @@ def parle(learning_rate=1.0, *, replicas=3, L=25, inner_lr=0.1, gamma=0.01, gamm
     inner iterate), and the elastic term uses the mean of the anchors (the code uses the mean of
     the :math:`z_a`). Special cases (tested as identities): ``replicas=1, rho=0`` is
     :func:`entropy_sgd`; ``L=1, gamma=0, alpha=0, inner_lr=1`` is :func:`replicated_sgd` with
-    coupling :math:`\rho` (Elastic-SGD). Cost: ``n*L`` gradients per update.
+    coupling :math:`\rho` (Elastic-SGD). Cost: ``n*L`` gradients per update. ``spread``: relative
+    spread of the anchors at ``init`` (as in :func:`replicated_sgd`).
     """
     lr = _rate("learning_rate", learning_rate)
     n = _count("replicas", replicas)
@@ -605,6 +608,8 @@ class Comparison(NamedTuple):
     sigma: Any  # (nsigma,)
     local_energy: Any  # (S, nsigma) delta E(sigma) = E(sigma) - E(0) of the training error
     top_eigenvalues: Any  # (S, k) top Hessian eigenvalues of the training loss
+    ritz_nodes: Any  # (S, iters) Ritz values of the Lanczos run (a one-probe SLQ quadrature ...)
+    ritz_weights: Any  # (S, iters) ... with these weights, see flatness.SpectralDensity
     models: Any  # the trained models, stacked over seeds
     seconds: float  # wall time of training + measuring (includes compilation)
 
@@ -614,7 +619,9 @@ def compare(key, init, loss_fn, error_fn, train, optimizers, *, seeds=5, batch_s
     r"""Train the same ``seeds`` initial models with each optimiser and measure what the flat-minima
     literature compares (Pittorino et al., ICLR 2021): train/test error, the local energy
     :math:`\delta E_{train}(\sigma)` of the training *error* under multiplicative weight noise and
-    the top ``k`` Hessian eigenvalues of the training *loss* (Lanczos, ``iters`` steps).
+    the top ``k`` Hessian eigenvalues of the training *loss* (Lanczos, ``iters`` steps, from a
+    Gaussian start; its Ritz values and weights are also returned: a one-probe stochastic Lanczos
+    quadrature of the spectrum, e.g. for ``flatness.SpectralDensity(...).index``).
 
     ``init(key) -> model``; ``optimizers`` maps a name to ``(optimizer, steps)`` (choose ``steps``
     to equalise the budget you want to compare at, e.g. epochs: Entropy-SGD uses ``L`` gradients
@@ -641,11 +648,12 @@ def compare(key, init, loss_fn, error_fn, train, optimizers, *, seeds=5, batch_s
     for name, (opt, steps) in optimizers.items():
         t0 = time.perf_counter()
         models = _train_seeds(keys, starts, loss_fn, train, opt, _count("steps", steps), batch_size)
-        tr, te, tl, le, top = _measure_seeds(models, train, test, jnp.asarray(sig), k_le, k_h, loss_fn, error_fn,
-                                             draws, k, iters)
-        jax.block_until_ready(top)
+        tr, te, tl, le, theta, tau = _measure_seeds(models, train, test, jnp.asarray(sig), k_le, k_h, loss_fn,
+                                                    error_fn, draws, iters)
+        jax.block_until_ready(theta)
+        theta, tau = np.asarray(theta), np.asarray(tau)
         out[name] = Comparison(np.asarray(tr), None if te is None else np.asarray(te), np.asarray(tl), sig,
-                               np.asarray(le), np.asarray(top), models, time.perf_counter() - t0)
+                               np.asarray(le), theta[:, ::-1][:, :k], theta, tau, models, time.perf_counter() - t0)
     return out
 
 
@@ -658,14 +666,14 @@ def _train_seeds(keys, starts, loss_fn, train, opt, steps, batch_size):
 
 
 @eqx.filter_jit
-def _measure_seeds(models, train, test, sig, k_le, k_h, loss_fn, error_fn, draws, k, iters):
+def _measure_seeds(models, train, test, sig, k_le, k_h, loss_fn, error_fn, draws, iters):
     # compiled once per model structure: the same function object serves every optimiser
-    from .flatness import _hessian_ritz, _local_energy
+    from .flatness import _local_energy, _lanczos_quadrature
 
     def measure(m):
         le = _local_energy(error_fn, m, train, sig, k_le, draws, draws)
-        theta, _ = _hessian_ritz(loss_fn, m, train, k_h, iters)
+        theta, tau = _lanczos_quadrature(loss_fn, m, train, k_h, iters)
         te = None if test is None else error_fn(m, test)
-        return error_fn(m, train), te, loss_fn(m, train), le.delta, theta[::-1][:k]
+        return error_fn(m, train), te, loss_fn(m, train), le.delta, theta, tau
 
     return eqx.filter_vmap(measure)(models)
