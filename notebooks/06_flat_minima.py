@@ -129,6 +129,10 @@ def table(results, test=True):
 
 
 table(dig)
+flat = np.concatenate([r.local_energy[:, 3] for r in dig.values()])
+err = np.concatenate([r.test_error for r in dig.values()])
+print(f"Pearson correlation of dE(0.2) and test error over all {flat.size} networks: "
+      f"r = {np.corrcoef(flat, err)[0, 1]:.2f}")
 
 
 def energy_figure(results, title, fname):
@@ -195,7 +199,8 @@ for act in ACTS[1:]:
         {"SGD": optimisers(0.1, T)["SGD"]}, seeds=SEEDS, batch_size=32, test=digits.test, sigmas=SIGMAS, draws=DRAWS,
         k=3, iters=ITERS,
     )["SGD"]
-print(f"{'activation':10s} {'test acc':>16s} {'dE(0.2)':>16s} {'lambda_max':>14s} {'neg. fraction':>16s} {'zero fraction':>16s}")
+print(f"{'activation':10s} {'test acc':>16s} {'dE(0.2)':>16s} {'lambda_max':>14s} {'neg. fraction':>16s} "
+      f"{'zero fraction':>16s}")
 index = {}
 for act, r in act_res.items():
     neg, zero = quad_index(r.ritz_nodes, r.ritz_weights)
@@ -210,8 +215,8 @@ series = (("test accuracy", [1 - act_res[a].test_error for a in ACTS], "o"),
           ("fraction of near-zero eigenvalues", [index[a][1] for a in ACTS], "s"),
           ("10 x fraction of negative eigenvalues", [10 * index[a][0] for a in ACTS], "^"))
 for off, (label, vals, mk) in zip((-0.1, 0.0, 0.1), series):
-    plotting.data_points(ax, x + off, [v.mean() for v in vals], f"{label} ({SEEDS} seeds)", yerr=[v.std() for v in vals],
-                         marker=mk)
+    plotting.data_points(ax, x + off, [v.mean() for v in vals], f"{label} ({SEEDS} seeds)",
+                         yerr=[v.std() for v in vals], marker=mk)
 ax.set_xticks(x, ACTS)
 ax.legend(fontsize=8)
 plotting.save(fig, os.path.join(OUT, "nb6_activations.png"))

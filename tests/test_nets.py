@@ -19,7 +19,7 @@ def test_esp_limits():
 def test_mlp_and_committee_forward_against_numpy():
     m = nets.mlp(jax.random.key(0), (4, 3, 2), "esp", beta=2.0, dtype=jnp.float64)
     x = np.random.default_rng(0).normal(size=4)
-    w1, b1, w2, b2 = (np.asarray(v) for v in (m.layers[0].weight, m.layers[0].bias, m.layers[1].weight, m.layers[1].bias))
+    (w1, b1), (w2, b2) = ((np.asarray(la.weight), np.asarray(la.bias)) for la in m.layers)
     h = w1 @ x + b1
     np.testing.assert_allclose(m(x), w2 @ (h / (1 + np.exp(-2.0 * h))) + b2, rtol=1e-12)
     assert np.all(np.abs(w1) <= 1 / 2) and np.all(np.abs(w2) <= 1 / np.sqrt(3))  # U(-1/sqrt(fan_in), ...)

@@ -90,7 +90,8 @@ def test_entropy_sgd_inner_loop_gives_the_moreau_envelope_gradient():
 
 def test_scoping_schedule():
     s = optim.scoping(0.01, 0.5, maximum=0.05)
-    np.testing.assert_allclose([float(s(t)) for t in range(6)], np.minimum(0.01 * 1.5 ** np.arange(6), 0.05), rtol=1e-12)
+    want = np.minimum(0.01 * 1.5 ** np.arange(6), 0.05)
+    np.testing.assert_allclose([float(s(t)) for t in range(6)], want, rtol=1e-12)
 
 
 def test_parle_special_cases():

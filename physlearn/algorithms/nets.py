@@ -29,7 +29,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-__all__ = ["ACTIVATIONS", "esp", "activation", "Dense", "MLP", "mlp", "Committee", "committee", "outputs", "loss", "error"]
+__all__ = [
+    "ACTIVATIONS", "esp", "activation", "Dense", "MLP", "mlp", "Committee", "committee", "outputs", "loss", "error",
+]
 
 ACTIVATIONS = ("relu", "tanh", "esp", "silu", "sigmoid", "gelu", "identity")
 

@@ -35,9 +35,12 @@ variable for :func:`easgd` -- which is what one evaluates at test time. Their ``
 ``new_centre - params``, so ``optax.apply_updates`` keeps ``params`` equal to the centre. The
 replicas start at ``params`` (all equal: they separate through their different minibatches), or,
 with ``spread = s > 0``, at :math:`W + s\,\mathrm{rms}(W)\,\xi_a` leaf by leaf, which needs a key:
-``init(params, key=key)`` (:func:`fit` passes one). Replica ``a`` draws its gradients as ``grad_fn(w, a)`` (:func:`replicated_sgd`,
-:func:`easgd`) or ``grad_fn(w, a*L + l)`` at inner step ``l`` (:func:`parle`); Entropy-SGD uses
-``grad_fn(w, l)``.
+``init(params, key=key)`` (:func:`fit` passes one). Replica ``a`` draws its gradients as
+``grad_fn(w, a)`` (:func:`replicated_sgd`, :func:`easgd`) or ``grad_fn(w, a*L + l)`` at inner
+step ``l`` (:func:`parle`); Entropy-SGD uses ``grad_fn(w, l)``.
+
+:func:`compare` trains the same initial networks with several optimisers, vmapped over seeds,
+and measures their test error, local energy and top Hessian eigenvalues.
 
 **Coupling schedules** ("scoping"): :math:`\gamma_t = \gamma_0 (1+\gamma_1)^t` with ``t`` the
 number of updates done (:func:`scoping`). A coupling argument may also be any optax schedule
@@ -167,7 +170,7 @@ def _stack(tree, n):
 
 def _init_replicas(params, n, spread, key, who):
     r"""``n`` copies of ``params``; with ``spread > 0`` copy ``a`` of each leaf is
-    :math:`W + s\,\mathrm{rms}(W)\,\xi_a` (a relative perturbation, layer by layer), which needs ``key``."""
+    :math:`W + s\,\mathrm{rms}(W)\,\xi_a` (a relative perturbation, layer by layer); needs ``key``."""
     w = _stack(params, n)
     if spread == 0:
         return w

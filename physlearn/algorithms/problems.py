@@ -422,7 +422,8 @@ def _finish(x, y, classes, *, binarize, threshold, test_fraction, seed, architec
         yb = np.where(y == classes[0], 1, -1).astype(np.int8)
         if test_fraction == 0:
             return _binary_problem(xb, yb, architecture, k)
-        return _binary_problem(xb[train], yb[train], architecture, k), _binary_problem(xb[test], yb[test], architecture, k)
+        return (_binary_problem(xb[train], yb[train], architecture, k),
+                _binary_problem(xb[test], yb[test], architecture, k))
     relabel = np.zeros(max(classes) + 1, np.int32)
     relabel[list(classes)] = np.arange(len(classes))
     xf = (x / scale).astype(np.float32)
