@@ -290,6 +290,95 @@ def golf_course_section(ctx: TourContext) -> list[Row]:
                         "literature ~0.77-0.78 (PRL 2015 / PNAS 2016)", a_u, 0.01))
     else:
         ctx.notes.append("Golf course: alpha_U (end of the dense-region phase) is computed by `--size paper`.")
+def flat_minima_section(ctx: TourContext) -> list[Row]:
+    """Local-entropy optimisers and flatness measures on continuous-weight networks: exact
+    identities and Lanczos against the dense Hessian (small); at paper size the multi-seed
+    comparison of SGD, Entropy-SGD, replicated SGD and SAM on digits (Pittorino et al., ICLR 2021)."""
+    import equinox as eqx
+    import optax
+
+    from .algorithms import flatness, nets, optim, problems
+
+    rows: list[Row] = []
+    digits = problems.digits(seed=0)
+    with jax.enable_x64(True):  # identities and eigenvalue checks in float64, scoped to this section
+        sub = (jnp.asarray(digits.x_train[:300], jnp.float64), digits.y_train[:300])
+        model = nets.mlp(jax.random.key(0), (64, 6, 10), "tanh", dtype=jnp.float64)
+        dense = np.linalg.eigvalsh(np.asarray(flatness.dense_hessian(nets.loss, model, sub)))
+        top = np.asarray(flatness.hessian_eigenvalues(nets.loss, model, sub, 2, jax.random.key(1), iters=60))
+        rows.append(Row(f"Lanczos top Hessian eigenvalue, MLP 64-6-10 (n={dense.size}), 60 steps", float(dense[-1]),
+                        "dense eigvalsh of jax.hessian", float(top[0]), 1e-8 * abs(dense[-1])))
+        kw = dict(L=4, inner_lr=0.1, noise=0.01)
+        e = optim.fit(jax.random.key(2), model, nets.loss, sub,
+                      optim.entropy_sgd(1.0, gamma=0.3, scoping=1e-2, **kw), 20)
+        p = optim.fit(jax.random.key(2), model, nets.loss, sub,
+                      optim.parle(1.0, replicas=1, rho=0.0, gamma=0.3, gamma_scoping=1e-2, **kw), 20)
+        diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(jax.tree_util.tree_leaves(e.params),
+                                                                  jax.tree_util.tree_leaves(p.params)))
+        rows.append(Row("Parle(n=1, rho=0) - Entropy-SGD, max |weight difference| after 20 updates", 0.0,
+                        "Chaudhari et al. 2017 (Parle special case)", diff, 1e-12))
+        a = jnp.asarray([[2.0, 0.5], [0.5, 0.4]])
+        x = jnp.asarray([1.0, -1.0])
+        opt = optim.entropy_sgd(1.0, L=300, inner_lr=0.2, gamma=0.5, scoping=0.0, noise=0.0)
+        upd, _ = opt.update(None, opt.init(x), x, grad_fn=lambda w, i: a @ w)
+        want = np.linalg.solve(np.asarray(a) + 0.5 * np.eye(2), np.asarray(a) @ np.asarray(x))
+        rows.append(Row("Entropy-SGD direction x - <x'> on f = x.A.x/2 (first component)", float(want[0]),
+                        "Moreau envelope: (A + gamma)^-1 A x", float(-upd[0]), 1e-9))
+    if ctx.size != "paper":
+        return rows
+
+    # paper size: the multi-seed comparison at equal epochs per network, on digits (the settings of
+    # notebooks/06_flat_minima.py, including its control: SGD with a 3x larger learning rate)
+    seeds, steps, lr, L = 10, 6000, 0.1, 5
+
+    def growth(start, end, n):
+        return (end / start) ** (1.0 / n) - 1.0
+
+    opts = {
+        "SGD": (optax.sgd(lr), steps),
+        "SGD, 3x lr": (optax.sgd(3 * lr), steps),
+        "Entropy-SGD": (optim.entropy_sgd(2.0, L=L, inner_lr=lr, gamma=1e-2, scoping=growth(1e-2, 0.3, steps // L),
+                                          gamma_max=1 / lr, noise=1e-3), steps // L),
+        "replicated SGD": (optim.replicated_sgd(lr, replicas=3, gamma=1e-3, scoping=growth(1e-3, 1.0, steps),
+                                                gamma_max=0.5 / lr, spread=1.0), steps),
+        "SAM": (optim.sam(lr, 0.05), steps),
+    }
+    sig = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.4])
+    res = optim.compare(jax.random.key(0), lambda k: nets.mlp(k, (64, 64, 10), "relu"), nets.loss, nets.error,
+                        digits.train, opts, seeds=seeds, batch_size=32, test=digits.test, sigmas=sig, draws=64,
+                        k=3, iters=60)
+    fig, ax = plotting.figure("Digits MLP 64-64-10: local energy", r"relative weight noise $\sigma$",
+                              r"$\delta E_{train}(\sigma)$ (train error)")
+    for j, (name, r) in enumerate(res.items()):
+        plotting.data_points(ax, sig + 0.004 * (j - 2), r.local_energy.mean(0), f"{name} ({seeds} seeds)",
+                             yerr=r.local_energy.std(0), marker="osDv^"[j])
+    ax.legend(fontsize=8)
+    ctx.figure(fig, "flat_minima_local_energy.png", "Local energy after training (digits)",
+               "Markers: mean and spread over seeds of the train-error increase under multiplicative Gaussian "
+               "weight noise, for each optimiser at equal epochs per network. Lower means flatter.")
+    fig, ax = plotting.figure("Flatness vs generalisation (digits, one marker per seed)",
+                              r"$\delta E_{train}(\sigma=0.2)$", "test error")
+    for j, (name, r) in enumerate(res.items()):
+        plotting.data_points(ax, r.local_energy[:, 3], r.test_error, name, marker="osDv^"[j])
+    ax.legend(fontsize=8)
+    ctx.figure(fig, "flat_minima_vs_test_error.png", "Local energy vs test error",
+               "Each marker is one trained network: its flatness (local energy at sigma = 0.2) against its test error.")
+    flat = np.concatenate([r.local_energy[:, 3] for r in res.values()])
+    err = np.concatenate([r.test_error for r in res.values()])
+    ctx.notes.append("Flat minima on digits (10 seeds, mean +- std): " + "; ".join(
+        f"{n}: test acc {1 - r.test_error.mean():.4f} +- {r.test_error.std():.4f}, dE(0.2) "
+        f"{r.local_energy[:, 3].mean():.4f} +- {r.local_energy[:, 3].std():.4f}, lambda_max "
+        f"{r.top_eigenvalues[:, 0].mean():.2f} +- {r.top_eigenvalues[:, 0].std():.2f}" for n, r in res.items())
+        + f". Pearson correlation of dE(0.2) and test error over all networks: r = {np.corrcoef(flat, err)[0, 1]:.2f}.")
+    m0 = jax.tree_util.tree_map(lambda v: v[0] if eqx.is_array(v) else v, res["SGD"].models)
+    sub0 = (digits.x_train[:400], digits.y_train[:400])
+    with jax.enable_x64(True):
+        m0 = jax.tree_util.tree_map(lambda v: v.astype(jnp.float64) if eqx.is_inexact_array(v) else v, m0)
+        sub0 = (jnp.asarray(sub0[0], jnp.float64), sub0[1])
+        dense = np.linalg.eigvalsh(np.asarray(flatness.dense_hessian(nets.loss, m0, sub0)))
+        top = np.asarray(flatness.hessian_eigenvalues(nets.loss, m0, sub0, 1, jax.random.key(5), iters=100))
+    rows.append(Row(f"Lanczos top eigenvalue of a trained MLP 64-64-10 (n={dense.size}), 100 steps", float(dense[-1]),
+                    "dense eigvalsh of jax.hessian", float(top[0]), 1e-6 * abs(dense[-1])))
     return rows
 
 
@@ -298,6 +387,7 @@ SECTIONS: dict[str, Callable[[TourContext], list[Row]]] = {
     "Replicated SGD": rsgd_section,
     "Focusing BP": fbp_section,
     "Golf course": golf_course_section,
+    "Flat minima": flat_minima_section,
 }
 
 

@@ -13,9 +13,14 @@
   Zecchina, PNAS 117, 161 (2020): cross-entropy SGD with growing polarisation (ceSGD fast/slow,
   ``committee.solve_cesgd``), least action learning (``committee.solve_lal``) and its entropic
   replicated version (``committee.solve_elal``).
+* :mod:`~physlearn.algorithms.optim` -- local-entropy optimisers for continuous weights
+  (Entropy-SGD, replicated SGD, EASGD, Parle) as optax transformations, and ``optim.fit``.
+* :mod:`~physlearn.algorithms.flatness` -- local energy, Hessian eigenvalues (Lanczos), spectral
+  density (SLQ) and the index of critical points.
+* :mod:`~physlearn.algorithms.nets` -- small equinox MLPs (ReLU/tanh/ESP...) and committee machines.
 """
 
-from . import annealing, committee, energies, problems, rsgd, runner
+from . import annealing, committee, energies, flatness, nets, optim, problems, rsgd, runner
 from .problems import Problem, from_arrays, random_patterns, teacher_student
 from .runner import RunResult, run
 
@@ -23,6 +28,9 @@ __all__ = [
     "annealing",
     "committee",
     "energies",
+    "flatness",
+    "nets",
+    "optim",
     "problems",
     "rsgd",
     "runner",
