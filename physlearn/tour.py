@@ -290,6 +290,9 @@ def golf_course_section(ctx: TourContext) -> list[Row]:
                         "literature ~0.77-0.78 (PRL 2015 / PNAS 2016)", a_u, 0.01))
     else:
         ctx.notes.append("Golf course: alpha_U (end of the dense-region phase) is computed by `--size paper`.")
+    return rows
+
+
 def flat_minima_section(ctx: TourContext) -> list[Row]:
     """Local-entropy optimisers and flatness measures on continuous-weight networks: exact
     identities and Lanczos against the dense Hessian (small); at paper size the multi-seed
