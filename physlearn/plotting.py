@@ -28,7 +28,8 @@ def figure(title: str, xlabel: str, ylabel: str, *, size=(6.0, 4.2)):
 
 def theory_line(ax, x, y, label: str, *, color=None, style="-", **kw):
     """A theory curve: a continuous line, no markers."""
-    return ax.plot(np.asarray(x), np.asarray(y), style, color=color, lw=1.8, label=label, **kw)
+    kw.setdefault("lw", 1.8)
+    return ax.plot(np.asarray(x), np.asarray(y), style, color=color, label=label, **kw)
 
 
 def data_points(ax, x, y, label: str, *, yerr=None, color=None, marker="o", **kw):

@@ -117,7 +117,11 @@ def test_bad_input_and_unavailable_conventions():
     with pytest.raises(ValueError, match="kappa_ref"):
         le.binary(0.5, 0.1, kappa_ref=0.2)
     with pytest.raises(NotImplementedError, match="1rsb"):
-        le.dense_region_threshold(rsb="1rsb")
+        le.binary(0.5, 0.1, reference="solution", rsb="1rsb")
+    with pytest.raises(NotImplementedError, match="finite y"):
+        le.binary(0.5, 0.1, y=10.0, rsb="1rsb")
+    with pytest.raises(ValueError, match="rsb"):
+        le.dense_region_threshold(rsb="2rsb")
 
 
 def test_h2():
@@ -254,3 +258,6 @@ def test_1rsb_functional_collapses_to_rs():
     # q1 -> q0, q1_hat -> q0_hat at any m (the ~3e-6 offset seen earlier was the inner quadrature
     # at n_in = 12; with the default 24 inner nodes the offset is 1.2e-9, the outer 32-vs-96 nodes)
     assert abs(float(f1(r1.from_rs(rs, 1e-10, 1e-10, 0.4))) - f0) < 1e-8
+    # exactly at the collapse (zero intra-cluster variances): the truncated-Gaussian rule used to lose
+    # its nodes there (cancellation in its scale) and returned 0.086 instead of 0.130
+    assert abs(float(f1(r1.from_rs(rs, 0.0, 0.0, 0.4))) - f0) < 1e-8

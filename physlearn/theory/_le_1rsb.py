@@ -30,9 +30,16 @@ on its maximum (Laplace shift, pitfall 6). The integrand of :math:`L_S` is bimod
 :math:`\kappa_m(t)=e^{2t}[(1+e^{-2t})^m-1]\in[2^m-1, m]` smooth and bounded; the :math:`e^{m|t|}` parts are
 closed forms in :math:`H`, the others truncated-Gaussian expectations of :math:`\kappa_m`. The
 maximisers (:math:`h=B+\delta\hat q L_S'(h)`, :math:`v=c+\delta q L_E'(v)`) are scalar Newton solves
-under ``stop_gradient``: by the envelope theorem autodiff gives exact *first* derivatives (the
-saddle-point solver builds its Jacobian by finite differences of this exact gradient, which keeps
-the compiled graph small).
+under ``stop_gradient``: by the envelope theorem autodiff gives exact *first* derivatives.
+
+Saddle point. The trace is bilinear, so stationarity reads as two explicit maps:
+overlaps -> conjugates (:func:`energetic_conjugates`) and conjugates -> overlaps
+(:func:`entropic_overlaps`). At :math:`m\to1` the functional equals RS for any
+:math:`(q_1,\hat q_1)`, so the inter-cluster level *is* the RS saddle and the intra-cluster level is
+a scalar fixed point (:func:`intra_map`, the reconstruction equations): :func:`replicon` gives its
+slope at the collapse (local RS stability), :func:`reconstruct` searches a non-trivial solution from a
+nearly frozen start, :func:`complexity_m1` the complexity of such clusters (negative = condensed,
+the case that needs :math:`m<1`).
 """
 
 from __future__ import annotations
@@ -63,7 +70,7 @@ def _trunc_expect(f, c, n):
     cc = jnp.maximum(c, -9.0)
     cp = jnp.maximum(cc, 0.0)
     cn = jnp.minimum(cc, 0.0)
-    U = -cp + jnp.sqrt(cp * cp + 80.0)
+    U = 80.0 / (cp + jnp.sqrt(cp * cp + 80.0))  # = sqrt(cp^2 + 80) - cp without cancellation
     z = jnp.concatenate([cp + U * s * s, cn - cn * s * s])
     jac = jnp.concatenate([2.0 * U * s * ws, -2.0 * cn * s * ws])
     logG = -0.5 * z * z - 0.5 * np.log(2 * np.pi)
@@ -178,18 +185,28 @@ def moreau_energetic(c, dq, delta, s1, m, n_in=DEFAULT_N_IN):
 NAMES = ("q0", "q1", "dq", "q0_hat", "q1_hat", "dq_hat", "S_hat", "m")
 
 
+def entropic_term(p0, p1, dp, sh, m, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r""":math:`G_S=\int Dz\,M_S(\sqrt{\hat q_0}|z|+\hat S)` (even in :math:`z`: one half line)."""
+    zs, ws = nm.half_line_rule(jnp.zeros_like(p0), n)
+    ms = jax.vmap(lambda z: moreau_entropic(jnp.sqrt(p0) * z + sh, dp, p1 - p0, m, n_in)[0])(zs)
+    return 2.0 * jnp.sum(ws * ms)
+
+
+def energetic_term(q0, q1, dq, m, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r""":math:`G_E=\int Dz\,M_E(\kappa-\sqrt{q_0}z)` (split at the kink :math:`z=\kappa/\sqrt{q_0}`)."""
+    s1 = jnp.sqrt(1.0 - q1)
+    return nm.gauss_expect_split(
+        lambda z: moreau_energetic(kappa - jnp.sqrt(q0) * z, dq, q1 - q0, s1, m, n_in)[0], kappa / jnp.sqrt(q0), n
+    )
+
+
 def free_entropy(theta, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
     r"""The :math:`y\to\infty` 1RSB functional of the module docstring,
     ``theta = (q0, q1, dq, q0_hat, q1_hat, dq_hat, S_hat, m)``. Composable."""
     q0, q1, dq, p0, p1, dp, sh, m = (theta[i] for i in range(8))
     S = 1.0 - 2.0 * d
-    zs, ws = nm.half_line_rule(jnp.zeros_like(q0), n)
-    ms = jax.vmap(lambda z: moreau_entropic(jnp.sqrt(p0) * z + sh, dp, p1 - p0, m, n_in)[0])(zs)
-    g_s = 2.0 * jnp.sum(ws * ms)
-    s1 = jnp.sqrt(1.0 - q1)
-    g_e = nm.gauss_expect_split(
-        lambda z: moreau_energetic(kappa - jnp.sqrt(q0) * z, dq, q1 - q0, s1, m, n_in)[0], kappa / jnp.sqrt(q0), n
-    )
+    g_s = entropic_term(p0, p1, dp, sh, m, n, n_in)
+    g_e = energetic_term(q0, q1, dq, m, kappa, n, n_in)
     trace = -sh * S - 0.5 * p1 * (1.0 - q1) - 0.5 * m * (p1 * q1 - p0 * q0) - 0.5 * (dp * q0 + p0 * dq)
     return trace + g_s + alpha * g_e
 
@@ -202,66 +219,94 @@ def from_rs(theta_rs, dq1=0.0, dp1=0.0, m=0.5):
 
 
 # --------------------------------------------------------------------------------------------
-# saddle point: Levenberg--Marquardt on the (exact, envelope) gradient, Jacobian by differences
+# saddle-point equations as conjugate maps
 # --------------------------------------------------------------------------------------------
-def _logit(p):
-    return jnp.log(p) - jnp.log1p(-p)
+M_ONE = 1.0 - 1e-3  # the m -> 1 limit, taken numerically (bias O(1 - m) on the slopes; smaller 1 - m
+#                      amplifies quadrature noise by 1/(1 - m))
 
 
-def to_theta(x, m=None):
-    r"""Unconstrained ``x`` -> ``theta``: :math:`q_0` logit, :math:`(q_1-q_0)/(1-q_0)` logit,
-    :math:`\delta q,\hat q_0,\hat q_1-\hat q_0,\delta\hat q` logs, :math:`\hat S`, and :math:`m` logit
-    (``m`` given: 7 entries)."""
-    q0 = jax.nn.sigmoid(x[0])
-    q1 = q0 + (1.0 - q0) * jax.nn.sigmoid(x[1])
-    p0 = jnp.exp(x[3])
-    mm = jax.nn.sigmoid(x[7]) if m is None else m
-    return jnp.stack([q0, q1, jnp.exp(x[2]), p0, p0 + jnp.exp(x[4]), jnp.exp(x[5]), x[6], mm + 0.0 * q0])
+def energetic_conjugates(q0, q1, dq, m, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r"""Conjugates from :math:`\partial S_I/\partial(q_0,q_1,\delta q)=0` (the trace is linear in them):
+    :math:`\hat q_0=2\alpha\,\partial_{\delta q}G_E`,
+    :math:`\hat q_1=-2\alpha\,\partial_{q_1}G_E/(1-m)`,
+    :math:`\delta\hat q=m\hat q_0+2\alpha\,\partial_{q_0}G_E`."""
+    e0, e1, ed = jax.grad(energetic_term, (0, 1, 2))(q0, q1, dq, m, kappa, n, n_in)
+    p0 = 2.0 * alpha * ed
+    return p0, -2.0 * alpha * e1 / (1.0 - m), m * p0 + 2.0 * alpha * e0
 
 
-def from_theta(t, free_m=True):
-    x = jnp.stack([_logit(t[0]), _logit((t[1] - t[0]) / (1.0 - t[0])), jnp.log(t[2]), jnp.log(t[3]),
-                   jnp.log(t[4] - t[3]), jnp.log(t[5]), t[6], _logit(t[7])])
-    return x if free_m else x[:7]
+def entropic_overlaps(p0, p1, dp, sh, m, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r"""Overlaps from :math:`\partial S_I/\partial(\hat q_0,\hat q_1,\delta\hat q,\hat S)=0`:
+    :math:`q_0=2\partial_{\delta\hat q}G_S`, :math:`q_1=(1-2\partial_{\hat q_1}G_S)/(1-m)`,
+    :math:`\delta q=mq_0+2\partial_{\hat q_0}G_S`, and :math:`S=\partial_{\hat S}G_S` (returned as the
+    fourth entry: the distance it implies)."""
+    g0, g1, gd, gs = jax.grad(entropic_term, (0, 1, 2, 3))(p0, p1, dp, sh, m, n, n_in)
+    q0 = 2.0 * gd
+    return q0, (1.0 - 2.0 * g1) / (1.0 - m), m * q0 + 2.0 * g0, gs
 
 
-def residual(x, d, alpha, kappa, m, n, n_in):
-    r"""Scaled stationarity conditions (relative for the conjugate equations, absolute for the overlap
-    ones, :math:`\partial_m S_I` when :math:`m` is free). ``m=None``: free Parisi parameter."""
-    th = to_theta(x, m)
-    g = jax.grad(free_entropy)(th, d, alpha, kappa, n, n_in)
-    r = jnp.stack([2 * g[0] / th[3], 2 * g[1] / th[4], 2 * g[2] / th[3], 2 * g[3], 2 * g[4], 2 * g[5], g[6], g[7]])
-    return r if m is None else r[:7]
+def intra_map(q1, rs, alpha, kappa=0.0, m=M_ONE, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r"""One sweep of the intra-cluster equations with the inter-cluster level held at the RS saddle
+    ``rs = (q, dq, q_hat, dq_hat, S_hat)``: :math:`q_1\to\hat q_1(q_1)\to q_1'`. At :math:`m\to1` the
+    inter-cluster equations *are* the RS ones (the functional equals RS for any :math:`q_1,\hat q_1`),
+    so this is the exact :math:`m\to1` 1RSB system (the "reconstruction" equations). Returns
+    ``(q1', q1_hat)``."""
+    q0, dq, p0, dp, sh = (rs[i] for i in range(5))
+    p1 = energetic_conjugates(q0, q1, dq, m, alpha, kappa, n, n_in)[1]
+    p1 = jnp.maximum(p1, p0 * (1.0 + 1e-12) + 1e-300)
+    q1n = entropic_overlaps(p0, p1, dp, sh, m, n, n_in)[1]
+    return jnp.clip(q1n, q0 + 1e-12 * (1.0 - q0), 1.0 - 1e-12), p1
 
 
-def levenberg_marquardt(fun, x0, max_steps=40, eps=1e-7, tol=1e-10):
-    r"""Small dense LM for square systems ``fun(x) = 0``; Jacobian by forward differences (one
-    batched evaluation of ``fun`` per step). Returns ``(x, max|fun(x)|, n_steps)``."""
-    k = x0.shape[0]
-    eye = jnp.eye(k, dtype=x0.dtype)
+def analyse_collapse(rs, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN, start=0.9, damping=0.8,
+                     max_steps=200, tol=1e-9, rel=1e-3, collapse=1e-7):
+    r"""The :math:`m\to1` 1RSB analysis at the RS saddle ``rs = (q, dq, q_hat, dq_hat, S_hat)``, two
+    chains of :func:`intra_map` swept together (one compiled sweep):
 
-    def cost(r):
-        return jnp.sum(r * r)
+    * replicon: the slope :math:`\lambda=\partial q_1'/\partial q_1` at the collapse
+      :math:`q_1=q_0`, a one-sided difference with step ``rel*(1-q0)`` from the first sweep
+      (:math:`q_1'=q_0` exactly at the collapse; accuracy ~1e-3). The linearised sweep multiplies
+      :math:`q_1-q_0` by :math:`\lambda`: RS is locally stable against this 1RSB for
+      :math:`\lambda<1` (the de Almeida--Thouless condition of the ansatz).
+    * reconstruction: the second chain searches a non-trivial solution by the damped iteration
+      :math:`q_1\to(1-\eta)q_1+\eta\,q_1'` from a nearly frozen start :math:`q_1=q_0+\text{start}(1-q_0)`
+      (clusters of almost single configurations, as typical binary-perceptron solutions are),
+      until :math:`|q_1'-q_1|\le` ``tol`` or :math:`q_1-q_0\le` ``collapse`` :math:`(1-q_0)`.
 
-    def body(state):
-        x, r, lam, it = state
-        J = (jax.vmap(lambda e: fun(x + eps * e))(eye) - r[None, :]).T / eps
-        A = J.T @ J
-        g = J.T @ r
-        step = -jnp.linalg.solve(A + lam * jnp.diag(jnp.diag(A) + 1e-12), g)
-        step = jnp.clip(step, -2.0, 2.0)
-        xn = x + step
-        rn = fun(xn)
-        good = jnp.all(jnp.isfinite(rn)) & (cost(rn) < cost(r))
-        x = jnp.where(good, xn, x)
-        r = jnp.where(good, rn, r)
-        lam = jnp.where(good, jnp.maximum(lam / 3.0, 1e-9), lam * 4.0)
-        return x, r, lam, it + 1
+    Returns ``(lam, q1, q1_hat, converged, residual, n_steps)``; ``q1 - q0 <= collapse (1 - q0)``
+    means the 1RSB solution collapses onto RS (the iteration then contracts at rate
+    :math:`1-\eta+\eta\lambda`). A search that runs into :math:`1-q_1<10^{-9}` (a frozen solution,
+    :math:`q_1=1`, outside what this parametrisation resolves, or the clip of :func:`intra_map`) is
+    reported as not converged."""
+    q0 = rs[0]
+    eps = rel * (1.0 - q0)
+    floor = collapse * (1.0 - q0)
+    sweep = jax.vmap(lambda q: intra_map(q, rs, alpha, kappa, M_ONE, n, n_in))
 
-    def cond(state):
-        x, r, lam, it = state
-        return (it < max_steps) & (jnp.max(jnp.abs(r)) > tol) & (lam < 1e8)
+    def done(x, r):
+        return (r <= tol) | (x[1] - q0 <= floor)
 
-    r0 = fun(x0)
-    x, r, lam, it = jax.lax.while_loop(cond, body, (x0, r0, jnp.asarray(1e-3, x0.dtype), 0))
-    return x, jnp.max(jnp.abs(r)), it
+    def cond(st):
+        x, p, r, it, lam = st
+        return (it < max_steps) & ~done(x, r) & jnp.isfinite(r)
+
+    def body(st):
+        x, p, _, it, lam = st
+        fx, px = sweep(x)
+        lam = jnp.where(it == 0, (fx[0] - q0) / eps, lam)
+        xn = x.at[1].set((1.0 - damping) * x[1] + damping * fx[1])
+        return xn, px[1], jnp.abs(fx[1] - x[1]), it + 1, lam
+
+    one = jnp.ones_like(q0)
+    x0 = jnp.stack([q0 + eps, q0 + start * (1.0 - q0)])
+    x, p1, r, it, lam = jax.lax.while_loop(cond, body, (x0, one, one, 0, one))
+    frozen = x[1] > 1.0 - 1e-9
+    return lam, x[1], p1, jnp.isfinite(r) & done(x, r) & ~frozen, r, it
+
+
+def complexity_m1(theta, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r"""Complexity of the :math:`m\to1` clusters: :math:`S_I(m)=\frac1m\max_s[\Sigma(s)+ms]` gives
+    :math:`\Sigma=-m^2\partial_m S_I`, the partial derivative at the saddle (envelope theorem).
+    Zero at collapse; negative would mean condensation (the true 1RSB then has :math:`m<1`)."""
+    m = theta[7]
+    return -m * m * jax.grad(free_entropy)(theta, d, alpha, kappa, n, n_in)[7]

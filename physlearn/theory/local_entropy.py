@@ -62,6 +62,7 @@ __all__ = [
     "h2",
     "LocalEntropyRS",
     "LocalEntropySolutionRS",
+    "LocalEntropy1RSB",
     "FixedCouplingRS",
     "FiniteYRS",
     "fixed_coupling",
@@ -402,6 +403,86 @@ def _le_solution_grid(alpha, kappa, kappa_ref, d, n, n2):
     return jax.tree_util.tree_map(reshape, out)
 
 
+class LocalEntropy1RSB(eqx.Module):
+    r"""Large-deviation local entropy with a 1RSB structure among the replicas around each reference
+    (:math:`y\to\infty`, free reference; ``binary(..., rsb="1rsb")``). Shapes as
+    :class:`LocalEntropyRS`.
+
+    Attributes:
+        entropy: the 1RSB functional of :mod:`physlearn.theory._le_1rsb` at its saddle point.
+        m: Parisi parameter of the reported saddle (:math:`1-10^{-4}`, the :math:`m\to1` limit).
+        q0, dq, q0_hat, dq_hat, S_hat: inter-cluster level (at :math:`m\to1` the RS saddle);
+        q1, q1_hat: intra-cluster overlap and conjugate; ``q1 == q0`` where the solution collapses.
+        replicon: slope of the intra-cluster sweep at the collapse (RS locally stable if < 1).
+        complexity: :math:`\Sigma=-m^2\partial_mS_I` of the clusters (0 at collapse).
+        collapsed: the 1RSB search from a nearly frozen start returned to :math:`q_1=q_0`.
+        converged: RS saddle converged, the intra-cluster search converged, and the result is not
+            condensed (``complexity >= 0``; a condensed point would need :math:`m<1` and is flagged).
+        residual, n_steps: of the intra-cluster search.
+    """
+
+    alpha: jax.Array
+    kappa: jax.Array
+    d: jax.Array
+    entropy: jax.Array
+    m: jax.Array
+    q0: jax.Array
+    q1: jax.Array
+    dq: jax.Array
+    q0_hat: jax.Array
+    q1_hat: jax.Array
+    dq_hat: jax.Array
+    S_hat: jax.Array
+    replicon: jax.Array
+    complexity: jax.Array
+    collapsed: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+
+
+_COLLAPSE = 1e-6  # (q1 - q0) / (1 - q0) below this: collapsed onto RS (the search stops at 1e-7)
+
+
+def _one_rsb_point(rs_theta, rs_ok, d, alpha, kappa, n1, n_in):
+    r"""The :math:`m\to1` 1RSB analysis at one RS saddle ``(q, dq, q_hat, dq_hat, S_hat)``."""
+    from . import _le_1rsb as r1
+
+    bad = ~rs_ok | ~jnp.all(jnp.isfinite(rs_theta))
+    th = jnp.where(bad, jnp.asarray([0.5, 0.5, 0.5, 0.5, 0.0], rs_theta.dtype), rs_theta)  # keep NaN out
+    lam, q1, p1, ok, res, steps = r1.analyse_collapse(th, alpha, kappa, n1, n_in)
+    q0 = th[0]
+    collapsed = (q1 - q0) <= _COLLAPSE * (1.0 - q0)
+    q1 = jnp.where(collapsed, q0, q1)
+    p1 = jnp.where(collapsed, th[2], p1)
+    m = jnp.asarray(r1.M_ONE, th.dtype)
+    theta8 = jax.lax.stop_gradient(jnp.stack([q0, q1, th[1], th[2], p1, th[3], th[4], m]))
+    ent, g = jax.value_and_grad(r1.free_entropy)(theta8, d, alpha, kappa, n1, n_in)
+    sig = jnp.where(collapsed, 0.0, -m * m * g[7])  # complexity of the clusters (r1.complexity_m1)
+    conv = ~bad & ok & (collapsed | (sig >= -1e-10)) & jnp.isfinite(ent)
+    nanify = lambda v: jnp.where(bad, jnp.nan, v)  # noqa: E731
+    return (nanify(ent), m, nanify(q0), nanify(q1), nanify(th[1]), nanify(th[2]), nanify(p1), nanify(th[3]),
+            nanify(th[4]), nanify(lam), nanify(sig), collapsed & ~bad, conv, res, steps)
+
+
+@partial(jax.jit, static_argnames=("n1", "n_in"))
+def _le1_points(theta, ok, d, alpha, kappa, n1, n_in):
+    return jax.lax.map(lambda x: _one_rsb_point(x[0], x[1], x[2], x[3], x[4], n1, n_in), (theta, ok, d, alpha, kappa))
+
+
+def _le1_grid(alpha, kappa, d, n, n1, n_in):
+    rs = _le_grid(alpha, kappa, d, n)
+    shape = rs.entropy.shape
+
+    def flat(v):
+        v = v[..., None] if v.ndim < len(shape) else v
+        return jnp.broadcast_to(v, shape).reshape(-1)
+
+    theta = jnp.stack([rs.q1, rs.dq, rs.q1_hat, rs.dq_hat, rs.S_hat], -1).reshape(-1, 5)
+    out = _le1_points(theta, rs.converged.reshape(-1), flat(rs.d), flat(rs.alpha), flat(rs.kappa), n1, n_in)
+    return LocalEntropy1RSB(rs.alpha, rs.kappa, rs.d, *[v.reshape(shape) for v in out])
+
+
 def _validate_d(d):
     arr = _as_param("d", d)
     if not is_traced(arr):
@@ -412,7 +493,7 @@ def _validate_d(d):
     return arr
 
 
-def _validate_conventions(y, reference, rsb):
+def _validate_conventions(y, reference, rsb, threshold=False):
     if reference not in ("free", "solution"):
         raise ValueError(f"reference must be 'free' or 'solution', got {reference!r}")
     if rsb not in ("rs", "1rsb"):
@@ -427,8 +508,9 @@ def _validate_conventions(y, reference, rsb):
         raise ValueError(f"finite y must be > 1 (number of real replicas), got {y!r}")
     if np.isfinite(yv) and (reference != "free" or rsb != "rs"):
         missing.append("finite y is implemented for reference='free', rsb='rs' only")
-    if rsb == "1rsb":
-        missing.append("rsb='1rsb' (1RSB among the replicas around a reference: not implemented)")
+    if rsb == "1rsb" and reference != "free" and not threshold:
+        missing.append("rsb='1rsb' curves are implemented for reference='free' (the solution reference "
+                       "coincides with it to ~1e-9 at kappa_ref = kappa)")
     if missing:
         raise NotImplementedError(
             "physlearn.theory.local_entropy: " + "; ".join(missing)
@@ -511,6 +593,7 @@ def binary(
     n: int = DEFAULT_NODES,
     n2: int | None = None,
     n_fy: int | None = None,
+    n_1rsb: int = 48,
     on_failure: str = "raise",
 ):
     r"""Large-deviation local entropy :math:`S_I(d)` of the binary perceptron
@@ -551,8 +634,25 @@ def binary(
             parameters and :math:`\gamma`), started from :math:`\gamma_0=\hat S(d)` of the
             :math:`y=\infty` curve; returns :class:`FiniteYRS` (``entropy`` = :math:`\Sigma_{\rm int}`,
             ``gamma``, ``external_entropy`` with ``external_ok`` False where it is negative, and
-            ``total_local_entropy``). rsb: only ``"rs"``.
+            ``total_local_entropy``).
         n_fy: outer nodes per half line of the finite-y functional (default 48).
+        rsb: ``"rs"`` or ``"1rsb"`` (``y = inf``, free reference): a 1RSB structure among the replicas
+            around each reference (intra-cluster :math:`q_1`, inter-cluster :math:`q_0`, Parisi
+            parameter :math:`m`; PRL 2015 SM), functional of :mod:`physlearn.theory._le_1rsb`. At
+            :math:`m\to1` its inter-cluster level is exactly the RS saddle and the intra-cluster
+            level a scalar fixed point; at every point the RS saddle is solved, its replicon slope
+            :math:`\lambda` computed (RS locally stable if :math:`\lambda<1`), and a non-trivial
+            solution searched from a nearly frozen start (:math:`q_1=q_0+0.9(1-q_0)`). Returns
+            :class:`LocalEntropy1RSB`; a point where a non-collapsed solution has negative complexity
+            (condensation, the case that needs :math:`m<1`) is flagged as not converged. Finding:
+            for :math:`\kappa=0`, :math:`\alpha\le0.76` every search collapses onto RS
+            (:math:`\lambda<1` throughout) -- in this ansatz the 1RSB and RS curves coincide; a full
+            fixed-:math:`m=0.5` iteration from the same start (7 order parameters) collapses too.
+            Exception: where the RS conjugates underflow (:math:`\hat q\lesssim10^{-8}`, e.g.
+            :math:`\alpha=0.5`, :math:`d\lesssim3\cdot10^{-3}`, where :math:`S_I=H_2(d)`), the search
+            runs to a frozen :math:`q_1\to1` solution that this parametrisation does not resolve:
+            flagged.
+        n_1rsb: outer nodes per half line of the 1RSB functional (default 48; inner nodes 24).
         reference: ``"free"`` (robust ensemble, PNAS 2016) or ``"solution"`` (PRL 2015).
         kappa_ref: margin of the reference (``reference="solution"`` only; ``>= kappa``).
         n: quadrature nodes per half line (1D); n2: per half line in each dimension of the 2D
@@ -560,7 +660,8 @@ def binary(
 
     Returns:
         :class:`LocalEntropyRS` (``entropy`` is :math:`S_I(d)`; ``S_hat`` = :math:`\frac12 dS_I/dd`),
-        or :class:`LocalEntropySolutionRS` for ``reference="solution"``.
+        :class:`LocalEntropySolutionRS` for ``reference="solution"``, :class:`LocalEntropy1RSB` for
+        ``rsb="1rsb"``.
     """
     a = _as_param("alpha", alpha, positive=True)
     k = _as_param("kappa", kappa)
@@ -593,6 +694,15 @@ def binary(
             "the fixed-d solve starts from the fixed-coupling point at gamma = S_hat(d) of the y=inf curve; "
             "large gamma*y pushes q1 -> 1",
         )
+    if rsb == "1rsb":
+        from ._le_1rsb import DEFAULT_N_IN
+
+        sol = _le1_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(dd, f), n, int(n_1rsb), DEFAULT_N_IN)
+        return _check_curve(
+            sol, on_failure, "local_entropy.binary(rsb='1rsb')",
+            "the 1RSB analysis runs on the y=inf RS branch (S_hat >= 0; above alpha_U not at small d); "
+            "a converged=False point inside it is a condensed 1RSB solution (needs m < 1)",
+        )
     sol = _le_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(dd, f), n)
     return _check_curve(
         sol, on_failure, "local_entropy.binary",
@@ -612,6 +722,7 @@ class ThresholdResult(eqx.Module):
     min_S_hat_below: jax.Array
     converged: jax.Array
     n_steps: jax.Array
+    max_replicon: jax.Array | None = None
 
 
 _D_SCAN = (0.005, 0.06, 28)
@@ -680,10 +791,16 @@ def dense_region_threshold(
     ``reference="solution"`` (PRL 2015): the free threshold shifted to first order by the
     constrained solve at :math:`(\alpha_U, d^*)` (see ``_solution_threshold``); the two conventions
     coincide to ~1e-6 at :math:`\kappa=0` because the constraint is almost inactive there.
-    ``rsb="1rsb"`` raises ``NotImplementedError``.
+
+    ``rsb="1rsb"``: the RS threshold checked by the :math:`m\to1` 1RSB analysis (``_one_rsb_threshold``):
+    where every 1RSB search in the criterion's window collapses onto RS, the 1RSB criterion equals the
+    RS one. With ``reference="solution"`` the free-reference 1RSB functional is used (the constraint is
+    inactive to ~1e-6 there). Finding at :math:`\kappa=0`: collapse everywhere, replicon slope
+    :math:`\lambda\le0.2` in the window, so :math:`\alpha_U^{\rm 1RSB}=\alpha_U^{\rm RS}=0.755` in this
+    ansatz, below the literature's ~0.78 (whose 1RSB breaks the symmetry differently; see the notes).
     """
     k = _as_param("kappa", kappa)
-    _validate_conventions(float("inf"), reference, rsb)
+    _validate_conventions(float("inf"), reference, rsb, threshold=True)
     lo, hi = (float(b) for b in bracket)
     if not 0.0 < lo < hi:
         raise ValueError(f"bracket must satisfy 0 < lo < hi, got {bracket!r}")
@@ -694,7 +811,36 @@ def dense_region_threshold(
            "widen bracket (alpha_U must lie inside it)")
     if reference == "solution":
         out = _solution_threshold(out, n, on_failure)
+    if rsb == "1rsb":
+        out = _one_rsb_threshold(out, n, on_failure)
     return out if full_output else out.alpha_U
+
+
+_D_CHECK_1RSB = (0.005, 0.06, 8)
+
+
+def _one_rsb_threshold(rs, n, on_failure):
+    r"""1RSB check of the RS threshold: at :math:`\alpha_U^{\rm RS}` the :math:`m\to1` 1RSB analysis of
+    :func:`binary` (``rsb="1rsb"``) on 8 geometric distances of the criterion's window. If every
+    search collapses onto RS, the 1RSB curve *is* the RS curve there, hence so is the criterion:
+    :math:`\alpha_U^{\rm 1RSB}=\alpha_U^{\rm RS}` (``converged``), with the largest replicon slope seen
+    in ``max_replicon``. A non-collapsed point flags the result (the threshold would then need the
+    1RSB curve itself)."""
+    kap = np.asarray(rs.kappa).reshape(-1)
+    aU = np.asarray(rs.alpha_U).reshape(-1)
+    grid = np.geomspace(*_D_CHECK_1RSB)
+    ok, lam = [], []
+    for kq, a0 in zip(kap, aU):
+        c = binary(a0 - 1e-5, grid, kq, rsb="1rsb", n=n, on_failure="flag")
+        ok.append(bool(np.all(np.asarray(c.converged) & np.asarray(c.collapsed))))
+        lam.append(float(np.max(np.asarray(c.replicon))))
+    shape = np.shape(rs.alpha_U)
+    out = ThresholdResult(rs.kappa, rs.alpha_U, rs.d_star, rs.min_S_hat_below,
+                          np.asarray(ok).reshape(shape) & np.asarray(rs.converged), rs.n_steps,
+                          np.asarray(lam).reshape(shape))
+    _check(out, on_failure, "local_entropy.dense_region_threshold(rsb='1rsb')", {"kappa": out.kappa},
+           "a 1RSB search at alpha_U did not collapse onto RS (or did not converge)")
+    return out
 
 
 _DALPHA = 5e-3
