@@ -91,13 +91,13 @@ for i, a in enumerate(ALPHAS):
 # those points come back flagged and are left out.
 
 # %%
-D1 = D  # the same grid as the RS call above: its compiled RS solve is reused
-s1 = le.binary(ALPHAS, D1, rsb="1rsb", on_failure="flag", n=LE_NODES, n_1rsb=48 if PAPER else 32)
+s1 = le.binary(ALPHAS, D,  # the same grid as the RS call above: its compiled RS solve is reused
+               rsb="1rsb", on_failure="flag", n=LE_NODES, n_1rsb=48 if PAPER else 32)
 S_1RSB, s1_ok = np.asarray(s1.entropy), np.asarray(s1.converged)
 lam, collapsed = np.asarray(s1.replicon), np.asarray(s1.collapsed)
 for i, a in enumerate(ALPHAS):
     ok = s1_ok[i]
-    print(f"alpha={a}: 1RSB at {ok.sum()}/{D1.size} points, collapsed onto RS at {collapsed[i][ok].sum()}, "
+    print(f"alpha={a}: 1RSB at {ok.sum()}/{D.size} points, collapsed onto RS at {collapsed[i][ok].sum()}, "
           f"max replicon slope {np.max(lam[i][ok]):.3f}")
 
 # %% [markdown]
@@ -138,27 +138,14 @@ for a, dm in zip(ALPHAS, d_min):
 # %%
 fig, ax = plotting.figure("Typical solutions vs dense regions (κ = 0)", "distance d to the reference",
                           "entropy per weight (nats)", size=(7.0, 5.0))
-dd = np.geomspace(D[0], 0.5, 200)
-plotting.theory_line(ax, dd, fp.h2(dd), r"$H_2(d)$ ($\alpha=0$ bound)", color="0.5", style=":")
-for i, a in enumerate(ALPHAS):
-    c = f"C{i}"
-    plotting.theory_line(ax, D[s_ok[i]], S_I[i][s_ok[i]], rf"$S_I(d)$ local entropy, $\alpha={a:g}$", color=c)
-    plotting.theory_line(ax, D[v_ok[i]], V[i][v_ok[i]], rf"$V(d)$ Franz–Parisi, $\alpha={a:g}$", color=c, style="--")
-    plotting.theory_line(ax, D1[s1_ok[i]], S_1RSB[i][s1_ok[i]], rf"$S_I(d)$ 1RSB ($m\to1$), $\alpha={a:g}$",
-                         color="k", style="-.", lw=0.9)
-    if np.isfinite(d_min[i]):
-        ax.plot([d_min[i]], [0.0], "v", color=c, ms=7, label=rf"$d_{{\min}}={d_min[i]:.3f}$ (V = 0)")
-ax.axhline(0.0, color="k", lw=0.8)
-ax.set_xscale("log")
-ax.set_ylim(-0.05, 0.45)
-ax.legend(fontsize=7, ncol=2)
+plotting.golf_course(ax, D, ALPHAS, S_I, s_ok, V, v_ok, d_min, one_rsb=(S_1RSB, s1_ok))
 plotting.save(fig, os.path.join(OUT, "nb2_golf_course.png"))
 
 fig, ax = plotting.figure("RS stability of the dense regions (1RSB among the replicas)", "distance d to the reference",
                           r"replicon slope $\lambda$ (RS stable if < 1)", size=(6.0, 4.0))
 for i, a in enumerate(ALPHAS):
     ok = s1_ok[i]
-    plotting.theory_line(ax, D1[ok], lam[i][ok], rf"$\alpha={a:g}$", color=f"C{i}")
+    plotting.theory_line(ax, D[ok], lam[i][ok], rf"$\alpha={a:g}$", color=f"C{i}")
 ax.axhline(1.0, color="k", lw=0.8, ls="--", label="instability")
 ax.set_xscale("log")
 ax.legend(fontsize=8)

@@ -110,17 +110,9 @@ for j, g in enumerate(GAMMAS):
 # %% [markdown]
 # ## 1RSB theory
 #
-# PNAS 2016 Fig. 11 adds the 1RSB curve (closer to BP at small $d$). It is drawn when
-# `local_entropy.binary(..., y=Y, rsb="1rsb")` is available; no placeholder otherwise.
-
-# %%
-try:
-    d1 = np.linspace(0.02, 0.35, 30 if PAPER else 8)
-    r1 = le.binary(ALPHA, d1, y=Y, rsb="1rsb", on_failure="flag")
-    one_rsb = (d1[np.asarray(r1.converged)], np.asarray(r1.entropy)[np.asarray(r1.converged)])
-except NotImplementedError as err:
-    one_rsb = None
-    print("1RSB local entropy not available in this version of physlearn:", err)
+# PNAS 2016 Fig. 11 adds the 1RSB curve at finite $y$ (closer to BP at small $d$). physlearn has
+# the 1RSB analysis only at $y=\infty$ (`local_entropy.binary(..., rsb="1rsb")`, notebook 02, where
+# it collapses onto RS); the finite-$y$ 1RSB functional is not implemented, so this figure is RS.
 
 # %% [markdown]
 # ## Figures
@@ -131,8 +123,6 @@ fig, ax = plotting.figure(f"Local entropy at fixed y = {Y:g}, α = {ALPHA}, γ g
 dd = np.linspace(1e-3, 0.4, 200)
 plotting.theory_line(ax, dd, fp.h2(dd), r"$H_2(d)$ ($\alpha=0$ bound)", color="0.5", style=":")
 plotting.theory_line(ax, d_th[order], s_th[order], f"RS theory, y = {Y:g}", color="C1")
-if one_rsb is not None:
-    plotting.theory_line(ax, *one_rsb, f"1RSB theory, y = {Y:g}", color="C3", style="--")
 ok = conv.all(axis=0)
 plotting.data_points(ax, d_bp.mean(0)[ok], s_bp.mean(0)[ok], f"fBP, N = {N}, {SAMPLES} instances (BP converged)",
                      yerr=s_bp.std(0)[ok], color="C0")

@@ -243,19 +243,7 @@ def golf_course_section(ctx: TourContext) -> list[Row]:
 
     fig, ax = plotting.figure("Typical solutions vs dense regions (RS, κ = 0)", "distance d to the reference",
                               "entropy per weight (nats)", size=(7.0, 5.0))
-    dd = np.geomspace(d[0], 0.5, 200)
-    plotting.theory_line(ax, dd, np.asarray(fp.h2(dd)), r"$H_2(d)$ ($\alpha=0$ bound)", color="0.5", style=":")
-    for i, a in enumerate(alphas):
-        c = f"C{i}"
-        plotting.theory_line(ax, d[s_ok[i]], S[i][s_ok[i]], rf"$S_I(d)$ dense regions, $\alpha={a:g}$", color=c)
-        plotting.theory_line(ax, d[v_ok[i]], V[i][v_ok[i]], rf"$V(d)$ around typical solutions, $\alpha={a:g}$",
-                             color=c, style="--")
-        if np.isfinite(d_min[i]):
-            ax.plot([d_min[i]], [0.0], "v", color=c, ms=7, label=rf"$d_{{\min}}={d_min[i]:.3f}$ ($V=0$)")
-    ax.axhline(0.0, color="k", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_ylim(-0.05, 0.45)
-    ax.legend(fontsize=7, ncol=2)
+    plotting.golf_course(ax, d, alphas, S, s_ok, V, v_ok, d_min)
     ctx.figure(fig, "golf_course.png", "The golf course and the dense regions",
                "Lines are RS theory. Dashed: Franz-Parisi potential V(d), the log-number of solutions at distance d "
                "from a typical solution; it is negative below d_min (triangles): typical solutions are isolated. "
