@@ -50,6 +50,7 @@ Newton (Jacobian by forward-mode autodiff) along the continuation path.
 from __future__ import annotations
 
 import math
+import warnings
 from functools import partial
 
 import equinox as eqx
@@ -60,9 +61,22 @@ import numpy as np
 from .. import numerics as nm
 from .. import solvers
 from .._config import eager_x64, is_traced
-from .gardner import _as_param, _binary_point, _broadcast, _check, _grid_map, _kink
+from ..errors import ReplicaSymmetryWarning
+from .gardner import _as_param, _binary_point, _broadcast, _check, _grid_map, _kink, _spherical_point
 
-__all__ = ["binary", "isolation_distance", "free_entropy", "saddle_equations", "FranzParisiRS", "IsolationResult", "h2"]
+__all__ = [
+    "binary",
+    "isolation_distance",
+    "free_entropy",
+    "saddle_equations",
+    "spherical",
+    "spherical_free_entropy",
+    "spherical_saddle_equations",
+    "cap_entropy",
+    "FranzParisiRS",
+    "IsolationResult",
+    "h2",
+]
 
 DEFAULT_NODES = 48  # per half line of the z0 split rule
 DEFAULT_NX = 24  # truncated reference field
@@ -75,6 +89,7 @@ _N_GRID_DOWN = 12  # continuation points inserted (geometric) between d_typ and 
 _N_GRID_UP = 3  # ... and (linear) between d_typ and max(d)
 
 
+@eager_x64
 def h2(d):
     r"""Entropy of the Hamming sphere, :math:`H_2(d) = -d\log d-(1-d)\log(1-d)` (natural log):
     the :math:`\alpha=0` value of every local entropy and their universal upper bound."""
@@ -143,13 +158,17 @@ def _entropic(theta, ref, n, neta):
     }
 
 
-def _energetic(theta, ref, n, nx, neta):
+def _energetic(theta, ref, n, nx, neta, v=None):
+    r"""The energetic averages at ``(q, t) = theta[:2]``; ``v`` (the standard deviation of the field
+    shared by the constrained replicas beyond what the references explain) defaults to
+    :math:`\sqrt{q-c_0^2-c_1^2}` (floored)."""
     q, t = theta[0], theta[1]
     qr = ref.q_ref
     sq, sr = jnp.sqrt(qr), jnp.sqrt(1.0 - qr)
     c0 = t / sq
     c1 = (ref.p - t) / sr
-    v = jnp.sqrt(jnp.maximum(q - c0 * c0 - c1 * c1, _VAR_FLOOR))
+    if v is None:
+        v = jnp.sqrt(jnp.maximum(q - c0 * c0 - c1 * c1, _VAR_FLOOR))
     s1 = jnp.sqrt(1.0 - q)
     z0, w0 = _z0_rule(_kink(qr, ref.kappa), n)
     xs, wx = jax.vmap(lambda z: _truncated_rule((ref.kappa_ref - sq * z) / sr, nx))(z0)  # (n0, nx)
@@ -169,6 +188,17 @@ def _energetic(theta, ref, n, nx, neta):
     }
 
 
+def _energetic_conjugates(q, ref, ee):
+    r"""Stein forms of :math:`-2\alpha\,\partial_q G_E` and :math:`-\alpha\,\partial_t G_E`: the values
+    of :math:`\hat q` and :math:`\hat t` at stationarity (module docstring)."""
+    qr = ref.q_ref
+    s1 = jnp.sqrt(1.0 - q)
+    qh = ref.alpha * ee["A2"] / (1.0 - q)
+    lev = ee["c0"] / jnp.sqrt(qr) - ee["c1"] / jnp.sqrt(1.0 - qr)
+    th = -(ref.alpha / s1) * (ee["Alever"] + lev * ee["Ap"] / s1)
+    return qh, th
+
+
 def _fp_value(theta, ref, es, ee):
     q, t, ph, qh, th = theta
     return -ph * ref.p + th * t - 0.5 * qh * (1.0 - q) + es["log2cosh"] + ref.alpha * ee["logH"]
@@ -181,12 +211,9 @@ def saddle_equations(theta, ref, n=DEFAULT_NODES, nx=DEFAULT_NX, neta=DEFAULT_NE
     q, t, ph, qh, th = theta
     es = _entropic(theta, ref, n, neta)
     ee = _energetic(theta, ref, n, nx, neta)
-    qr, qhr = ref.q_ref, ref.qhat_ref
+    qhr = ref.qhat_ref
     t_new = es["m"] + (th / qhr) * es["sech2"] - es["mz0"] / jnp.sqrt(qhr)
-    s1 = jnp.sqrt(1.0 - q)
-    qh_new = ref.alpha * ee["A2"] / (1.0 - q)
-    lev = ee["c0"] / jnp.sqrt(qr) - ee["c1"] / jnp.sqrt(1.0 - qr)
-    th_new = -(ref.alpha / s1) * (ee["Alever"] + lev * ee["Ap"] / s1)
+    qh_new, th_new = _energetic_conjugates(q, ref, ee)
     scale = 1.0 + jnp.abs(qh)
     return jnp.stack(
         [
@@ -249,44 +276,184 @@ class FranzParisiRS(eqx.Module):
     n_steps: jax.Array
 
 
-def _to_x(theta):
+def _to_x(theta, ref=None):
     # Newton variables: log(1 - q) and log(q_hat) keep q < 1 and q_hat > 0 (pitfall 10)
     return jnp.stack([jnp.log1p(-theta[0]), theta[1], theta[2], jnp.log(theta[3]), theta[4]])
 
 
-def _from_x(x):
+def _from_x(x, ref=None):
     return jnp.stack([-jnp.expm1(x[0]), x[1], x[2], jnp.exp(x[3]), x[4]])
 
 
-def _solve_point(theta0, ref, n, nx, neta):
+# --------------------------------------------------------------------------------------------
+# Spherical weights (theory notes, section E)
+# --------------------------------------------------------------------------------------------
+def _sph_s(q, t, ref):
+    r""":math:`s = c^{\rm T}\tilde Q^{-1}c` at :math:`n\to0` (the part of the constrained replicas'
+    overlap explained by the references) and its partial derivatives in :math:`t` and :math:`p`."""
+    p, qr = ref.p, ref.q_ref
+    s = (p * p - t * t - qr * (p - t) ** 2 / (1.0 - qr)) / (1.0 - qr)
+    ds_dt = (-2.0 * t + 2.0 * qr * (p - t) / (1.0 - qr)) / (1.0 - qr)
+    ds_dp = (2.0 * p - 2.0 * qr * (p - t) / (1.0 - qr)) / (1.0 - qr)
+    return s, ds_dt, ds_dp
+
+
+def _sph_split(theta, ref):
+    """(q, t, v) from the public (q, t) or the internal (q, t, v) parametrisation."""
+    q, t = theta[0], theta[1]
+    if theta.shape[0] == 3:
+        return q, t, theta[2]
+    c0, c1 = t / jnp.sqrt(ref.q_ref), (ref.p - t) / jnp.sqrt(1.0 - ref.q_ref)
+    return q, t, jnp.sqrt(jnp.maximum(q - c0 * c0 - c1 * c1, _VAR_FLOOR))
+
+
+def _sph_value(theta, ref, n, nx, neta):
+    q, t, v = _sph_split(theta, ref)
+    s, _, _ = _sph_s(q, t, ref)
+    ee = _energetic(theta, ref, n, nx, neta, v)
+    return 0.5 * (jnp.log1p(-q) + (q - s) / (1.0 - q)) + ref.alpha * ee["logH"]
+
+
+def spherical_saddle_equations(theta, ref, n=DEFAULT_NODES, nx=DEFAULT_NX, neta=DEFAULT_NETA):
+    r"""Stationarity of the spherical Franz--Parisi functional (:func:`spherical_free_entropy`) at
+    ``theta = (q, t)``, in Stein form:
+
+    .. math:: \frac{q-s}{1-q} = \alpha\langle A(u)^2\rangle,\qquad
+              \frac{\partial_t s}{2(1-q)} + \hat t = 0,
+
+    with :math:`\hat t` the Stein form of :math:`-\alpha\partial_tG_E` (module docstring).
+    Composable."""
+    q, t, v = _sph_split(theta, ref)
+    ee = _energetic(theta, ref, n, nx, neta, v)
+    _, th = _energetic_conjugates(q, ref, ee)
+    s, ds_dt, _ = _sph_s(q, t, ref)
+    return jnp.stack([(q - s) / (1.0 - q) - ref.alpha * ee["A2"], (ds_dt / (2.0 * (1.0 - q)) + th) / (1.0 + jnp.abs(th))])
+
+
+def spherical_free_entropy(theta, ref, n=DEFAULT_NODES, nx=DEFAULT_NX, neta=DEFAULT_NETA):
+    r"""RS Franz--Parisi functional of the spherical perceptron (:math:`W\cdot W = N`) at
+    ``theta = (q, t)`` (theory notes, section E; Gaussian analogue of Huang & Kabashima 2014):
+
+    .. math::
+
+        V_{\rm sph}(q,t) = \tfrac12\Big[\log(1-q) + \frac{q-s}{1-q}\Big] + \alpha G_E(q,t),\qquad
+        s = \frac1{1-\tilde q}\Big[p^2 - t^2 - \frac{\tilde q\,(p-t)^2}{1-\tilde q}\Big],
+
+    the :math:`r\to0` derivative of :math:`\tfrac12\log\det` of the overlap matrix of the
+    references (:math:`\tilde q` off the diagonal) and the constrained replicas (:math:`q` among
+    them, :math:`p` with their own reference, :math:`t` with the others); :math:`G_E` is the binary
+    energetic term. At :math:`\alpha=0` (:math:`\tilde q=t=0`, :math:`q=p^2`) it is the
+    spherical-cap volume :math:`\tfrac12\log(1-p^2)` (:func:`cap_entropy`); at
+    :math:`p=t=q=\tilde q` the spherical Gardner entropy. Composable."""
+    return _sph_value(theta, ref, n, nx, neta)
+
+
+def _sph_fields(theta, ref, n, nx, neta):
+    q, t, v = _sph_split(theta, ref)
+    ee = _energetic(theta, ref, n, nx, neta, v)
+    qh, th = _energetic_conjugates(q, ref, ee)
+    _, _, ds_dp = _sph_s(q, t, ref)
+    return q, t, ds_dp / (2.0 * (1.0 - q)), qh, th
+
+
+# Newton variables for the spherical model: log(1-q) as in the binary case, and y with
+#   t = q~ p + sqrt((1-p^2) q~ (1-q~)) tanh(y),
+# which keeps c(t) = t^2/q~ + (p-t)^2/(1-q~) = p^2 + (1-p^2) tanh(y)^2 (the part of the overlap that
+# the references explain) below 1 for every real y. With t itself Newton left that domain on coarse
+# continuation grids when the reference margin exceeds kappa. q may touch c: at d_typ
+# (kappa = kappa_ref) q = c exactly, and where the energetic constraint is negligible (reference
+# margin well above kappa, small d) the solution is the alpha = 0 one, q = c = p^2, t = q~ p; there
+# the shared variance q - c of the energetic term is floored.
+def _sph_width(ref):
+    p, qr = ref.p, ref.q_ref
+    return jnp.sqrt((1.0 - p * p) * qr * (1.0 - qr))
+
+
+def _sph_to_x(theta, ref):
+    z = (theta[1] - ref.q_ref * ref.p) / _sph_width(ref)
+    return jnp.stack([jnp.log1p(-theta[0]), jnp.arctanh(jnp.clip(z, -1.0 + 1e-15, 1.0 - 1e-15))])
+
+
+def _sph_from_x(x, ref):
+    return jnp.stack([-jnp.expm1(x[0]), ref.q_ref * ref.p + _sph_width(ref) * jnp.tanh(x[1])])
+
+
+class _Model(eqx.Module):
+    """What the continuation in d needs to know about the weights' prior."""
+
+    reference: callable = eqx.field(static=True)  # (alpha, kappa_ref, n) -> GardnerRS
+    typical: callable = eqx.field(static=True)  # GardnerRS -> exact theta at d_typ, kappa = kappa_ref
+    equations: callable = eqx.field(static=True)
+    value: callable = eqx.field(static=True)
+    fields: callable = eqx.field(static=True)  # -> (q, t, p_hat, q_hat, t_hat)
+    to_x: callable = eqx.field(static=True)
+    from_x: callable = eqx.field(static=True)
+    homotopy: tuple = eqx.field(static=True, default=(_N_HOMOTOPY, 1))  # (steps, power of the schedule)
+
+
+def _bin_value(theta, ref, n, nx, neta):
+    return _fp_value(theta, ref, _entropic(theta, ref, n, neta), _energetic(theta, ref, n, nx, neta))
+
+
+_BINARY = _Model(
+    _binary_point,
+    lambda g: jnp.stack([g.q, g.q, g.q_hat, g.q_hat, g.q_hat]),
+    saddle_equations,
+    _bin_value,
+    lambda theta, ref, n, nx, neta: tuple(theta),
+    _to_x,
+    _from_x,
+)
+_SPHERICAL = _Model(
+    _spherical_point,
+    lambda g: jnp.stack([g.q, g.q]),
+    spherical_saddle_equations,
+    _sph_value,
+    _sph_fields,
+    _sph_to_x,
+    _sph_from_x,
+    # kappa_ref -> kappa on a quadratic schedule: when q~ is close to 1 (reference margin near the
+    # maximal one) the solution moves fast at the start (the constraint on W is released) and a
+    # uniform 12-step schedule failed at its first step
+    (24, 2),
+)
+_MODELS = {"binary": _BINARY, "spherical": _SPHERICAL}
+
+
+def _solve_point(model, theta0, ref, n, nx, neta, ref0=None):
+    """Newton from ``theta0``, the solution at ``ref0`` (default ``ref``): the predictor keeps the
+    model's Newton variables fixed, which for the spherical model keeps t at the same relative
+    place in its allowed interval as p moves."""
     sol = solvers.root(
-        lambda x, r: saddle_equations(_from_x(x), r, n, nx, neta),
-        _to_x(theta0),
+        lambda x, r: model.equations(model.from_x(x, r), r, n, nx, neta),
+        model.to_x(theta0, ref if ref0 is None else ref0),
         ref,
         method="newton",
         tol=_TOL,
         max_steps=60,
     )
-    return solvers.SaddleSolution(_from_x(sol.value), sol.converged, sol.residual, sol.n_steps)
+    return solvers.SaddleSolution(model.from_x(sol.value, ref), sol.converged, sol.residual, sol.n_steps)
 
 
-def _curve_one(alpha, kappa, kappa_ref, d_user, n, nx, neta):
-    gard = _binary_point(alpha, kappa_ref, n)
+def _curve_one(alpha, kappa, kappa_ref, d_user, n, nx, neta, model=_BINARY):
+    gard = model.reference(alpha, kappa_ref, n)
     qr, qhr = gard.q, gard.q_hat
     dtype = qr.dtype
     d_typ = 0.5 * (1.0 - qr)
-    theta_typ = jnp.stack([qr, qr, qhr, qhr, qhr])
+    theta_typ = model.typical(gard)
 
     def ref_at(d, kap):
         return _Ref(alpha, 1.0 - 2.0 * d, kap, kappa_ref, qr, qhr)
 
-    def step(theta, pt):
+    def step(theta, pt, d_from=None):
         d, kap = pt
-        return _solve_point(theta, ref_at(d, kap), n, nx, neta)
+        ref0 = None if d_from is None else ref_at(d_from, kap)
+        return _solve_point(model, theta, ref_at(d, kap), n, nx, neta, ref0)
 
     # homotopy in the margin of W at p = q_ref (exact start when kappa == kappa_ref)
     same = kappa == kappa_ref
-    lam = jnp.arange(1, _N_HOMOTOPY + 1, dtype=dtype) / _N_HOMOTOPY
+    n_hom, power = model.homotopy
+    lam = (jnp.arange(1, n_hom + 1, dtype=dtype) / n_hom) ** power
     hom = solvers.continuation(step, theta_typ, (jnp.full_like(lam, d_typ), kappa_ref + lam * (kappa - kappa_ref)))
     theta_start = jnp.where(same, theta_typ, hom.value[-1])
     start_ok = same | hom.converged[-1]
@@ -294,44 +461,43 @@ def _curve_one(alpha, kappa, kappa_ref, d_user, n, nx, neta):
     dpath, idx, above = solvers.continuation_path(d_typ, d_user, _N_GRID_DOWN, _N_GRID_UP)
 
     def body(carry, pt):
-        theta, prev_above = carry
+        theta, d_prev, prev_above = carry
         d, up = pt
-        init = jnp.where(up & ~prev_above, theta_start, theta)
-        sol = step(init, (d, kappa))
+        restart = up & ~prev_above  # the upward branch starts again from d_typ
+        init = jnp.where(restart, theta_start, theta)
+        d_from = jnp.where(restart, d_typ, d_prev)
+        sol = step(init, (d, kappa), d_from)
         exact = same & (d == d_typ)  # the start point is known exactly: keep it exact
         val = jnp.where(exact, theta_typ, sol.value)
         conv = jnp.where(exact, True, sol.converged)
         res = jnp.where(exact, 0.0, sol.residual)
         nxt = jnp.where(conv, val, init)
-        return (nxt, up), (val, conv, res, sol.n_steps)
+        return (nxt, jnp.where(conv, d, d_from), up), (val, conv, res, sol.n_steps)
 
-    _, (val, conv, res, steps) = jax.lax.scan(body, (theta_start, jnp.asarray(False)), (dpath, above))
+    _, (val, conv, res, steps) = jax.lax.scan(body, (theta_start, d_typ, jnp.asarray(False)), (dpath, above))
     m = d_user.shape[0]
 
     def scatter(x):
         return jnp.zeros((m,) + x.shape[1:], dtype=x.dtype).at[idx].set(x, mode="drop")
 
     val, conv, res, steps = scatter(val), scatter(conv), scatter(res), scatter(steps)
-
-    def entropy(theta, d):
-        r = ref_at(d, kappa)
-        return _fp_value(theta, r, _entropic(theta, r, n, neta), _energetic(theta, r, n, nx, neta))
-
-    ent = jax.vmap(entropy)(val, d_user)
+    refs = jax.vmap(lambda d: ref_at(d, kappa))(d_user)
+    ent = jax.vmap(lambda th, r: model.value(th, r, n, nx, neta))(val, refs)
+    fields = jax.vmap(lambda th, r: jnp.stack(model.fields(th, r, n, nx, neta)))(val, refs)
     conv = conv & start_ok & gard.converged & jnp.isfinite(ent)
     return FranzParisiRS(
         alpha, kappa, kappa_ref, d_user, 1.0 - 2.0 * d_user, ent,
-        val[:, 0], val[:, 1], val[:, 2], val[:, 3], val[:, 4],
+        *(fields[:, i] for i in range(5)),
         qr, qhr, d_typ, gard.entropy, conv, res, steps,
     )
 
 
-@partial(jax.jit, static_argnames=("n", "nx", "neta"))
-def _fp_grid(alpha, kappa, kappa_ref, d, n, nx, neta):
+@partial(jax.jit, static_argnames=("n", "nx", "neta", "model"))
+def _fp_grid(alpha, kappa, kappa_ref, d, n, nx, neta, model="binary"):
     shape = jnp.broadcast_shapes(alpha.shape, kappa.shape, kappa_ref.shape)
     flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in (alpha, kappa, kappa_ref)]
     dflat = d.reshape(-1)
-    out = jax.vmap(lambda a, k, kr: _curve_one(a, k, kr, dflat, n, nx, neta))(*flat)
+    out = jax.vmap(lambda a, k, kr: _curve_one(a, k, kr, dflat, n, nx, neta, _MODELS[model]))(*flat)
 
     def reshape(x):
         if x.ndim == 1:
@@ -408,6 +574,76 @@ def binary(
         sol, on_failure, "franz_parisi.binary",
         "alpha must be below the Gardner RS branch end; use a denser d grid or more nodes",
     )
+
+
+@eager_x64
+def spherical(
+    alpha,
+    d,
+    kappa=0.0,
+    kappa_ref=0.0,
+    *,
+    n: int = DEFAULT_NODES,
+    nx: int = DEFAULT_NX,
+    neta: int = DEFAULT_NETA,
+    on_failure: str = "raise",
+) -> FranzParisiRS:
+    r"""RS Franz--Parisi local entropy of the spherical perceptron (:math:`W\cdot W=N`): the
+    log-volume per weight, relative to the whole sphere, of the margin-``kappa`` solutions at
+    overlap :math:`p = 1-2d` with a reference drawn uniformly among the margin-``kappa_ref``
+    solutions (theory notes, section E; the continuous-weight probe of flatness of Baldassi,
+    Pittorino & Zecchina, PNAS 117, 161 (2020)).
+
+    Solves the stationarity of :func:`spherical_free_entropy` (two order parameters
+    :math:`q, t`; the Gaussian prior is integrated out) by Newton along the same continuation in
+    :math:`d` as :func:`binary`, starting from the exact point :math:`q=t=\tilde q` at
+    :math:`d_{\rm typ}=(1-\tilde q)/2`, where :math:`V` equals the spherical Gardner entropy
+    (:func:`physlearn.theory.gardner.spherical_rs` at ``kappa_ref``). :math:`V(d)\le`
+    :func:`cap_entropy` (the :math:`\alpha=0` value) and :math:`\le` the Gardner entropy at
+    ``kappa``. The solution space is convex for :math:`\kappa\ge0`, so there is no golf course:
+    :math:`V` falls smoothly to :math:`-\infty` as :math:`d\to0`; as ``kappa_ref`` approaches the
+    margin at which :math:`\alpha` is the capacity, the curve rises towards the cap at small
+    :math:`d` (wide flat minima). RS is exact for margins :math:`\ge0`; negative margins emit a
+    :class:`~physlearn.errors.ReplicaSymmetryWarning`.
+
+    Returns a :class:`FranzParisiRS` whose ``p_hat, q_hat, t_hat`` are the conjugates the binary
+    functional would have at the same saddle point (:math:`\hat p=\partial_ps/(2(1-q))`,
+    :math:`\hat q=\alpha\langle A^2\rangle/(1-q)`, :math:`\hat t` its Stein form) and whose
+    ``q_hat_ref`` is :math:`\tilde q/(1-\tilde q)^2`. Arguments as in :func:`binary`; ``alpha``
+    must be below :func:`~physlearn.theory.gardner.spherical_capacity` (``kappa_ref``).
+    """
+    a = _as_param("alpha", alpha, positive=True)
+    k = _as_param("kappa", kappa)
+    kr = _as_param("kappa_ref", kappa_ref)
+    dd = _validate_d(d)
+    _broadcast(alpha=a, kappa=k, kappa_ref=kr)
+    if not is_traced(kr, k):
+        if (np.asarray(k) > np.asarray(kr) + 1e-15).any():
+            raise ValueError("kappa must be <= kappa_ref (the reference must itself be a margin-kappa solution)")
+        if (np.asarray(k) < 0).any():
+            warnings.warn(
+                "franz_parisi.spherical with kappa < 0: the spherical problem is not convex and the RS "
+                "result is only an approximation (Franz & Parisi 2016).",
+                ReplicaSymmetryWarning,
+                stacklevel=2,
+            )
+    f = jnp.result_type(float)
+    sol = _fp_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(kr, f), jnp.asarray(dd, f), n, nx, neta,
+                   model="spherical")
+    return _check_curve(
+        sol, on_failure, "franz_parisi.spherical",
+        "alpha must be below gardner.spherical_capacity(kappa_ref); use a denser d grid or more nodes",
+    )
+
+
+@eager_x64
+def cap_entropy(d):
+    r"""Log-volume per weight of the spherical cap at overlap :math:`p=1-2d` with a fixed vector,
+    relative to the sphere: :math:`\tfrac12\log(1-p^2) = \tfrac12\log[4d(1-d)]`. The
+    :math:`\alpha=0` value of :func:`spherical` and its upper bound (the continuous analogue of
+    :func:`h2`)."""
+    d = jnp.asarray(d, dtype=jnp.result_type(d, float))
+    return 0.5 * (math.log(4.0) + jnp.log(d) + jnp.log1p(-d))
 
 
 def _check_curve(sol, on_failure, name, hint):

@@ -257,18 +257,19 @@ def _spherical_residual(n):
     return r
 
 
+def _spherical_point(alpha, kappa, n):
+    sol = _logit_bisect(_spherical_residual(n), (alpha, kappa))
+    q = jax.nn.sigmoid(sol.value)
+    entropy = 0.5 * jnp.log1p(-q) + q / (2.0 * (1.0 - q)) + alpha * energetic_term(q, kappa, n)
+    replicon = alpha * _Aprime2_mean(q, kappa, n)
+    res = jnp.abs(_spherical_residual(n)(jax.lax.stop_gradient(q), (alpha, kappa)))
+    ok = sol.converged & (res < _CONVERGED_TOL) & (alpha < _spherical_capacity(kappa))
+    return GardnerRS(alpha, kappa, q, q / (1.0 - q) ** 2, entropy, replicon, ok, res, sol.n_steps)
+
+
 @partial(jax.jit, static_argnames=("n",))
 def _spherical_rs_grid(alpha, kappa, n):
-    def one(alpha, kappa):
-        sol = _logit_bisect(_spherical_residual(n), (alpha, kappa))
-        q = jax.nn.sigmoid(sol.value)
-        entropy = 0.5 * jnp.log1p(-q) + q / (2.0 * (1.0 - q)) + alpha * energetic_term(q, kappa, n)
-        replicon = alpha * _Aprime2_mean(q, kappa, n)
-        res = jnp.abs(_spherical_residual(n)(jax.lax.stop_gradient(q), (alpha, kappa)))
-        ok = sol.converged & (res < _CONVERGED_TOL) & (alpha < _spherical_capacity(kappa))
-        return GardnerRS(alpha, kappa, q, q / (1.0 - q) ** 2, entropy, replicon, ok, res, sol.n_steps)
-
-    return jax.vmap(one)(alpha, kappa)
+    return jax.vmap(lambda a, k: _spherical_point(a, k, n))(alpha, kappa)
 
 
 @eager_x64
