@@ -122,6 +122,11 @@ def test_bad_input_and_unavailable_conventions():
         le.binary(0.5, 0.1, y=10.0, rsb="1rsb")
     with pytest.raises(ValueError, match="rsb"):
         le.dense_region_threshold(rsb="2rsb")
+    with pytest.raises(ValueError, match="m"):
+        le.binary(0.5, 0.1, m=0.5)  # the Parisi parameter needs rsb='1rsb'
+    for bad_m in (0.0, 1.0, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="m must"):
+            le.binary(0.5, 0.1, rsb="1rsb", m=bad_m)
 
 
 def test_h2():
@@ -261,3 +266,17 @@ def test_1rsb_functional_collapses_to_rs():
     # exactly at the collapse (zero intra-cluster variances): the truncated-Gaussian rule used to lose
     # its nodes there (cancellation in its scale) and returned 0.086 instead of 0.130
     assert abs(float(f1(r1.from_rs(rs, 0.0, 0.0, 0.4))) - f0) < 1e-8
+
+
+@pytest.mark.slow
+def test_1rsb_at_fixed_m_collapses_and_its_replicon_does_not_depend_on_m():
+    # the full 7-parameter saddle point at m = 0.5, from a nearly frozen start (about 3 min on 2 cores)
+    rs = le.binary(0.7, [0.1])
+    one = le.binary(0.7, [0.1], rsb="1rsb")  # m -> 1 analysis
+    half = le.binary(0.7, [0.1], rsb="1rsb", m=0.5)
+    assert half.converged.all() and half.collapsed.all() and float(half.m[0]) == 0.5
+    assert abs(float(half.entropy[0] - rs.entropy[0])) < 1e-10
+    assert abs(float(half.q1[0] - half.q0[0])) == 0.0 and float(half.complexity[0]) == 0.0
+    # the replicon is a property of the RS saddle: the same at m = 0.5 as at m -> 1 (1e-3 accuracy)
+    assert 0.0 < float(half.replicon[0]) < 1.0
+    assert abs(float(half.replicon[0] - one.replicon[0])) < 5e-3

@@ -410,7 +410,8 @@ class LocalEntropy1RSB(eqx.Module):
 
     Attributes:
         entropy: the 1RSB functional of :mod:`physlearn.theory._le_1rsb` at its saddle point.
-        m: Parisi parameter of the reported saddle (:math:`1-10^{-4}`, the :math:`m\to1` limit).
+        m: Parisi parameter of the reported saddle (:math:`1-10^{-3}`, the :math:`m\to1` limit, or the
+            ``m`` passed to :func:`binary`).
         q0, dq, q0_hat, dq_hat, S_hat: inter-cluster level (at :math:`m\to1` the RS saddle);
         q1, q1_hat: intra-cluster overlap and conjugate; ``q1 == q0`` where the solution collapses.
         replicon: slope of the intra-cluster sweep at the collapse (RS locally stable if < 1).
@@ -444,33 +445,47 @@ class LocalEntropy1RSB(eqx.Module):
 _COLLAPSE = 1e-6  # (q1 - q0) / (1 - q0) below this: collapsed onto RS (the search stops at 1e-7)
 
 
-def _one_rsb_point(rs_theta, rs_ok, d, alpha, kappa, n1, n_in):
-    r"""The :math:`m\to1` 1RSB analysis at one RS saddle ``(q, dq, q_hat, dq_hat, S_hat)``."""
+def _one_rsb_point(rs_theta, rs_ok, d, alpha, kappa, n1, n_in, m_fixed=None):
+    r"""The 1RSB analysis at one RS saddle ``(q, dq, q_hat, dq_hat, S_hat)``: the :math:`m\to1` one
+    (``m_fixed=None``) or the full saddle point at a fixed ``m_fixed`` in (0, 1)."""
     from . import _le_1rsb as r1
 
     bad = ~rs_ok | ~jnp.all(jnp.isfinite(rs_theta))
     th = jnp.where(bad, jnp.asarray([0.5, 0.5, 0.5, 0.5, 0.0], rs_theta.dtype), rs_theta)  # keep NaN out
-    lam, q1, p1, ok, res, steps = r1.analyse_collapse(th, alpha, kappa, n1, n_in)
     q0 = th[0]
-    collapsed = (q1 - q0) <= _COLLAPSE * (1.0 - q0)
-    q1 = jnp.where(collapsed, q0, q1)
-    p1 = jnp.where(collapsed, th[2], p1)
-    m = jnp.asarray(r1.M_ONE, th.dtype)
-    theta8 = jax.lax.stop_gradient(jnp.stack([q0, q1, th[1], th[2], p1, th[3], th[4], m]))
+    if m_fixed is None:
+        m = jnp.asarray(r1.M_ONE, th.dtype)
+        lam, q1, p1, ok, res, steps = r1.analyse_collapse(th, alpha, kappa, n1, n_in)
+        collapsed = (q1 - q0) <= _COLLAPSE * (1.0 - q0)
+        q1 = jnp.where(collapsed, q0, q1)
+        p1 = jnp.where(collapsed, th[2], p1)
+        theta8 = jnp.stack([q0, q1, th[1], th[2], p1, th[3], th[4], m])
+    else:
+        m = jnp.asarray(m_fixed, th.dtype)
+        full, ok, res, steps = r1.solve_fixed_m(th, d, alpha, kappa, m, n1, n_in, collapse=_COLLAPSE)
+        collapsed = (full[1] - full[0]) <= _COLLAPSE * (1.0 - full[0])
+        # collapsed: the functional is the RS one for any m, so the saddle is the RS one exactly
+        theta8 = jnp.where(collapsed, jnp.stack([q0, q0, th[1], th[2], th[2], th[3], th[4], m]), full)
+        lam = r1.gap_slope(th, alpha, kappa, m, n1, n_in)
+    theta8 = jax.lax.stop_gradient(theta8)
     ent, g = jax.value_and_grad(r1.free_entropy)(theta8, d, alpha, kappa, n1, n_in)
     sig = jnp.where(collapsed, 0.0, -m * m * g[7])  # complexity of the clusters (r1.complexity_m1)
-    conv = ~bad & ok & (collapsed | (sig >= -1e-10)) & jnp.isfinite(ent)
+    if m_fixed is None:  # at m -> 1 a negative complexity means condensation: the saddle needs m < 1
+        conv = ~bad & ok & (collapsed | (sig >= -1e-10)) & jnp.isfinite(ent)
+    else:
+        conv = ~bad & ok & jnp.isfinite(ent)
     nanify = lambda v: jnp.where(bad, jnp.nan, v)  # noqa: E731
-    return (nanify(ent), m, nanify(q0), nanify(q1), nanify(th[1]), nanify(th[2]), nanify(p1), nanify(th[3]),
-            nanify(th[4]), nanify(lam), nanify(sig), collapsed & ~bad, conv, res, steps)
+    return (nanify(ent), m, *(nanify(theta8[i]) for i in range(7)), nanify(lam), nanify(sig), collapsed & ~bad,
+            conv, res, steps)
 
 
-@partial(jax.jit, static_argnames=("n1", "n_in"))
-def _le1_points(theta, ok, d, alpha, kappa, n1, n_in):
-    return jax.lax.map(lambda x: _one_rsb_point(x[0], x[1], x[2], x[3], x[4], n1, n_in), (theta, ok, d, alpha, kappa))
+@partial(jax.jit, static_argnames=("n1", "n_in", "m_fixed"))
+def _le1_points(theta, ok, d, alpha, kappa, n1, n_in, m_fixed=None):
+    return jax.lax.map(lambda x: _one_rsb_point(x[0], x[1], x[2], x[3], x[4], n1, n_in, m_fixed),
+                       (theta, ok, d, alpha, kappa))
 
 
-def _le1_grid(alpha, kappa, d, n, n1, n_in):
+def _le1_grid(alpha, kappa, d, n, n1, n_in, m_fixed=None):
     rs = _le_grid(alpha, kappa, d, n)
     shape = rs.entropy.shape
 
@@ -479,7 +494,8 @@ def _le1_grid(alpha, kappa, d, n, n1, n_in):
         return jnp.broadcast_to(v, shape).reshape(-1)
 
     theta = jnp.stack([rs.q1, rs.dq, rs.q1_hat, rs.dq_hat, rs.S_hat], -1).reshape(-1, 5)
-    out = _le1_points(theta, rs.converged.reshape(-1), flat(rs.d), flat(rs.alpha), flat(rs.kappa), n1, n_in)
+    out = _le1_points(theta, rs.converged.reshape(-1), flat(rs.d), flat(rs.alpha), flat(rs.kappa), n1, n_in,
+                      m_fixed)
     return LocalEntropy1RSB(rs.alpha, rs.kappa, rs.d, *[v.reshape(shape) for v in out])
 
 
@@ -594,6 +610,7 @@ def binary(
     n2: int | None = None,
     n_fy: int | None = None,
     n_1rsb: int = 48,
+    m: float | None = None,
     on_failure: str = "raise",
 ):
     r"""Large-deviation local entropy :math:`S_I(d)` of the binary perceptron
@@ -652,6 +669,16 @@ def binary(
             :math:`\alpha=0.5`, :math:`d\lesssim3\cdot10^{-3}`, where :math:`S_I=H_2(d)`), the search
             runs to a frozen :math:`q_1\to1` solution that this parametrisation does not resolve:
             flagged.
+        m: ``rsb="1rsb"`` only. ``None`` (default): the :math:`m\to1` analysis above. A number in
+            (0, 1): the full 1RSB saddle point at that Parisi parameter (seven order parameters and
+            :math:`\hat S`, damped iteration of the two conjugate maps from the same nearly frozen
+            start, :func:`physlearn.theory._le_1rsb.solve_fixed_m`); ``replicon`` is then the slope of
+            the gap mode :math:`q_1-q_0` under one full sweep (:func:`~physlearn.theory._le_1rsb.gap_slope`,
+            independent of m, as it must be) and ``complexity`` is
+            :math:`\Sigma(m)=-m^2\partial_mS_I`. A user scanning m finds the physical 1RSB value
+            where :math:`\Sigma(m)=0` if a non-collapsed solution exists. Finding: at
+            :math:`\alpha=0.7`, :math:`d=0.1`, m = 0.5 the solution collapses onto RS
+            (:math:`|S_I^{\rm 1RSB}-S_I^{\rm RS}|<10^{-12}`).
         n_1rsb: outer nodes per half line of the 1RSB functional (default 48; inner nodes 24).
         reference: ``"free"`` (robust ensemble, PNAS 2016) or ``"solution"`` (PRL 2015).
         kappa_ref: margin of the reference (``reference="solution"`` only; ``>= kappa``).
@@ -668,6 +695,14 @@ def binary(
     dd = _validate_d(d)
     _broadcast(alpha=a, kappa=k)
     _validate_conventions(y, reference, rsb)
+    if m is not None:
+        if rsb != "1rsb":
+            raise ValueError("m (the Parisi parameter) is only used with rsb='1rsb'")
+        if is_traced(m) or np.ndim(m) != 0:
+            raise ValueError("m must be a concrete Python number in (0, 1)")
+        m = float(m)
+        if not 0.0 < m < 1.0:
+            raise ValueError(f"m must lie in (0, 1) (m -> 1 is the default analysis, m=None), got {m!r}")
     f = jnp.result_type(float)
     if reference == "solution":
         kr = k if kappa_ref is None else _as_param("kappa_ref", kappa_ref)
@@ -697,7 +732,7 @@ def binary(
     if rsb == "1rsb":
         from ._le_1rsb import DEFAULT_N_IN
 
-        sol = _le1_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(dd, f), n, int(n_1rsb), DEFAULT_N_IN)
+        sol = _le1_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(dd, f), n, int(n_1rsb), DEFAULT_N_IN, m)
         return _check_curve(
             sol, on_failure, "local_entropy.binary(rsb='1rsb')",
             "the 1RSB analysis runs on the y=inf RS branch (S_hat >= 0; above alpha_U not at small d); "
