@@ -107,7 +107,8 @@ def _truncated_rule(c, nx):
     s, ws = nm._gauss_legendre01(nx)
     s = jnp.asarray(s, dtype=jnp.result_type(c, float))
     ws = jnp.asarray(ws, dtype=s.dtype)
-    U = -c + jnp.sqrt(c * c + 80.0)
+    root = jnp.sqrt(c * c + 80.0)
+    U = jnp.where(c > 0, 80.0 / (c + root), root - c)  # sqrt(c^2 + 80) - c without cancellation
     u = U * s * s
     logw = jnp.log(ws * s) - c * u - 0.5 * u * u
     w = jax.nn.softmax(logw)
