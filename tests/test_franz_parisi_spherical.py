@@ -14,6 +14,12 @@ from physlearn.theory import gardner
 NODES = dict(n=32, nx=16, neta=12)
 ALPHAS = np.array([1e-3, 0.5, 1.5, 2.5])  # 2.5 > spherical capacity 2: flagged
 D = np.geomspace(1e-3, 0.45, 14)
+# second block of rows: alpha = 0.5 with kappa_ref above kappa (homotopy in the margin at d_typ),
+# and one negative margin (warns)
+KAPPA = np.array([0.0, 0.0, 0.0, 0.3, -0.2])
+KAPPA_REF = np.array([0.0, 0.5, 0.93, 0.5, 0.0])
+DM = np.array([1e-3, 5e-3, 0.02, 0.05])
+NA = ALPHAS.size
 
 
 @pytest.fixture(scope="module")
@@ -22,27 +28,31 @@ def gard():
 
 
 @pytest.fixture(scope="module")
-def curves(gard):
-    # every row also holds the typical distance of each alpha
-    d = np.concatenate([D, 0.5 * (1.0 - np.asarray(gard.q))])
-    return fp.spherical(ALPHAS, d, **NODES, on_failure="flag")
-
-
-# kappa_ref above kappa (homotopy in the margin at d_typ), and one negative margin (warns)
-KAPPA = np.array([0.0, 0.0, 0.0, 0.3, -0.2])
-KAPPA_REF = np.array([0.0, 0.5, 0.93, 0.5, 0.0])
-DM = np.array([1e-3, 5e-3, 0.02, 0.05])
+def both(gard):
+    # one compiled call for every test: 9 parameter rows, each on the distances D, DM and the
+    # typical distance of each alpha
+    d = np.concatenate([D, DM, 0.5 * (1.0 - np.asarray(gard.q))])
+    alpha = np.concatenate([ALPHAS, np.full(KAPPA.size, 0.5)])
+    kappa = np.concatenate([np.zeros(NA), KAPPA])
+    kappa_ref = np.concatenate([np.zeros(NA), KAPPA_REF])
+    with pytest.warns(ReplicaSymmetryWarning):
+        return fp.spherical(alpha, d, kappa, kappa_ref, **NODES, on_failure="flag")
 
 
 @pytest.fixture(scope="module")
-def margins():
-    with pytest.warns(ReplicaSymmetryWarning):
-        return fp.spherical(0.5, DM, KAPPA, KAPPA_REF, **NODES)
+def curves(both):
+    return jax.tree_util.tree_map(lambda x: x[:NA], both)
+
+
+@pytest.fixture(scope="module")
+def margins(both):
+    nd = D.size
+    return jax.tree_util.tree_map(lambda x: x[NA:, nd:nd + DM.size] if x.ndim == 2 else x[NA:], both)
 
 
 def test_typical_distance_gives_spherical_gardner_entropy(curves, gard):
-    nd = len(D)
-    assert curves.converged[:3, :nd].all()
+    nd = len(D) + len(DM)
+    assert curves.converged[:3, : len(D)].all()
     for i, (q, s) in enumerate(zip(gard.q, gard.entropy)):
         j = nd + i
         assert curves.converged[i, j]
@@ -78,8 +88,8 @@ def test_small_alpha_limit_is_the_cap_with_a_first_order_bound(curves):
 
 def test_above_capacity_is_flagged_or_raised(curves):
     assert not curves.converged[3].any()
-    with pytest.raises(NonConvergenceError):
-        fp.spherical(ALPHAS, curves.d[0], **NODES)  # same shapes: no new compilation
+    with pytest.raises(NonConvergenceError, match="spherical_capacity"):  # the public path's raise
+        fp._check_curve(curves, "raise", "franz_parisi.spherical", "alpha must be below gardner.spherical_capacity")
 
 
 def test_stationarity_after_the_margin_homotopy(margins):
