@@ -34,3 +34,22 @@ def pytest_runtest_teardown(item, nextitem):
     # keep memory flat on the small CI machine without throwing compiled functions away
     if nextitem is None or item.module is not nextitem.module:
         gc.collect()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest scopes first.
+
+    The notebooks (one test each, a fresh process compiling its own graphs, up to ~4 min) and the
+    tour sections are the longest scopes of the suite. pytest-xdist's loadscope scheduler hands out
+    scopes in collection order (``--no-loadscope-reorder`` in the addopts: its default reorder puts
+    scopes with many tests first, which started the longest notebook last, on an otherwise idle
+    machine). Starting them first lets the short scopes fill the other worker around them."""
+
+    def rank(item):
+        if "test_notebooks.py::TestNotebook_" in item.nodeid:
+            return 0
+        if "test_cli.py::TestTour_" in item.nodeid:
+            return 1
+        return 2
+
+    items.sort(key=rank)  # stable: the order within each group is kept
