@@ -45,6 +45,12 @@ The stationarity conditions are used in their Stein (integration-by-parts) form,
 with :math:`m=\tanh(\cdot)` the argument of the :math:`\log2\cosh` and :math:`E_S` the
 :math:`(z_0,\eta)` average with weight :math:`1+\tanh\sqrt{\hat{\tilde q}}z_0`. They are solved by
 Newton (Jacobian by forward-mode autodiff) along the continuation path.
+
+Spherical weights (:math:`W\cdot W=N`; theory notes, section E): the Gaussian prior integrates out,
+the entropic part becomes :math:`\tfrac12[\log(1-q)+(q-s)/(1-q)]` with
+:math:`s=[p^2-t^2-\tilde q(p-t)^2/(1-\tilde q)]/(1-\tilde q)`, the energetic part is the same
+:math:`G_E`, and the reference is the spherical Gardner solution (:func:`spherical`,
+:func:`spherical_free_entropy`). Both models share the continuation in :math:`d`.
 """
 
 from __future__ import annotations
@@ -159,17 +165,14 @@ def _entropic(theta, ref, n, neta):
     }
 
 
-def _energetic(theta, ref, n, nx, neta, v=None):
-    r"""The energetic averages at ``(q, t) = theta[:2]``; ``v`` (the standard deviation of the field
-    shared by the constrained replicas beyond what the references explain) defaults to
-    :math:`\sqrt{q-c_0^2-c_1^2}` (floored)."""
+def _energetic(theta, ref, n, nx, neta):
+    """The energetic averages at ``(q, t) = theta[:2]`` (both models)."""
     q, t = theta[0], theta[1]
     qr = ref.q_ref
     sq, sr = jnp.sqrt(qr), jnp.sqrt(1.0 - qr)
     c0 = t / sq
     c1 = (ref.p - t) / sr
-    if v is None:
-        v = jnp.sqrt(jnp.maximum(q - c0 * c0 - c1 * c1, _VAR_FLOOR))
+    v = jnp.sqrt(jnp.maximum(q - c0 * c0 - c1 * c1, _VAR_FLOOR))
     s1 = jnp.sqrt(1.0 - q)
     z0, w0 = _z0_rule(_kink(qr, ref.kappa), n)
     xs, wx = jax.vmap(lambda z: _truncated_rule((ref.kappa_ref - sq * z) / sr, nx))(z0)  # (n0, nx)
@@ -299,19 +302,10 @@ def _sph_s(q, t, ref):
     return s, ds_dt, ds_dp
 
 
-def _sph_split(theta, ref):
-    """(q, t, v) from the public (q, t) or the internal (q, t, v) parametrisation."""
-    q, t = theta[0], theta[1]
-    if theta.shape[0] == 3:
-        return q, t, theta[2]
-    c0, c1 = t / jnp.sqrt(ref.q_ref), (ref.p - t) / jnp.sqrt(1.0 - ref.q_ref)
-    return q, t, jnp.sqrt(jnp.maximum(q - c0 * c0 - c1 * c1, _VAR_FLOOR))
-
-
 def _sph_value(theta, ref, n, nx, neta):
-    q, t, v = _sph_split(theta, ref)
+    q, t = theta
     s, _, _ = _sph_s(q, t, ref)
-    ee = _energetic(theta, ref, n, nx, neta, v)
+    ee = _energetic(theta, ref, n, nx, neta)
     return 0.5 * (jnp.log1p(-q) + (q - s) / (1.0 - q)) + ref.alpha * ee["logH"]
 
 
@@ -324,8 +318,8 @@ def spherical_saddle_equations(theta, ref, n=DEFAULT_NODES, nx=DEFAULT_NX, neta=
 
     with :math:`\hat t` the Stein form of :math:`-\alpha\partial_tG_E` (module docstring).
     Composable."""
-    q, t, v = _sph_split(theta, ref)
-    ee = _energetic(theta, ref, n, nx, neta, v)
+    q, t = theta
+    ee = _energetic(theta, ref, n, nx, neta)
     _, th = _energetic_conjugates(q, ref, ee)
     s, ds_dt, _ = _sph_s(q, t, ref)
     return jnp.stack([(q - s) / (1.0 - q) - ref.alpha * ee["A2"], (ds_dt / (2.0 * (1.0 - q)) + th) / (1.0 + jnp.abs(th))])
@@ -350,8 +344,8 @@ def spherical_free_entropy(theta, ref, n=DEFAULT_NODES, nx=DEFAULT_NX, neta=DEFA
 
 
 def _sph_fields(theta, ref, n, nx, neta):
-    q, t, v = _sph_split(theta, ref)
-    ee = _energetic(theta, ref, n, nx, neta, v)
+    q, t = theta
+    ee = _energetic(theta, ref, n, nx, neta)
     qh, th = _energetic_conjugates(q, ref, ee)
     _, _, ds_dp = _sph_s(q, t, ref)
     return q, t, ds_dp / (2.0 * (1.0 - q)), qh, th
