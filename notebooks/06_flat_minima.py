@@ -278,7 +278,7 @@ from physlearn.theory import gardner  # noqa: E402
 ALPHA_SPH = 0.5
 KAPPA_MAX = brentq(lambda k: float(gardner.spherical_capacity(k)) - ALPHA_SPH, 0.0, 5.0)
 FRACS = np.array([0.0, 0.1, 0.3, 0.5, 0.8, 0.95])  # kappa_ref / kappa_max
-D_SPH = np.geomspace(1e-3, 0.3, 40 if PAPER else 16)
+D_SPH = np.geomspace(1e-3, 0.3, 40 if PAPER else 12)
 t0 = time.perf_counter()
 NODES_SPH = {} if PAPER else dict(n=32, nx=16, neta=12)  # quadrature: defaults at paper size
 sph = fp.spherical(ALPHA_SPH, D_SPH, 0.0, FRACS * KAPPA_MAX, **NODES_SPH, on_failure="flag")
