@@ -327,20 +327,20 @@ def _s_hat_for(target, p0, p1, dp, sh0, m, n, n_in):
         return entropic_overlaps(p0, p1, dp, sh, m, n, n_in)
 
     def body(_, st):
-        a, fa, b, fb = st
+        a, fa, b, fb, _ = st
         slope = (fb - fa) / (b - a)
         ok = jnp.isfinite(slope) & (slope > 0)
         c = jnp.where(ok, b - fb / jnp.where(ok, slope, 1.0), b - fb)
         c = jnp.where(jnp.isfinite(c), c, b)
-        fc = overlaps(c)[3] - target
-        return b, fb, c, fc
+        ov = overlaps(c)
+        return b, fb, c, ov[3] - target, ov
 
     a = sh0
     b = sh0 + 1e-3 * (1.0 + jnp.abs(sh0))
     fa = overlaps(a)[3] - target
-    fb = overlaps(b)[3] - target
-    _, _, sh, fs = jax.lax.fori_loop(0, _SECANT, body, (a, fa, b, fb))
-    return sh, overlaps(sh), jnp.abs(fs)
+    ov_b = overlaps(b)
+    _, _, sh, fs, ov = jax.lax.fori_loop(0, _SECANT, body, (a, fa, b, ov_b[3] - target, ov_b))
+    return sh, ov, jnp.abs(fs)  # the overlaps at the final S_hat, from the last secant step
 
 
 def solve_fixed_m(rs, d, alpha, kappa=0.0, m=0.5, n=DEFAULT_N, n_in=DEFAULT_N_IN, start=0.9, damping=0.5,

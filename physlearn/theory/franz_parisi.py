@@ -556,17 +556,8 @@ def binary(
     Returns:
         :class:`FranzParisiRS` (``entropy`` is :math:`V(d)`).
     """
-    a = _as_param("alpha", alpha, positive=True)
-    k = _as_param("kappa", kappa)
-    kr = _as_param("kappa_ref", kappa_ref)
-    dd = _validate_d(d)
-    _broadcast(alpha=a, kappa=k, kappa_ref=kr)
-    if not is_traced(kr, k) and (np.asarray(k) > np.asarray(kr) + 1e-15).any():
-        raise ValueError("kappa must be <= kappa_ref (the reference must itself be a margin-kappa solution)")
-    f = jnp.result_type(float)
-    sol = _fp_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(kr, f), jnp.asarray(dd, f), n, nx, neta)
-    return _check_curve(
-        sol, on_failure, "franz_parisi.binary",
+    return _public_curve(
+        "binary", alpha, d, kappa, kappa_ref, n, nx, neta, on_failure,
         "alpha must be below the Gardner RS branch end; use a denser d grid or more nodes",
     )
 
@@ -607,26 +598,8 @@ def spherical(
     ``q_hat_ref`` is :math:`\tilde q/(1-\tilde q)^2`. Arguments as in :func:`binary`; ``alpha``
     must be below :func:`~physlearn.theory.gardner.spherical_capacity` (``kappa_ref``).
     """
-    a = _as_param("alpha", alpha, positive=True)
-    k = _as_param("kappa", kappa)
-    kr = _as_param("kappa_ref", kappa_ref)
-    dd = _validate_d(d)
-    _broadcast(alpha=a, kappa=k, kappa_ref=kr)
-    if not is_traced(kr, k):
-        if (np.asarray(k) > np.asarray(kr) + 1e-15).any():
-            raise ValueError("kappa must be <= kappa_ref (the reference must itself be a margin-kappa solution)")
-        if (np.asarray(k) < 0).any():
-            warnings.warn(
-                "franz_parisi.spherical with kappa < 0: the spherical problem is not convex and the RS "
-                "result is only an approximation (Franz & Parisi 2016).",
-                ReplicaSymmetryWarning,
-                stacklevel=2,
-            )
-    f = jnp.result_type(float)
-    sol = _fp_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(kr, f), jnp.asarray(dd, f), n, nx, neta,
-                   model="spherical")
-    return _check_curve(
-        sol, on_failure, "franz_parisi.spherical",
+    return _public_curve(
+        "spherical", alpha, d, kappa, kappa_ref, n, nx, neta, on_failure,
         "alpha must be below gardner.spherical_capacity(kappa_ref); use a denser d grid or more nodes",
     )
 
@@ -639,6 +612,33 @@ def cap_entropy(d):
     :func:`h2`)."""
     d = jnp.asarray(d, dtype=jnp.result_type(d, float))
     return 0.5 * (math.log(4.0) + jnp.log(d) + jnp.log1p(-d))
+
+
+def _validate_margins(alpha, kappa, kappa_ref):
+    a = _as_param("alpha", alpha, positive=True)
+    k = _as_param("kappa", kappa)
+    kr = _as_param("kappa_ref", kappa_ref)
+    _broadcast(alpha=a, kappa=k, kappa_ref=kr)
+    if not is_traced(kr, k) and (np.asarray(k) > np.asarray(kr) + 1e-15).any():
+        raise ValueError("kappa must be <= kappa_ref (the reference must itself be a margin-kappa solution)")
+    return a, k, kr
+
+
+def _public_curve(model, alpha, d, kappa, kappa_ref, n, nx, neta, on_failure, hint):
+    """Shared public path of :func:`binary` and :func:`spherical`: validate, solve, raise or flag."""
+    a, k, kr = _validate_margins(alpha, kappa, kappa_ref)
+    dd = _validate_d(d)
+    if model == "spherical" and not is_traced(k) and (np.asarray(k) < 0).any():
+        warnings.warn(
+            "franz_parisi.spherical with kappa < 0: the spherical problem is not convex and the RS "
+            "result is only an approximation (Franz & Parisi 2016).",
+            ReplicaSymmetryWarning,
+            stacklevel=3,
+        )
+    f = jnp.result_type(float)
+    sol = _fp_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(kr, f), jnp.asarray(dd, f), n, nx, neta,
+                   model=model)
+    return _check_curve(sol, on_failure, f"franz_parisi.{model}", hint)
 
 
 def _check_curve(sol, on_failure, name, hint):
@@ -731,12 +731,7 @@ def isolation_distance(
     found on the converged part of the branch. Broadcasts over ``alpha, kappa, kappa_ref``;
     returns the array of :math:`d_{\min}` or an :class:`IsolationResult` if ``full_output``.
     """
-    a = _as_param("alpha", alpha, positive=True)
-    k = _as_param("kappa", kappa)
-    kr = _as_param("kappa_ref", kappa_ref)
-    _broadcast(alpha=a, kappa=k, kappa_ref=kr)
-    if not is_traced(kr, k) and (np.asarray(k) > np.asarray(kr) + 1e-15).any():
-        raise ValueError("kappa must be <= kappa_ref (the reference must itself be a margin-kappa solution)")
+    a, k, kr = _validate_margins(alpha, kappa, kappa_ref)
     out = _isolation_grid(a, k, kr, n, nx, neta)
     _check(out, on_failure, "franz_parisi.isolation_distance", {"alpha": out.alpha, "kappa": out.kappa,
            "kappa_ref": out.kappa_ref}, "V(d) has no zero crossing above d = 1e-3 on the RS branch")
