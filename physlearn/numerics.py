@@ -500,8 +500,10 @@ def gauss_expect_split(f, c=0.0, n: int = 96, width=None):
     see :func:`half_line_rule` (for integrands that vanish beyond ``width`` of ``c``)."""
     zu, wu = half_line_rule(c, n, width)
     zl, wl = half_line_rule(-_float(c), n, width)
-    upper = _weighted_sum(wu, jax.vmap(f)(zu))
-    lower = _weighted_sum(wl, jax.vmap(f)(-zl))
+    # one vmapped call on both halves: ``f`` is traced (and compiled) once, not twice
+    vals = jax.vmap(f)(jnp.concatenate([zu, -zl]))
+    upper = _weighted_sum(wu, jax.tree_util.tree_map(lambda v: v[:n], vals))
+    lower = _weighted_sum(wl, jax.tree_util.tree_map(lambda v: v[n:], vals))
     return jax.tree_util.tree_map(jnp.add, upper, lower)
 
 

@@ -52,7 +52,8 @@ from .. import numerics as nm
 
 DEFAULT_N = 64  # outer nodes per half line
 DEFAULT_N_IN = 24  # inner nodes (per piece)
-_NEWTON = 24
+_NEWTON = 24  # at most; the solves stop at a step below _NEWTON_TOL (1 + |x|)
+_NEWTON_TOL = 1e-13
 _SIG_FLOOR = 1e-12
 
 
@@ -106,11 +107,10 @@ def log_inner_entropic(x, s2, m, n_in=DEFAULT_N_IN):
 _SHIFT_ITERS = 6
 
 
-def _log_inner_energetic(v, delta, s1, m, n_in):
-    r""":math:`\log\int Dz\,H((v-\sqrt\Delta z)/s_1)^m`: Gauss--Hermite recentred on the (approximate,
-    a few Newton steps of :math:`u+KA(u)=v/s_1`, :math:`K=m\Delta/s_1^2`) maximiser of the log-concave
-    integrand and rescaled by its curvature. The shift is a change of variables held under
-    ``stop_gradient``: the value is exact up to quadrature for any shift."""
+def _energetic_shift(v, delta, s1, m):
+    r"""Centre and scale of the Gauss--Hermite rule of :func:`_log_inner_energetic`: a few Newton
+    steps of :math:`u+KA(u)=v/s_1`, :math:`K=m\Delta/s_1^2`, and the curvature there. Called on
+    ``stop_gradient`` inputs, so that derivatives of the integral never trace this loop."""
     sd = jnp.sqrt(jnp.maximum(delta, 1e-300))
     K = m * delta / (s1 * s1)
     c = v / s1
@@ -118,9 +118,17 @@ def _log_inner_energetic(v, delta, s1, m, n_in):
     def body(_, u):
         return u - (u + K * nm.GH(u) - c) / (1.0 + K * nm.GH_prime(u))
 
-    u = jax.lax.stop_gradient(jax.lax.fori_loop(0, _SHIFT_ITERS, body, c))
-    zs = jax.lax.stop_gradient(m * sd * nm.GH(u) / s1)
-    sig = jax.lax.stop_gradient(1.0 / jnp.sqrt(1.0 + K * nm.GH_prime(u)))
+    u = jax.lax.fori_loop(0, _SHIFT_ITERS, body, c)
+    return m * sd * nm.GH(u) / s1, 1.0 / jnp.sqrt(1.0 + K * nm.GH_prime(u))
+
+
+def _log_inner_energetic(v, delta, s1, m, n_in):
+    r""":math:`\log\int Dz\,H((v-\sqrt\Delta z)/s_1)^m`: Gauss--Hermite recentred on the (approximate,
+    a few Newton steps of :math:`u+KA(u)=v/s_1`, :math:`K=m\Delta/s_1^2`) maximiser of the log-concave
+    integrand and rescaled by its curvature. The shift is a change of variables held under
+    ``stop_gradient``: the value is exact up to quadrature for any shift."""
+    sd = jnp.sqrt(jnp.maximum(delta, 1e-300))
+    zs, sig = _energetic_shift(*jax.lax.stop_gradient((v, delta, s1, m)))  # no tangents: traced once
     t, w = nm.gauss_hermite(n_in)
     t = jnp.asarray(t, dtype=jnp.result_type(v, float))
     lw = jnp.log(jnp.asarray(w, dtype=t.dtype))
@@ -132,6 +140,19 @@ def _log_inner_energetic(v, delta, s1, m, n_in):
 # --------------------------------------------------------------------------------------------
 # Moreau envelopes
 # --------------------------------------------------------------------------------------------
+def _newton_loop(body, init, x):
+    r"""Run ``body`` (one Newton step: state -> (*state, |step|, it)) until the step is below
+    ``_NEWTON_TOL`` (1 + |x|) (quadratic convergence: the next step would be at rounding level) or
+    ``_NEWTON`` steps; returns the first state entry."""
+
+    def cond(st):
+        x, step, it = st[0], st[-2], st[-1]
+        return (it < _NEWTON) & ~(step <= _NEWTON_TOL * (1.0 + jnp.abs(x)))
+
+    one = jnp.ones_like(x)
+    return jax.lax.while_loop(cond, body, (*init, one, 0))[0]
+
+
 def moreau_entropic(B, D, s2, m, n_in=DEFAULT_N_IN):
     r""":math:`M_S(B)=\max_w[-w^2/2+L_S(B+\sqrt D w)]`; maximiser :math:`h=B+D L_S'(h)` (sign of B)."""
     L = lambda x, s2_, m_: log_inner_entropic(x, s2_, m_, n_in) / m_  # noqa: E731
@@ -142,21 +163,21 @@ def moreau_entropic(B, D, s2, m, n_in=DEFAULT_N_IN):
         aB = jnp.abs(B_)
         lo, hi = aB, aB + D_
 
-        def body(_, st):
-            h, lo, hi = st
+        def body(st):
+            h, lo, hi, _, it = st
             f = h - aB - D_ * Lp(h, s2_, m_)
             fp = 1.0 - D_ * jax.grad(Lp, 0)(h, s2_, m_)
             lo = jnp.where(f < 0, h, lo)
             hi = jnp.where(f > 0, h, hi)
             hn = h - f / fp
-            bad = (hn <= lo) | (hn >= hi) | ~jnp.isfinite(hn)
+            bad = (hn < lo) | (hn > hi) | ~jnp.isfinite(hn)  # a bracket end itself is a valid iterate
             hn = jnp.where(bad, 0.5 * (lo + hi), hn)
-            return hn, lo, hi
+            return hn, lo, hi, jnp.abs(hn - h), it + 1
 
-        h, _, _ = jax.lax.fori_loop(0, _NEWTON, body, (hi, lo, hi))
+        h = _newton_loop(body, (hi, lo, hi), hi)
         return jnp.where(B_ < 0, -h, h)
 
-    h = jax.lax.stop_gradient(solve((B, D, s2, m)))  # envelope theorem: exact first derivatives
+    h = solve(jax.lax.stop_gradient((B, D, s2, m)))  # envelope theorem: exact first derivatives
     return -0.5 * (h - B) ** 2 / D + L(h, s2, m), h
 
 
@@ -168,14 +189,16 @@ def moreau_energetic(c, dq, delta, s1, m, n_in=DEFAULT_N_IN):
     def solve(p):
         c_, dq_, d_, s_, m_ = p
 
-        def body(_, v):
+        def body(st):
+            v, _, it = st
             f = v - c_ - dq_ * Lp(v, d_, s_, m_)
             fp = 1.0 - dq_ * jax.grad(Lp, 0)(v, d_, s_, m_)
-            return v - f / fp
+            vn = v - f / fp
+            return vn, jnp.abs(vn - v), it + 1
 
-        return jax.lax.fori_loop(0, _NEWTON, body, c_)
+        return _newton_loop(body, (c_,), c_)
 
-    v = jax.lax.stop_gradient(solve((c, dq, delta, s1, m)))  # envelope theorem
+    v = solve(jax.lax.stop_gradient((c, dq, delta, s1, m)))  # envelope theorem
     return -0.5 * (c - v) ** 2 / dq + L(v, delta, s1, m), v
 
 

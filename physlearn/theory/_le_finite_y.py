@@ -58,7 +58,7 @@ def _log_inner_entropic(B, delta, y, n_in):
     from .local_entropy import _h_of
 
     D = y * delta
-    h = jax.lax.stop_gradient(_h_of(B, D))
+    h = _h_of(*jax.lax.stop_gradient((B, D)))  # shift only: no tangents traced through the solve
     sd = jnp.sqrt(jnp.maximum(delta, 1e-300))
     zs = jax.lax.stop_gradient((h - B) / sd)
     th = jnp.tanh(h)
@@ -76,7 +76,7 @@ def _log_inner_energetic(c, q1, q0, y, n_in):
     s1 = jnp.sqrt(1.0 - q1)
     sd = jnp.sqrt(jnp.maximum(q1 - q0, 1e-300))
     K = y * (q1 - q0) / (1.0 - q1)
-    u = jax.lax.stop_gradient(_u_of(c / s1, K))
+    u = _u_of(*jax.lax.stop_gradient((c / s1, K)))  # shift only: no tangents traced through the solve
     zs = jax.lax.stop_gradient(y * sd * nm.GH(u) / s1)
     sig = jax.lax.stop_gradient(1.0 / jnp.sqrt(1.0 + K * nm.GH_prime(u)))
     t, lw = _inner_rule(n_in)
