@@ -108,6 +108,8 @@ def test_bad_input_and_unavailable_conventions():
         le.binary(0.5, 0.1, y=10.0, reference="solution")
     with pytest.raises(ValueError, match="y"):
         le.binary(0.5, 0.1, y=0.5)
+    with pytest.raises(ValueError, match="y must be a scalar"):
+        le.binary(0.5, 0.1, y=[5.0, 10.0])
     with pytest.raises(ValueError, match="y"):
         le.fixed_coupling(0.5, 0.5, 1.0)
     with pytest.raises(ValueError, match="gamma"):

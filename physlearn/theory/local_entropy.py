@@ -516,6 +516,8 @@ def _validate_conventions(y, reference, rsb, threshold=False):
         raise ValueError(f"rsb must be 'rs' or '1rsb', got {rsb!r}")
     if is_traced(y):
         raise ValueError("y must be a concrete Python number (it selects the functional), not a traced value")
+    if np.ndim(y) != 0:
+        raise ValueError(f"y must be a scalar (one functional per call; loop over y values), got shape {np.shape(y)}")
     yv = float(np.asarray(y))
     if np.isnan(yv) or yv <= 0:
         raise ValueError(f"y must be > 0 (or inf), got {y!r}")
