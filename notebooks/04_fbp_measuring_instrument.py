@@ -110,9 +110,12 @@ for j, g in enumerate(GAMMAS):
 # %% [markdown]
 # ## 1RSB theory
 #
-# PNAS 2016 Fig. 11 adds the 1RSB curve at finite $y$ (closer to BP at small $d$). physlearn has
-# the 1RSB analysis only at $y=\infty$ (`local_entropy.binary(..., rsb="1rsb")`, notebook 02, where
-# it collapses onto RS); the finite-$y$ 1RSB functional is not implemented, so this figure is RS.
+# PNAS 2016 (appendix D.3, Fig. 11) compares fBP at fixed $y$ with the RS theory and with a 1RSB
+# curve. The paper says it has 1RSB results for a single case only, and that the fBP curve moves
+# towards the 1RSB one as $y$ grows. physlearn's 1RSB, `local_entropy.binary(..., rsb="1rsb")`, is
+# the $y=\infty$ ansatz in which the replicas around each reference form groups of $m$. At every
+# point solved in notebook 02 it collapses onto RS, so it gives no separate curve here. A finite-$y$
+# 1RSB functional is not implemented, so this figure compares fBP with RS at the same $(\alpha, y)$.
 
 # %% [markdown]
 # ## Figures

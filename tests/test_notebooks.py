@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.py"))
@@ -17,6 +18,9 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.p
 
 def run_notebook(path, tmp_path):
     env = dict(os.environ, MPLBACKEND="Agg", PHYSLEARN_SIZE="small", PHYSLEARN_NOTEBOOK_OUT=str(tmp_path))
+    cache = jax.config.jax_compilation_cache_dir  # set by conftest.py unless PHYSLEARN_JAX_CACHE=0
+    if cache:  # the notebooks share the tests' persistent compilation cache (the tour compiles the same curves)
+        env.update(JAX_COMPILATION_CACHE_DIR=cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0.5")
     proc = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert list(tmp_path.glob("*.png")), "a notebook should produce its figures"
