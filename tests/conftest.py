@@ -39,7 +39,7 @@ def pytest_runtest_teardown(item, nextitem):
 def pytest_collection_modifyitems(config, items):
     """Longest scopes first.
 
-    The notebooks (one test each, a fresh process compiling its own graphs, up to ~4 min) and the
+    The notebooks (one test each, a fresh process compiling its own graphs, up to ~2 min) and the
     tour sections are the longest scopes of the suite. pytest-xdist's loadscope scheduler hands out
     scopes in collection order (``--no-loadscope-reorder`` in the addopts: its default reorder puts
     scopes with many tests first, which started the longest notebook last, on an otherwise idle
