@@ -833,8 +833,9 @@ def dense_region_threshold(
     where every 1RSB search in the criterion's window collapses onto RS, the 1RSB criterion equals the
     RS one. With ``reference="solution"`` the free-reference 1RSB functional is used (the constraint is
     inactive to ~1e-6 there). Finding at :math:`\kappa=0`: collapse everywhere, replicon slope
-    :math:`\lambda\le0.2` in the window, so :math:`\alpha_U^{\rm 1RSB}=\alpha_U^{\rm RS}=0.755` in this
-    ansatz, below the literature's ~0.78 (whose 1RSB breaks the symmetry differently; see the notes).
+    :math:`\lambda\le0.29` in the window (largest 0.285 over its 8 distances), so
+    :math:`\alpha_U^{\rm 1RSB}=\alpha_U^{\rm RS}=0.755` in this ansatz, below the literature's ~0.78
+    (whose 1RSB breaks the symmetry differently; see the notes).
     """
     k = _as_param("kappa", kappa)
     _validate_conventions(float("inf"), reference, rsb, threshold=True)
