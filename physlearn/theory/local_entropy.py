@@ -524,8 +524,13 @@ def _validate_conventions(y, reference, rsb, threshold=False):
     missing = []
     if np.isfinite(yv) and yv <= 1.0:
         raise ValueError(f"finite y must be > 1 (number of real replicas), got {y!r}")
-    if np.isfinite(yv) and (reference != "free" or rsb != "rs"):
-        missing.append("finite y is implemented for reference='free', rsb='rs' only")
+    if np.isfinite(yv) and rsb != "rs":
+        missing.append("finite y is implemented for rsb='rs' only")
+    elif np.isfinite(yv) and reference != "free":
+        missing.append("finite y with reference='solution': the functional (theory notes §C.1 with the reference "
+                       "constraint) is physlearn.theory._le_finite_y_solution.functional, tested against its y -> 0 "
+                       "(Gardner, Franz-Parisi) and kappa_ref -> -inf (free reference) limits, but its saddle point "
+                       "is not yet solved robustly (see that module); use reference='free' or y=inf")
     if rsb == "1rsb" and reference != "free" and not threshold:
         missing.append("rsb='1rsb' curves are implemented for reference='free' (the solution reference "
                        "coincides with it to ~1e-9 at kappa_ref = kappa)")
@@ -653,7 +658,10 @@ def binary(
             parameters and :math:`\gamma`), started from :math:`\gamma_0=\hat S(d)` of the
             :math:`y=\infty` curve; returns :class:`FiniteYRS` (``entropy`` = :math:`\Sigma_{\rm int}`,
             ``gamma``, ``external_entropy`` with ``external_ok`` False where it is negative, and
-            ``total_local_entropy``).
+            ``total_local_entropy``). With ``reference="solution"`` finite y raises
+            :class:`NotImplementedError`: the functional is :mod:`physlearn.theory._le_finite_y_solution`
+            (tested against Gardner and Franz--Parisi at :math:`y\to0` and the free reference at
+            :math:`\kappa_{\rm ref}\to-\infty`), its saddle point is not yet solved robustly.
         n_fy: outer nodes per half line of the finite-y functional (default 48).
         rsb: ``"rs"`` or ``"1rsb"`` (``y = inf``, free reference): a 1RSB structure among the replicas
             around each reference (intra-cluster :math:`q_1`, inter-cluster :math:`q_0`, Parisi

@@ -1,0 +1,283 @@
+r"""Large-deviation local entropy at finite :math:`y` with the reference constrained to be a solution
+(PRL 2015 convention), RS.
+
+Baldassi, Ingrosso, Lucibello, Saglietti & Zecchina, PRL 115, 128101 (2015) and its Supplemental
+Material; theory notes §C.1 with the constraint :math:`\theta(\tilde W\cdot\xi/\sqrt N-\kappa_{\rm ref})`
+kept. Measure: :math:`P(\tilde W)\propto X_{\kappa_{\rm ref}}(\tilde W)\,\mathcal N(\tilde W,d)^y`, with
+:math:`\mathcal N(\tilde W,d)` the number of solutions at distance :math:`d` from :math:`\tilde W`.
+Order parameters (per reference, :math:`n\to0` references of :math:`y` replicas each):
+:math:`Q` (reference--reference), :math:`S=1-2d` (replica--own reference, fixed), :math:`S_0`
+(replica--other reference), :math:`q_1` (replicas of one reference), :math:`q_0` (replicas of
+different references), and conjugates :math:`\hat Q,\hat S_1,\hat S_0,\hat q_1,\hat q_0`. With
+:math:`\Phi(d,y)=y\,F(d,y)`:
+
+.. math::
+
+    \Phi &= \tfrac12\hat Q(Q-1) - y(\hat S_1S-\hat S_0S_0) - \tfrac y2\hat q_1(1-q_1)
+            - \tfrac{y^2}2(\hat q_1q_1-\hat q_0q_0) + G_S + \alpha G_E,\\
+    G_S &= \mathbb E_{z_0,z_1}\log\sum_{\tilde W=\pm1}e^{\sqrt{\hat Q}z_0\tilde W}\int Dz_2\,
+           \big[2\cosh(A+\sqrt{\hat q_1-\hat q_0}\,z_2+(\hat S_1-\hat S_0)\tilde W)\big]^y,\quad
+           A=\rho z_0+\sqrt{\hat q_0-\rho^2}\,z_1,\ \rho=\hat S_0/\sqrt{\hat Q},\\
+    G_E &= \mathbb E_{z_0,z_1}\log\int Dx\,\theta(\sqrt Qz_0+\sqrt{1-Q}x-\kappa_{\rm ref})\int Dz_2\,
+           H\Big(\frac{\kappa-m}{\sqrt{1-q_1}}\Big)^y,\\
+    m &= \tfrac{S_0}{\sqrt Q}z_0+\sqrt{q_0-\tfrac{S_0^2}{Q}}z_1+\tfrac{S-S_0}{\sqrt{1-Q}}x
+         +\sqrt{q_1-q_0-\tfrac{(S-S_0)^2}{1-Q}}\,z_2 .
+
+Derived quantities (envelope theorem at the saddle point): :math:`S_I(d,y)=\partial_y\Phi`
+(local entropy of the selected references, :math:`\Sigma_{\rm int}`), :math:`\Sigma_{\rm ext}=\Phi-yS_I`
+(log-number of such references, must be :math:`\ge0`), and the coupling conjugate to the distance
+:math:`\gamma=-\frac1y\partial_S\Phi` (the field focusing BP applies at this :math:`d`).
+
+Limits (tested, except the last): for :math:`\kappa_{\rm ref}\to-\infty` the constraint disappears and
+:math:`\Phi` is the free-reference functional of :mod:`physlearn.theory._le_finite_y` (Legendre-transformed
+to fixed :math:`d`) for any :math:`Q,S_0` with :math:`\hat Q=\hat S_0=0`; at :math:`y=0` it is the Gardner RS
+entropy of the reference, and :math:`\partial_y\Phi|_{y=0}` at the Franz--Parisi saddle point
+(:math:`p=S`, :math:`t=S_0`, :math:`q=q_1`, :math:`\tilde q=Q` and conjugates) is the
+Franz--Parisi potential (the reference is then a typical solution). As :math:`y\to\infty`,
+:math:`S_I(d,y)` should approach the :math:`y=\infty` result of :mod:`physlearn.theory._le_solution`
+(not checked: that needs the saddle point, see Status).
+
+Quadrature: both outer integrals are taken in rotated coordinates, :math:`t` along the Gaussian
+combination that carries the main crossover (:math:`A` for :math:`G_S`, the common replica field
+:math:`m_0` for :math:`G_E`), split there (:math:`A=0`, :math:`m_0=\kappa`), and :math:`s`
+orthogonal to it, split at a second crossover (where the optimal :math:`\tilde W` changes sign,
+resp. where the reference constraint starts to cut); each half line is two linear
+Gauss--Legendre pieces (:func:`_half_line`). The inner :math:`x` integral over the half line
+:math:`x>x_0=(\kappa_{\rm ref}-\sqrt Qz_0)/\sqrt{1-Q}` is done in the log domain on a rule recentred
+at the Laplace estimate :math:`x^*` of the mode and scaled by the Laplace width :math:`\sigma\le1`
+(the integrand is log-concave with curvature :math:`\ge1`): two linear Gauss--Legendre pieces,
+from the edge (or :math:`-9\sigma`) to the mode and from there over :math:`\sqrt{80}\sigma`, the
+first empty when the constraint cuts past the mode (:math:`x_0>x^*`); the :math:`z_2` integrals are the
+Laplace-recentred Gauss--Hermite rules of :mod:`physlearn.theory._le_finite_y`. Accuracy: ~1e-8 at the defaults, ~1e-7 at
+``nodes=(24, 32, 24, 12)``; one evaluation with its gradient takes seconds on a CPU core.
+
+Status: the functional, its parametrisation (:func:`to_theta`, every ``x`` admissible) and the
+derived quantities are here and tested against the three limits above. Its saddle point is not yet
+solved robustly, so :func:`physlearn.theory.local_entropy.binary` refuses ``reference="solution"``
+at finite :math:`y`. What was tried (``alpha = 0.6, d = 0.1, y = 5``): Levenberg--Marquardt on
+:math:`\nabla_x\Phi=0`, started from the free-reference saddle (:math:`Q=0.9q_0/S^2`,
+:math:`S_0=SQ`, :math:`\hat Q=\alpha/4`) and by continuation in :math:`\kappa_{\rm ref}` from -3,
+stalls at residuals 1e-5--1e-4. The iterates run to the edge
+:math:`q_1-q_0=(S-S_0)^2/(1-Q)` of the admissible region, where the parametrisation saturates
+and the Jacobian in ``x`` becomes singular (the Hessian in ``theta`` is regular there; its gradient
+is not zero). Either the saddle lies outside the region where the Gaussian representation of
+:math:`G_E` holds, or the path must approach it differently (e.g. from the Franz--Parisi saddle
+at :math:`y\to0`, which the limit above provides).
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from .. import numerics as nm
+from ._le_finite_y import _log_inner_energetic, _log_inner_entropic
+
+DEFAULT_N0 = 24  # nodes per half line of the second (s) direction
+DEFAULT_N1 = 32  # nodes per half line of the first (t) direction, split at the main crossover
+DEFAULT_NX = 32  # nodes of the truncated x integral
+DEFAULT_N_INNER = 16  # Gauss-Hermite nodes of the recentred z2 integrals
+_X_SPAN = 40.0  # the x rule reaches down to ~exp(-_X_SPAN) of the integrand's peak (in units of sigma)
+_ZETA_CUT = 9.0  # Gaussian mass below -9 sigma (~1e-19) is left out
+_CROSS_CLIP = 12.0  # a split point beyond this leaves one half line with negligible mass
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _half_line(c, m):
+    r"""Nodes/weights of :math:`\int_c^\infty Dz\,f(z)`, two linear Gauss--Legendre pieces of ``m``
+    nodes: :math:`[\max(c,-9),\max(c,0)]` (empty for :math:`c\ge0`) and :math:`[b,b+U]`,
+    :math:`b=\max(c,0)`, :math:`U=\sqrt{b^2+80}-b` (the Gaussian mass beyond is below
+    :math:`e^{-40}` of the edge value). Resolves the bulk and the edge alike (~1e-9 at m = 16 for
+    smooth f)."""
+    s, ws = nm._gauss_legendre01(m)
+    s = jnp.asarray(s, c.dtype)
+    ws = jnp.asarray(ws, c.dtype)
+    a = jnp.maximum(c, -_ZETA_CUT)
+    b = jnp.maximum(c, 0.0)
+    U = 2.0 * _X_SPAN / (b + jnp.sqrt(b * b + 2.0 * _X_SPAN))
+    z = jnp.concatenate([a + (b - a) * s, b + U * s])
+    w = jnp.concatenate([ws * (b - a), ws * U]) * nm.G(z)
+    return z, w
+
+
+def _split_line(c, n):
+    r"""Nodes/weights of :math:`\int Dz\,f(z)` split at ``c`` (no tangents; ``n`` nodes per half
+    line, :func:`_half_line`)."""
+    c = jnp.clip(jax.lax.stop_gradient(c), -_CROSS_CLIP, _CROSS_CLIP)
+    zu, wu = _half_line(c, n // 2)
+    zl, wl = _half_line(-c, n // 2)
+    return jnp.concatenate([zu, -zl]), jnp.concatenate([wu, wl])
+
+
+def _expect_rotated(f, e0, e1, t_split, s_split, n_t, n_s):
+    r""":math:`\mathbb E_{z_0,z_1}f(z_0,z_1)` in rotated coordinates :math:`t=e_0z_0+e_1z_1`,
+    :math:`s=-e_1z_0+e_0z_1` (:math:`e_0^2+e_1^2=1`): the :math:`t` line split at ``t_split`` (where
+    the integrand's main crossover sits), the :math:`s` line at ``s_split(t)`` (a second crossover)."""
+    tt, wt = _split_line(t_split, n_t)
+
+    def line(t):
+        ss, ws = _split_line(s_split(t), n_s)
+        return jnp.dot(ws, jax.vmap(lambda s: f(e0 * t - e1 * s, e1 * t + e0 * s))(ss))
+
+    return jnp.dot(wt, jax.vmap(line)(tt))
+
+
+def _unit(a, b):
+    r = jnp.sqrt(a * a + b * b)
+    return a / r, b / r
+
+
+def _safe_div(num, den):
+    return num / jnp.where(jnp.abs(den) < 1e-12, jnp.where(den < 0, -1e-12, 1e-12), den)
+
+
+# --------------------------------------------------------------------------------------------
+# The two terms
+# --------------------------------------------------------------------------------------------
+def entropic(Qh, rho, Sh1, q0h, q1h, y, n0=DEFAULT_N0, n1=DEFAULT_N1, n_in=DEFAULT_N_INNER):
+    r""":math:`G_S` of the module docstring (:math:`\hat S_0=\rho\sqrt{\hat Q}`)."""
+    sQh = jnp.sqrt(Qh)
+    sig = Sh1 - rho * sQh
+    b = jnp.sqrt(jnp.maximum(q0h - rho * rho, 1e-300))
+    delta = q1h - q0h
+
+    def f(z0, z1):
+        A = rho * z0 + b * z1
+        return jnp.logaddexp(sQh * z0 + _log_inner_entropic(A + sig, delta, y, n_in),
+                             -sQh * z0 + _log_inner_entropic(A - sig, delta, y, n_in))
+
+    e0, e1 = _unit(rho, b)  # t = A / sqrt(q0_hat)
+    sq0h = jnp.sqrt(rho * rho + b * b)
+
+    def switch(t):  # the sign of the optimal reference changes where 2 sqrt(Q_hat) z0 = -D(A)
+        A = sq0h * t
+        D = _log_inner_entropic(A + sig, delta, y, n_in) - _log_inner_entropic(A - sig, delta, y, n_in)
+        z0s = _safe_div(-D, 2.0 * sQh)
+        return _safe_div(e0 * t - z0s, e1)
+
+    return _expect_rotated(f, e0, e1, jnp.zeros_like(sq0h), switch, n1, n0)
+
+
+def _x_mode(c0, a1, b1sq, q1, y):
+    r"""Laplace estimate (no tangents) of the mode and width in :math:`x` of the integrand of
+    :func:`_log_truncated_x`: the combination :math:`v=a_1x+b_1z_2\sim N(0,a_1^2+b_1^2)` maximises
+    :math:`-v^2/(2\,{\rm var})+y\log H((c_0-v)/\sqrt{1-q_1})` at :math:`v^*=\sqrt{1-q_1}KA(u)`,
+    :math:`u+KA(u)=c_0/\sqrt{1-q_1}`; the width follows from the curvature (Schur complement)."""
+    from .local_entropy import _u_of
+
+    c0, a1, b1sq, q1 = jax.lax.stop_gradient((c0, a1, b1sq, q1))
+    var = a1 * a1 + b1sq
+    s1 = jnp.sqrt(1.0 - q1)
+    K = y * var / (1.0 - q1)
+    u = _u_of(c0 / s1, K)
+    xstar = a1 * s1 * K * nm.GH(u) / jnp.maximum(var, 1e-300)
+    kpp = y * nm.GH_prime(u) / (1.0 - q1)
+    return xstar, 1.0 / jnp.sqrt(1.0 + kpp * a1 * a1 / (1.0 + kpp * b1sq))
+
+
+def _log_truncated_x(x0, c0, a1, b1sq, q1, y, nx, n_in):
+    r""":math:`\log\int_{x_0}^\infty Dx\int Dz_2\,H((c_0-a_1x-\sqrt{b_1^2}z_2)/\sqrt{1-q_1})^y`."""
+    xstar, sigma = _x_mode(c0, a1, b1sq, q1, y)
+    # rule in zeta = (x - x*)/sigma on [zeta0, inf), two linear Gauss-Legendre pieces:
+    # [max(zeta0, -9), max(zeta0, 0)] (empty when the edge is past the mode) and [b, b + U],
+    # U = sqrt(b^2 + 80) - b (beyond it the Gaussian-like integrand is below e^-40 of its edge value)
+    zeta0 = (x0 - xstar) / sigma
+    a = jnp.maximum(zeta0, -_ZETA_CUT)
+    b = jnp.maximum(zeta0, 0.0)
+    U = 2.0 * _X_SPAN / (b + jnp.sqrt(b * b + 2.0 * _X_SPAN))
+    s, ws = nm._gauss_legendre01(nx // 2)
+    s = jnp.asarray(s, zeta0.dtype)
+    ws = jnp.asarray(ws, zeta0.dtype)
+    zeta = jnp.concatenate([a + (b - a) * s, b + U * s])
+    x = xstar + sigma * zeta
+    # the first piece is empty (zero weights) when the edge is past the mode; its log is -inf, with
+    # a finite derivative
+    nonempty = b > a
+    log_len = jnp.where(nonempty, jnp.log(jnp.where(nonempty, b - a, 1.0)), -jnp.inf)
+    logw = jnp.concatenate([jnp.log(ws) + log_len, jnp.log(ws * U)]) + jnp.log(sigma) - _LOG_SQRT_2PI
+    g = jax.vmap(lambda xx: _log_inner_energetic(c0 - a1 * xx, q1, q1 - b1sq, y, n_in))(x)
+    return jax.scipy.special.logsumexp(logw - 0.5 * x * x + g)
+
+
+def energetic(Q, S0, q0, q1, S, y, kappa, kappa_ref, n0=DEFAULT_N0, n1=DEFAULT_N1, nx=DEFAULT_NX,
+              n_in=DEFAULT_N_INNER):
+    r""":math:`G_E` of the module docstring (reference constrained to margin ``kappa_ref``)."""
+    sQ, s1Q = jnp.sqrt(Q), jnp.sqrt(1.0 - Q)
+    a0 = S0 / sQ
+    b0 = jnp.sqrt(jnp.maximum(q0 - a0 * a0, 1e-300))
+    a1 = (S - S0) / s1Q
+    b1sq = jnp.maximum(q1 - q0 - a1 * a1, 0.0)
+
+    def f(z0, z1):
+        x0 = (kappa_ref - sQ * z0) / s1Q
+        return _log_truncated_x(x0, kappa - a0 * z0 - b0 * z1, a1, b1sq, q1, y, nx, n_in)
+
+    e0, e1 = _unit(a0, b0)  # t = m0 / sqrt(q0), crossover at m0 = kappa
+    sq0 = jnp.sqrt(a0 * a0 + b0 * b0)
+
+    def activation(t):  # the reference constraint starts to cut where x0 reaches the mode x*
+        xs, _ = _x_mode(kappa - sq0 * t, a1, b1sq, q1, y)
+        z0s = (kappa_ref - s1Q * xs) / sQ
+        return _safe_div(e0 * t - z0s, e1)
+
+    return _expect_rotated(f, e0, e1, kappa / sq0, activation, n1, n0)
+
+
+def functional(theta, S, y, alpha, kappa, kappa_ref, nodes=None):
+    r""":math:`\Phi(\theta;S,y)`, ``theta = (Q, S0, q0, q1, Q_hat, rho, S1_hat, q0_hat, q1_hat)`` with
+    :math:`\hat S_0=\rho\sqrt{\hat Q}`. Composable (jit/vmap/grad)."""
+    n0, n1, nx, n_in = nodes or (DEFAULT_N0, DEFAULT_N1, DEFAULT_NX, DEFAULT_N_INNER)
+    Q, S0, q0, q1, Qh, rho, Sh1, q0h, q1h = (theta[i] for i in range(9))
+    Sh0 = rho * jnp.sqrt(Qh)
+    return (
+        0.5 * Qh * (Q - 1.0) - y * (Sh1 * S - Sh0 * S0) - 0.5 * y * q1h * (1.0 - q1)
+        - 0.5 * y * y * (q1h * q1 - q0h * q0)
+        + entropic(Qh, rho, Sh1, q0h, q1h, y, n0, n1, n_in)
+        + alpha * energetic(Q, S0, q0, q1, S, y, kappa, kappa_ref, n0, n1, nx, n_in)
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Parametrisation: an unconstrained x in R^9 <-> a valid theta at fixed S
+# --------------------------------------------------------------------------------------------
+def to_theta(x, S):
+    r"""``x -> theta``: :math:`Q=\sigma(x_0)`; :math:`S_0=SQ+e`, :math:`e=\sqrt{(1-S^2)Q(1-Q)}\tanh x_1`;
+    the remaining variance :math:`(1-S^2)(1-\tanh^2x_1)` is split by a softmax of
+    :math:`(x_2,x_3,0)` into :math:`q_0-S_0^2/Q`, :math:`q_1-q_0-(S-S_0)^2/(1-Q)` and :math:`1-q_1`;
+    :math:`\hat Q=e^{x_4}`, :math:`\rho=x_5`, :math:`\hat q_0=\rho^2+e^{x_6}`,
+    :math:`\hat q_1=\hat q_0+e^{x_7}`, :math:`\hat S_1=x_8`. Every x gives a valid theta."""
+    Q = jax.nn.sigmoid(x[0])
+    t = jnp.tanh(x[1])
+    S0 = S * Q + jnp.sqrt((1.0 - S * S) * Q * (1.0 - Q)) * t
+    budget = (1.0 - S * S) * (1.0 - t * t)
+    p = jax.nn.softmax(jnp.stack([x[2], x[3], jnp.zeros_like(x[2])]))
+    q0 = S0 * S0 / Q + budget * p[0]
+    q1 = 1.0 - budget * p[2]
+    Qh = jnp.exp(x[4])
+    q0h = x[5] * x[5] + jnp.exp(x[6])
+    return jnp.stack([Q, S0, q0, q1, Qh, x[5], x[8], q0h, q0h + jnp.exp(x[7])])
+
+
+def from_theta(theta, S):
+    Q, S0, q0, q1, Qh, rho, Sh1, q0h, q1h = (theta[i] for i in range(9))
+    t = (S0 - S * Q) / jnp.sqrt((1.0 - S * S) * Q * (1.0 - Q))
+    b0sq = q0 - S0 * S0 / Q
+    b1sq = q1 - q0 - (S - S0) ** 2 / (1.0 - Q)
+    rest = 1.0 - q1
+    return jnp.stack([
+        jnp.log(Q) - jnp.log1p(-Q), jnp.arctanh(t), jnp.log(b0sq / rest), jnp.log(b1sq / rest),
+        jnp.log(Qh), rho, jnp.log(q0h - rho * rho), jnp.log(q1h - q0h), Sh1,
+    ])
+
+
+def derived(theta, d, y, alpha, kappa, kappa_ref, nodes=None):
+    r"""``(Phi, S_I, Sigma_ext, gamma)`` at a saddle point ``theta`` (envelope theorem):
+    :math:`S_I=\partial_y\Phi`, :math:`\Sigma_{\rm ext}=\Phi-yS_I`, :math:`\gamma=-\partial_S\Phi/y`
+    (derivatives at fixed ``theta``)."""
+    th = jax.lax.stop_gradient(theta)
+    S = 1.0 - 2.0 * d
+    phi, (dS, dy) = jax.value_and_grad(lambda s, yy: functional(th, s, yy, alpha, kappa, kappa_ref, nodes),
+                                       (0, 1))(S, y)
+    return phi, dy, phi - y * dy, -dS / jnp.where(y == 0, 1.0, y)
