@@ -61,8 +61,11 @@ stalls at residuals 1e-5--1e-4. The iterates run to the edge
 :math:`q_1-q_0=(S-S_0)^2/(1-Q)` of the admissible region, where the parametrisation saturates
 and the Jacobian in ``x`` becomes singular (the Hessian in ``theta`` is regular there; its gradient
 is not zero). Either the saddle lies outside the region where the Gaussian representation of
-:math:`G_E` holds, or the path must approach it differently (e.g. from the Franz--Parisi saddle
-at :math:`y\to0`, which the limit above provides).
+:math:`G_E` holds, or the path must approach it differently. A continuation in :math:`y` from the
+Franz--Parisi saddle (the :math:`y\to0` limit above) stays inside the region and moves smoothly
+(:math:`y=0.1, 0.3, 0.6`: :math:`S_I=0.1207, 0.1245, 0.1295`, :math:`\Sigma_{\rm ext}=0.228, 0.227,
+0.225`, :math:`Q=0.400, 0.418, 0.443`), but 40 LM steps per point leave residuals 1e-6--7e-6, above
+the 1e-9 required; a Newton solver with the exact Hessian along that path is the next step.
 """
 
 from __future__ import annotations
