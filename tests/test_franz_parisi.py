@@ -116,3 +116,28 @@ def test_gradient_in_alpha_matches_finite_differences():
     h = 1e-4
     fd = (f(0.6 + h) - f(0.6 - h)) / (2 * h)
     np.testing.assert_allclose(g, fd, rtol=1e-5)
+
+
+def test_y_to_zero_limit_of_the_finite_y_local_entropy(curves):
+    """The finite-y large-deviation functional with a solution reference (theory notes §C.1) at y = 0
+    is the Gardner RS entropy of the reference, and its y-derivative at the Franz-Parisi saddle
+    point is V(d): with y -> 0 the reference is a typical solution. Ties the two implementations
+    (different quadratures and parametrisations) together."""
+    from physlearn.theory import _le_finite_y_solution as fs
+
+    i, j = 3, 3  # alpha = 0.6, d = 0.08
+    assert ALPHAS[i] == 0.6 and D[j] == 0.08
+    f = {k: float(np.asarray(getattr(curves, k))[i, j] if np.ndim(getattr(curves, k)) == 2
+                  else np.asarray(getattr(curves, k))[i])
+         for k in ("p", "t", "q", "q_ref", "p_hat", "t_hat", "q_hat", "q_hat_ref", "entropy")}
+    V = f.pop("entropy")
+    nodes = (24, 32, 24, 12)
+    th = fs.theta_from_franz_parisi(**f)
+    derived = jax.jit(fs.derived, static_argnames="nodes")
+    phi0, dphi, sigma_ext, _ = derived(th, D[j], 0.0, 0.6, 0.0, 0.0, nodes=nodes)
+    assert abs(float(phi0) - float(gardner.binary_rs_free_entropy(f["q_ref"], f["q_hat_ref"], 0.6, 0.0))) < 1e-6
+    assert float(sigma_ext) == float(phi0)  # at y = 0 the references are all the typical solutions
+    assert abs(float(dphi) - V) < 1e-6
+    # the overlaps across references (q0, q0_hat) drop out at y = 0
+    th2 = fs.theta_from_franz_parisi(**f, frac0=0.2, frac0_hat=0.9)
+    assert abs(float(derived(th2, D[j], 0.0, 0.6, 0.0, 0.0, nodes=nodes)[1]) - float(dphi)) < 1e-6

@@ -1,50 +1,15 @@
 """Finite-y large-deviation functional with the reference constrained to be a solution (theory notes
-§C.1, PRL 2015 convention): exact limits that tie it to three independent implementations."""
+§C.1, PRL 2015 convention): exact limits that tie it to independent implementations (its y -> 0 limit,
+Gardner and Franz-Parisi, is tested in test_franz_parisi.py, next to the Franz-Parisi curves)."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 from physlearn.theory import _le_finite_y as fy
 from physlearn.theory import _le_finite_y_solution as fs
-from physlearn.theory import franz_parisi as fp
-from physlearn.theory import gardner
 
 NODES = (24, 32, 24, 12)  # reduced quadrature (error ~1e-7; the defaults ~1e-8)
-
-
-def _theta(Q, S0, q1, Qh, rho, Sh1, q1h, S, frac0=0.5, frac0h=0.5):
-    """An admissible theta: q0 (q0_hat) anywhere between its two bounds."""
-    a0sq, a1sq = S0 * S0 / Q, (S - S0) ** 2 / (1.0 - Q)
-    q0 = a0sq + frac0 * (q1 - a0sq - a1sq)
-    q0h = rho * rho + frac0h * (q1h - rho * rho)
-    return jnp.array([Q, S0, q0, q1, Qh, rho, Sh1, q0h, q1h])
-
-
-@pytest.fixture(scope="module")
-def fp_point():
-    return fp.binary(0.6, 0.1)
-
-
-def test_y_to_zero_is_gardner_then_franz_parisi(fp_point):
-    """At y = 0 the functional is the Gardner RS entropy of the reference, and its y-derivative at the
-    Franz-Parisi saddle point (p = S, t = S0, q = q1, q~ = Q; p^, t^ = S0^, q^, q~^ = Q^) is the
-    Franz-Parisi potential V(d): the reference is then a typical solution."""
-    r = fp_point
-    S, Q, Qh = float(r.p), float(r.q_ref), float(r.q_hat_ref)
-    th = _theta(Q, float(r.t), float(r.q), Qh, float(r.t_hat) / np.sqrt(Qh), float(r.p_hat), float(r.q_hat), S)
-    phi0, dphi, sigma_ext, _ = jax.jit(fs.derived, static_argnames="nodes")(th, 0.1, 0.0, 0.6, 0.0, 0.0,
-                                                                           nodes=NODES)
-    gardner_entropy = float(gardner.binary_rs_free_entropy(Q, Qh, 0.6, 0.0))
-    assert abs(float(phi0) - gardner_entropy) < 1e-6
-    assert float(sigma_ext) == float(phi0)  # at y = 0 the references are all the typical solutions
-    assert abs(float(dphi) - float(r.entropy)) < 1e-6
-    # the replica-replica overlaps across references (q0, q0_hat) drop out at y = 0
-    th2 = _theta(Q, float(r.t), float(r.q), Qh, float(r.t_hat) / np.sqrt(Qh), float(r.p_hat), float(r.q_hat), S,
-                 frac0=0.2, frac0h=0.9)
-    dphi2 = jax.jit(jax.grad(fs.functional, 2), static_argnames="nodes")(th2, S, 0.0, 0.6, 0.0, 0.0, nodes=NODES)
-    assert abs(float(dphi2) - float(dphi)) < 1e-6
 
 
 def test_inactive_constraint_is_the_free_reference_functional():

@@ -284,3 +284,18 @@ def derived(theta, d, y, alpha, kappa, kappa_ref, nodes=None):
     phi, (dS, dy) = jax.value_and_grad(lambda s, yy: functional(th, s, yy, alpha, kappa, kappa_ref, nodes),
                                        (0, 1))(S, y)
     return phi, dy, phi - y * dy, -dS / jnp.where(y == 0, 1.0, y)
+
+
+def theta_from_franz_parisi(p, t, q, q_ref, p_hat, t_hat, q_hat, q_hat_ref, frac0=0.5, frac0_hat=0.5):
+    r"""``theta`` at the :math:`y\to0` saddle point from a Franz--Parisi solution
+    (:class:`~physlearn.theory.franz_parisi.FranzParisiRS` fields): :math:`S=p`, :math:`S_0=t`,
+    :math:`q_1=q`, :math:`Q=\tilde q`, :math:`\hat S_1=\hat p`, :math:`\hat S_0=\hat t`,
+    :math:`\hat q_1=\hat q`, :math:`\hat Q=\hat{\tilde q}`. The overlaps across references
+    (:math:`q_0,\hat q_0`) drop out at :math:`y=0`; they are put at the fraction ``frac0``
+    (``frac0_hat``) of their admissible interval."""
+    S, Q, S0 = p, q_ref, t
+    a0sq, a1sq = S0 * S0 / Q, (S - S0) ** 2 / (1.0 - Q)
+    rho = t_hat / jnp.sqrt(q_hat_ref)
+    q0 = a0sq + frac0 * (q - a0sq - a1sq)
+    q0h = rho * rho + frac0_hat * (q_hat - rho * rho)
+    return jnp.stack(jnp.broadcast_arrays(Q, S0, q0, q, q_hat_ref, rho, p_hat, q0h, q_hat))
