@@ -9,7 +9,7 @@ import numpy as np
 from physlearn.theory import _le_finite_y as fy
 from physlearn.theory import _le_finite_y_solution as fs
 
-NODES = (24, 32, 24, 12)  # reduced quadrature (error ~1e-7; the defaults ~1e-8)
+NODES = (24, 32, 24, 12)  # reduced quadrature (error ~2e-6 at y = 5; the defaults ~5e-9)
 
 
 def test_inactive_constraint_is_the_free_reference_functional():

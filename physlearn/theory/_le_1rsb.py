@@ -140,16 +140,16 @@ def _log_inner_energetic(v, delta, s1, m, n_in):
 # --------------------------------------------------------------------------------------------
 # Moreau envelopes
 # --------------------------------------------------------------------------------------------
-def _newton_loop(body, init, x):
-    r"""Run ``body`` (one Newton step: state -> (*state, |step|, it)) until the step is below
-    ``_NEWTON_TOL`` (1 + |x|) (quadratic convergence: the next step would be at rounding level) or
-    ``_NEWTON`` steps; returns the first state entry."""
+def _newton_loop(body, init):
+    r"""Run ``body`` (one Newton step: state -> (*state, |step|, it)) from ``init`` (its first entry is
+    the iterate x) until the step is below ``_NEWTON_TOL`` (1 + |x|) (quadratic convergence: the next
+    step would be at rounding level) or ``_NEWTON`` steps; returns the first state entry."""
 
     def cond(st):
         x, step, it = st[0], st[-2], st[-1]
         return (it < _NEWTON) & ~(step <= _NEWTON_TOL * (1.0 + jnp.abs(x)))
 
-    one = jnp.ones_like(x)
+    one = jnp.ones_like(init[0])
     return jax.lax.while_loop(cond, body, (*init, one, 0))[0]
 
 
@@ -174,7 +174,7 @@ def moreau_entropic(B, D, s2, m, n_in=DEFAULT_N_IN):
             hn = jnp.where(bad, 0.5 * (lo + hi), hn)
             return hn, lo, hi, jnp.abs(hn - h), it + 1
 
-        h = _newton_loop(body, (hi, lo, hi), hi)
+        h = _newton_loop(body, (hi, lo, hi))
         return jnp.where(B_ < 0, -h, h)
 
     h = solve(jax.lax.stop_gradient((B, D, s2, m)))  # envelope theorem: exact first derivatives
@@ -196,7 +196,7 @@ def moreau_energetic(c, dq, delta, s1, m, n_in=DEFAULT_N_IN):
             vn = v - f / fp
             return vn, jnp.abs(vn - v), it + 1
 
-        return _newton_loop(body, (c_,), c_)
+        return _newton_loop(body, (c_,))
 
     v = solve(jax.lax.stop_gradient((c, dq, delta, s1, m)))  # envelope theorem
     return -0.5 * (c - v) ** 2 / dq + L(v, delta, s1, m), v

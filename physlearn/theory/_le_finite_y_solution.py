@@ -48,8 +48,13 @@ at the Laplace estimate :math:`x^*` of the mode and scaled by the Laplace width 
 (the integrand is log-concave with curvature :math:`\ge1`): two linear Gauss--Legendre pieces,
 from the edge (or :math:`-9\sigma`) to the mode and from there over :math:`\sqrt{80}\sigma`, the
 first empty when the constraint cuts past the mode (:math:`x_0>x^*`); the :math:`z_2` integrals are the
-Laplace-recentred Gauss--Hermite rules of :mod:`physlearn.theory._le_finite_y`. Accuracy: ~1e-8 at the defaults, ~1e-7 at
-``nodes=(24, 32, 24, 12)``; one evaluation with its gradient takes seconds on a CPU core.
+Laplace-recentred Gauss--Hermite rules of :mod:`physlearn.theory._le_finite_y`.
+
+Accuracy (against the free-reference functional at :math:`\kappa_{\rm ref}=-40`, :math:`y=5`, and
+1e-15-converged node counts): ~5e-9 at the defaults
+``nodes=(32, 48, 32, 16)`` (nodes per half line in :math:`s` and :math:`t`, nodes of the :math:`x` and
+:math:`z_2` rules), ~2e-6 at ``(24, 32, 24, 12)`` (~1e-7 at :math:`y=0`). One evaluation with its
+gradient takes seconds on a CPU core.
 
 Status: the functional, its parametrisation (:func:`to_theta`, every ``x`` admissible) and the
 derived quantities are here and tested against the three limits above. Its saddle point is not yet
@@ -65,7 +70,11 @@ is not zero). Either the saddle lies outside the region where the Gaussian repre
 Franz--Parisi saddle (the :math:`y\to0` limit above) stays inside the region and moves smoothly
 (:math:`y=0.1, 0.3, 0.6`: :math:`S_I=0.1207, 0.1245, 0.1295`, :math:`\Sigma_{\rm ext}=0.228, 0.227,
 0.225`, :math:`Q=0.400, 0.418, 0.443`), but 40 LM steps per point leave residuals 1e-6--7e-6, above
-the 1e-9 required; a Newton solver with the exact Hessian along that path is the next step.
+the 1e-9 required. The slow directions are :math:`q_0,\hat q_0`, which enter only at
+:math:`O(y^2)` (they drop out at :math:`y=0`): 160 more steps at :math:`y=0.3` lowered the residual
+from 8.3e-6 to 4.7e-6 while they drifted. Plain Newton with the exact Hessian diverges there (near-zero
+eigenvalues). Next to try: the same path started at :math:`y\gtrsim1`, or eliminating
+:math:`q_0,\hat q_0` by their own stationarity before the outer solve.
 """
 
 from __future__ import annotations
@@ -78,8 +87,8 @@ import jax.numpy as jnp
 from .. import numerics as nm
 from ._le_finite_y import _log_inner_energetic, _log_inner_entropic
 
-DEFAULT_N0 = 24  # nodes per half line of the second (s) direction
-DEFAULT_N1 = 32  # nodes per half line of the first (t) direction, split at the main crossover
+DEFAULT_N0 = 32  # nodes per half line of the second (s) direction
+DEFAULT_N1 = 48  # nodes per half line of the first (t) direction, split at the main crossover
 DEFAULT_NX = 32  # nodes of the truncated x integral
 DEFAULT_N_INNER = 16  # Gauss-Hermite nodes of the recentred z2 integrals
 _X_SPAN = 40.0  # the x rule reaches down to ~exp(-_X_SPAN) of the integrand's peak (in units of sigma)
