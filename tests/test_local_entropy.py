@@ -104,8 +104,8 @@ def test_bad_input_and_unavailable_conventions():
         le.binary(0.5, 0.1, rsb="frsb")
     with pytest.raises(ValueError, match="y"):
         le.binary(0.5, 0.1, y=-1.0)
-    with pytest.raises(NotImplementedError, match="finite y"):
-        le.binary(0.5, 0.1, y=10.0, reference="solution")
+    with pytest.raises(ValueError, match="y"):
+        le.binary(0.5, 0.1, y=1.0, reference="solution")
     with pytest.raises(ValueError, match="y"):
         le.binary(0.5, 0.1, y=0.5)
     with pytest.raises(ValueError, match="y must be a scalar"):

@@ -5,6 +5,7 @@ Gardner and Franz-Parisi, is tested in test_franz_parisi.py, next to the Franz-P
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from physlearn.theory import _le_finite_y as fy
 from physlearn.theory import _le_finite_y_solution as fs
@@ -41,3 +42,45 @@ def test_parametrisation_round_trip_and_admissibility():
         assert 0 < Q < 1 and q1 < 1 and Qh > 0
         assert q0 >= S0 * S0 / Q - 1e-12 and q1 - q0 >= (S - S0) ** 2 / (1.0 - Q) - 1e-12
         assert q0h >= rho * rho and q1h >= q0h
+
+
+def test_public_solve_is_a_saddle_point_between_franz_parisi_and_the_sphere():
+    """binary(..., y, reference='solution'): a guess-free path from the Franz-Parisi saddle point; the
+    returned order parameters make the full gradient of the functional vanish (an independent check
+    of the reduced solve), and the local entropy of the selected references lies between the
+    typical-reference value V(d) (y = 0) and the Hamming-sphere bound H2(d)."""
+    from physlearn.theory import franz_parisi as fp
+    from physlearn.theory import local_entropy as le
+
+    d, y, n_fy = 0.1, 1.5, 24  # y = 1.5: the first step of every path (compile time dominates)
+    r = le.binary(0.6, d, y=y, reference="solution", n_fy=n_fy)
+    assert r.entropy.shape == () and bool(r.converged) and float(r.residual) < 1e-9
+    th = jnp.array([float(r.Q), float(r.S0), float(r.q0), float(r.q1), float(r.Q_hat),
+                    float(r.S0_hat) / np.sqrt(float(r.Q_hat)), float(r.S1_hat), float(r.q0_hat), float(r.q1_hat)])
+    grad = jax.jit(jax.grad(fs.functional), static_argnames="nodes")(th, 1.0 - 2.0 * d, y, 0.6, 0.0, 0.0,
+                                                                    nodes=le._solution_fy_nodes(n_fy))
+    assert float(jnp.max(jnp.abs(grad))) < 1e-8
+    s_i, s_ext = float(r.entropy), float(r.external_entropy)
+    assert abs(float(r.total_local_entropy) - (s_i + s_ext / y)) < 1e-12
+    assert bool(r.external_ok) and s_ext > 0 and float(r.gamma) > 0
+    v = float(fp.binary(0.6, np.array([d])).entropy[0])
+    assert v < s_i < float(fp.h2(d))
+
+
+@pytest.mark.slow
+def test_solution_reference_grows_towards_y_infinity_above_the_free_reference():
+    """As y grows the selected references get denser: S_I(d, y) increases towards the y = inf value
+    (where both conventions coincide at kappa_ref = kappa) and Sigma_ext decreases; at equal y the
+    constraint lowers the total free entropy Phi/y below the free reference's."""
+    from physlearn.theory import local_entropy as le
+
+    ys = (2.5, 5.0, 10.0)
+    res = [le.binary(0.6, 0.1, y=y, reference="solution", n_fy=36) for y in ys]
+    s_i = [float(r.entropy) for r in res]
+    s_ext = [float(r.external_entropy) for r in res]
+    s_inf = float(le.binary(0.6, 0.1).entropy)
+    assert all(bool(r.converged) for r in res)
+    assert s_i[0] < s_i[1] < s_i[2] < s_inf
+    assert s_ext[0] > s_ext[1] > s_ext[2] > 0
+    free = le.binary(0.6, 0.1, y=5.0)
+    assert float(res[1].total_local_entropy) < float(free.total_local_entropy)

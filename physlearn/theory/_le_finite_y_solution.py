@@ -56,25 +56,27 @@ Accuracy (against the free-reference functional at :math:`\kappa_{\rm ref}=-40`,
 :math:`z_2` rules), ~2e-6 at ``(24, 32, 24, 12)`` (~1e-7 at :math:`y=0`). One evaluation with its
 gradient takes seconds on a CPU core.
 
-Status: the functional, its parametrisation (:func:`to_theta`, every ``x`` admissible) and the
-derived quantities are here and tested against the three limits above. Its saddle point is not yet
-solved robustly, so :func:`physlearn.theory.local_entropy.binary` refuses ``reference="solution"``
-at finite :math:`y`. What was tried (``alpha = 0.6, d = 0.1, y = 5``): Levenberg--Marquardt on
-:math:`\nabla_x\Phi=0`, started from the free-reference saddle (:math:`Q=0.9q_0/S^2`,
-:math:`S_0=SQ`, :math:`\hat Q=\alpha/4`) and by continuation in :math:`\kappa_{\rm ref}` from -3,
-stalls at residuals 1e-5--1e-4. The iterates run to the edge
-:math:`q_1-q_0=(S-S_0)^2/(1-Q)` of the admissible region, where the parametrisation saturates
-and the Jacobian in ``x`` becomes singular (the Hessian in ``theta`` is regular there; its gradient
-is not zero). Either the saddle lies outside the region where the Gaussian representation of
-:math:`G_E` holds, or the path must approach it differently. A continuation in :math:`y` from the
-Franz--Parisi saddle (the :math:`y\to0` limit above) stays inside the region and moves smoothly
-(:math:`y=0.1, 0.3, 0.6`: :math:`S_I=0.1207, 0.1245, 0.1295`, :math:`\Sigma_{\rm ext}=0.228, 0.227,
-0.225`, :math:`Q=0.400, 0.418, 0.443`), but 40 LM steps per point leave residuals 1e-6--7e-6, above
-the 1e-9 required. The slow directions are :math:`q_0,\hat q_0`, which enter only at
-:math:`O(y^2)` (they drop out at :math:`y=0`): 160 more steps at :math:`y=0.3` lowered the residual
-from 8.3e-6 to 4.7e-6 while they drifted. Plain Newton with the exact Hessian diverges there (near-zero
-eigenvalues). Next to try: the same path started at :math:`y\gtrsim1`, or eliminating
-:math:`q_0,\hat q_0` by their own stationarity before the outer solve.
+Saddle point (:func:`solve`, :func:`solve_path`): the stationarity conditions in the overlaps
+:math:`o=(Q,S_0,q_0,q_1)` are linear in the conjugates and give them in closed form from
+:math:`\nabla G_E` (:func:`conjugates`); :math:`\hat S_1` follows from the fixed distance,
+:math:`S=\partial_{\hat S_1}G_S/y` (:func:`coupling`, Newton); the conditions in the conjugates give
+the overlaps back from :math:`\nabla G_S` (:func:`overlaps`). Damped Newton solves the resulting
+four-dimensional fixed point (Jacobian by finite differences, step halving, inadmissible points
+rejected); at the solution the full gradient of :math:`\Phi` vanishes to ~1e-14. Path, guess-free:
+the Franz--Parisi saddle point (:func:`theta_from_franz_parisi`) is the :math:`y\to0` solution;
+from it :math:`y=1.5` and then geometric steps up to the target (:func:`y_schedule`; the maps are
+singular at :math:`y=1`). Example, ``alpha = 0.6, d = 0.1, kappa = kappa_ref = 0`` at ``(24, 32, 24, 12)``:
+:math:`y=1.5, 2.5, 3.5, 5`: :math:`S_I = 0.1413, 0.1505, 0.1570, 0.1635` (the free reference at
+:math:`y=5`: 0.1516; :math:`y=\infty`: 0.1784), :math:`\Sigma_{\rm ext} = 0.2125, 0.1944,
+0.1752, 0.1480`, :math:`Q = 0.510, 0.574, 0.627, 0.689`.
+
+What did not work (kept as a record): Levenberg--Marquardt on the full nine-dimensional gradient,
+in the admissible parametrisation :func:`to_theta` or in ``theta`` with inadmissible points
+rejected, from the free-reference saddle point (:math:`Q\approx q_0/S^2`, :math:`S_0=SQ`): the
+iterates run to the edge :math:`q_1-q_0=(S-S_0)^2/(1-Q)` of the admissible region and stall there
+(residuals 1e-5--3); from the Franz--Parisi start it creeps (residuals ~1e-6 after 40 steps per
+:math:`y`) along the directions :math:`q_0,\hat q_0`, which enter at :math:`O(y^2)`. The plain
+(undamped) iteration of the two maps diverges at :math:`y=0.3`.
 """
 
 from __future__ import annotations
@@ -308,3 +310,156 @@ def theta_from_franz_parisi(p, t, q, q_ref, p_hat, t_hat, q_hat, q_hat_ref, frac
     q0 = a0sq + frac0 * (q - a0sq - a1sq)
     q0h = rho * rho + frac0_hat * (q_hat - rho * rho)
     return jnp.stack(jnp.broadcast_arrays(Q, S0, q0, q, q_hat_ref, rho, p_hat, q0h, q_hat))
+
+
+# --------------------------------------------------------------------------------------------
+# Saddle point: the conjugates eliminated, Levenberg--Marquardt on the overlaps
+# --------------------------------------------------------------------------------------------
+_CONV = 1e-9
+Y_START = 1.5  # first point of the y path (the reduced maps are singular at y = 1)
+
+
+def _nodes(nodes):
+    return nodes or (DEFAULT_N0, DEFAULT_N1, DEFAULT_NX, DEFAULT_N_INNER)
+
+
+def _entropic_sh0(Qh, Sh0, Sh1, q0h, q1h, y, nodes):
+    n0, n1, _, n_in = _nodes(nodes)
+    return entropic(Qh, Sh0 / jnp.sqrt(Qh), Sh1, q0h, q1h, y, n0, n1, n_in)
+
+
+def conjugates(o, S, y, alpha, kappa, kappa_ref, nodes=None):
+    r"""Stationarity in the overlaps ``o = (Q, S0, q0, q1)`` solved for the conjugates:
+    :math:`\hat Q=-2\alpha\partial_QG_E`, :math:`\hat S_0=-\frac\alpha y\partial_{S_0}G_E`,
+    :math:`\hat q_0=-\frac{2\alpha}{y^2}\partial_{q_0}G_E`,
+    :math:`\hat q_1=\frac{2\alpha}{y(y-1)}\partial_{q_1}G_E`. Returns ``(Q_hat, S0_hat, q0_hat, q1_hat)``."""
+    n0, n1, nx, n_in = _nodes(nodes)
+    dQ, dS0, dq0, dq1 = jax.grad(lambda v: energetic(v[0], v[1], v[2], v[3], S, y, kappa, kappa_ref, n0, n1, nx,
+                                                     n_in))(o)
+    return jnp.stack([-2.0 * alpha * dQ, -alpha * dS0 / y, -2.0 * alpha * dq0 / (y * y),
+                      2.0 * alpha * dq1 / (y * (y - 1.0))])
+
+
+def coupling(oh, S, y, Sh1, nodes=None, iters=8):
+    r""":math:`\hat S_1` from the fixed distance, :math:`S=\frac1y\partial_{\hat S_1}G_S` (Newton from
+    ``Sh1``; the right side increases with :math:`\hat S_1`). Returns ``(Sh1, residual)``."""
+    Qh, Sh0, q0h, q1h = (oh[i] for i in range(4))
+    f = lambda s: jax.grad(_entropic_sh0, 2)(Qh, Sh0, s, q0h, q1h, y, nodes) / y - S  # noqa: E731
+    Sh1 = jax.lax.fori_loop(0, iters, lambda _, s: s - f(s) / jax.grad(f)(s), Sh1)
+    return Sh1, f(Sh1)
+
+
+def overlaps(oh, Sh1, y, nodes=None):
+    r"""Stationarity in the conjugates solved for the overlaps: :math:`Q=1-2\partial_{\hat Q}G_S`,
+    :math:`S_0=-\frac1y\partial_{\hat S_0}G_S`, :math:`q_0=-\frac2{y^2}\partial_{\hat q_0}G_S`,
+    :math:`q_1=\frac{2\partial_{\hat q_1}G_S-y}{y(y-1)}`."""
+    Qh, Sh0, q0h, q1h = (oh[i] for i in range(4))
+    dQh, dSh0, _, dq0h, dq1h = jax.grad(_entropic_sh0, (0, 1, 2, 3, 4))(Qh, Sh0, Sh1, q0h, q1h, y, nodes)
+    return jnp.stack([1.0 - 2.0 * dQh, -dSh0 / y, -2.0 * dq0h / (y * y), (2.0 * dq1h - y) / (y * (y - 1.0))])
+
+
+def _admissible(o, oh, S):
+    Q, S0, q0, q1 = (o[i] for i in range(4))
+    Qh, Sh0, q0h, q1h = (oh[i] for i in range(4))
+    return ((Q > 0) & (Q < 1) & (q1 < 1) & (q0 * Q >= S0 * S0) & ((q1 - q0) * (1.0 - Q) >= (S - S0) ** 2)
+            & (Qh > 0) & (q0h * Qh >= Sh0 * Sh0) & (q1h >= q0h))
+
+
+def _reduced(o, S, y, alpha, kappa, kappa_ref, Sh1, nodes):
+    oh = conjugates(o, S, y, alpha, kappa, kappa_ref, nodes)
+    s1, s_res = coupling(oh, S, y, Sh1, nodes)
+    r = overlaps(oh, s1, y, nodes) - o
+    ok = _admissible(o, oh, S)
+    return jnp.where(ok, r, jnp.nan), oh, s1, jnp.where(ok, s_res, jnp.nan)
+
+
+def to_full(o, oh, Sh1):
+    r"""``theta`` (the order of :func:`functional`) from overlaps, conjugates and :math:`\hat S_1`."""
+    return jnp.stack([o[0], o[1], o[2], o[3], oh[0], oh[1] / jnp.sqrt(oh[0]), Sh1, oh[2], oh[3]])
+
+
+def _newton_fd(fn, x0, max_steps, tol=1e-12, max_halvings=12):
+    r"""Damped Newton for a small system: ``fn(x) -> (r, aux)`` with ``r = 0`` at the solution (NaN
+    outside its domain). The Jacobian is taken by forward differences, in one vmapped batch with the
+    residual itself (no derivatives traced); the step is halved until the residual is finite and
+    decreases. ``fn`` appears at two call sites only (compile time). Returns
+    ``(x, max|r|, aux, n_steps)``."""
+    n = x0.shape[0]
+    eye = jnp.eye(n, dtype=x0.dtype)
+    norm = lambda r: jnp.where(jnp.all(jnp.isfinite(r)), jnp.max(jnp.abs(r)), jnp.inf)  # noqa: E731
+    aux0 = jax.tree_util.tree_map(lambda v: jnp.zeros(v.shape, v.dtype), jax.eval_shape(fn, x0)[1])
+
+    def step(st):
+        x, _, _, k, _ = st
+        h = 1e-7 * jnp.maximum(1.0, jnp.abs(x))
+        R, A = jax.vmap(fn)(jnp.concatenate([x[None, :], x[None, :] + h[:, None] * eye]))
+        r, aux = R[0], jax.tree_util.tree_map(lambda v: v[0], A)
+        dx = -jnp.linalg.solve(((R[1:] - r[None, :]) / h[:, None]).T, r)
+        nr0 = norm(r)
+
+        def shrink(c):
+            lam, _, _, _, i = c
+            lam = 0.5 * lam
+            rn, an = fn(x + lam * dx)
+            return lam, rn, an, norm(rn), i + 1
+
+        def more(c):
+            return (c[3] >= nr0) & (c[4] <= max_halvings)
+
+        lam, rn, an, nr, _ = jax.lax.while_loop(more, shrink, (jnp.asarray(2.0, x.dtype), r, aux, jnp.inf, 0))
+        moved = (nr0 > tol) & (nr < nr0)  # else converged at x, or stuck there: report x
+        sel = lambda a, b: jax.tree_util.tree_map(lambda u, v: jnp.where(moved, u, v), a, b)  # noqa: E731
+        return sel(x + lam * dx, x), sel(rn, r), sel(an, aux), jnp.where(moved, k + 1, k), ~moved
+
+    def go(st):
+        return ~st[4] & (st[3] < max_steps)
+
+    x, r, aux, k, _ = jax.lax.while_loop(
+        go, step, (x0, jnp.full((n,), jnp.inf, x0.dtype), aux0, jnp.asarray(0), jnp.asarray(False)))
+    return x, norm(r), aux, k
+
+
+def solve(theta0, d, y, alpha, kappa, kappa_ref, nodes=None, max_steps=30):
+    r"""Saddle point at fixed :math:`(d, y)` from ``theta0``: the conjugates are eliminated
+    (:func:`conjugates`, :func:`coupling`) and damped Newton (finite-difference Jacobian, step
+    halving) solves the four-dimensional fixed point :math:`o=\mathrm{overlaps}(\mathrm{conjugates}(o))`;
+    an inadmissible trial point (covariances not positive) is rejected. Returns
+    ``(theta, converged, residual, n_steps)`` with ``residual`` the largest of the fixed-point and
+    :math:`\hat S_1` residuals."""
+    S = 1.0 - 2.0 * d
+    Sh1_0 = theta0[6]
+
+    def fn(o):
+        r, oh, s1, s_res = _reduced(o, S, y, alpha, kappa, kappa_ref, Sh1_0, nodes)
+        return r, (oh, s1, s_res)
+
+    o, res_o, (oh, s1, s_res), k = _newton_fd(fn, theta0[:4], max_steps)
+    res = jnp.maximum(res_o, jnp.abs(s_res))
+    return to_full(o, oh, s1), jnp.isfinite(res) & (res < _CONV), res, k
+
+
+def y_schedule(y, ratio=1.6):
+    r"""Static path :math:`Y_{\rm start}=1.5\to y` (geometric, steps at most ``ratio``), as a tuple."""
+    import numpy as np
+
+    y = float(y)
+    if y <= Y_START:
+        return (y,)
+    k = 1 + int(np.ceil(np.log(y / Y_START) / np.log(ratio)))
+    return tuple(float(v) for v in np.geomspace(Y_START, y, k))
+
+
+def solve_path(theta_fp, d, ys, alpha, kappa, kappa_ref, nodes=None, max_steps=30):
+    r"""Guess-free path: from the :math:`y\to0` saddle ``theta_fp`` (:func:`theta_from_franz_parisi`)
+    through the values ``ys`` (``lax.scan``; each solve starts from the previous solution). Returns
+    ``(theta, converged, residual, n_steps)`` at ``ys[-1]``; ``converged`` requires every step."""
+    ys = jnp.asarray(ys, dtype=theta_fp.dtype)
+
+    def body(carry, yv):
+        th, ok_all, k_all = carry
+        th_n, ok, res, k = solve(th, d, yv, alpha, kappa, kappa_ref, nodes, max_steps)
+        good = jnp.all(jnp.isfinite(th_n))
+        return (jnp.where(good, th_n, th), ok_all & ok, k_all + k), res
+
+    (th, ok, k), res = jax.lax.scan(body, (theta_fp, jnp.asarray(True), jnp.asarray(0)), ys)
+    return th, ok, res[-1], k

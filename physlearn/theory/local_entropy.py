@@ -65,6 +65,7 @@ __all__ = [
     "LocalEntropy1RSB",
     "FixedCouplingRS",
     "FiniteYRS",
+    "FiniteYSolutionRS",
     "fixed_coupling",
     "ThresholdResult",
 ]
@@ -526,11 +527,6 @@ def _validate_conventions(y, reference, rsb, threshold=False):
         raise ValueError(f"finite y must be > 1 (number of real replicas), got {y!r}")
     if np.isfinite(yv) and rsb != "rs":
         missing.append("finite y is implemented for rsb='rs' only")
-    elif np.isfinite(yv) and reference != "free":
-        missing.append("finite y with reference='solution': the functional (theory notes §C.1 with the reference "
-                       "constraint) is physlearn.theory._le_finite_y_solution.functional, tested against its y -> 0 "
-                       "(Gardner, Franz-Parisi) and kappa_ref -> -inf (free reference) limits, but its saddle point "
-                       "is not yet solved robustly (see that module); use reference='free' or y=inf")
     if rsb == "1rsb" and reference != "free" and not threshold:
         missing.append("rsb='1rsb' curves are implemented for reference='free' (the solution reference "
                        "coincides with it to ~1e-9 at kappa_ref = kappa)")
@@ -603,6 +599,103 @@ def _finite_y_grid(alpha, kappa, y, d, n, n_fy, n_in):
     return jax.tree_util.tree_map(reshape, out)
 
 
+class FiniteYSolutionRS(eqx.Module):
+    r"""Finite-:math:`y` local entropy at fixed distance with the reference constrained to be a
+    solution of margin ``kappa_ref`` (PRL 2015 convention, RS; ``binary(..., y=finite,
+    reference="solution")``; functional of :mod:`physlearn.theory._le_finite_y_solution`). Shapes:
+    ``alpha`` broadcast shape ``P`` then ``d``.
+
+    Attributes:
+        entropy: :math:`S_I(d,y)=\partial_y\Phi` (local entropy of the selected references; the
+            Franz--Parisi :math:`V(d)` at :math:`y\to0`); gamma: the coupling
+            :math:`-\frac1y\partial_S\Phi` conjugate to d; total_local_entropy: :math:`\Phi/y =
+            S_I + \Sigma_{\rm ext}/y`; external_entropy: :math:`\Sigma_{\rm ext}=\Phi-yS_I` and
+            ``external_ok`` (False where it is negative);
+        Q, S0, q0, q1, Q_hat, S0_hat, S1_hat, q0_hat, q1_hat: the order parameters;
+        converged, residual, n_steps: diagnostics of the whole path (Franz--Parisi start and every
+            step in y).
+    """
+
+    alpha: jax.Array
+    kappa: jax.Array
+    kappa_ref: jax.Array
+    y: jax.Array
+    d: jax.Array
+    entropy: jax.Array
+    gamma: jax.Array
+    total_local_entropy: jax.Array
+    external_entropy: jax.Array
+    external_ok: jax.Array
+    Q: jax.Array
+    S0: jax.Array
+    q0: jax.Array
+    q1: jax.Array
+    Q_hat: jax.Array
+    S0_hat: jax.Array
+    S1_hat: jax.Array
+    q0_hat: jax.Array
+    q1_hat: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+
+
+def _solution_fy_nodes(n_fy):
+    """Quadrature of the finite-y solution functional from ``n_fy`` (outer nodes per half line)."""
+    n_fy = int(n_fy)
+    return (2 * (n_fy // 3), n_fy, 2 * (n_fy // 3), max(n_fy // 3, 4))
+
+
+@partial(jax.jit, static_argnames=("ys", "nodes"))
+def _finite_y_solution_grid(alpha, kappa, kappa_ref, d, theta_fp, fp_ok, ys, nodes):
+    r"""Every (alpha, d) point independently: the y path of
+    :func:`physlearn.theory._le_finite_y_solution.solve_path` from its Franz--Parisi start."""
+    from . import _le_finite_y_solution as fs
+
+    y = ys[-1]
+
+    def point(a, k, kr, dd, th0, ok0):
+        th, ok, res, steps = fs.solve_path(th0, dd, ys, a, k, kr, nodes)
+        phi, s_int, s_ext, g = fs.derived(th, dd, y, a, k, kr, nodes)
+        ok = ok & ok0 & jnp.isfinite(s_int)
+        yy = jnp.asarray(y, th.dtype)
+        return FiniteYSolutionRS(a, k, kr, yy, dd, s_int, g, phi / yy, s_ext, s_ext >= 0.0, th[0], th[1], th[2],
+                                 th[3], th[4], th[5] * jnp.sqrt(th[4]), th[6], th[7], th[8], ok, res, steps)
+
+    shape = theta_fp.shape[:-1]  # P + (number of distances,)
+    flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in (alpha[..., None], kappa[..., None],
+                                                              kappa_ref[..., None], d.reshape(-1))]
+    out = jax.vmap(point)(*flat, theta_fp.reshape(-1, 9), fp_ok.reshape(-1))
+    out = jax.tree_util.tree_map(lambda x: x.reshape(alpha.shape + d.shape), out)
+    return eqx.tree_at(lambda r: (r.alpha, r.kappa, r.kappa_ref, r.y), out,
+                       (alpha, kappa, kappa_ref, jnp.asarray(y, theta_fp.dtype)))
+
+
+def _finite_y_solution(a, k, kr, dd, y, n_fy, on_failure):
+    from . import _le_finite_y_solution as fs
+    from . import franz_parisi as fp
+
+    f = jnp.result_type(float)
+    shape = jnp.broadcast_shapes(np.shape(a), np.shape(k), np.shape(kr))
+    a, k, kr = (jnp.broadcast_to(jnp.asarray(v, f), shape) for v in (a, k, kr))
+    d1 = jnp.asarray(dd, f).reshape(-1)
+    start = fp.binary(a, d1, k, kr, on_failure="flag")  # the y -> 0 saddle point (fields P or P + (nd,))
+
+    def grid(v):
+        v = jnp.asarray(v)
+        return jnp.broadcast_to(v if v.ndim == len(shape) + 1 else v[..., None], shape + d1.shape)
+
+    theta_fp = jnp.moveaxis(fs.theta_from_franz_parisi(*(grid(getattr(start, n)) for n in (
+        "p", "t", "q", "q_ref", "p_hat", "t_hat", "q_hat", "q_hat_ref"))), 0, -1)
+    sol = _finite_y_solution_grid(a, k, kr, jnp.asarray(dd, f), theta_fp, grid(start.converged),
+                                  fs.y_schedule(y), _solution_fy_nodes(n_fy))
+    return _check_curve(
+        sol, on_failure, f"local_entropy.binary(y={y:g}, reference='solution')",
+        "the path starts at the Franz-Parisi saddle point (y -> 0) and follows y from 1.5 upwards; "
+        "the Franz-Parisi branch ends at small d for alpha >~ 0.6",
+    )
+
+
 @eager_x64
 def binary(
     alpha,
@@ -658,11 +751,14 @@ def binary(
             parameters and :math:`\gamma`), started from :math:`\gamma_0=\hat S(d)` of the
             :math:`y=\infty` curve; returns :class:`FiniteYRS` (``entropy`` = :math:`\Sigma_{\rm int}`,
             ``gamma``, ``external_entropy`` with ``external_ok`` False where it is negative, and
-            ``total_local_entropy``). With ``reference="solution"`` finite y raises
-            :class:`NotImplementedError`: the functional is :mod:`physlearn.theory._le_finite_y_solution`
-            (tested against Gardner and Franz--Parisi at :math:`y\to0` and the free reference at
-            :math:`\kappa_{\rm ref}\to-\infty`), its saddle point is not yet solved robustly.
-        n_fy: outer nodes per half line of the finite-y functional (default 48).
+            ``total_local_entropy``). With ``reference="solution"`` (PRL 2015): the functional of
+            :mod:`physlearn.theory._le_finite_y_solution` (nine order parameters), solved guess-free
+            from the Franz--Parisi saddle point (its :math:`y\to0` limit) along :math:`y=1.5\to y`
+            (geometric steps, at most x1.6) with the conjugates eliminated and damped Newton on the
+            four overlaps; returns :class:`FiniteYSolutionRS`. Seconds to minutes per point on a CPU.
+        n_fy: outer nodes per half line of the finite-y functional (default 48; with
+            ``reference="solution"`` the quadrature is ``(2 n_fy/3, n_fy, 2 n_fy/3, n_fy/3)``, see
+            :mod:`~physlearn.theory._le_finite_y_solution`: ~5e-9 at 48, ~2e-4 at 24).
         rsb: ``"rs"`` or ``"1rsb"`` (``y = inf``, free reference): a 1RSB structure among the replicas
             around each reference (intra-cluster :math:`q_1`, inter-cluster :math:`q_0`, Parisi
             parameter :math:`m`; PRL 2015 SM), functional of :mod:`physlearn.theory._le_1rsb`. At
@@ -698,7 +794,7 @@ def binary(
     Returns:
         :class:`LocalEntropyRS` (``entropy`` is :math:`S_I(d)`; ``S_hat`` = :math:`\frac12 dS_I/dd`),
         :class:`LocalEntropySolutionRS` for ``reference="solution"``, :class:`LocalEntropy1RSB` for
-        ``rsb="1rsb"``.
+        ``rsb="1rsb"``; at finite y :class:`FiniteYRS` (free reference) or :class:`FiniteYSolutionRS`.
     """
     a = _as_param("alpha", alpha, positive=True)
     k = _as_param("kappa", kappa)
@@ -719,6 +815,8 @@ def binary(
         _broadcast(alpha=a, kappa=k, kappa_ref=kr)
         if not is_traced(kr, k) and (np.asarray(k) > np.asarray(kr) + 1e-15).any():
             raise ValueError("kappa_ref must be >= kappa (the reference must itself be a margin-kappa solution)")
+        if np.isfinite(float(np.asarray(y))):
+            return _finite_y_solution(a, k, kr, dd, float(y), 48 if n_fy is None else int(n_fy), on_failure)
         from ._le_solution import DEFAULT_N2
 
         sol = _le_solution_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(kr, f), jnp.asarray(dd, f), n,
