@@ -451,15 +451,13 @@ def y_schedule(y, ratio=1.6):
 
 def solve_path(theta_fp, d, ys, alpha, kappa, kappa_ref, nodes=None, max_steps=30):
     r"""Guess-free path: from the :math:`y\to0` saddle ``theta_fp`` (:func:`theta_from_franz_parisi`)
-    through the values ``ys`` (``lax.scan``; each solve starts from the previous solution). Returns
+    through the values ``ys`` (each solve starts from the previous solution). Returns
     ``(theta, converged, residual, n_steps)`` at ``ys[-1]``; ``converged`` requires every step."""
-    ys = jnp.asarray(ys, dtype=theta_fp.dtype)
-
-    def body(carry, yv):
-        th, ok_all, k_all = carry
-        th_n, ok, res, k = solve(th, d, yv, alpha, kappa, kappa_ref, nodes, max_steps)
-        good = jnp.all(jnp.isfinite(th_n))
-        return (jnp.where(good, th_n, th), ok_all & ok, k_all + k), res
-
-    (th, ok, k), res = jax.lax.scan(body, (theta_fp, jnp.asarray(True), jnp.asarray(0)), ys)
-    return th, ok, res[-1], k
+    # a Python loop over the (static) schedule: y stays a constant in every solve (a lax.scan with a
+    # traced y stalled at alpha = 0.5, d = 0.1, y = 1.5, residual 4e-4, where this converges)
+    th, ok, k, res = theta_fp, jnp.asarray(True), jnp.asarray(0), jnp.asarray(jnp.inf, theta_fp.dtype)
+    for yv in ys:
+        th_n, ok_n, res, k_n = solve(th, d, float(yv), alpha, kappa, kappa_ref, nodes, max_steps)
+        th = jnp.where(jnp.all(jnp.isfinite(th_n)), th_n, th)
+        ok, k = ok & ok_n, k + k_n
+    return th, ok, res, k
