@@ -44,6 +44,7 @@ def test_parametrisation_round_trip_and_admissibility():
         assert q0h >= rho * rho and q1h >= q0h
 
 
+@pytest.mark.slow  # 62-66 s cold on 2 cores (compile of the nested residual derivatives)
 def test_public_solve_is_a_saddle_point_between_franz_parisi_and_the_sphere():
     """binary(..., y, reference='solution'): a guess-free path from the Franz-Parisi saddle point; the
     returned order parameters make the full gradient of the functional vanish (an independent check
