@@ -64,6 +64,7 @@ __all__ = [
     "LocalEntropySolutionRS",
     "LocalEntropy1RSB",
     "FixedCouplingRS",
+    "FixedCoupling1RSB",
     "FiniteYRS",
     "FiniteYSolutionRS",
     "fixed_coupling",
@@ -526,7 +527,9 @@ def _validate_conventions(y, reference, rsb, threshold=False):
     if np.isfinite(yv) and yv <= 1.0:
         raise ValueError(f"finite y must be > 1 (number of real replicas), got {y!r}")
     if np.isfinite(yv) and rsb != "rs":
-        missing.append("finite y is implemented for rsb='rs' only")
+        missing.append("finite y at fixed d is implemented for rsb='rs' only (the finite-y 1RSB saddle is "
+                       "available at fixed coupling: fixed_coupling(alpha, gamma, y, rsb='1rsb'); it collapses "
+                       "onto RS at alpha = 0.6, y = 5)")
     if rsb == "1rsb" and reference != "free" and not threshold:
         missing.append("rsb='1rsb' curves are implemented for reference='free' (the solution reference "
                        "coincides with it to ~1e-9 at kappa_ref = kappa)")
@@ -1082,8 +1085,73 @@ def _fc_grid(alpha, gamma, y, kappa, n, n_in):
     return _grid_map(one, alpha, gamma, y, kappa)
 
 
+class FixedCoupling1RSB(eqx.Module):
+    r"""Finite-:math:`y` measure at fixed coupling with a 1RSB structure among the replicas around each
+    reference (free reference; :mod:`physlearn.theory._le_finite_y_1rsb`;
+    ``fixed_coupling(..., rsb="1rsb")``). Shapes: broadcast shape of ``alpha, gamma, y, kappa, m``.
+
+    Attributes:
+        m: Parisi parameter (group size, :math:`1<m<y`);
+        free_entropy, S, d, phi_int, internal_entropy, total_local_entropy, external_entropy,
+            external_ok: as :class:`FixedCouplingRS`, at the 1RSB saddle (the RS values where it collapses);
+        q0, qb, qc, q0_hat, qb_hat, qc_hat: overlaps with replicas of other references, of other groups
+            around the same reference, inside a group (``qc == qb`` where the solution collapses);
+        dphi_dm: :math:`\partial_m\Phi_{\rm tot}` (0 at the optimal :math:`m`; ~0 at a collapse, where
+            :math:`\Phi` does not depend on :math:`m`);
+        collapsed: the 1RSB search from a nearly frozen intra-group start returned to RS;
+        replicon: contraction rate of the intra-group gap at the collapse (RS locally stable in this
+            direction if < 1; NaN where the collapse was reached by the gap threshold instead);
+        rs_converged: the RS saddle converged; converged: RS converged and the 1RSB search either
+            collapsed or reached a fixed point; residual, n_steps: of the 1RSB search.
+    """
+
+    alpha: jax.Array
+    gamma: jax.Array
+    y: jax.Array
+    kappa: jax.Array
+    m: jax.Array
+    free_entropy: jax.Array
+    S: jax.Array
+    d: jax.Array
+    q0: jax.Array
+    qb: jax.Array
+    qc: jax.Array
+    q0_hat: jax.Array
+    qb_hat: jax.Array
+    qc_hat: jax.Array
+    phi_int: jax.Array
+    internal_entropy: jax.Array
+    total_local_entropy: jax.Array
+    external_entropy: jax.Array
+    external_ok: jax.Array
+    dphi_dm: jax.Array
+    collapsed: jax.Array
+    replicon: jax.Array
+    rs_converged: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+
+
+@partial(jax.jit, static_argnames=("n", "n_mid", "n_in"))
+def _fc1_grid(alpha, gamma, y, kappa, m, n, n_mid, n_in):
+    from . import _le_finite_y as fy
+    from . import _le_finite_y_1rsb as f1
+
+    def one(a, g, yy, k, mm):
+        th_rs, ok_rs, _, _ = fy.solve_coupling(g, yy, a, k, n, n_in)
+        th, col, ok, res, ns, slope = f1.search(th_rs, g, yy, mm, a, k, n, n_mid, n_in)
+        tot, S, phi, s_int, s_ext, dm = f1.derived(th, g, yy, mm, a, k, n, n_mid, n_in)
+        ok = ok & ok_rs & jnp.isfinite(tot)
+        return FixedCoupling1RSB(a, g, yy, k, mm, tot / yy, S, 0.5 * (1.0 - S), *(th[i] for i in range(6)), phi, s_int,
+                                 tot / yy - g * S, s_ext, s_ext >= 0.0, dm, col, slope, ok_rs, ok, res, ns)
+
+    return _grid_map(one, alpha, gamma, y, kappa, m)
+
+
 @eager_x64
-def fixed_coupling(alpha, gamma, y, kappa=0.0, *, n: int = 48, n_in: int = 24, on_failure: str = "raise"):
+def fixed_coupling(alpha, gamma, y, kappa=0.0, *, rsb: str = "rs", m=None, n: int | None = None,
+                   n_in: int | None = None, n_mid: int = 16, on_failure: str = "raise"):
     r"""Finite-:math:`y` large-deviation measure of the binary perceptron at fixed coupling
     :math:`\gamma` with a free reference (robust ensemble; Baldassi et al. PNAS 113, E7655 (2016),
     the form measured by focusing BP, their App. D.1; functional derived from theory notes §C.1):
@@ -1105,15 +1173,38 @@ def fixed_coupling(alpha, gamma, y, kappa=0.0, *, n: int = 48, n_in: int = 24, o
     :math:`\alpha` (module :mod:`physlearn.theory._le_finite_y`). Broadcasts over all four
     parameters; ``y > 1`` (real replicas), ``gamma > 0``. As :math:`y\to\infty` at fixed :math:`d`
     the internal entropy tends to :func:`binary`'s :math:`S_I(d)` (roughly as :math:`1/y`).
+
+    ``rsb="1rsb"`` (PNAS 2016 App. D.3, Fig. 11): the ``y`` replicas around each reference form groups
+    of ``m`` (Parisi parameter, :math:`1<m<y`; default :math:`(1+y)/2`), with three levels of
+    overlaps :math:`q_0\le q_b\le q_c` (functional and reductions in
+    :mod:`physlearn.theory._le_finite_y_1rsb`). The RS saddle is solved first; the 1RSB saddle is then
+    searched from a nearly frozen intra-group start. Returns :class:`FixedCoupling1RSB`; where the
+    search collapses onto RS (``collapsed``) every entropy equals the RS one. Defaults ``n=32, n_in=16``
+    (``n=48, n_in=24`` for RS) for this ansatz (three nested integrals) unless given. Finding (tested): at :math:`\alpha=0.6`,
+    :math:`y=5`, :math:`\gamma\in[0.25,0.7]`, :math:`m\in[2,4.5]`, :math:`\kappa=0` it collapses.
     """
+    if rsb not in ("rs", "1rsb"):
+        raise ValueError(f"rsb must be 'rs' or '1rsb', got {rsb!r}")
+    if m is not None and rsb != "1rsb":
+        raise ValueError("m (the Parisi parameter) is only used with rsb='1rsb'")
     a = _as_param("alpha", alpha, positive=True)
     g = _as_param("gamma", gamma, positive=True)
     yy = _as_param("y", y)
     k = _as_param("kappa", kappa)
     if not is_traced(yy) and (np.asarray(yy) <= 1.0).any():
         raise ValueError(f"y must be > 1 (number of real replicas), got {y!r}")
+    if rsb == "1rsb":
+        mm = 0.5 * (1.0 + np.asarray(yy)) if m is None else _as_param("m", m)
+        if not is_traced(mm) and not is_traced(yy) and ((np.asarray(mm) <= 1.0) | (np.asarray(mm) >= np.asarray(yy))).any():
+            raise ValueError(f"m must satisfy 1 < m < y (group size of the replicas around a reference), got m={m!r}, y={y!r}")
+        _broadcast(alpha=a, gamma=g, y=yy, kappa=k, m=mm)
+        out = _fc1_grid(a, g, yy, k, mm, int(n or 32), int(n_mid), int(n_in or 16))
+        _check(out, on_failure, "local_entropy.fixed_coupling(rsb='1rsb')",
+               {"alpha": out.alpha, "gamma": out.gamma, "y": out.y, "m": out.m},
+               "the 1RSB search neither collapsed nor reached a fixed point: try another m or more nodes")
+        return out
     _broadcast(alpha=a, gamma=g, y=yy, kappa=k)
-    out = _fc_grid(a, g, yy, k, int(n), int(n_in))
+    out = _fc_grid(a, g, yy, k, int(n or 48), int(n_in or 24))
     _check(out, on_failure, "local_entropy.fixed_coupling", {"alpha": out.alpha, "gamma": out.gamma, "y": out.y},
            "large gamma*y pushes q1 -> 1: increase n_in or lower y")
     return out
