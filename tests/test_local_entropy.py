@@ -120,8 +120,8 @@ def test_bad_input_and_unavailable_conventions():
         le.binary(0.5, 0.1, kappa_ref=0.2)
     with pytest.raises(NotImplementedError, match="1rsb"):
         le.binary(0.5, 0.1, reference="solution", rsb="1rsb")
-    with pytest.raises(NotImplementedError, match="finite y"):
-        le.binary(0.5, 0.1, y=10.0, rsb="1rsb")
+    with pytest.raises(NotImplementedError, match="finite-y 1RSB"):
+        le.binary(0.5, 0.1, y=10.0, rsb="1rsb", reference="solution")
     with pytest.raises(ValueError, match="rsb"):
         le.dense_region_threshold(rsb="2rsb")
     with pytest.raises(ValueError, match="m"):

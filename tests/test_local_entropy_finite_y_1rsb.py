@@ -71,3 +71,27 @@ def test_finite_y_1rsb_collapses_onto_rs_at_notebook_parameters():
     np.testing.assert_allclose(np.asarray(r.internal_entropy), np.broadcast_to(rs.internal_entropy, (2, 3)), atol=1e-7)
     np.testing.assert_allclose(np.asarray(r.qc), np.asarray(r.qb))
     assert np.all(np.abs(np.asarray(r.dphi_dm)) < 1e-6)
+
+
+def test_fixed_distance_conventions():
+    from physlearn.theory import local_entropy as le
+
+    with pytest.raises(ValueError, match="1 < m < y"):
+        le.binary(0.6, 0.1, y=5.0, rsb="1rsb", m=0.5)
+    with pytest.raises(NotImplementedError, match="reference='free'"):
+        le.binary(0.6, 0.1, y=5.0, rsb="1rsb", reference="solution")
+
+
+@pytest.mark.slow
+def test_fixed_distance_1rsb_is_the_rs_curve_where_it_collapses():
+    """binary(y=5, rsb='1rsb'): at every distance the 1RSB search at the RS coupling gamma(d) collapses,
+    so the fixed-d 1RSB local entropy is the RS one (~2 min cold)."""
+    from physlearn.theory import local_entropy as le
+
+    d = np.array([0.05, 0.1, 0.2])
+    r = le.binary(0.6, d, y=5.0, rsb="1rsb", m=3.0)
+    rs = le.binary(0.6, d, y=5.0)
+    assert isinstance(r, le.FiniteY1RSB) and r.entropy.shape == (3,)
+    assert np.all(np.asarray(r.collapsed)) and np.all(np.asarray(r.converged))
+    np.testing.assert_allclose(np.asarray(r.entropy), np.asarray(rs.entropy), rtol=0, atol=0)
+    np.testing.assert_allclose(np.asarray(r.qc), np.asarray(rs.q1))

@@ -67,6 +67,7 @@ __all__ = [
     "FixedCoupling1RSB",
     "FiniteYRS",
     "FiniteYSolutionRS",
+    "FiniteY1RSB",
     "fixed_coupling",
     "ThresholdResult",
 ]
@@ -526,10 +527,8 @@ def _validate_conventions(y, reference, rsb, threshold=False):
     missing = []
     if np.isfinite(yv) and yv <= 1.0:
         raise ValueError(f"finite y must be > 1 (number of real replicas), got {y!r}")
-    if np.isfinite(yv) and rsb != "rs":
-        missing.append("finite y at fixed d is implemented for rsb='rs' only (the finite-y 1RSB saddle is "
-                       "available at fixed coupling: fixed_coupling(alpha, gamma, y, rsb='1rsb'); it collapses "
-                       "onto RS at alpha = 0.6, y = 5)")
+    if np.isfinite(yv) and rsb != "rs" and reference != "free":
+        missing.append("finite-y 1RSB is implemented for reference='free'")
     if rsb == "1rsb" and reference != "free" and not threshold:
         missing.append("rsb='1rsb' curves are implemented for reference='free' (the solution reference "
                        "coincides with it to ~1e-9 at kappa_ref = kappa)")
@@ -600,6 +599,74 @@ def _finite_y_grid(alpha, kappa, y, d, n, n_fy, n_in):
         return x.reshape(shape + d.shape) if x.ndim == 2 else x.reshape(shape) if x.ndim == 1 else x
 
     return jax.tree_util.tree_map(reshape, out)
+
+
+class FiniteY1RSB(eqx.Module):
+    r"""Finite-:math:`y` local entropy at fixed distance, free reference, with the 1RSB structure of
+    :mod:`physlearn.theory._le_finite_y_1rsb` (``binary(..., y=finite, rsb="1rsb")``). Shapes as
+    :class:`FiniteYRS`.
+
+    At every point the RS fixed-d saddle (:class:`FiniteYRS`) is solved, and the 1RSB saddle is searched
+    at its coupling :math:`\gamma(d)` and Parisi parameter ``m`` from a nearly frozen intra-group
+    start. Where the search collapses, the 1RSB functional equals the RS one in a neighbourhood, so
+    the fixed-d 1RSB result *is* the RS one (entropies, :math:`\gamma`, overlaps with
+    :math:`q_c=q_b=q_1`). A non-collapsed point is flagged ``converged=False`` (its fixed-d Legendre
+    transform is not solved; the fixed-coupling values are in :func:`fixed_coupling`).
+
+    Attributes: entropy, gamma, total_local_entropy, external_entropy, external_ok (as
+    :class:`FiniteYRS`), m, q0, qb, qc, q0_hat, qb_hat, qc_hat, collapsed, rs_converged, converged,
+    residual and n_steps (of the 1RSB search).
+    """
+
+    alpha: jax.Array
+    kappa: jax.Array
+    y: jax.Array
+    d: jax.Array
+    m: jax.Array
+    entropy: jax.Array
+    gamma: jax.Array
+    total_local_entropy: jax.Array
+    external_entropy: jax.Array
+    external_ok: jax.Array
+    q0: jax.Array
+    qb: jax.Array
+    qc: jax.Array
+    q0_hat: jax.Array
+    qb_hat: jax.Array
+    qc_hat: jax.Array
+    collapsed: jax.Array
+    rs_converged: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+
+
+@partial(jax.jit, static_argnames=("n", "n_mid", "n_in"))
+def _fy1_points(theta_rs, gamma, alpha, kappa, y, m, n, n_mid, n_in):
+    from . import _le_finite_y_1rsb as f1
+
+    def one(x):
+        th, g, a, k = x
+        ok_in = jnp.all(jnp.isfinite(th)) & jnp.isfinite(g)
+        th = jnp.where(ok_in, th, jnp.array([0.3, 0.5, 0.3, 0.5], th.dtype))
+        out = f1.search(th, jnp.where(ok_in, g, 0.5), y, m, a, k, n, n_mid, n_in)
+        return out[:5]
+
+    return jax.lax.map(one, (theta_rs, gamma, alpha, kappa))
+
+
+def _finite_y_1rsb(rs, y, m, n=32, n_mid=16, n_in=16):
+    shape = rs.entropy.shape
+    flat = lambda v: jnp.broadcast_to(v, shape).reshape(-1)  # noqa: E731
+    theta = jnp.stack([flat(rs.q0), flat(rs.q1), flat(rs.q0_hat), flat(rs.q1_hat)], -1)
+    th, col, ok, res, ns = _fy1_points(theta, flat(rs.gamma), flat(rs.alpha), flat(rs.kappa), float(y), m, n, n_mid, n_in)
+    th = th.reshape(shape + (6,))
+    col, ok, res, ns = (v.reshape(shape) for v in (col, ok, res, ns))
+    conv = rs.converged & col & ok
+    mm = jnp.full(shape, m, dtype=th.dtype)
+    return FiniteY1RSB(rs.alpha, rs.kappa, rs.y, rs.d, mm, rs.entropy, rs.gamma, rs.total_local_entropy,
+                       rs.external_entropy, rs.external_ok, *(th[..., i] for i in range(6)), col, rs.converged, conv,
+                       res, ns)
 
 
 class FiniteYSolutionRS(eqx.Module):
@@ -788,6 +855,10 @@ def binary(
             where :math:`\Sigma(m)=0` if a non-collapsed solution exists. Finding: at
             :math:`\alpha=0.7`, :math:`d=0.1`, m = 0.5 the solution collapses onto RS
             (:math:`|S_I^{\rm 1RSB}-S_I^{\rm RS}|<10^{-12}`).
+            At finite ``y`` (free reference): the Parisi parameter is the group size of the replicas
+            around a reference, :math:`1<m<y` (default :math:`(1+y)/2`); the RS fixed-d saddle is solved
+            and the 1RSB saddle of :mod:`physlearn.theory._le_finite_y_1rsb` searched at its coupling
+            (:class:`FiniteY1RSB`; where it collapses the 1RSB result is the RS one).
         n_1rsb: outer nodes per half line of the 1RSB functional (default 48; inner nodes 24).
         reference: ``"free"`` (robust ensemble, PNAS 2016) or ``"solution"`` (PRL 2015).
         kappa_ref: margin of the reference (``reference="solution"`` only; ``>= kappa``).
@@ -797,14 +868,25 @@ def binary(
     Returns:
         :class:`LocalEntropyRS` (``entropy`` is :math:`S_I(d)`; ``S_hat`` = :math:`\frac12 dS_I/dd`),
         :class:`LocalEntropySolutionRS` for ``reference="solution"``, :class:`LocalEntropy1RSB` for
-        ``rsb="1rsb"``; at finite y :class:`FiniteYRS` (free reference) or :class:`FiniteYSolutionRS`.
+        ``rsb="1rsb"``; at finite y :class:`FiniteYRS` (free reference), :class:`FiniteY1RSB` (free
+        reference, ``rsb="1rsb"``) or :class:`FiniteYSolutionRS`.
     """
     a = _as_param("alpha", alpha, positive=True)
     k = _as_param("kappa", kappa)
     dd = _validate_d(d)
     _broadcast(alpha=a, kappa=k)
     _validate_conventions(y, reference, rsb)
-    if m is not None:
+    finite_y = bool(np.isfinite(float(np.asarray(y))))
+    if m is not None and finite_y:
+        if rsb != "1rsb":
+            raise ValueError("m (the Parisi parameter) is only used with rsb='1rsb'")
+        if is_traced(m) or np.ndim(m) != 0:
+            raise ValueError("m must be a concrete Python number with 1 < m < y")
+        m = float(m)
+        if not 1.0 < m < float(y):
+            raise ValueError(f"m must satisfy 1 < m < y at finite y (group size of the replicas around a "
+                             f"reference), got m={m!r}, y={y!r}")
+    elif m is not None:
         if rsb != "1rsb":
             raise ValueError("m (the Parisi parameter) is only used with rsb='1rsb'")
         if is_traced(m) or np.ndim(m) != 0:
@@ -835,6 +917,13 @@ def binary(
 
         sol = _finite_y_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(float(y), f), jnp.asarray(dd, f), n,
                              DEFAULT_N_OUTER if n_fy is None else int(n_fy), DEFAULT_N_INNER)
+        if rsb == "1rsb":
+            sol = _finite_y_1rsb(sol, float(y), 0.5 * (1.0 + float(y)) if m is None else m)
+            return _check_curve(
+                sol, on_failure, f"local_entropy.binary(y={float(y):g}, rsb='1rsb')",
+                "converged=False with rs_converged=True is a non-collapsed 1RSB saddle at the RS coupling: "
+                "its fixed-d Legendre transform is not solved; inspect fixed_coupling(..., rsb='1rsb')",
+            )
         return _check_curve(
             sol, on_failure, f"local_entropy.binary(y={float(y):g})",
             "the fixed-d solve starts from the fixed-coupling point at gamma = S_hat(d) of the y=inf curve; "
