@@ -877,30 +877,24 @@ def binary(
     _broadcast(alpha=a, kappa=k)
     _validate_conventions(y, reference, rsb)
     finite_y = bool(np.isfinite(float(np.asarray(y))))
-    if m is not None and finite_y:
+    if m is not None:
+        lo, hi, rng = (1.0, float(y), "1 < m < y") if finite_y else (0.0, 1.0, "(0, 1)")
         if rsb != "1rsb":
             raise ValueError("m (the Parisi parameter) is only used with rsb='1rsb'")
         if is_traced(m) or np.ndim(m) != 0:
-            raise ValueError("m must be a concrete Python number with 1 < m < y")
+            raise ValueError(f"m must be a concrete Python number in {rng}")
         m = float(m)
-        if not 1.0 < m < float(y):
-            raise ValueError(f"m must satisfy 1 < m < y at finite y (group size of the replicas around a "
-                             f"reference), got m={m!r}, y={y!r}")
-    elif m is not None:
-        if rsb != "1rsb":
-            raise ValueError("m (the Parisi parameter) is only used with rsb='1rsb'")
-        if is_traced(m) or np.ndim(m) != 0:
-            raise ValueError("m must be a concrete Python number in (0, 1)")
-        m = float(m)
-        if not 0.0 < m < 1.0:
-            raise ValueError(f"m must lie in (0, 1) (m -> 1 is the default analysis, m=None), got {m!r}")
+        if not lo < m < hi:
+            what = ("group size of the replicas around a reference" if finite_y
+                    else "m -> 1 is the default analysis, m=None")
+            raise ValueError(f"m must satisfy {rng} ({what}), got m={m!r}" + (f", y={y!r}" if finite_y else ""))
     f = jnp.result_type(float)
     if reference == "solution":
         kr = k if kappa_ref is None else _as_param("kappa_ref", kappa_ref)
         _broadcast(alpha=a, kappa=k, kappa_ref=kr)
         if not is_traced(kr, k) and (np.asarray(k) > np.asarray(kr) + 1e-15).any():
             raise ValueError("kappa_ref must be >= kappa (the reference must itself be a margin-kappa solution)")
-        if np.isfinite(float(np.asarray(y))):
+        if finite_y:
             return _finite_y_solution(a, k, kr, dd, float(y), 48 if n_fy is None else int(n_fy), on_failure)
         from ._le_solution import DEFAULT_N2
 
@@ -912,7 +906,7 @@ def binary(
         )
     if kappa_ref is not None:
         raise ValueError("kappa_ref is only used with reference='solution'")
-    if np.isfinite(float(np.asarray(y))):
+    if finite_y:
         from ._le_finite_y import DEFAULT_N_INNER, DEFAULT_N_OUTER
 
         sol = _finite_y_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(float(y), f), jnp.asarray(dd, f), n,
