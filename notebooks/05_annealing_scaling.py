@@ -71,12 +71,6 @@ t_med = {"replicated SA (y=3)": [], "standard SA (y=3)": [], "quantum SA (y=4 sl
 solved_all = {k: [] for k in t_med}
 
 
-def per_instance(res, rows):
-    steps = np.where(np.asarray(res.solved), np.asarray(res.steps, float), np.inf)  # (P, S)
-    best = steps[rows].min(axis=0)  # min over the schedule grid
-    return best
-
-
 for n in NS:
     t0 = time.perf_counter()
     prob = problems.random_patterns(jax.random.key(n), n, ALPHA, samples=SAMPLES)
@@ -86,9 +80,10 @@ for n in NS:
     q = np.array(QSA)
     rq = annealing.solve(jax.random.key(2), prob, kind="quantum", replicas=4, beta0=q[:, 0], field0=q[:, 1],
                          beta_factor=1.0, field_factor=1.01, max_moves=MAX_MOVES, moves_per_step=5000)
-    for name, best in (("replicated SA (y=3)", per_instance(r, slice(0, len(REP)))),
-                       ("standard SA (y=3)", per_instance(r, slice(len(REP), None))),
-                       ("quantum SA (y=4 slices)", per_instance(rq, slice(None)))):
+    # per instance, the best schedule of each kind (inf: unsolved)
+    for name, best in (("replicated SA (y=3)", annealing.moves_to_solution(r, slice(0, len(REP)))),
+                       ("standard SA (y=3)", annealing.moves_to_solution(r, slice(len(REP), None))),
+                       ("quantum SA (y=4 slices)", annealing.moves_to_solution(rq))):
         t_med[name].append(float(np.median(best)))
         solved_all[name].append(int(np.isfinite(best).sum()))
     print(f"N={n}: " + ", ".join(f"{k} median {v[-1]:.3g} ({solved_all[k][-1]}/{SAMPLES} solved)"
@@ -99,24 +94,12 @@ for n in NS:
 # ## Fits
 
 # %%
-def fit(ns, t):
-    """Least squares of log t on log N (power law) and on N (exponential); slope and RMS in decades."""
-    ns, lt = np.asarray(ns, float), np.log(np.asarray(t, float))
-    out = {}
-    for kind, x in (("power", np.log(ns)), ("exp", ns)):
-        A = np.stack([np.ones_like(x), x], axis=1)
-        coef = np.linalg.lstsq(A, lt, rcond=None)[0]
-        out[kind] = (coef, float(np.sqrt(np.mean((lt - A @ coef) ** 2)) / np.log(10)))
-    return out
-
-
-fits = {}
+fits = {}  # annealing.scaling_fits: least squares of log t on log N (power law) and on N (exponential)
 for name, t in t_med.items():
-    ok = np.isfinite(t)
-    if ok.sum() >= 2:
-        fits[name] = fit(np.asarray(NS)[ok], np.asarray(t)[ok])
-        (ap, bp), rp = fits[name]["power"]
-        (ae, ce), re_ = fits[name]["exp"]
+    if np.isfinite(t).sum() >= 2:
+        fits[name] = annealing.scaling_fits(NS, t)
+        _, bp, rp = fits[name]["power"]
+        _, ce, re_ = fits[name]["exp"]
         print(f"{name}: power law b = {bp:.2f} (RMS {rp:.3f} dec), exponential c = {ce:.4f} (RMS {re_:.3f} dec)")
 
 # %% [markdown]
@@ -130,8 +113,8 @@ for j, (name, t) in enumerate(t_med.items()):
     c = f"C{j}"
     plotting.data_points(ax, NS, t, f"{name}, {SAMPLES} instances", color=c, marker="osD"[j])
     if name in fits:
-        (ap, bp), _ = fits[name]["power"]
-        (ae, ce), _ = fits[name]["exp"]
+        ap, bp, _ = fits[name]["power"]
+        ae, ce, _ = fits[name]["exp"]
         ax.plot(nn, np.exp(ap) * nn**bp, "-", color=c, lw=0.9, label=f"power-law fit, b = {bp:.2f}")
         ax.plot(nn, np.exp(ae + ce * nn), ":", color=c, lw=0.9, label=f"exponential fit, c = {ce:.3f}")
 ax.set_yscale("log")
@@ -155,8 +138,8 @@ ratio = std / rep
 print("standard / replicated median ratio by N:", dict(zip(NS, np.round(ratio, 2))))
 assert all(s == SAMPLES for s in solved_all["replicated SA (y=3)"]), solved_all
 assert all(s == SAMPLES for s in solved_all["quantum SA (y=4 slices)"]), solved_all
-b_rep = fits["replicated SA (y=3)"]["power"][0][1]
-b_std = fit(NS, std)["power"][0][1] if np.all(np.isfinite(std)) else np.inf  # censored: exponential-like
+b_rep = fits["replicated SA (y=3)"]["power"][1]
+b_std = annealing.scaling_fits(NS, std)["power"][1] if np.all(np.isfinite(std)) else np.inf  # censored: exponential-like
 assert b_std > b_rep, (b_std, b_rep)
 assert ratio[-1] > 2 and ratio[-1] > ratio[0], ratio
 assert np.all(qsa / rep < 5), qsa / rep

@@ -354,3 +354,39 @@ def test_block_matches_numpy_reference():
     assert float(st1.beta) == pytest.approx(float(ref["beta"][0]), rel=1e-12)
     assert float(st1.gamma) == pytest.approx(float(ref["gamma"][0]), rel=1e-12)
     assert float(info.acceptance) == pytest.approx(int(st1.accepted) / B)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.floats(-3.0, 3.0), st.floats(0.5, 4.0), st.floats(1e-3, 0.05))
+def test_scaling_fits_recover_exact_power_laws_and_exponentials(a, b, c):
+    ns = np.array([51.0, 101.0, 201.0, 401.0])
+    power = annealing.scaling_fits(ns, np.exp(a) * ns**b)
+    assert power["power"][1] == pytest.approx(b, rel=1e-10) and power["power"][2] < 1e-10
+    assert power["power"][0] == pytest.approx(a, abs=1e-9)
+    expo = annealing.scaling_fits(ns, np.exp(a + c * ns))
+    assert expo["exp"][1] == pytest.approx(c, rel=1e-9) and expo["exp"][2] < 1e-10
+    # each law is curved in the other's coordinates: a strictly worse fit there
+    assert power["exp"][2] > 1e-3 and expo["power"][2] > 1e-4
+
+
+def test_scaling_fits_drop_unsolved_points_and_validate():
+    ns = np.array([51, 101, 151])
+    fit = annealing.scaling_fits(ns, np.array([10.0, 40.0, np.inf]))
+    assert fit["power"][1] == pytest.approx(np.log(4.0) / np.log(101 / 51))
+    with pytest.raises(ValueError, match="at least two"):
+        annealing.scaling_fits(ns, np.array([10.0, np.inf, np.inf]))
+    with pytest.raises(ValueError, match="equal length"):
+        annealing.scaling_fits(ns, np.array([1.0, 2.0]))
+
+
+def test_moves_to_solution_takes_the_best_point_per_instance():
+    prob = problems.random_patterns(jax.random.key(3), 31, 0.3, samples=3)
+    res = annealing.solve(jax.random.key(4), prob, beta0=np.array([1.0, 2.0]), gamma0=np.array([1.0, 0.0]),
+                          max_moves=20_000, moves_per_step=500)
+    steps = np.where(np.asarray(res.solved), np.asarray(res.steps, float), np.inf)
+    np.testing.assert_array_equal(annealing.moves_to_solution(res), steps.min(axis=0))
+    np.testing.assert_array_equal(annealing.moves_to_solution(res, slice(1, None)), steps[1])
+    assert np.isfinite(annealing.moves_to_solution(res)).all()  # alpha = 0.3 is easy
+    one = annealing.solve(jax.random.key(4), prob, max_moves=20_000, moves_per_step=500)
+    with pytest.raises(ValueError, match=r"\(P, S\)"):
+        annealing.moves_to_solution(one)

@@ -106,6 +106,8 @@ __all__ = [
     "pattern_energies",
     "quantum_coupling",
     "solve",
+    "moves_to_solution",
+    "scaling_fits",
 ]
 
 KINDS = ("replicated", "standard", "quantum")
@@ -757,3 +759,42 @@ def _result(algo, res, trace):
         field=st.field,
         trace=res.trace if trace else None,
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Time-to-solution analysis (PNAS 2016 Figs. 2 and 7)
+# ------------------------------------------------------------------------------------------------
+def moves_to_solution(result: AnnealResult, points=slice(None)):
+    r"""Attempted moves to a solution per instance, the best over hyper-parameter ``points``
+    (the leading axis of a hyper-parameter batch: e.g. a grid of schedules, of which the best one is
+    kept per instance, as PNAS 2016 optimises the schedule), ``inf`` where no point solved the
+    instance. ``result`` must have the axes ``(P, S)``. Returns a float NumPy array ``(S,)``; its
+    median over instances is the time to solution of Figs. 2 and 7 (robust to a minority of
+    unsolved instances, which count as infinitely slow)."""
+    solved = np.asarray(result.solved)
+    if solved.ndim != 2:
+        raise ValueError(f"result must have a hyper-parameter and a sample axis (P, S), got shape {solved.shape}")
+    steps = np.where(solved, np.asarray(result.steps, dtype=float), np.inf)
+    return steps[points].min(axis=0)
+
+
+def scaling_fits(ns, t):
+    r"""Least-squares fits of a time to solution ``t`` against the size ``ns`` in log scale: a
+    power law :math:`\log t = a + b\log N` and an exponential :math:`\log t = a + cN` (PNAS 2016,
+    Fig. 2: polynomial for replicated SA, exponential-like for standard SA). Returns
+    ``{"power": (a, b, rms), "exp": (a, c, rms)}`` with the RMS residual in decades; needs at least
+    two finite points (non-finite ones are dropped)."""
+    ns, t = np.asarray(ns, dtype=float), np.asarray(t, dtype=float)
+    if ns.shape != t.shape or ns.ndim != 1:
+        raise ValueError(f"ns and t must be 1-D arrays of equal length, got shapes {ns.shape} and {t.shape}")
+    ok = np.isfinite(t) & (t > 0)
+    if ok.sum() < 2:
+        raise ValueError(f"scaling_fits needs at least two finite positive times, got {t!r}")
+    lt = np.log(t[ok])
+    out = {}
+    for kind, x in (("power", np.log(ns[ok])), ("exp", ns[ok])):
+        A = np.stack([np.ones_like(x), x], axis=1)
+        coef = np.linalg.lstsq(A, lt, rcond=None)[0]
+        rms = float(np.sqrt(np.mean((lt - A @ coef) ** 2)) / np.log(10))
+        out[kind] = (float(coef[0]), float(coef[1]), rms)
+    return out
