@@ -83,3 +83,17 @@ def test_tour_rejects_bad_arguments(tmp_path):
         run_tour(tmp_path / "x", size="huge")
     with pytest.raises(ValueError, match="unknown tour section"):
         run_tour(tmp_path / "y", sections=["no such section"])
+
+
+def test_report_rows_state_bounds_and_equalities():
+    from physlearn.tour import Row
+
+    assert Row("q", 1.0, "s", 1.05, 0.1).agrees and not Row("q", 1.0, "s", 1.2, 0.1).agrees
+    low = Row("ratio", 2.0, "s", 6.0, 0.0, relation=">=")
+    assert low.agrees and low.reference_text() == "≥ 2" and "bound holds" in low.verdict()
+    assert not Row("ratio", 2.0, "s", 1.5, 0.0, relation=">=").agrees
+    assert Row("x", 0.0, "s", -1.0, 0.0, relation="<=").agrees
+    assert not Row("x", 0.0, "s", float("nan"), 1.0).agrees  # a missing measurement never agrees
+    assert "**no**" in Row("x", 0.0, "s", 1.0, 0.0, relation="<=").verdict()
+    with pytest.raises(ValueError, match="relation"):
+        Row("x", 0.0, "s", 0.0, 0.0, relation="~")
