@@ -102,10 +102,16 @@ def theory_at_gamma(g, val):
     return np.interp(g, g_th, val, left=np.nan, right=np.nan)
 
 
+# fBP minus RS at the distance fBP measured, per coupling: mean over the instances where BP converged
+gap_all = s_bp - theory_at_d(d_bp)
+good = conv & np.isfinite(gap_all)
+n_good = good.sum(axis=0)
+gap_mean = np.array([gap_all[good[:, j], j].mean() if n_good[j] else np.nan for j in range(GAMMAS.size)])
+d_mean = d_bp.mean(axis=0)
 for j, g in enumerate(GAMMAS):
-    print(f"gamma={g:.2f}: fBP d={d_bp[:, j].mean():.4f} Sigma_int={s_bp[:, j].mean():.4f} q={q_bp[:, j].mean():.3f}"
-          f" | RS Sigma_int(d)={float(theory_at_d(d_bp[:, j].mean())):.4f} q0={theory_at_gamma(g, q0_th):.3f}"
-          f" q1={theory_at_gamma(g, q1_th):.3f}")
+    print(f"gamma={g:.2f}: fBP d={d_mean[j]:.4f} Sigma_int={s_bp[:, j].mean():.4f} q={q_bp[:, j].mean():.3f}"
+          f" | RS Sigma_int(d)={float(theory_at_d(d_mean[j])):.4f} q0={theory_at_gamma(g, q0_th):.3f}"
+          f" q1={theory_at_gamma(g, q1_th):.3f} | fBP - RS over {n_good[j]} converged: {gap_mean[j]:+.4f}")
 
 # %% [markdown]
 # ## 1RSB theory
@@ -125,7 +131,10 @@ for j, g in enumerate(GAMMAS):
 # %%
 if PAPER:  # ~2 minutes on 2 CPU cores (three nested integrals per point)
     one_rsb = le.fixed_coupling(ALPHA, GAMMAS[:, None], Y, rsb="1rsb", m=np.array([2.0, 3.0, 4.0]), on_failure="flag")
-    print("1RSB search collapsed onto RS (gamma x m):\n", np.asarray(one_rsb.collapsed).astype(int))
+    collapsed = np.asarray(one_rsb.collapsed)
+    rs_exists = np.asarray(le.fixed_coupling(ALPHA, GAMMAS, Y, on_failure="flag").converged)
+    print("1RSB search collapsed onto RS (gamma x m):\n", collapsed.astype(int))
+    print("RS saddle exists at gamma:", GAMMAS[rs_exists])
 
 # %% [markdown]
 # ## Figures
@@ -160,21 +169,38 @@ plt.close("all")
 # ## What this shows (asserted)
 #
 # * focusing works: the measured distance to the reference decreases as γ grows;
-# * where BP converged, the measured $\Sigma_{\rm int}(d)$ agrees with the RS theory at the same
-#   $d$ (within finite-size error: 0.01 nats at N = 1001, 0.02 at N = 201), and stays below $H_2(d)$;
+# * far from the reference ($d\ge0.1$) the measured $\Sigma_{\rm int}(d)$, averaged over the
+#   instances where BP converged, agrees with the RS theory at the same $d$ within the finite-size
+#   offset (0.02 nats at N = 201, where fBP is ~0.01 above RS at every coupling; 0.005 at
+#   N = 1001, where it is 0.002–0.004 *below*), and every point stays below $H_2(d)$;
 # * the measured overlap lies between the theory's $q_0$ and $q_1$ and matches $q_0$ at the
-#   smallest γ.
+#   smallest γ;
+# * (paper size) close to the reference fBP and RS part: a finding. At N = 1001 (8 instances,
+#   first run 2026-12-03) the offset fBP − RS grows steadily as $d$ shrinks, from −0.004 at
+#   $d=0.38$ to +0.008 at $d=0.045$ and +0.010 at $d=0.035$; it is what PNAS 2016 (App. D.3,
+#   Fig. 11) reports as fBP leaving the RS curve for a 1RSB one. physlearn's finite-y 1RSB
+#   (groups of $m$ replicas around each reference) collapses onto RS at every coupling where the RS
+#   saddle exists ($\gamma\le0.8$ here), so it does **not** account for the offset; the RS saddle
+#   itself ends near $\gamma\approx0.9$. Asserted: the offset at the smallest distance the theory
+#   reaches is positive and at least 0.005 above the mean offset at $d\ge0.1$, and the 1RSB search
+#   collapses wherever RS exists.
 
 # %%
-tol = 0.01 if PAPER else 0.02
+tol = 0.005 if PAPER else 0.02
 assert np.all(np.diff(d_bp, axis=1) < 0), d_bp
 assert conv[:, :3].all(), conv  # BP converges at the small couplings
-good = conv & np.isfinite(theory_at_d(d_bp))
 assert good.sum() >= 3 * SAMPLES, good
-gap = np.abs(s_bp - theory_at_d(d_bp))[good]
-print(f"max |Sigma_int(fBP) - RS| over {good.sum()} converged points: {gap.max():.4f} (tolerance {tol})")
-assert gap.max() < tol, gap
+far = (d_mean >= 0.1) & (n_good > 0)
+assert far.sum() >= 3, d_mean
+print(f"fBP - RS at d >= 0.1 (mean over converged instances, per gamma): {np.round(gap_mean[far], 4)} (tolerance {tol})")
+assert np.all(np.abs(gap_mean[far]) < tol), gap_mean
 assert np.all(s_bp[good] < np.asarray(fp.h2(d_bp[good])))
+if PAPER:
+    near = int(np.flatnonzero(n_good > 0)[-1])  # the smallest distance with theory and a converged instance
+    excess = gap_mean[near] - gap_mean[far].mean()
+    print(f"fBP - RS at d = {d_mean[near]:.4f}: {gap_mean[near]:+.4f}; excess over d >= 0.1: {excess:+.4f}")
+    assert gap_mean[near] > 0 and excess > 0.005, gap_mean
+    assert collapsed[rs_exists].all(), (collapsed, rs_exists)
 q0_at, q1_at = theory_at_gamma(GAMMAS, q0_th), theory_at_gamma(GAMMAS, q1_th)
 cq = conv & np.isfinite(q0_at)
 assert np.all((q_bp[cq] >= np.broadcast_to(q0_at, q_bp.shape)[cq] - 0.02)
