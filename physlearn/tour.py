@@ -345,6 +345,8 @@ def annealing_section(ctx: TourContext) -> list[Row]:
             ax.plot(nn, np.exp(a) * nn**b, "-", color=f"C{j}", lw=0.9, label=f"power-law fit, exponent {b:.2f}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xticks(ns, [str(n) for n in ns], minor=False)
+    ax.set_xticks([], minor=True)
     ax.legend(fontsize=8)
     ctx.figure(fig, "annealing_scaling.png", "Replicated vs standard simulated annealing",
                "Markers: median over instances of the attempted moves to a solution (best schedule per instance; "
