@@ -255,10 +255,12 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
     d_bp, s_bp, q_bp = (np.asarray(x) for x in (tr.distance, tr.local_entropy, tr.q))
     conv = np.asarray(tr.converged)
     # theory at the measured couplings (the reduced quadrature of notebook 4 at small size)
-    th = le.fixed_coupling(alpha, gammas, y, on_failure="flag", **({} if paper else dict(n=24, n_in=12)))
+    # one extra coupling below the first brackets the largest measured d (interpolation needs both sides)
+    th = le.fixed_coupling(alpha, np.concatenate([[gammas[0] / 2], gammas]), y, on_failure="flag",
+                           **({} if paper else dict(n=24, n_in=12)))
     ok = np.asarray(th.converged) & np.asarray(th.external_ok)
     d_th, s_th = np.asarray(th.d)[ok], np.asarray(th.internal_entropy)[ok]
-    q0_th, q1_th = np.asarray(th.q0), np.asarray(th.q1)
+    q0_th, q1_th = np.asarray(th.q0)[1:], np.asarray(th.q1)[1:]  # at the measured couplings
     order = np.argsort(d_th)
     s_at_d = np.interp(d_bp, d_th[order], s_th[order], left=np.nan, right=np.nan)  # RS Sigma_int at fBP's d
 
@@ -284,7 +286,9 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
     ctx.notes.append(
         f"fBP instrument (alpha={alpha}, y={y:g}, N={n}): Sigma_int - RS theory at the measured d, mean over the "
         "instances where BP converged, per gamma (d): "
-        + ", ".join(f"{g:g} ({d:.3f}): {x:+.4f}" for g, d, x in zip(gammas, d_bp.mean(0), gap_mean))
+        + ", ".join(f"{g:g} ({d:.3f}): " + (f"{x:+.4f}" if np.isfinite(x) else
+                    "n/a (BP did not converge)" if not conv[:, j].any() else "n/a (no RS solution at this d)")
+                    for j, (g, d, x) in enumerate(zip(gammas, d_bp.mean(0), gap_mean)))
         + f"; BP converged on {int(conv.sum())}/{conv.size} (instance, gamma) points."
     )
     rows = []
