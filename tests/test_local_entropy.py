@@ -118,8 +118,8 @@ def test_bad_input_and_unavailable_conventions():
         le.binary(0.5, 0.1, reference="solution", kappa_ref=-0.1)
     with pytest.raises(ValueError, match="kappa_ref"):
         le.binary(0.5, 0.1, kappa_ref=0.2)
-    with pytest.raises(NotImplementedError, match="1rsb"):
-        le.binary(0.5, 0.1, reference="solution", rsb="1rsb")
+    with pytest.raises(NotImplementedError, match="m -> 1"):
+        le.binary(0.5, 0.1, reference="solution", rsb="1rsb", m=0.5)
     with pytest.raises(NotImplementedError, match="finite-y 1RSB"):
         le.binary(0.5, 0.1, y=10.0, rsb="1rsb", reference="solution")
     with pytest.raises(ValueError, match="rsb"):
@@ -183,6 +183,58 @@ def test_solution_reference_matches_free_reference_at_kappa_ref_equal_kappa():
     # kappa_ref > kappa: the constraint binds and lowers the local entropy
     assert r.active_mass[1, 0] > 1e-3 and r.R[1, 0] > 1e-3
     assert r.entropy[1, 0] < r.entropy_free[1, 0] - 1e-5
+    assert (r.entropy <= le.h2(d) + 1e-12).all()
+
+
+def test_solution_reference_1rsb_functional_reductions():
+    # (i) at the collapse (q1 = q0, q1_hat = q0_hat) the 12-parameter 1RSB functional with a solution
+    # reference is the nine-parameter RS one for any m (same nodes: exact up to rounding)
+    import jax
+    import jax.numpy as jnp
+
+    from physlearn.theory import _le_1rsb as r1
+    from physlearn.theory import _le_solution as ls
+
+    th9 = jnp.array([0.9, 0.5, 0.3, 0.05, 0.02, 0.1, 1.5, 0.8, 0.3])
+    rs = jax.jit(lambda t: ls.free_entropy(t, 0.1, 0.6, 0.0, 0.0, 16))(th9)
+    one = jax.jit(jax.vmap(lambda m: ls.free_entropy_1rsb(ls.theta_1rsb(th9, th9[0], th9[6], m), 0.1, 0.6, 0.0,
+                                                          0.0, 16)))(jnp.array([0.3, 0.5, r1.M_ONE]))
+    assert np.abs(np.asarray(one) - float(rs)).max() < 1e-11
+
+
+def test_solution_reference_1rsb_intra_map_reduces_to_free_one():
+    import jax
+    import jax.numpy as jnp
+
+    from physlearn.theory import _le_1rsb as r1
+    from physlearn.theory import _le_solution as ls
+
+    # (ii) with R = a = 0 and the constraint out of reach (kappa_ref -> -inf) the intra-cluster sweep
+    # is the free-reference one (2D vs 1D quadrature; the m -> 1 maps divide by 1 - m = 1e-3)
+    al, d = 0.7, 0.1
+    rs5 = jnp.array([0.66834883, 0.39753668, 0.98792209, 0.38513219, 0.25869611])  # free RS saddle
+    q0 = rs5[0]
+    q1 = q0 + 1e-3 * (1.0 - q0)
+    free = jax.jit(lambda q: r1.intra_map(q, rs5, al, 0.0, r1.M_ONE, 48, 24))(q1)
+    th = jnp.array([rs5[0], 5.0, 1.0, rs5[1], 0.0, 0.0, rs5[2], rs5[3], rs5[4]])
+    sol = jax.jit(lambda q: ls.intra_map_1rsb(q, th, d, al, 0.0, -40.0, r1.M_ONE, 48))(q1)
+    assert abs(float(sol[1] - free[1])) < 1e-8 * float(free[1])  # q1_hat
+    assert abs(float(sol[0] - free[0])) < 1e-6  # q1'
+
+
+@pytest.mark.slow
+def test_solution_reference_1rsb_curve():
+    # m -> 1 analysis around a solution reference (PRL 2015 convention): it collapses onto the
+    # constrained RS saddle; at small d the constraint is inactive and everything is the free-reference
+    # result, at d = 0.1 it binds (active mass ~2e-2) and S_I drops below the free value
+    d = np.array([0.03, 0.1])
+    r = le.binary(0.7, d, reference="solution", rsb="1rsb")
+    f = le.binary(0.7, d, rsb="1rsb")
+    assert r.converged.all() and r.collapsed.all()
+    np.testing.assert_allclose(r.entropy, r.entropy_rs, atol=1e-12)
+    assert abs(r.entropy[0] - f.entropy[0]) < 1e-8 and r.active_mass[0] < 1e-5
+    assert r.active_mass[1] > 1e-3 and r.entropy[1] < f.entropy[1] - 5e-5
+    assert (r.replicon < 1.0).all() and abs(r.replicon[0] - f.replicon[0]) < 5e-3
     assert (r.entropy <= le.h2(d) + 1e-12).all()
 
 

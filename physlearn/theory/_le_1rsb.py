@@ -282,7 +282,7 @@ def intra_map(q1, rs, alpha, kappa=0.0, m=M_ONE, n=DEFAULT_N, n_in=DEFAULT_N_IN)
 
 
 def analyse_collapse(rs, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN, start=0.9, damping=0.8,
-                     max_steps=200, tol=1e-9, rel=1e-3, collapse=1e-7):
+                     max_steps=200, tol=1e-9, rel=1e-3, collapse=1e-7, intra=None):
     r"""The :math:`m\to1` 1RSB analysis at the RS saddle ``rs = (q, dq, q_hat, dq_hat, S_hat)``, two
     chains of :func:`intra_map` swept together (one compiled sweep):
 
@@ -300,11 +300,17 @@ def analyse_collapse(rs, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN, start
     means the 1RSB solution collapses onto RS (the iteration then contracts at rate
     :math:`1-\eta+\eta\lambda`). A search that runs into :math:`1-q_1<10^{-9}` (a frozen solution,
     :math:`q_1=1`, outside what this parametrisation resolves, or the clip of :func:`intra_map`) is
-    reported as not converged."""
+    reported as not converged.
+
+    ``intra``: another intra-cluster map ``q1 -> (q1', q1_hat)`` at the same inter-cluster saddle
+    (``rs[0]`` is :math:`q_0`), e.g. the solution-reference one of
+    :func:`physlearn.theory._le_solution.intra_map_1rsb`; default :func:`intra_map`."""
     q0 = rs[0]
     eps = rel * (1.0 - q0)
     floor = collapse * (1.0 - q0)
-    sweep = jax.vmap(lambda q: intra_map(q, rs, alpha, kappa, M_ONE, n, n_in))
+    if intra is None:
+        intra = lambda q: intra_map(q, rs, alpha, kappa, M_ONE, n, n_in)  # noqa: E731
+    sweep = jax.vmap(intra)
 
     def done(x, r):
         return (r <= tol) | (x[1] - q0 <= floor)

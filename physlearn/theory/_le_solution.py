@@ -38,12 +38,19 @@ Saddle point: damped iteration of the reduced map :math:`(q_1,\delta q,\delta Q,
 :math:`S=\partial_{\hat S}G_S`) :math:`\to(q_1,\delta q,\delta Q,\delta S)` (derivatives of
 :math:`G_S`), started from the free-reference solution.
 
-Finding (``kappa_ref == kappa``): the free-reference optimum :math:`\tilde W=\mathrm{sign}` of the
-cavity field already satisfies the constraint except on a region of Gaussian mass
-:math:`\lesssim e^{-100}` (the replicas sit within :math:`\sqrt{q_1-S^2}\ll1` of the reference
-direction), so :math:`R\to0` and the constrained saddle point *is* the free one: :math:`S_I` agrees
-to quadrature accuracy and :math:`\delta Q` becomes a flat direction (reported, not used).
-With ``kappa_ref > kappa`` the constraint is active on a finite mass and :math:`R>0`.
+Finding (``kappa_ref == kappa``): at small d the free-reference optimum :math:`\tilde W=\mathrm{sign}`
+of the cavity field already satisfies the constraint except on a negligible Gaussian mass (the
+replicas sit within :math:`\sqrt{q_1-S^2}\ll1` of the reference direction; ~1e-7 at
+:math:`\alpha=0.7, d=0.03`), so :math:`R\to0` and the constrained saddle point *is* the free one:
+:math:`S_I` agrees to quadrature accuracy and :math:`\delta Q` becomes a flat direction (reported,
+not used). The mass grows with d (:math:`\alpha=0.7`: 2.6e-3 at d = 0.06, 2.3e-2 at d = 0.1, where
+:math:`R=0.015` and :math:`S_I` is 1.2e-4 below the free value). With ``kappa_ref > kappa`` the
+constraint is active on a finite mass already at small d.
+
+1RSB among the replicas around the solution reference (:func:`free_entropy_1rsb`,
+:func:`intra_map_1rsb`): the same 2D integrals with the 1RSB envelopes of
+:mod:`physlearn.theory._le_1rsb`; used by ``local_entropy.binary(reference="solution", rsb="1rsb")``
+for the :math:`m\to1` analysis.
 """
 
 from __future__ import annotations
@@ -66,24 +73,18 @@ def _split_rule(c, n):
     return jnp.concatenate([zu, -zl]), jnp.concatenate([wu, wl])
 
 
-def _me(c, K):
-    from .local_entropy import moreau_energetic
-
-    return moreau_energetic(c, K)
-
-
 def _ms(B, D):
     from .local_entropy import moreau_entropic
 
     return moreau_entropic(B, D)
 
 
-def entropic(R, a, q1h, dqh, sh, n=DEFAULT_N2):
-    r""":math:`G_S = \mathbb E\max_{\tilde W}[Rz_0\tilde W + M_S(A+\hat S\tilde W)]`,
-    :math:`A = az_0+\sqrt{\hat q_1-a^2}z_1` (PRL 2015 SM), integrated in :math:`t=A/\sqrt{\hat q_1}`
-    and :math:`s`, :math:`z_0=\rho t+\sqrt{1-\rho^2}s`, :math:`\rho=a/\sqrt{\hat q_1}`, with the
-    :math:`s` line split where :math:`\tilde W^*` switches."""
-    sq = jnp.sqrt(q1h)
+def _entropic_2d(ms, R, a, p, sh, n):
+    r""":math:`\mathbb E\max_{\tilde W}[Rz_0\tilde W + M(A+\hat S\tilde W)]`,
+    :math:`A = az_0+\sqrt{p-a^2}z_1`, for an entropic envelope ``ms(B)`` (RS or 1RSB), integrated in
+    :math:`t=A/\sqrt p` and :math:`s`, :math:`z_0=\rho t+\sqrt{1-\rho^2}s`, :math:`\rho=a/\sqrt p`,
+    with the :math:`s` line split where :math:`\tilde W^*` switches."""
+    sq = jnp.sqrt(p)
     rho = a / sq
     orth = jnp.sqrt(jnp.maximum(1.0 - rho * rho, 1e-300))
     t, wt = _split_rule(jnp.zeros_like(R), n)
@@ -91,7 +92,7 @@ def entropic(R, a, q1h, dqh, sh, n=DEFAULT_N2):
 
     def inner(tt):
         A = sq * tt
-        mp, mm = _ms(A + sh, dqh), _ms(A - sh, dqh)
+        mp, mm = ms(A + sh), ms(A - sh)
         z0s = jax.lax.stop_gradient((mm - mp) / (2.0 * Rs))  # W* = +1 iff R z0 > (mm - mp)/2
         s_star = jnp.clip((z0s - rho * tt) / orth, -30.0, 30.0)
         s, ws = _split_rule(s_star, n)
@@ -102,37 +103,55 @@ def entropic(R, a, q1h, dqh, sh, n=DEFAULT_N2):
     return jnp.sum(wt * jax.vmap(inner)(t))
 
 
-def energetic(q1, dQ, dS, dq, S, kappa, kappa_ref, n=DEFAULT_N2, with_mass=False):
-    r""":math:`G_E` of the module docstring, integrated in :math:`t` (the replicas' field
-    :math:`(Sz_0+\sqrt{q_1-S^2}z_1)/\sqrt{q_1}`) and :math:`s` (orthogonal), the :math:`s` line split
-    where the reference constraint switches on. ``with_mass``: also return the Gaussian mass
-    of the active region (where the reference field sits at :math:`\kappa_{\rm ref}`)."""
-    s1 = jnp.sqrt(1.0 - q1)
-    K = dq / (1.0 - q1)
-    Ka = jnp.maximum(dq - dS * dS / dQ, 1e-300) / (1.0 - q1)
-    rho = S / jnp.sqrt(q1)
+def _energetic_2d(me, q, dQ, dS, dq, S, kappa, kappa_ref, n, with_mass):
+    r""":math:`\mathbb E\max_{r\ge\kappa_{\rm ref},w}[\dots]` of the module docstring for an energetic
+    envelope ``me(c, dq) -> (M(c), g)`` of the unscaled argument :math:`c=\kappa-\text{field}`
+    (:math:`g=-\partial_cM`, so that the unconstrained optimum is :math:`r-z_0=\delta S\,g`).
+    Integrated in :math:`t` (the replicas' field :math:`(Sz_0+\sqrt{q-S^2}z_1)/\sqrt q`) and
+    :math:`s` (orthogonal), the :math:`s` line split where the reference constraint switches on."""
+    rho = S / jnp.sqrt(q)
     orth = jnp.sqrt(jnp.maximum(1.0 - rho * rho, 1e-300))
-    t, wt = _split_rule(kappa / jnp.sqrt(q1), n)
-    from .local_entropy import _u_of
+    dqa = jnp.maximum(dq - dS * dS / dQ, 1e-300)
+    t, wt = _split_rule(kappa / jnp.sqrt(q), n)
 
     def inner(tt):
-        c = (kappa - jnp.sqrt(q1) * tt) / s1
-        u = _u_of(c, K)
-        Au = nm.GH(u)
-        free = -0.5 * K * Au * Au + nm.log_H(u)
-        z0s = jax.lax.stop_gradient(kappa_ref - dS * Au / s1)  # active iff z0 < z0s
+        c = kappa - jnp.sqrt(q) * tt
+        free, g = me(c, dq)
+        z0s = jax.lax.stop_gradient(kappa_ref - dS * g)  # active iff z0 < z0s
         s_star = jnp.clip((z0s - rho * tt) / orth, -30.0, 30.0)
         s, ws = _split_rule(s_star, n)
         z0 = rho * tt + orth * s
         vm = kappa_ref - z0
-        act = -0.5 * vm * vm / dQ + _me(c - dS * vm / (dQ * s1), Ka)
-        active = z0 + dS * Au / s1 < kappa_ref
+        act = -0.5 * vm * vm / dQ + jax.vmap(lambda cc: me(cc, dqa)[0])(c - dS * vm / dQ)
+        active = z0 + dS * g < kappa_ref
         f = jnp.where(active, act, free)
         return jnp.sum(ws * f), jnp.sum(ws * active)
 
     val, mass = jax.vmap(inner)(t)
     val, mass = jnp.sum(wt * val), jnp.sum(wt * mass)
     return (val, mass) if with_mass else val
+
+
+def entropic(R, a, q1h, dqh, sh, n=DEFAULT_N2):
+    r""":math:`G_S = \mathbb E\max_{\tilde W}[Rz_0\tilde W + M_S(A+\hat S\tilde W)]`,
+    :math:`A = az_0+\sqrt{\hat q_1-a^2}z_1` (PRL 2015 SM), split where :math:`\tilde W^*` switches."""
+    return _entropic_2d(lambda B: _ms(B, dqh), R, a, q1h, sh, n)
+
+
+def energetic(q1, dQ, dS, dq, S, kappa, kappa_ref, n=DEFAULT_N2, with_mass=False):
+    r""":math:`G_E` of the module docstring (RS envelope :math:`M_E(c/\sqrt{1-q_1},\delta q/(1-q_1))`),
+    split where the reference constraint switches on. ``with_mass``: also return the Gaussian mass
+    of the active region (where the reference field sits at :math:`\kappa_{\rm ref}`)."""
+    from .local_entropy import _u_of
+
+    s1 = jnp.sqrt(1.0 - q1)
+
+    def me(c, dq_):
+        u = _u_of(c / s1, dq_ / (1.0 - q1))
+        Au = nm.GH(u)
+        return -0.5 * dq_ / (1.0 - q1) * Au * Au + nm.log_H(u), Au / s1
+
+    return _energetic_2d(me, q1, dQ, dS, dq, S, kappa, kappa_ref, n, with_mass)
 
 
 def free_entropy(theta, d, alpha, kappa=0.0, kappa_ref=0.0, n=DEFAULT_N2):
@@ -208,3 +227,83 @@ def solve_point(theta_free, x_guess, d, alpha, kappa, kappa_ref, n=DEFAULT_N2):
     _, mass = energetic(xn[0], xn[2], xn[3], xn[1], S, kappa, kappa_ref, n, with_mass=True)
     ok = (res <= _TOL) & jnp.all(jnp.isfinite(theta))
     return theta, ok, res, k, mass
+
+
+# --------------------------------------------------------------------------------------------
+# 1RSB among the replicas around a solution reference (m -> 1)
+# --------------------------------------------------------------------------------------------
+# The replicas around one reference split into groups of m (intra-cluster overlap q1 and conjugate
+# p1 = q1_hat; the RS order parameters become the inter-cluster level q0 = q1^RS, p0 = q1_hat^RS).
+# The 2D integrals keep their form, with the RS envelopes replaced by the 1RSB ones of
+# :mod:`physlearn.theory._le_1rsb` (theory notes §C.4):
+#
+#   S_I = -R^2 dQ/2 - S_hat S - a R dS - p1 (1 - q1)/2 - m (p1 q1 - p0 q0)/2 - (dp q0 + p0 dq)/2
+#         + E max_W~ [R z0 W~ + M_S^(1RSB)(a z0 + sqrt(p0 - a^2) z1 + S_hat W~)]
+#         + alpha E max_{r >= kappa_ref, w} [-(r - z0)^2/(2 dQ) - w^2/2
+#               + L_E(kappa - S z0 - sqrt(q0 - S^2) z1 - (dS/dQ)(r - z0) - sqrt(dq - dS^2/dQ) w)],
+#
+# L_E(v) = (1/m) log int Dz H((v - sqrt(q1 - q0) z)/sqrt(1 - q1))^m. At m = 1 (or q1 = q0, p1 = p0)
+# every inner 1RSB integral is the RS one exactly, so the functional is the nine-parameter RS one for
+# any (q1, p1): at m -> 1 the inter-cluster level is the RS saddle of :func:`solve_point` and the
+# intra-cluster level the scalar fixed point of :func:`intra_map_1rsb` (the reconstruction equations
+# with the reference constraint). Where the constraint is inactive on a node, that node is the
+# free-reference one; the constraint enters through the nodes where it binds (mass ``active_mass``).
+def entropic_1rsb(R, a, p0, p1, dp, sh, m, n=DEFAULT_N2, n_in=None):
+    r"""1RSB entropic term :math:`\mathbb E\max_{\tilde W}[Rz_0\tilde W + M_S(A+\hat S\tilde W)]` with
+    the 1RSB envelope :math:`M_S` of :func:`physlearn.theory._le_1rsb.moreau_entropic`
+    (:math:`A=az_0+\sqrt{\hat q_0-a^2}z_1`, intra-cluster variance :math:`\hat q_1-\hat q_0`)."""
+    from . import _le_1rsb as r1
+
+    n_in = r1.DEFAULT_N_IN if n_in is None else n_in
+    return _entropic_2d(lambda B: r1.moreau_entropic(B, dp, p1 - p0, m, n_in)[0], R, a, p0, sh, n)
+
+
+def energetic_1rsb(q0, q1, dQ, dS, dq, S, kappa, kappa_ref, m, n=DEFAULT_N2, n_in=None, with_mass=False):
+    r"""1RSB energetic term (comment above): the constrained maximisation over the reference field of
+    :func:`energetic` with the 1RSB envelope :math:`M_E` of
+    :func:`physlearn.theory._le_1rsb.moreau_energetic` (:math:`g=-\partial_cM_E=(c-v^*)/\delta q`)."""
+    from . import _le_1rsb as r1
+
+    n_in = r1.DEFAULT_N_IN if n_in is None else n_in
+    s1 = jnp.sqrt(1.0 - q1)
+
+    def me(c, dq_):
+        val, v = r1.moreau_energetic(c, dq_, q1 - q0, s1, m, n_in)
+        return val, (c - v) / dq_
+
+    return _energetic_2d(me, q0, dQ, dS, dq, S, kappa, kappa_ref, n, with_mass)
+
+
+NAMES_1RSB = ("q0", "q1", "dQ", "dS", "dq", "R", "a", "q0_hat", "q1_hat", "dq_hat", "S_hat", "m")
+
+
+def free_entropy_1rsb(theta, d, alpha, kappa=0.0, kappa_ref=0.0, n=DEFAULT_N2, n_in=None):
+    r"""The 1RSB functional with a solution reference (comment above),
+    ``theta = (q0, q1, dQ, dS, dq, R, a, q0_hat, q1_hat, dq_hat, S_hat, m)``. Composable."""
+    q0, q1, dQ, dS, dq, R, a, p0, p1, dp, sh, m = (theta[i] for i in range(12))
+    S = 1.0 - 2.0 * d
+    trace = (-0.5 * R * R * dQ - sh * S - a * R * dS - 0.5 * p1 * (1.0 - q1) - 0.5 * m * (p1 * q1 - p0 * q0)
+             - 0.5 * (dp * q0 + p0 * dq))
+    return (trace + entropic_1rsb(R, a, p0, p1, dp, sh, m, n, n_in)
+            + alpha * energetic_1rsb(q0, q1, dQ, dS, dq, S, kappa, kappa_ref, m, n, n_in))
+
+
+def theta_1rsb(theta9, q1, p1, m):
+    r"""1RSB parameters from the RS ones ``theta9`` of :func:`solve_point` and the intra-cluster
+    ``(q1, p1)``; ``q1 = theta9[0], p1 = theta9[6]`` is the collapsed (RS) point."""
+    t = theta9
+    return jnp.stack([t[0], q1, t[1], t[2], t[3], t[4], t[5], t[6], p1, t[7], t[8], jnp.asarray(m, t.dtype) + 0 * t[0]])
+
+
+def intra_map_1rsb(q1, theta9, d, alpha, kappa, kappa_ref, m, n=DEFAULT_N2, n_in=None):
+    r"""One sweep of the intra-cluster equations with the inter-cluster level held at the RS saddle
+    ``theta9`` (exact at :math:`m\to1`): :math:`\hat q_1=-2\alpha\,\partial_{q_1}G_E/(1-m)`, then
+    :math:`q_1'=(1-2\partial_{\hat q_1}G_S)/(1-m)` (the trace is the free-reference one in these
+    variables). Returns ``(q1', q1_hat)``."""
+    q0, dQ, dS, dq, R, a, p0, dp, sh = (theta9[i] for i in range(9))
+    S = 1.0 - 2.0 * d
+    e1 = jax.grad(lambda x: energetic_1rsb(q0, x, dQ, dS, dq, S, kappa, kappa_ref, m, n, n_in))(q1)
+    p1 = jnp.maximum(-2.0 * alpha * e1 / (1.0 - m), p0 * (1.0 + 1e-12) + 1e-300)
+    g1 = jax.grad(lambda x: entropic_1rsb(R, a, p0, x, dp, sh, m, n, n_in))(p1)
+    q1n = (1.0 - 2.0 * g1) / (1.0 - m)
+    return jnp.clip(q1n, q0 + 1e-12 * (1.0 - q0), 1.0 - 1e-12), p1

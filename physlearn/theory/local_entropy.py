@@ -446,6 +446,10 @@ class LocalEntropy1RSB(eqx.Module):
 
 
 _COLLAPSE = 1e-6  # (q1 - q0) / (1 - q0) below this: collapsed onto RS (the search stops at 1e-7)
+# the same with the 2D integrals of the solution reference: their quadrature error, amplified by
+# 1/(1 - m) = 1e3 in the m -> 1 maps, leaves the collapsed fixed point at (q1 - q0)/(1 - q0) ~ 1e-6
+# (alpha = 0.7, d = 0.06, n2 = 48); a non-trivial solution from the frozen start sits at O(1)
+_COLLAPSE_2D = 1e-4
 
 
 def _one_rsb_point(rs_theta, rs_ok, d, alpha, kappa, n1, n_in, m_fixed=None):
@@ -502,6 +506,95 @@ def _le1_grid(alpha, kappa, d, n, n1, n_in, m_fixed=None):
     return LocalEntropy1RSB(rs.alpha, rs.kappa, rs.d, *[v.reshape(shape) for v in out])
 
 
+class LocalEntropySolution1RSB(eqx.Module):
+    r"""Large-deviation local entropy with the reference constrained to be a solution (PRL 2015) and a
+    1RSB structure among the replicas around it, :math:`m\to1` analysis (``binary(...,
+    reference="solution", rsb="1rsb")``; functional in :mod:`physlearn.theory._le_solution`).
+
+    Attributes (shapes as in :class:`LocalEntropyRS`): as :class:`LocalEntropy1RSB` (``q0, dq, q0_hat,
+    dq_hat, S_hat`` the inter-cluster level = the constrained RS saddle, ``q1, q1_hat`` the
+    intra-cluster level, ``replicon``, ``complexity``, ``collapsed``), plus the constrained reference's
+    ``kappa_ref, dQ, dS, R, a`` and ``active_mass`` (Gaussian mass where the reference field sits at
+    :math:`\kappa_{\rm ref}`), and ``entropy_rs``: the constrained RS :math:`S_I` at the same point
+    (equal to ``entropy`` where the search collapses).
+    """
+
+    alpha: jax.Array
+    kappa: jax.Array
+    kappa_ref: jax.Array
+    d: jax.Array
+    entropy: jax.Array
+    m: jax.Array
+    q0: jax.Array
+    q1: jax.Array
+    dq: jax.Array
+    q0_hat: jax.Array
+    q1_hat: jax.Array
+    dq_hat: jax.Array
+    S_hat: jax.Array
+    dQ: jax.Array
+    dS: jax.Array
+    R: jax.Array
+    a: jax.Array
+    active_mass: jax.Array
+    entropy_rs: jax.Array
+    replicon: jax.Array
+    complexity: jax.Array
+    collapsed: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+
+
+def _solution_1rsb_point(theta9, rs_ok, d, alpha, kappa, kappa_ref, n2, n_in):
+    r"""The :math:`m\to1` 1RSB analysis at one constrained RS saddle ``theta9`` (order of
+    :func:`physlearn.theory._le_solution.solve_point`)."""
+    from . import _le_1rsb as r1
+    from . import _le_solution as ls
+
+    bad = ~rs_ok | ~jnp.all(jnp.isfinite(theta9))
+    th = jnp.where(bad, jnp.asarray([0.5, 1.0, 0.5, 0.5, 0.0, 0.0, 0.5, 0.5, 0.0], theta9.dtype), theta9)
+    th = jax.lax.stop_gradient(th)
+    q0 = th[0]
+    m = jnp.asarray(r1.M_ONE, th.dtype)
+    intra = lambda q: ls.intra_map_1rsb(q, th, d, alpha, kappa, kappa_ref, m, n2, n_in)  # noqa: E731
+    lam, q1, p1, ok, res, steps = r1.analyse_collapse(th, alpha, kappa, intra=intra)
+    collapsed = (q1 - q0) <= _COLLAPSE_2D * (1.0 - q0)
+    q1 = jnp.where(collapsed, q0, q1)
+    p1 = jnp.where(collapsed, th[6], p1)
+    t12 = jax.lax.stop_gradient(ls.theta_1rsb(th, q1, p1, m))
+    ent, g = jax.value_and_grad(ls.free_entropy_1rsb)(t12, d, alpha, kappa, kappa_ref, n2, n_in)
+    ent_rs = ls.free_entropy(th, d, alpha, kappa, kappa_ref, n2)
+    sig = jnp.where(collapsed, 0.0, -m * m * g[11])
+    conv = ~bad & ok & (collapsed | (sig >= -1e-10)) & jnp.isfinite(ent)
+    nanify = lambda v: jnp.where(bad, jnp.nan, v)  # noqa: E731
+    return (nanify(ent), m, nanify(q0), nanify(q1), nanify(th[3]), nanify(th[6]), nanify(p1), nanify(th[7]),
+            nanify(th[8]), nanify(th[1]), nanify(th[2]), nanify(th[4]), nanify(th[5]), nanify(ent_rs),
+            nanify(lam), nanify(sig), collapsed & ~bad, conv, res, steps)
+
+
+@partial(jax.jit, static_argnames=("n2", "n_in"))
+def _sol1_points(theta9, ok, d, alpha, kappa, kappa_ref, n2, n_in):
+    return jax.lax.map(lambda x: _solution_1rsb_point(*x, n2, n_in), (theta9, ok, d, alpha, kappa, kappa_ref))
+
+
+def _solution_1rsb_grid(alpha, kappa, kappa_ref, d, n, n2, n_in):
+    rs = _le_solution_grid(alpha, kappa, kappa_ref, d, n, n2)
+    shape = rs.entropy.shape
+
+    def flat(v):
+        v = v[..., None] if v.ndim < len(shape) else v
+        return jnp.broadcast_to(v, shape).reshape(-1)
+
+    theta9 = jnp.stack([rs.q1, rs.dQ, rs.dS, rs.dq, rs.R, rs.a, rs.q1_hat, rs.dq_hat, rs.S_hat], -1).reshape(-1, 9)
+    out = _sol1_points(theta9, rs.converged.reshape(-1), flat(rs.d), flat(rs.alpha), flat(rs.kappa),
+                       flat(rs.kappa_ref), n2, n_in)
+    out = [v.reshape(shape) for v in out]
+    (ent, m, q0, q1, dq, p0, p1, dp, sh, dQ, dS, R, a, ent_rs, lam, sig, col, conv, res, steps) = out
+    return LocalEntropySolution1RSB(rs.alpha, rs.kappa, rs.kappa_ref, rs.d, ent, m, q0, q1, dq, p0, p1, dp, sh,
+                                    dQ, dS, R, a, rs.active_mass, ent_rs, lam, sig, col, conv, res, steps)
+
+
 def _validate_d(d):
     arr = _as_param("d", d)
     if not is_traced(arr):
@@ -512,7 +605,7 @@ def _validate_d(d):
     return arr
 
 
-def _validate_conventions(y, reference, rsb, threshold=False):
+def _validate_conventions(y, reference, rsb):
     if reference not in ("free", "solution"):
         raise ValueError(f"reference must be 'free' or 'solution', got {reference!r}")
     if rsb not in ("rs", "1rsb"):
@@ -529,9 +622,6 @@ def _validate_conventions(y, reference, rsb, threshold=False):
         raise ValueError(f"finite y must be > 1 (number of real replicas), got {y!r}")
     if np.isfinite(yv) and rsb != "rs" and reference != "free":
         missing.append("finite-y 1RSB is implemented for reference='free'")
-    if rsb == "1rsb" and reference != "free" and not threshold:
-        missing.append("rsb='1rsb' curves are implemented for reference='free' (the solution reference "
-                       "coincides with it to ~1e-9 at kappa_ref = kappa)")
     if missing:
         raise NotImplementedError(
             "physlearn.theory.local_entropy: " + "; ".join(missing)
@@ -807,10 +897,12 @@ def binary(
     margin ``kappa_ref`` (default ``kappa``). The nine-parameter :math:`y\to\infty` functional of
     :mod:`physlearn.theory._le_solution` (2D integrals split at their kinks) is solved by a damped
     reduced iteration started from the free-reference solution at the same point. Finding: for
-    ``kappa_ref == kappa`` the free optimum already satisfies the constraint up to a Gaussian mass
-    ~1e-6 (``active_mass``), :math:`R\to0`, and both conventions give the same :math:`S_I(d)` to
-    quadrature accuracy (~1e-9); with ``kappa_ref > kappa`` the constraint binds and
-    :math:`S_I` drops below the free value. The value is differentiable by the envelope theorem
+    ``kappa_ref == kappa`` at small d the free optimum already satisfies the constraint (Gaussian
+    mass ``active_mass`` ~1e-7 at :math:`\alpha=0.7, d=0.03`), :math:`R\to0`, and both conventions
+    give the same :math:`S_I(d)` to quadrature accuracy (~1e-9); the mass grows with d and the
+    constraint binds: at :math:`\alpha=0.7` it is 2.6e-3 at d = 0.06 and 2.3e-2 at d = 0.1, where
+    :math:`S_I` is 7.6e-6 and 1.2e-4 below the free value (:math:`\alpha=0.5`: 5.4e-5 below at
+    d = 0.2). With ``kappa_ref > kappa`` it binds already at small d. The value is differentiable by the envelope theorem
     (order parameters under ``stop_gradient``).
 
     Args:
@@ -829,7 +921,8 @@ def binary(
         n_fy: outer nodes per half line of the finite-y functional (default 48; with
             ``reference="solution"`` the quadrature is ``(2 n_fy/3, n_fy, 2 n_fy/3, n_fy/3)``, see
             :mod:`~physlearn.theory._le_finite_y_solution`: ~5e-9 at 48, ~2e-4 at 24).
-        rsb: ``"rs"`` or ``"1rsb"`` (``y = inf``, free reference): a 1RSB structure among the replicas
+        rsb: ``"rs"`` or ``"1rsb"`` (``y = inf``; free reference, solution reference below): a 1RSB
+            structure among the replicas
             around each reference (intra-cluster :math:`q_1`, inter-cluster :math:`q_0`, Parisi
             parameter :math:`m`; PRL 2015 SM), functional of :mod:`physlearn.theory._le_1rsb`. At
             :math:`m\to1` its inter-cluster level is exactly the RS saddle and the intra-cluster
@@ -845,6 +938,17 @@ def binary(
             :math:`\alpha=0.5`, :math:`d\lesssim3\cdot10^{-3}`, where :math:`S_I=H_2(d)`), the search
             runs to a frozen :math:`q_1\to1` solution that this parametrisation does not resolve:
             flagged.
+            With ``reference="solution"`` (PRL 2015 SM; :class:`LocalEntropySolution1RSB`): the same
+            :math:`m\to1` analysis around a reference constrained to be a solution, on the 12-parameter
+            functional of :mod:`physlearn.theory._le_solution` (the 1RSB envelopes inside the 2D
+            integrals split at their kinks): at :math:`m\to1` it equals the constrained RS functional
+            for any intra-cluster :math:`(q_1,\hat q_1)`, so the inter-cluster level is the
+            constrained RS saddle and the intra-cluster sweep runs on the 2D integrals, the reference
+            constraint included. Finding (:math:`\kappa=\kappa_{\rm ref}=0`): collapse onto the
+            constrained RS both where the constraint is inactive (:math:`\alpha=0.7`, d = 0.03:
+            replicon 0.0880, free 0.0854) and where it binds (d = 0.1, mass 2.3e-2: 0.2867, free
+            0.2859); at :math:`\alpha=0.75`, d = 0.02 and 0.06 (mass 8.7e-3), replicon 0.076 and 0.276. About a
+            minute per point on 2 CPU cores (most of it compilation).
         m: ``rsb="1rsb"`` only. ``None`` (default): the :math:`m\to1` analysis above. A number in
             (0, 1): the full 1RSB saddle point at that Parisi parameter (seven order parameters and
             :math:`\hat S`, damped iteration of the two conjugate maps from the same nearly frozen
@@ -868,7 +972,7 @@ def binary(
     Returns:
         :class:`LocalEntropyRS` (``entropy`` is :math:`S_I(d)`; ``S_hat`` = :math:`\frac12 dS_I/dd`),
         :class:`LocalEntropySolutionRS` for ``reference="solution"``, :class:`LocalEntropy1RSB` for
-        ``rsb="1rsb"``; at finite y :class:`FiniteYRS` (free reference), :class:`FiniteY1RSB` (free
+        ``rsb="1rsb"`` (:class:`LocalEntropySolution1RSB` with ``reference="solution"``); at finite y :class:`FiniteYRS` (free reference), :class:`FiniteY1RSB` (free
         reference, ``rsb="1rsb"``) or :class:`FiniteYSolutionRS`.
     """
     a = _as_param("alpha", alpha, positive=True)
@@ -898,6 +1002,20 @@ def binary(
             return _finite_y_solution(a, k, kr, dd, float(y), 48 if n_fy is None else int(n_fy), on_failure)
         from ._le_solution import DEFAULT_N2
 
+        if rsb == "1rsb":
+            if m is not None:
+                raise NotImplementedError(
+                    "physlearn.theory.local_entropy: with reference='solution' the 1RSB analysis is the "
+                    "m -> 1 one (m=None); a fixed m < 1 is implemented for reference='free'")
+            from ._le_1rsb import DEFAULT_N_IN
+
+            sol = _solution_1rsb_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(kr, f), jnp.asarray(dd, f),
+                                      n, DEFAULT_N2 if n2 is None else int(n2), DEFAULT_N_IN)
+            return _check_curve(
+                sol, on_failure, "local_entropy.binary(reference='solution', rsb='1rsb')",
+                "the analysis runs on the constrained RS branch (see reference='solution'); a converged=False "
+                "point inside it is a condensed 1RSB solution (needs m < 1)",
+            )
         sol = _le_solution_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(kr, f), jnp.asarray(dd, f), n,
                                 DEFAULT_N2 if n2 is None else int(n2))
         return _check_curve(
@@ -1023,14 +1141,16 @@ def dense_region_threshold(
 
     ``rsb="1rsb"``: the RS threshold checked by the :math:`m\to1` 1RSB analysis (``_one_rsb_threshold``):
     where every 1RSB search in the criterion's window collapses onto RS, the 1RSB criterion equals the
-    RS one. With ``reference="solution"`` the free-reference 1RSB functional is used (the constraint is
-    inactive to ~1e-6 there). Finding at :math:`\kappa=0`: collapse everywhere, replicon slope
+    RS one. With ``reference="solution"`` the free-reference 1RSB functional is used (at the
+    minimiser d* ~ 0.02-0.03 the constraint is inactive, mass < 1e-6; it binds weakly only at the upper
+    end of the window, mass ~3e-3 at d = 0.06 for alpha = 0.7, where the solution-reference m -> 1
+    analysis of :func:`binary` collapses too). Finding at :math:`\kappa=0`: collapse everywhere, replicon slope
     :math:`\lambda\le0.29` in the window (largest 0.285 over its 8 distances), so
     :math:`\alpha_U^{\rm 1RSB}=\alpha_U^{\rm RS}=0.755` in this ansatz, below the literature's ~0.78
     (whose 1RSB breaks the symmetry differently; see the notes).
     """
     k = _as_param("kappa", kappa)
-    _validate_conventions(float("inf"), reference, rsb, threshold=True)
+    _validate_conventions(float("inf"), reference, rsb)
     lo, hi = (float(b) for b in bracket)
     if not 0.0 < lo < hi:
         raise ValueError(f"bracket must satisfy 0 < lo < hi, got {bracket!r}")
