@@ -188,7 +188,9 @@ def _reduced_map(x, sh0, S, alpha, kappa, kappa_ref, n):
     sh = jax.lax.fori_loop(0, 8, newton, sh0)
     gR, ga, gq1h, gdqh = jax.grad(entropic, argnums=(0, 1, 2, 3))(R, a, q1h, dqh, sh, n)
     Rs = jnp.maximum(R, 1e-300)
-    dS = ga / Rs
+    # dS = dG_S/da / R is 0/0 once R underflows (small d, constraint out of reach): keep the iterate,
+    # which is then a flat direction (setting it to 0 would switch the constraint on at z0 < kappa_ref)
+    dS = jnp.where((R > 1e-200) & (ga != 0), ga / Rs, x[3])
     dQ = (gR - a * dS) / Rs
     q1 = 2.0 * gdqh
     dq = 2.0 * gq1h - (1.0 - q1)
@@ -216,7 +218,9 @@ def solve_point(theta_free, x_guess, d, alpha, kappa, kappa_ref, n=DEFAULT_N2):
         xn, conj = _reduced_map(x, sh, S, alpha, kappa, kappa_ref, n)
         deg = conj[0] < _R_DEGENERATE
         diff = jnp.abs(xn - x) / (1.0 + jnp.abs(x))
-        res = jnp.max(jnp.where(deg & (jnp.arange(4) == 2), 0.0, diff))
+        # dQ is flat once R is degenerate; dS too once R ~ 0 (the constraint acts on a mass ~R^2 ~ 0)
+        flat = (deg & (jnp.arange(4) == 2)) | ((conj[0] < 1e-8) & (jnp.arange(4) == 3))
+        res = jnp.max(jnp.where(flat, 0.0, diff))
         res = jnp.where(jnp.all(jnp.isfinite(xn)), res, jnp.inf)
         return (1.0 - _DAMP) * x + _DAMP * xn, conj[4], res, k + 1
 

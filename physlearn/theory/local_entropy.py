@@ -492,13 +492,17 @@ def _le1_points(theta, ok, d, alpha, kappa, n1, n_in, m_fixed=None):
                        (theta, ok, d, alpha, kappa))
 
 
+def _flat_to(v, shape):
+    """Broadcast a per-curve (``P``) or per-point (``P + d``) array to ``shape`` and flatten it."""
+    v = v[..., None] if v.ndim < len(shape) else v
+    return jnp.broadcast_to(v, shape).reshape(-1)
+
+
 def _le1_grid(alpha, kappa, d, n, n1, n_in, m_fixed=None):
     rs = _le_grid(alpha, kappa, d, n)
     shape = rs.entropy.shape
 
-    def flat(v):
-        v = v[..., None] if v.ndim < len(shape) else v
-        return jnp.broadcast_to(v, shape).reshape(-1)
+    flat = partial(_flat_to, shape=shape)
 
     theta = jnp.stack([rs.q1, rs.dq, rs.q1_hat, rs.dq_hat, rs.S_hat], -1).reshape(-1, 5)
     out = _le1_points(theta, rs.converged.reshape(-1), flat(rs.d), flat(rs.alpha), flat(rs.kappa), n1, n_in,
@@ -506,44 +510,26 @@ def _le1_grid(alpha, kappa, d, n, n1, n_in, m_fixed=None):
     return LocalEntropy1RSB(rs.alpha, rs.kappa, rs.d, *[v.reshape(shape) for v in out])
 
 
-class LocalEntropySolution1RSB(eqx.Module):
+class LocalEntropySolution1RSB(LocalEntropy1RSB):
     r"""Large-deviation local entropy with the reference constrained to be a solution (PRL 2015) and a
     1RSB structure among the replicas around it, :math:`m\to1` analysis (``binary(...,
     reference="solution", rsb="1rsb")``; functional in :mod:`physlearn.theory._le_solution`).
 
-    Attributes (shapes as in :class:`LocalEntropyRS`): as :class:`LocalEntropy1RSB` (``q0, dq, q0_hat,
-    dq_hat, S_hat`` the inter-cluster level = the constrained RS saddle, ``q1, q1_hat`` the
+    Attributes (shapes as in :class:`LocalEntropyRS`): those of :class:`LocalEntropy1RSB` (``q0, dq,
+    q0_hat, dq_hat, S_hat`` the inter-cluster level = the constrained RS saddle, ``q1, q1_hat`` the
     intra-cluster level, ``replicon``, ``complexity``, ``collapsed``), plus the constrained reference's
     ``kappa_ref, dQ, dS, R, a`` and ``active_mass`` (Gaussian mass where the reference field sits at
     :math:`\kappa_{\rm ref}`), and ``entropy_rs``: the constrained RS :math:`S_I` at the same point
     (equal to ``entropy`` where the search collapses).
     """
 
-    alpha: jax.Array
-    kappa: jax.Array
     kappa_ref: jax.Array
-    d: jax.Array
-    entropy: jax.Array
-    m: jax.Array
-    q0: jax.Array
-    q1: jax.Array
-    dq: jax.Array
-    q0_hat: jax.Array
-    q1_hat: jax.Array
-    dq_hat: jax.Array
-    S_hat: jax.Array
     dQ: jax.Array
     dS: jax.Array
     R: jax.Array
     a: jax.Array
     active_mass: jax.Array
     entropy_rs: jax.Array
-    replicon: jax.Array
-    complexity: jax.Array
-    collapsed: jax.Array
-    converged: jax.Array
-    residual: jax.Array
-    n_steps: jax.Array
 
 
 def _solution_1rsb_point(theta9, rs_ok, d, alpha, kappa, kappa_ref, n2, n_in):
@@ -569,8 +555,8 @@ def _solution_1rsb_point(theta9, rs_ok, d, alpha, kappa, kappa_ref, n2, n_in):
     conv = ~bad & ok & (collapsed | (sig >= -1e-10)) & jnp.isfinite(ent)
     nanify = lambda v: jnp.where(bad, jnp.nan, v)  # noqa: E731
     return (nanify(ent), m, nanify(q0), nanify(q1), nanify(th[3]), nanify(th[6]), nanify(p1), nanify(th[7]),
-            nanify(th[8]), nanify(th[1]), nanify(th[2]), nanify(th[4]), nanify(th[5]), nanify(ent_rs),
-            nanify(lam), nanify(sig), collapsed & ~bad, conv, res, steps)
+            nanify(th[8]), nanify(lam), nanify(sig), collapsed & ~bad, conv, res, steps,
+            nanify(th[1]), nanify(th[2]), nanify(th[4]), nanify(th[5]), nanify(ent_rs))
 
 
 @partial(jax.jit, static_argnames=("n2", "n_in"))
@@ -582,17 +568,14 @@ def _solution_1rsb_grid(alpha, kappa, kappa_ref, d, n, n2, n_in):
     rs = _le_solution_grid(alpha, kappa, kappa_ref, d, n, n2)
     shape = rs.entropy.shape
 
-    def flat(v):
-        v = v[..., None] if v.ndim < len(shape) else v
-        return jnp.broadcast_to(v, shape).reshape(-1)
+    flat = partial(_flat_to, shape=shape)
 
     theta9 = jnp.stack([rs.q1, rs.dQ, rs.dS, rs.dq, rs.R, rs.a, rs.q1_hat, rs.dq_hat, rs.S_hat], -1).reshape(-1, 9)
     out = _sol1_points(theta9, rs.converged.reshape(-1), flat(rs.d), flat(rs.alpha), flat(rs.kappa),
                        flat(rs.kappa_ref), n2, n_in)
     out = [v.reshape(shape) for v in out]
-    (ent, m, q0, q1, dq, p0, p1, dp, sh, dQ, dS, R, a, ent_rs, lam, sig, col, conv, res, steps) = out
-    return LocalEntropySolution1RSB(rs.alpha, rs.kappa, rs.kappa_ref, rs.d, ent, m, q0, q1, dq, p0, p1, dp, sh,
-                                    dQ, dS, R, a, rs.active_mass, ent_rs, lam, sig, col, conv, res, steps)
+    return LocalEntropySolution1RSB(rs.alpha, rs.kappa, rs.d, *out[:15], rs.kappa_ref, *out[15:19],
+                                    rs.active_mass, out[19])
 
 
 def _validate_d(d):
@@ -1141,10 +1124,10 @@ def dense_region_threshold(
 
     ``rsb="1rsb"``: the RS threshold checked by the :math:`m\to1` 1RSB analysis (``_one_rsb_threshold``):
     where every 1RSB search in the criterion's window collapses onto RS, the 1RSB criterion equals the
-    RS one. With ``reference="solution"`` the free-reference 1RSB functional is used (at the
-    minimiser d* ~ 0.02-0.03 the constraint is inactive, mass < 1e-6; it binds weakly only at the upper
-    end of the window, mass ~3e-3 at d = 0.06 for alpha = 0.7, where the solution-reference m -> 1
-    analysis of :func:`binary` collapses too). Finding at :math:`\kappa=0`: collapse everywhere, replicon slope
+    RS one. With ``reference="solution"`` the check runs the solution-reference :math:`m\to1` analysis
+    of :func:`binary` (minutes on a CPU; at the minimiser d* ~ 0.02-0.03 the constraint is inactive,
+    mass < 1e-6; it binds weakly at the upper end of the window, mass ~9e-3 at d = 0.06 for
+    alpha = 0.75). Finding at :math:`\kappa=0`: collapse everywhere, replicon slope
     :math:`\lambda\le0.29` in the window (largest 0.285 over its 8 distances), so
     :math:`\alpha_U^{\rm 1RSB}=\alpha_U^{\rm RS}=0.755` in this ansatz, below the literature's ~0.78
     (whose 1RSB breaks the symmetry differently; see the notes).
@@ -1162,16 +1145,17 @@ def dense_region_threshold(
     if reference == "solution":
         out = _solution_threshold(out, n, on_failure)
     if rsb == "1rsb":
-        out = _one_rsb_threshold(out, n, on_failure)
+        out = _one_rsb_threshold(out, n, on_failure, reference)
     return out if full_output else out.alpha_U
 
 
 _D_CHECK_1RSB = (0.005, 0.06, 8)
 
 
-def _one_rsb_threshold(rs, n, on_failure):
+def _one_rsb_threshold(rs, n, on_failure, reference="free"):
     r"""1RSB check of the RS threshold: at :math:`\alpha_U^{\rm RS}` the :math:`m\to1` 1RSB analysis of
-    :func:`binary` (``rsb="1rsb"``) on 8 geometric distances of the criterion's window. If every
+    :func:`binary` (``rsb="1rsb"``, same ``reference``) on 8 geometric distances of the criterion's
+    window. If every
     search collapses onto RS, the 1RSB curve *is* the RS curve there, hence so is the criterion:
     :math:`\alpha_U^{\rm 1RSB}=\alpha_U^{\rm RS}` (``converged``), with the largest replicon slope seen
     in ``max_replicon``. A non-collapsed point flags the result (the threshold would then need the
@@ -1181,7 +1165,7 @@ def _one_rsb_threshold(rs, n, on_failure):
     grid = np.geomspace(*_D_CHECK_1RSB)
     ok, lam = [], []
     for kq, a0 in zip(kap, aU):
-        c = binary(a0 - 1e-5, grid, kq, rsb="1rsb", n=n, on_failure="flag")
+        c = binary(a0 - 1e-5, grid, kq, reference=reference, rsb="1rsb", n=n, on_failure="flag")
         ok.append(bool(np.all(np.asarray(c.converged) & np.asarray(c.collapsed))))
         lam.append(float(np.max(np.asarray(c.replicon))))
     shape = np.shape(rs.alpha_U)
