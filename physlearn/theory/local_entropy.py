@@ -550,13 +550,12 @@ def _solution_1rsb_point(theta9, rs_ok, d, alpha, kappa, kappa_ref, n2, n_in):
     p1 = jnp.where(collapsed, th[6], p1)
     t12 = jax.lax.stop_gradient(ls.theta_1rsb(th, q1, p1, m))
     ent, g = jax.value_and_grad(ls.free_entropy_1rsb)(t12, d, alpha, kappa, kappa_ref, n2, n_in)
-    ent_rs = ls.free_entropy(th, d, alpha, kappa, kappa_ref, n2)
     sig = jnp.where(collapsed, 0.0, -m * m * g[11])
     conv = ~bad & ok & (collapsed | (sig >= -1e-10)) & jnp.isfinite(ent)
     nanify = lambda v: jnp.where(bad, jnp.nan, v)  # noqa: E731
     return (nanify(ent), m, nanify(q0), nanify(q1), nanify(th[3]), nanify(th[6]), nanify(p1), nanify(th[7]),
             nanify(th[8]), nanify(lam), nanify(sig), collapsed & ~bad, conv, res, steps,
-            nanify(th[1]), nanify(th[2]), nanify(th[4]), nanify(th[5]), nanify(ent_rs))
+            nanify(th[1]), nanify(th[2]), nanify(th[4]), nanify(th[5]))
 
 
 @partial(jax.jit, static_argnames=("n2", "n_in"))
@@ -574,8 +573,8 @@ def _solution_1rsb_grid(alpha, kappa, kappa_ref, d, n, n2, n_in):
     out = _sol1_points(theta9, rs.converged.reshape(-1), flat(rs.d), flat(rs.alpha), flat(rs.kappa),
                        flat(rs.kappa_ref), n2, n_in)
     out = [v.reshape(shape) for v in out]
-    return LocalEntropySolution1RSB(rs.alpha, rs.kappa, rs.d, *out[:15], rs.kappa_ref, *out[15:19],
-                                    rs.active_mass, out[19])
+    return LocalEntropySolution1RSB(rs.alpha, rs.kappa, rs.d, *out[:15], rs.kappa_ref, *out[15:],
+                                    rs.active_mass, rs.entropy)
 
 
 def _validate_d(d):
