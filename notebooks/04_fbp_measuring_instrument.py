@@ -55,7 +55,7 @@ from physlearn.theory import local_entropy as le  # noqa: E402
 
 SIZE = os.environ.get("PHYSLEARN_SIZE", "small")
 PAPER = SIZE == "paper"
-OUT = os.environ.get("PHYSLEARN_NOTEBOOK_OUT", ".")
+OUT = plotting.output_dir(globals().get("__file__"))  # $PHYSLEARN_NOTEBOOK_OUT, else notebooks/output/ (git-ignored)
 ALPHA, Y = 0.6, 5.0
 N = 1001 if PAPER else 201
 SAMPLES = 8 if PAPER else 2
@@ -153,7 +153,7 @@ if (~ok).any():
                          marker="x")
 ax.set_ylim(0, 0.45)
 ax.legend(fontsize=8)
-plotting.save(fig, os.path.join(OUT, "nb4_fbp_local_entropy.png"))
+plotting.show(fig, OUT / "nb4_fbp_local_entropy.png")
 
 fig, ax = plotting.figure(f"Replica overlaps at fixed y = {Y:g}, α = {ALPHA}", r"coupling $\gamma$",
                           "overlap (dimensionless)")
@@ -162,7 +162,7 @@ plotting.theory_line(ax, g_th, q1_th, r"RS $q_1$ (same reference)", color="C3", 
 plotting.data_points(ax, GAMMAS, q_bp.mean(0), rf"fBP $\langle m_W^2\rangle$, N = {N}, {SAMPLES} instances",
                      yerr=q_bp.std(0), color="C0")
 ax.legend(fontsize=8)
-plotting.save(fig, os.path.join(OUT, "nb4_fbp_overlaps.png"))
+plotting.show(fig, OUT / "nb4_fbp_overlaps.png")
 plt.close("all")
 
 # %% [markdown]

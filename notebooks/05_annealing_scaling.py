@@ -52,7 +52,7 @@ from physlearn.algorithms import annealing, problems  # noqa: E402
 
 SIZE = os.environ.get("PHYSLEARN_SIZE", "small")
 PAPER = SIZE == "paper"
-OUT = os.environ.get("PHYSLEARN_NOTEBOOK_OUT", ".")
+OUT = plotting.output_dir(globals().get("__file__"))  # $PHYSLEARN_NOTEBOOK_OUT, else notebooks/output/ (git-ignored)
 ALPHA = 0.5 if PAPER else 0.65
 NS = [51, 101, 201, 301, 401, 501, 651, 801] if PAPER else [51, 101, 151]
 SAMPLES = 16 if PAPER else 8
@@ -120,7 +120,7 @@ for j, (name, t) in enumerate(t_med.items()):
 ax.set_yscale("log")
 ax.set_xscale("log")
 ax.legend(fontsize=7)
-plotting.save(fig, os.path.join(OUT, "nb5_annealing_scaling.png"))
+plotting.show(fig, OUT / "nb5_annealing_scaling.png")
 plt.close("all")
 
 # %% [markdown]

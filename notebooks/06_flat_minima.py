@@ -60,7 +60,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from physlearn import plotting  # noqa: E402
 from physlearn.algorithms import flatness, nets, optim, problems  # noqa: E402
 
-OUT = os.environ.get("PHYSLEARN_NOTEBOOK_OUT", ".")
+OUT = plotting.output_dir(globals().get("__file__"))  # $PHYSLEARN_NOTEBOOK_OUT, else notebooks/output/ (git-ignored)
 PAPER = SIZE == "paper"
 SEEDS = 10 if PAPER else 5
 T0 = time.perf_counter()
@@ -141,7 +141,7 @@ def energy_figure(results, title, fname):
         plotting.data_points(ax, r.sigma + 0.004 * (j - 2), r.local_energy.mean(0), f"{name} ({SEEDS} seeds)",
                              yerr=r.local_energy.std(0), marker="osDv^"[j])
     ax.legend(fontsize=8)
-    plotting.save(fig, os.path.join(OUT, fname))
+    plotting.show(fig, OUT / fname)
 
 
 energy_figure(dig, f"Digits, MLP 64-{HIDDEN}-10: local energy", "nb6_digits_local_energy.png")
@@ -219,7 +219,7 @@ for off, (label, vals, mk) in zip((-0.1, 0.0, 0.1), series):
                          yerr=[v.std() for v in vals], marker=mk)
 ax.set_xticks(x, ACTS)
 ax.legend(fontsize=8)
-plotting.save(fig, os.path.join(OUT, "nb6_activations.png"))
+plotting.show(fig, OUT / "nb6_activations.png")
 print(f"[{time.perf_counter() - T0:.1f} s wall, {time.process_time():.1f} s cpu]")
 
 # %% [markdown]
@@ -248,7 +248,7 @@ plotting.theory_line(ax, grid, np.maximum(density, 1e-5), f"Lanczos quadrature, 
 ax.hist(dense, bins=120, density=True, alpha=0.35, label="dense eigvalsh (histogram)")
 ax.set_yscale("log")
 ax.legend(fontsize=8)
-plotting.save(fig, os.path.join(OUT, "nb6_hessian_density.png"))
+plotting.show(fig, OUT / "nb6_hessian_density.png")
 plt.close("all")
 print(f"total {time.perf_counter() - T0:.1f} s wall, {time.process_time():.1f} s cpu")
 
@@ -306,7 +306,7 @@ axes[1].set(xscale="log", yscale="log", xlabel="distance d = (1 - p)/2 from the 
 for ax in axes:
     ax.legend(fontsize=8)
 fig.tight_layout()
-plotting.save(fig, os.path.join(OUT, "nb6_spherical_flatness.png"))
+plotting.show(fig, OUT / "nb6_spherical_flatness.png")
 plt.close("all")
 
 # %% [markdown]
