@@ -29,6 +29,6 @@ __all__ = ["enable_x64", "errors", "numerics", "__version__"]
 def __getattr__(name):  # lazy subpackages keep `import physlearn` cheap
     import importlib
 
-    if name in {"solvers", "theory", "algorithms", "plotting", "cli", "tour", "experiments"}:
+    if name in {"solvers", "theory", "algorithms", "plotting", "cli", "tour", "experiments", "stats"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'physlearn' has no attribute {name!r}")
