@@ -263,6 +263,69 @@ EXPERIMENTS: dict[str, Experiment] = {
 }
 
 
+# ------------------------------------------------------------------------------------------------
+# Value ranges, checked by plan() for every grid point before anything is written: a config the
+# experiment would reject is rejected up front, so it never leaves a run folder behind. Keyed by
+# parameter name (shared across experiments); each check returns an error text or None.
+# ------------------------------------------------------------------------------------------------
+def _gt(lo):
+    return lambda v: None if v > lo else f"must be > {lo:g}"
+
+
+def _ge(lo):
+    return lambda v: None if v >= lo else f"must be >= {lo:g}"
+
+
+def _odd(v):
+    return None if v >= 1 and v % 2 == 1 else "must be a positive odd integer"
+
+
+def _one_of(get_choices):
+    def check(v):
+        choices = get_choices()
+        return None if v in choices else f"must be one of {', '.join(map(repr, choices))}"
+
+    return check
+
+
+def _rsgd_formulas():
+    from .algorithms import rsgd
+
+    return tuple(rsgd.FORMULAS)
+
+
+def _fbp_modes():
+    from .algorithms import fbp
+
+    return tuple(fbp.MODES)
+
+
+def _architectures():
+    from .algorithms import problems
+
+    return tuple(problems.ARCHITECTURES)
+
+
+_RANGES: dict[str, Callable[[Any], str | None]] = {
+    "alpha": _gt(0), "n": _odd, "k": _odd, "samples": _ge(1), "seed": _ge(0),
+    "architecture": _one_of(_architectures), "model": _one_of(lambda: ("binary", "spherical")),
+    "replicas": _ge(1), "batch": _ge(1), "lam": _ge(0), "gamma": _ge(0), "gamma_step": _ge(0),
+    "formula": _one_of(_rsgd_formulas), "mode": _one_of(_fbp_modes),
+    "lr": _gt(0), "learning_rate": _gt(0),  # (learning_rate, max_steps: the names after the renames)
+    "max_epochs": _ge(1), "max_iters": _ge(1), "max_steps": _ge(1),
+    "beta_factor": _ge(1), "temperature": _ge(0), "drho": _ge(0), "randfact": _ge(0),
+    "damping": lambda v: None if 0 <= v < 1 else "must be in [0, 1)",
+}
+
+
+def _check_range(where, name, v):
+    check = _RANGES.get(name)
+    problem = check(v) if check is not None else None
+    if problem:
+        raise ValueError(f"config {where} {name!r} {problem}, got {v!r}")
+    return v
+
+
 def describe() -> str:
     """The experiments and their parameters, as text (for ``physlearn run --help``)."""
     lines = []
@@ -331,7 +394,8 @@ def plan(experiment: str, config) -> Plan:
 
     Raises ``ValueError`` naming the offending key: unknown experiment, unknown top-level key or
     parameter, a parameter both swept and fixed, an empty or non-list grid entry, a value of the
-    wrong type, a missing required parameter, a bad ``chunk_size``.
+    wrong type or out of range (e.g. ``alpha <= 0``, an even ``n``, an unknown ``architecture``),
+    a missing required parameter, a bad ``chunk_size``.
     """
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; choose one of {sorted(EXPERIMENTS)}")
@@ -362,11 +426,11 @@ def plan(experiment: str, config) -> Plan:
     for name, vals in grid.items():
         if not isinstance(vals, list) or not vals:
             raise ValueError(f"config [grid] {name!r} must be a non-empty list of values, got {vals!r}")
-        values[name] = [_check_value("[grid]", name, exp.params[name], v) for v in vals]
+        values[name] = [_check_range("[grid]", name, _check_value("[grid]", name, exp.params[name], v)) for v in vals]
     base = {}
     for name, p in exp.params.items():
         if name in fixed:
-            base[name] = _check_value("[fixed]", name, p, fixed[name])
+            base[name] = _check_range("[fixed]", name, _check_value("[fixed]", name, p, fixed[name]))
         elif name not in grid:
             if p.required:
                 raise ValueError(f"config: {experiment!r} needs {name!r} (in [grid] or [fixed])")
@@ -464,7 +528,14 @@ def _prepare(out: Path, pl: Plan):
     manifest_path = out / "manifest.json"
     if manifest_path.exists():
         m = json.loads(manifest_path.read_text())
-        if m.get("experiment") != pl.experiment.name or m.get("config_sha256") != pl.sha256:
+        differs = m.get("experiment") != pl.experiment.name or m.get("config_sha256") != pl.sha256
+        if differs and not any(out.glob("chunk-*.npz")):
+            # no finished chunk: nothing to protect (e.g. the first point of a rejected config failed);
+            # the folder starts over with this config
+            for f in (manifest_path, out / "config.toml"):
+                f.unlink(missing_ok=True)
+            return _prepare(out, pl)
+        if differs:
             raise ValueError(
                 f"{str(out)!r} holds a sweep made with a different "
                 f"{'experiment' if m.get('experiment') != pl.experiment.name else 'config'} "
@@ -543,7 +614,14 @@ def run(experiment: str, config, out, *, mesh=None, verbose: bool = True) -> Pat
         t_all = time.perf_counter()
         for n_done, i in enumerate(todo, start=pl.n_chunks - len(todo) + 1):
             t0 = time.perf_counter()
-            cols = _compute_chunk(pl, i, mesh)
+            try:
+                cols = _compute_chunk(pl, i, mesh)
+            except ValueError as err:  # a point the experiment rejects (plan() checks the common ranges)
+                kept = sum(writer and (out / _CHUNK.format(j)).exists() for j in range(pl.n_chunks))
+                after = ("nothing was written: fix the config and run the same command again" if not kept else
+                         f"the {kept} finished chunk(s) in {str(out)!r} belong to this config: fix the config "
+                         "and choose another --out (or remove the folder)")
+                raise ValueError(f"chunk {i + 1} of the sweep was rejected: {err}; {after}") from err
             if delay:
                 time.sleep(delay)
             if writer:
