@@ -204,6 +204,7 @@ def _gardner_point(params, key, *, mesh=None):
     return out
 
 
+#: The experiments ``physlearn run`` knows, by name (``physlearn run --help`` lists their parameters).
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
