@@ -392,7 +392,7 @@ def annealing_section(ctx: TourContext) -> list[Row]:
 
     paper = ctx.size == "paper"
     alpha = 0.5 if paper else 0.65
-    ns = [51, 101, 201, 301, 401, 501] if paper else [41, 61, 81, 101, 121, 151]
+    ns = [51, 101, 201, 301, 401, 501] if paper else [51, 65, 81, 101, 125, 151]
     samples = 16 if paper else 12
     max_moves = 10_000_000 if paper else 400_000
     rep = [(1.0, 0.75), (1.0, 1.0), (1.0, 1.5)] if paper else [(1.0, 0.75), (1.0, 1.0)]

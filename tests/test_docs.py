@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from _docs_build import NOTEBOOKS, build
+from _docs_build import NOTEBOOKS, build, require
 
-pytest.importorskip("sphinx")
-pytest.importorskip("myst_nb")
+require("sphinx")
+require("myst_nb")
 
 WAIT_S = 2400  # the longest notebook, started last on a loaded 2-core machine, plus margin
 

@@ -12,9 +12,10 @@ import traceback
 import jax
 import pytest
 
-from _docs_build import NOTEBOOKS, build
+from _docs_build import NOTEBOOKS, build, require
 
-nbformat = pytest.importorskip("nbformat")
+nbformat = require("nbformat")
+require("nbclient")
 
 
 def run_notebook(path, dest):
