@@ -121,14 +121,52 @@ def _sections(value: str) -> list[str]:
     return keys
 
 
+def _interruptible(fn, on_interrupt):
+    """Run ``fn()`` in a worker thread so that Ctrl-C is handled at once, even while a long JAX
+    computation (which does not return to Python until it is done) runs: on SIGINT the main thread
+    calls ``on_interrupt()`` (which prints the one line) and ends the process with status 130;
+    files are written atomically, so nothing half-written is left behind. A ``KeyboardInterrupt``
+    raised inside ``fn`` (e.g. between two chunks) propagates to the caller as usual."""
+    import os
+    import threading
+
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = fn()
+        except BaseException as err:  # noqa: BLE001 - re-raised in the main thread
+            outcome["error"] = err
+
+    worker = threading.Thread(target=target, name="physlearn-command", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        on_interrupt()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def _cmd_tour(args) -> int:
-    from .tour import TourInterrupted, run_tour
+    from .tour import _TourRun
+
+    tour = _TourRun(args.out, args.size, args.sections, progress=not args.quiet)
+
+    def stop():
+        report = tour.write_partial()
+        print(f"physlearn tour: interrupted during section {tour.current!r}; the report of the "
+              f"{len(tour.timings)} finished section(s) is in {report}", file=sys.stderr)
 
     try:
-        path = run_tour(args.out, size=args.size, sections=args.sections, progress=not args.quiet)
-    except TourInterrupted as stop:
-        print(f"physlearn tour: interrupted during section {stop.section!r}; the report of the "
-              f"{len(stop.done)} finished section(s) is in {stop.report}", file=sys.stderr)
+        path = _interruptible(tour.run, stop)
+    except KeyboardInterrupt:
+        stop()
         return 130
     print(f"report written to {path}")
     return 0
@@ -174,14 +212,18 @@ def _cmd_run(args) -> int:
     devices = args.devices
     if devices is None and args.distributed:
         devices = "auto"
-    try:
-        out = experiments.run(args.experiment, args.config, args.out, mesh=devices, verbose=not args.quiet)
-    except KeyboardInterrupt:
+    def stop():
         from pathlib import Path
 
         n = len(list(Path(args.out).glob("chunk-*.npz"))) if Path(args.out).is_dir() else 0
         print(f"physlearn run: interrupted; {n} finished chunk(s) kept in {args.out} "
               "(run the same command again to resume)", file=sys.stderr)
+
+    try:
+        out = _interruptible(
+            lambda: experiments.run(args.experiment, args.config, args.out, mesh=devices, verbose=not args.quiet), stop)
+    except KeyboardInterrupt:
+        stop()
         return 130
     import jax
 

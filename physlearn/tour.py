@@ -708,6 +708,50 @@ def _section_names(sections) -> list[str]:
     return [n for n in SECTIONS if n in names]  # the report keeps the tour's order
 
 
+class _TourRun:
+    """One tour run whose state can be reported at any time: ``run()`` runs the sections,
+    ``write_partial()`` writes the report of the finished ones (the command line calls it from the
+    main thread on Ctrl-C while a section still computes in another thread)."""
+
+    def __init__(self, out, size: str, sections, progress: bool):
+        if size not in ("small", "paper"):
+            raise ValueError(f"size must be 'small' or 'paper', got {size!r}")
+        self.names = _section_names(sections)
+        self.out = Path(out)
+        self.ctx = TourContext(out=self.out, size=size)
+        self.rows: list[Row] = []
+        self.timings: dict[str, float] = {}
+        self.current: str | None = None
+        self.progress = progress
+        self.bar = None
+
+    def run(self) -> Path:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.out.mkdir(parents=True, exist_ok=True)
+        console = Console(stderr=True, quiet=not self.progress)
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=console, transient=False) as bar:
+            self.bar = bar
+            task = bar.add_task("physlearn tour", total=len(self.names))
+            for name in self.names:
+                self.current = name
+                bar.update(task, description=f"tour: {name}")
+                t0 = time.perf_counter()
+                section_rows = SECTIONS[name](self.ctx)
+                self.rows += section_rows
+                self.timings[name] = time.perf_counter() - t0
+                bar.advance(task)
+        return _write_report(self.ctx, self.rows, self.timings)
+
+    def write_partial(self) -> Path:
+        if self.bar is not None:
+            self.bar.stop()
+        self.out.mkdir(parents=True, exist_ok=True)
+        return _write_report(self.ctx, list(self.rows), dict(self.timings), interrupted=self.current)
+
+
 def run_tour(out="physlearn-report", size: str = "small", sections=None, progress: bool = True) -> Path:
     """Run the tour sections, write figures and ``report.md`` into ``out``; return the report path.
 
@@ -715,34 +759,12 @@ def run_tour(out="physlearn-report", size: str = "small", sections=None, progres
     (meant for an accelerator). ``sections``: ``None`` (all), or an iterable (or a comma-separated
     string) of keys from :data:`SECTION_KEYS` or titles from :data:`SECTIONS`; they run in the
     tour's order. Raises ``ValueError`` for an unknown size or section, and
-    :class:`TourInterrupted` on Ctrl-C after writing the report of the sections that finished.
+    :class:`TourInterrupted` on Ctrl-C after writing the report of the sections that finished
+    (in a Python session Ctrl-C takes effect when the running JAX computation returns;
+    ``physlearn tour`` stops at once).
     """
-    if size not in ("small", "paper"):
-        raise ValueError(f"size must be 'small' or 'paper', got {size!r}")
-    names = _section_names(sections)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    ctx = TourContext(out=out, size=size)
-    rows: list[Row] = []
-    timings: dict[str, float] = {}
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True, quiet=not progress)
-    current = None
+    tour = _TourRun(out, size, sections, progress)
     try:
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=console, transient=False) as bar:
-            task = bar.add_task("physlearn tour", total=len(names))
-            for name in names:
-                current = name
-                bar.update(task, description=f"tour: {name}")
-                t0 = time.perf_counter()
-                section_rows = SECTIONS[name](ctx)
-                rows += section_rows
-                timings[name] = time.perf_counter() - t0
-                bar.advance(task)
+        return tour.run()
     except KeyboardInterrupt:
-        path = _write_report(ctx, rows, timings, interrupted=current)
-        raise TourInterrupted(current, list(timings), path) from None
-    return _write_report(ctx, rows, timings)
+        raise TourInterrupted(tour.current, list(tour.timings), tour.write_partial()) from None

@@ -140,6 +140,42 @@ def test_ctrl_c_during_the_tour_writes_the_finished_sections(tmp_path, capsys, m
     assert "| Focusing BP |" not in report
 
 
+def test_ctrl_c_stops_the_tour_at_once_with_one_line(tmp_path):
+    """A real SIGINT while a section is inside a long computation that does not return to Python
+    (a JAX call; here a sleep in the section): the command stops within seconds, prints one line,
+    exits with 130 and leaves the report of the finished sections."""
+    import os
+    import signal
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys, time
+        from physlearn import cli, tour
+        def quick(ctx):
+            return [tour.Row("one", 1.0, "s", 1.0, 0.0)]
+        def long(ctx):
+            print("started", flush=True)
+            time.sleep(600)
+        tour.SECTIONS["Gardner capacity"] = quick
+        tour.SECTIONS["Replicated SGD"] = long
+        sys.exit(cli.main(["tour", "--out", sys.argv[1], "--sections", "gardner,rsgd", "--quiet"]))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "r")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    try:
+        assert proc.stdout.readline().strip() == "started"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "interrupted during section 'Replicated SGD'" in lines[0], err
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "**Interrupted**" in report and "| one |" in report
+
+
 def _check_tour_section(name, tmp_path):
     """One section through the command line (``physlearn tour --sections KEY``): its figures are all
     in the report, every row agrees, every missing point is said."""
