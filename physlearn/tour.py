@@ -423,12 +423,12 @@ def annealing_section(ctx: TourContext) -> list[Row]:
         hi = np.where(np.isfinite(med), np.minimum(boot.median_high[j], max_moves) - med, 0.0)
         plotting.data_points(ax, ns, med, f"{name}, {samples} instances", yerr=np.array([lo, hi]), color=f"C{j}",
                              marker="os"[j], ok=np.isfinite(med),
-                             missing=f"median above the budget of {max_moves:.0e} moves (over half unsolved)")
+                             missing=f"median above the budget of {max_moves:,} moves (over half unsolved)")
         if name in fits:
             a, b, _ = fits[name]["power"]
             ax.plot(nn, np.exp(a) * nn**b, "-", color=f"C{j}", lw=0.9,
                     label=f"power-law fit, exponent {b:.2f} [{boot.low[j]:.2f}, {boot.high[j]:.2f}]")
-    ax.axhline(max_moves, color="0.5", lw=0.8, ls=":", label=f"budget ({max_moves:.0e} moves)")
+    ax.axhline(max_moves, color="0.5", lw=0.8, ls=":", label=f"budget ({max_moves:,} moves)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(ns, [str(n) for n in ns], minor=False)
@@ -442,10 +442,10 @@ def annealing_section(ctx: TourContext) -> list[Row]:
                "the time to solution grow more slowly with N.", xname="N")
     ratio = np.minimum(t_med[1], max_moves) / t_med[0]  # standard censored at the budget: a lower bound
     est, d_lo, d_hi, p_pos = boot.difference(1, 0)
-    drawn = ", ".join(f"{n}: " + " vs ".join(f"{t:.3g}" if np.isfinite(t) else "not drawn (median above the budget)"
+    drawn = ", ".join(f"{n}: " + " vs ".join(f"{t:,.0f}" if np.isfinite(t) else "not drawn (median above the budget)"
                                              for t in t_med[:, i]) for i, n in enumerate(ns))
     ctx.notes.append(
-        f"Annealing (alpha={alpha}, {samples} instances per N, budget {max_moves:.0e} moves): median moves to "
+        f"Annealing (alpha={alpha}, {samples} instances per N, budget {max_moves:,} moves): median moves to "
         f"solution by N {drawn} (replicated vs standard); solved " + ", ".join(
             f"{k} {list(map(int, n_solved[j]))}" for j, k in enumerate(kinds)) + f" of {samples}. Power-law "
         f"exponents with their {level} bootstrap intervals over instances (2000 resamples, medians refitted): "
