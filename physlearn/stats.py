@@ -16,7 +16,7 @@ __all__ = ["PowerLawBootstrap", "bootstrap_power_law"]
 
 @dataclasses.dataclass(frozen=True)
 class PowerLawBootstrap:
-    """Result of :func:`bootstrap_power_law` for ``K`` series (e.g. algorithms) at the same sizes.
+    r"""Result of :func:`bootstrap_power_law` for ``K`` series (e.g. algorithms) at the same sizes.
 
     Attributes:
         exponent: ``(K,)`` power-law exponent :math:`b` of the fit :math:`\log t = a + b\log N` to

@@ -165,7 +165,7 @@ def test_ctrl_c_stops_the_tour_at_once_with_one_line(tmp_path):
     try:
         assert proc.stdout.readline().strip() == "started"
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -93,6 +93,6 @@ def test_output_dir_is_never_the_working_folder(tmp_path, monkeypatch):
 
 
 def test_show_saves_without_a_kernel(tmp_path):
-    fig, ax = plotting.figure("t", "x", "y")
+    fig, _ = plotting.figure("t", "x", "y")
     assert plotting.show(fig, tmp_path / "f.png") == str(tmp_path / "f.png")
     assert (tmp_path / "f.png").stat().st_size > 0
