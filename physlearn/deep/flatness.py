@@ -29,6 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
+from .. import _validation as V
+
 __all__ = [
     "LocalEnergy",
     "SpectralDensity",
@@ -43,21 +45,7 @@ __all__ = [
 
 # ------------------------------------------------------------------------------------ helpers
 def _check_loss(loss_fn):
-    if not callable(loss_fn):
-        raise ValueError("loss_fn must be a callable loss_fn(params, data) -> scalar")
-
-
-def _check_key(key):
-    if not isinstance(key, jax.Array) or not (
-        jnp.issubdtype(key.dtype, jax.dtypes.prng_key) or (key.dtype == jnp.uint32 and key.shape == (2,))
-    ):
-        raise ValueError("key must be a JAX PRNG key (jax.random.key(seed))")
-
-
-def _count(name, v, *, minimum=1):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
-    return int(v)
+    V.callable_arg("loss_fn", loss_fn, "a callable loss_fn(params, data) -> scalar")
 
 
 def _flatten(params):
@@ -116,14 +104,10 @@ def local_energy(loss_fn, params, data, sigmas, key, *, draws=32, chunk=None) ->
     Returns :class:`LocalEnergy` (``sigma``, ``energy``, ``stderr``, ``base``).
     """
     _check_loss(loss_fn)
-    _check_key(key)
-    draws = _count("draws", draws)
-    chunk = draws if chunk is None else _count("chunk", chunk)
-    sig = np.asarray(sigmas, dtype=float)
-    if sig.ndim != 1 or sig.size == 0:
-        raise ValueError(f"sigmas must be a non-empty 1-D array of noise levels, got shape {sig.shape}")
-    if not np.all(np.isfinite(sig)) or np.any(sig < 0):
-        raise ValueError("sigmas must be finite and >= 0")
+    V.key(key)
+    draws = V.integer("draws", draws)
+    chunk = draws if chunk is None else V.integer("chunk", chunk)
+    sig = V.vector("sigmas", sigmas)
     _n_params(params)
     return _local_energy(loss_fn, params, data, jnp.asarray(sig), key, draws, min(chunk, draws))
 
@@ -208,16 +192,15 @@ def hessian_eigenvalues(loss_fn, params, data, k, key, *, iters=None, which="lar
     problem", §13.2): small residuals certify convergence. Memory: ``iters * n`` numbers.
     """
     _check_loss(loss_fn)
-    _check_key(key)
+    V.key(key)
     n = _n_params(params)
-    k = _count("k", k)
+    k = V.integer("k", k)
     if k > n:
         raise ValueError(f"k={k} exceeds the number of parameters n={n}")
-    iters = min(n, max(4 * k, 80)) if iters is None else _count("iters", iters)
+    iters = min(n, max(4 * k, 80)) if iters is None else V.integer("iters", iters)
     if iters < k or iters > n:
         raise ValueError(f"iters must satisfy k <= iters <= n (k={k}, n={n}), got {iters}")
-    if which not in ("largest", "smallest"):
-        raise ValueError(f"which must be 'largest' or 'smallest', got {which!r}")
+    V.choice("which", which, ("largest", "smallest"))
     theta, res = _hessian_ritz(loss_fn, params, data, key, iters)  # ascending Ritz values
     if which == "largest":
         vals, res = theta[::-1][:k], res[::-1][:k]
@@ -312,11 +295,11 @@ def hessian_density(loss_fn, params, data, key, *, probes=8, iters=64, grid=512,
     array). ``iters`` is capped at ``n``.
     """
     _check_loss(loss_fn)
-    _check_key(key)
+    V.key(key)
     n = _n_params(params)
-    iters = min(_count("iters", iters), n)
-    if isinstance(probes, numbers.Integral) and not isinstance(probes, bool):
-        probes = _count("probes", probes)
+    iters = min(V.integer("iters", iters), n)
+    if isinstance(probes, numbers.Integral) and not isinstance(probes, bool):  # a number of probes
+        probes = V.integer("probes", probes)
         explicit = None
     else:
         explicit = np.asarray(probes, dtype=float)
@@ -325,14 +308,13 @@ def hessian_density(loss_fn, params, data, key, *, probes=8, iters=64, grid=512,
         if not np.all(np.isfinite(explicit)) or np.any(np.linalg.norm(explicit, axis=1) == 0):
             raise ValueError("probes must be finite, non-zero vectors")
     if isinstance(grid, numbers.Integral) and not isinstance(grid, bool):
-        grid_pts, grid_arr = _count("grid", grid, minimum=2), None
+        grid_pts, grid_arr = V.integer("grid", grid, minimum=2), None
     else:
         grid_arr = np.asarray(grid, dtype=float)
         if grid_arr.ndim != 1 or grid_arr.size < 2 or not np.all(np.isfinite(grid_arr)):
             raise ValueError("grid must be a number of points (>= 2) or a finite 1-D array")
         grid_pts = None
-    if width is not None and not (isinstance(width, numbers.Real) and math.isfinite(width) and width > 0):
-        raise ValueError(f"width must be None or a finite number > 0, got {width!r}")
+    width = V.real("width", width, positive=True, allow_none=True)
     nprobe = probes if explicit is None else explicit.shape[0]
     return _slq(loss_fn, params, data, key, nprobe, None if explicit is None else jnp.asarray(explicit),
                 iters, grid_pts, None if grid_arr is None else jnp.asarray(grid_arr), width)
@@ -393,18 +375,16 @@ def critical_point_index(loss_fn, params, data, *, method="auto", tol=1e-6, key=
     """
     _check_loss(loss_fn)
     n = _n_params(params)
-    if method not in ("auto", "dense", "slq"):
-        raise ValueError(f"method must be 'auto', 'dense' or 'slq', got {method!r}")
-    if not (isinstance(tol, numbers.Real) and math.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be a finite number >= 0, got {tol!r}")
+    V.choice("method", method, ("auto", "dense", "slq"))
+    tol = V.real("tol", tol, nonneg=True)
     if method == "auto":
-        method = "dense" if n <= _count("dense_max", dense_max) else "slq"
+        method = "dense" if n <= V.integer("dense_max", dense_max) else "slq"
     if method == "dense":
         lam = jnp.linalg.eigvalsh(dense_hessian(loss_fn, params, data))
         s = jnp.max(jnp.abs(lam))
         return CriticalIndex(negative=jnp.mean((lam < -tol * s).astype(lam.dtype)),
                              zero=jnp.mean((jnp.abs(lam) <= tol * s).astype(lam.dtype)), method="dense")
     if key is None:
-        raise ValueError("key is required for method='slq'")
+        raise V.ArgumentTypeError("key is required for method='slq' (a JAX PRNG key, jax.random.key(seed))")
     neg, zero = hessian_density(loss_fn, params, data, key, probes=probes, iters=iters, grid=2).index(tol)
     return CriticalIndex(negative=neg, zero=zero, method="slq")

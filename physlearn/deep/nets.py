@@ -16,18 +16,19 @@ r"""Small equinox networks with continuous weights for the flat-minima experimen
   :math:`\log(1+e^{-\sigma f(x)})` for +-1 labels (scalar outputs).
 
 Models map one example to its output; batches are handled by ``jax.vmap`` inside
-:func:`loss`/:func:`error`, so they plug into :func:`physlearn.algorithms.optim.fit` and
-:mod:`physlearn.algorithms.flatness` as ``loss_fn(model, batch)``.
+:func:`loss`/:func:`error`, so they plug into :func:`physlearn.deep.optim.fit` and
+:mod:`physlearn.deep.flatness` as ``loss_fn(model, batch)``.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+
+from .. import _validation as V
 
 __all__ = [
     "ACTIVATIONS", "esp", "activation", "Dense", "MLP", "mlp", "Committee", "committee", "outputs", "loss", "error",
@@ -45,8 +46,7 @@ def esp(x, beta=1.0):
 def activation(name: str, beta: float = 1.0):
     """The activation function called ``name`` (one of :data:`ACTIVATIONS`); ``beta`` is ESP's
     inverse width (ignored by the others)."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+    V.choice("activation", name, ACTIVATIONS)
     return {
         "relu": jax.nn.relu,
         "tanh": jnp.tanh,
@@ -59,10 +59,8 @@ def activation(name: str, beta: float = 1.0):
 
 
 def _check_act(name, beta):
-    activation(name)
-    if isinstance(beta, bool) or not isinstance(beta, numbers.Real) or not math.isfinite(beta) or beta <= 0:
-        raise ValueError(f"beta must be a finite number > 0, got {beta!r}")
-    return float(beta)
+    V.choice("activation", name, ACTIVATIONS)
+    return V.real("beta", beta, positive=True)
 
 
 class Dense(eqx.Module):
@@ -104,9 +102,11 @@ def mlp(key, sizes, activation="relu", *, beta=1.0, learn_beta=False, dtype=None
     uniform on :math:`[-1/\\sqrt a, 1/\\sqrt a]` (the PyTorch/equinox default), drawn with one
     random call. ``learn_beta=True`` (ESP only) makes the per-layer :math:`\\beta_l` trainable,
     starting at ``beta``."""
+    V.key(key)
     sizes = tuple(sizes)
-    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in sizes):
+    if len(sizes) < 2:
         raise ValueError(f"sizes must be at least two positive integers (n_in, ..., n_out), got {sizes!r}")
+    sizes = tuple(V.integer(f"sizes[{i}]", s) for i, s in enumerate(sizes))
     beta = _check_act(activation, beta)
     if learn_beta and activation != "esp":
         raise ValueError(f"learn_beta=True needs activation='esp', got {activation!r}")
@@ -144,9 +144,8 @@ class Committee(eqx.Module):
 def committee(key, n, k, *, tree=True, activation="tanh", beta=1.0, dtype=None) -> Committee:
     """A :class:`Committee` with ``k`` hidden units of ``n`` inputs each, i.i.d. standard Gaussian
     weights."""
-    for name, v in (("n", n), ("k", k)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    V.key(key)
+    n, k = V.integer("n", n), V.integer("k", k)
     beta = _check_act(activation, beta)
     w = jax.random.normal(key, (k, n), dtype or jnp.result_type(float))
     return Committee(w, bool(tree), activation, beta)

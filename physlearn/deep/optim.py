@@ -42,16 +42,17 @@ step ``l`` (:func:`parle`); Entropy-SGD uses ``grad_fn(w, l)``.
 :func:`compare` trains the same initial networks with several optimisers, vmapped over seeds,
 and measures their test error, local energy and top Hessian eigenvalues.
 
-**Coupling schedules** ("scoping"): :math:`\gamma_t = \gamma_0 (1+\gamma_1)^t` with ``t`` the
-number of updates done (:func:`scoping`). A coupling argument may also be any optax schedule
-(a callable of the step count).
+**Coupling schedules.** Every coupling (``gamma``, ``rho``) and the learning rate are numbers or
+schedules ``t -> value`` of the number ``t`` of updates done: the "scoping" of Entropy-SGD,
+:math:`\gamma_t = \gamma_0 (1+\gamma_1)^t` capped at :math:`\gamma_{max}`, is
+``physlearn.algorithms.schedules.exponential(gamma0, 1 + gamma1, end=gamma_max)``; optax schedules
+work as they are.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from typing import Any, Callable, NamedTuple
 
 import equinox as eqx
@@ -59,8 +60,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .. import _validation as V
+from ..algorithms import schedules
+
 __all__ = [
-    "scoping",
     "entropy_sgd",
     "replicated_sgd",
     "easgd",
@@ -77,66 +80,35 @@ __all__ = [
 ]
 
 
-# ------------------------------------------------------------------------------------ validation
-def _real(name, v, *, positive=False, nonneg=False, below=None, above=None):
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(float(v)):
-        raise ValueError(f"{name} must be a finite real number, got {v!r}")
-    v = float(v)
-    if positive and v <= 0:
-        raise ValueError(f"{name} must be > 0, got {v}")
-    if nonneg and v < 0:
-        raise ValueError(f"{name} must be >= 0, got {v}")
-    if below is not None and not v < below:
-        raise ValueError(f"{name} must be < {below}, got {v}")
-    if above is not None and not v > above:
-        raise ValueError(f"{name} must be > {above}, got {v}")
-    return v
-
-
-def _count(name, v, *, minimum=1):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
-    return int(v)
-
-
+# ------------------------------------------------------------------------------------ arguments
 def _rate(name, v):
-    """A learning rate: a positive number or an optax schedule (callable of the step count)."""
+    """A learning rate: a positive number or a schedule (callable of the step count)."""
     if callable(v):
         return v
-    return _real(name, v, positive=True)
+    return V.real(name, v, positive=True)
 
 
-def _coupling(name, value, growth, maximum):
-    """A coupling schedule from (gamma0, gamma1, cap), or a user schedule."""
-    if callable(value):
-        if growth != 0.0 or maximum is not None:
-            raise ValueError(f"{name} is a schedule: leave its scoping/maximum arguments at their defaults")
-        return value
-    return scoping(value, growth, maximum=maximum, name=name)
+def _coupling(name, value):
+    """A coupling: a number or a schedule of the update count (one optimiser, no hyper batch)."""
+    sched = V.schedule(name, value)
+    if isinstance(sched, schedules.Schedule) and sched.batch_size() is not None:
+        raise ValueError(f"{name} must be one number or schedule per optimiser, got a batch of {sched.batch_size()}")
+    return sched
 
 
 def scoping(gamma0, gamma1=0.0, *, maximum=None, name="gamma0") -> Callable:
-    r"""Exponential coupling schedule ("scoping") :math:`\gamma_t = \min(\gamma_0(1+\gamma_1)^t,
-    \gamma_{max})`, ``t`` = number of updates done.
-
-    The form of Entropy-SGD's Lua code (Chaudhari et al., ICLR 2017; ``--scoping`` is
-    :math:`\gamma_1`) and of Pittorino et al., ICLR 2021, for eSGD and rSGD. ``gamma0 >= 0``,
-    ``gamma1 > -1``, ``maximum`` (optional) ``> 0``. Returns an optax schedule.
-    """
-    g0 = _real(name, gamma0, nonneg=True)
-    g1 = _real("scoping (gamma1)", gamma1, above=-1.0)
-    cap = None if maximum is None else _real("maximum", maximum, positive=True)
-
-    def schedule(count):
-        t = jnp.asarray(count)
-        g = g0 * jnp.power(1.0 + g1, t.astype(jnp.result_type(float)))
-        return g if cap is None else jnp.minimum(g, cap)
-
-    return schedule
+    r"""Deprecated: use ``physlearn.algorithms.schedules.exponential(gamma0, 1 + gamma1,
+    end=maximum)``, the exponential coupling schedule :math:`\gamma_t = \min(\gamma_0(1+\gamma_1)^t,
+    \gamma_{max})`."""
+    V.warn_deprecated("optim.scoping(gamma0, gamma1, maximum=...) is deprecated: use "
+                      "physlearn.algorithms.schedules.exponential(gamma0, 1 + gamma1, end=maximum)")
+    g1 = V.real("gamma1", gamma1, above=-1.0)
+    return schedules.exponential(V.real(name, gamma0, nonneg=True), 1.0 + g1,
+                                 end=V.real("maximum", maximum, positive=True, allow_none=True))
 
 
 def _sgd(learning_rate, momentum, nesterov):
-    momentum = _real("momentum", momentum, nonneg=True, below=1.0)
+    momentum = V.real("momentum", momentum, nonneg=True, below=1.0)
     return optax.sgd(learning_rate, momentum=momentum if momentum > 0 else None, nesterov=bool(nesterov))
 
 
@@ -226,8 +198,15 @@ class EntropySGDState(NamedTuple):
     outer: Any  # state of the outer optax.sgd
 
 
-def entropy_sgd(learning_rate=1.0, *, L=20, inner_lr=0.1, gamma=1e-4, scoping=1e-3, gamma_max=None,
-                noise=1e-4, alpha=0.75, inner_momentum=0.0, momentum=0.0, nesterov=False):
+_ESGD_GAMMA = schedules.exponential(1e-4, 1.001)
+
+
+@V.renamed_arguments(
+    scoping="gamma=schedules.exponential(gamma, 1 + scoping)",
+    gamma_max="gamma=schedules.exponential(gamma, 1 + scoping, end=gamma_max)",
+)
+def entropy_sgd(learning_rate=1.0, *, L=20, inner_lr=0.1, gamma=_ESGD_GAMMA, noise=1e-4, alpha=0.75, inner_momentum=0.0,
+                momentum=0.0, nesterov=False):
     r"""Entropy-SGD (Chaudhari et al., ICLR 2017, Algorithm 1; as in its Lua/PyTorch code).
 
     Each update, from the outer weights :math:`x`:
@@ -240,15 +219,16 @@ def entropy_sgd(learning_rate=1.0, *, L=20, inner_lr=0.1, gamma=1e-4, scoping=1e
        :math:`\gamma`); with ``L = 0`` it is the plain gradient ``grads`` (plain SGD);
     3. :math:`x \leftarrow x - \eta\,(x-\mu)` through ``optax.sgd(learning_rate, momentum, nesterov)``.
 
-    Scoping :math:`\gamma_t = \gamma_0(1+\gamma_1)^t` (``gamma``, ``scoping``, optional cap
-    ``gamma_max``; ``gamma`` may be an optax schedule). The noise term is the code's
+    ``gamma``: the coupling :math:`\gamma_t`, a number or a schedule of the update count ``t``; the
+    reference's scoping :math:`\gamma_t = \gamma_0(1+\gamma_1)^t` is ``schedules.exponential(gamma0,
+    1 + gamma1)`` (optionally ``end=gamma_max``). The noise term is the code's
     :math:`\sqrt{2\eta'}\varepsilon` (SGLD at temperature :math:`\varepsilon^2`); the paper's
     Algorithm 1 writes :math:`\sqrt{\eta'}\varepsilon`. Defaults: the reference's MNIST recipe
     (``L=20``, :math:`\eta'=0.1`, :math:`\gamma_0=10^{-4}`, :math:`\gamma_1=10^{-3}`,
     :math:`\varepsilon=10^{-4}`, :math:`\alpha=0.75`) with outer learning rate 1.
 
     Stability: the inner loop needs :math:`\eta'(\lambda_{max}(\nabla^2 f) + \gamma_t) < 2`;
-    with scoping, cap :math:`\gamma_t` with ``gamma_max``.
+    with scoping, cap :math:`\gamma_t` (``schedules.exponential(..., end=gamma_max)``).
 
     Identities (tested): ``L=0`` is SGD; ``L=1`` without noise is SGD with learning rate
     :math:`\eta(1-\alpha)\eta'` for any :math:`\gamma`; for a quadratic
@@ -258,12 +238,12 @@ def entropy_sgd(learning_rate=1.0, *, L=20, inner_lr=0.1, gamma=1e-4, scoping=1e
     ``update(grads, state, params, *, grad_fn, key)``; ``key`` is needed when ``noise > 0``.
     """
     lr = _rate("learning_rate", learning_rate)
-    L = _count("L", L, minimum=0)
-    inner_lr = _real("inner_lr", inner_lr, positive=True)
-    gam = _coupling("gamma", gamma, _real("scoping", scoping, above=-1.0), gamma_max)
-    noise = _real("noise", noise, nonneg=True)
-    alpha = _real("alpha", alpha, nonneg=True, below=1.0)
-    inner_momentum = _real("inner_momentum", inner_momentum, nonneg=True, below=1.0)
+    L = V.integer("L", L, minimum=0)
+    inner_lr = V.real("inner_lr", inner_lr, positive=True)
+    gam = _coupling("gamma", gamma)
+    noise = V.real("noise", noise, nonneg=True)
+    alpha = V.real("alpha", alpha, nonneg=True, below=1.0)
+    inner_momentum = V.real("inner_momentum", inner_momentum, nonneg=True, below=1.0)
     outer = _sgd(lr, momentum, nesterov)
 
     def init(params):
@@ -315,8 +295,14 @@ def replicas(state):
     raise ValueError("state holds no replicas (use replicated_sgd, easgd or parle)")
 
 
-def replicated_sgd(learning_rate, *, replicas=3, gamma=0.1, scoping=1e-3, gamma_max=None, spread=0.0, momentum=0.0,
-                   nesterov=False):
+_RSGD_GAMMA = schedules.exponential(0.1, 1.001)
+
+
+@V.renamed_arguments(
+    scoping="gamma=schedules.exponential(gamma, 1 + scoping)",
+    gamma_max="gamma=schedules.exponential(gamma, 1 + scoping, end=gamma_max)",
+)
+def replicated_sgd(learning_rate, *, replicas=3, gamma=_RSGD_GAMMA, spread=0.0, momentum=0.0, nesterov=False):
     r"""Replicated SGD (robust ensemble) for continuous weights.
 
     ``y = replicas`` copies :math:`W^a` of the network, each on its own minibatch
@@ -328,19 +314,21 @@ def replicated_sgd(learning_rate, *, replicas=3, gamma=0.1, scoping=1e-3, gamma_
     the gradient of :math:`\sum_a f(W^a) + \frac{\gamma}{2}\sum_a\|W^a-\bar W\|^2`, i.e. the
     continuous robust ensemble of Baldassi et al., PNAS 113, E7655 (2016) with its centre traced
     out (RSGD.jl's ``:continuous`` kick), as used for deep nets by Pittorino et al., ICLR 2021,
-    with exponential scoping :math:`\gamma_t=\gamma_0(1+\gamma_1)^t`. ``momentum``/``nesterov``
+    with ``gamma`` a number or a schedule of the update count (default: exponential scoping
+    :math:`\gamma_t=0.1\cdot 1.001^t`, ``schedules.exponential(0.1, 1.001)``). ``momentum``/``nesterov``
     act per replica (``optax.sgd``). ``params`` is the centre :math:`\bar W` (the network used at
     test time). With :math:`\gamma=0` this is ``y`` independent SGD runs (tested). Cost: ``y``
     gradients per update. The default couplings are ours (the paper's values were not
     available to us). Stability: without momentum the spread :math:`W^a-\bar W` is multiplied by
     :math:`1-\eta\gamma_t` per step (tested), so exponential scoping must stop before
-    :math:`\eta\gamma_t` reaches 2 -- cap it with ``gamma_max``. ``spread``: relative spread of the
+    :math:`\eta\gamma_t` reaches 2 -- cap it (``schedules.exponential(..., end=gamma_max)``).
+    ``spread``: relative spread of the
     replicas at ``init`` (see the module docstring; needs ``init(params, key=...)``).
     """
     lr = _rate("learning_rate", learning_rate)
-    y = _count("replicas", replicas)
-    gam = _coupling("gamma", gamma, _real("scoping", scoping, above=-1.0), gamma_max)
-    spread = _real("spread", spread, nonneg=True)
+    y = V.integer("replicas", replicas)
+    gam = _coupling("gamma", gamma)
+    spread = V.real("spread", spread, nonneg=True)
     inner = _sgd(lr, momentum, nesterov)
 
     def init(params, *, key=None):
@@ -384,15 +372,15 @@ def easgd(learning_rate, *, workers=4, moving_rate=None, beta=0.9, period=1, spr
     relative spread of the workers at ``init`` (as in :func:`replicated_sgd`).
     """
     lr = _rate("learning_rate", learning_rate)
-    p = _count("workers", workers)
+    p = V.integer("workers", workers)
     if moving_rate is None:
-        a = _real("beta", beta, nonneg=True) / p
+        a = V.real("beta", beta, nonneg=True) / p
     else:
-        a = _real("moving_rate", moving_rate, nonneg=True)
+        a = V.real("moving_rate", moving_rate, nonneg=True)
     if a * p > 2.0:
         raise ValueError(f"moving_rate * workers = {a * p:g} > 2: the centre update is unstable")
-    tau = _count("period", period)
-    spread = _real("spread", spread, nonneg=True)
+    tau = V.integer("period", period)
+    spread = V.real("spread", spread, nonneg=True)
     inner = _sgd(lr, momentum, nesterov)
 
     def init(params, *, key=None):
@@ -416,9 +404,14 @@ def easgd(learning_rate, *, workers=4, moving_rate=None, beta=0.9, period=1, spr
     return optax.GradientTransformationExtraArgs(init, update)
 
 
-def parle(learning_rate=1.0, *, replicas=3, L=25, inner_lr=0.1, gamma=0.01, gamma_scoping=0.0, gamma_max=None,
-          rho=0.01, rho_scoping=0.0, rho_max=None, noise=0.0, alpha=0.75, spread=0.0, inner_momentum=0.0,
-          momentum=0.0, nesterov=False):
+@V.renamed_arguments(
+    gamma_scoping="gamma=schedules.exponential(gamma, 1 + gamma_scoping)",
+    gamma_max="gamma=schedules.exponential(gamma, 1 + gamma_scoping, end=gamma_max)",
+    rho_scoping="rho=schedules.exponential(rho, 1 + rho_scoping)",
+    rho_max="rho=schedules.exponential(rho, 1 + rho_scoping, end=rho_max)",
+)
+def parle(learning_rate=1.0, *, replicas=3, L=25, inner_lr=0.1, gamma=0.01, rho=0.01, noise=0.0, alpha=0.75,
+          spread=0.0, inner_momentum=0.0, momentum=0.0, nesterov=False):
     r"""Parle (Chaudhari et al. 2017): ``n = replicas`` anchors :math:`x_a` running Entropy-SGD inner
     loops, elastically coupled to their mean :math:`x` (``params``).
 
@@ -431,8 +424,9 @@ def parle(learning_rate=1.0, *, replicas=3, L=25, inner_lr=0.1, gamma=0.01, gamm
        with ``momentum``/``nesterov``, per replica);
     3. :math:`x \leftarrow \frac1n\sum_a x_a`.
 
-    Schedules :math:`\gamma_t = \gamma_0(1+\gamma_1)^t`, :math:`\rho_t = \rho_0(1+\rho_1)^t` (``t`` =
-    synchronisations; optional caps, the reference code uses :math:`\gamma\le1`, :math:`\rho\le10`).
+    ``gamma`` and ``rho`` are numbers or schedules of the number ``t`` of synchronisations, e.g.
+    :math:`\gamma_t = \gamma_0(1+\gamma_1)^t` capped at 1 is ``schedules.exponential(gamma0, 1 +
+    gamma1, end=1.0)`` (the reference code caps :math:`\gamma\le1`, :math:`\rho\le10`).
 
     Differences from the reference code (ucla-vision/parle), chosen so that the paper's special
     cases hold exactly: the step of 2. is applied to the anchor (the code applies it to the last
@@ -443,15 +437,15 @@ def parle(learning_rate=1.0, *, replicas=3, L=25, inner_lr=0.1, gamma=0.01, gamm
     spread of the anchors at ``init`` (as in :func:`replicated_sgd`).
     """
     lr = _rate("learning_rate", learning_rate)
-    n = _count("replicas", replicas)
-    L = _count("L", L)
-    inner_lr = _real("inner_lr", inner_lr, positive=True)
-    gam = _coupling("gamma", gamma, _real("gamma_scoping", gamma_scoping, above=-1.0), gamma_max)
-    rh = _coupling("rho", rho, _real("rho_scoping", rho_scoping, above=-1.0), rho_max)
-    noise = _real("noise", noise, nonneg=True)
-    alpha = _real("alpha", alpha, nonneg=True, below=1.0)
-    inner_momentum = _real("inner_momentum", inner_momentum, nonneg=True, below=1.0)
-    spread = _real("spread", spread, nonneg=True)
+    n = V.integer("replicas", replicas)
+    L = V.integer("L", L)
+    inner_lr = V.real("inner_lr", inner_lr, positive=True)
+    gam = _coupling("gamma", gamma)
+    rh = _coupling("rho", rho)
+    noise = V.real("noise", noise, nonneg=True)
+    alpha = V.real("alpha", alpha, nonneg=True, below=1.0)
+    inner_momentum = V.real("inner_momentum", inner_momentum, nonneg=True, below=1.0)
+    spread = V.real("spread", spread, nonneg=True)
     outer = _sgd(lr, momentum, nesterov)
 
     def init(params, *, key=None):
@@ -487,7 +481,7 @@ def sam(learning_rate, rho=0.05, *, momentum=0.0, nesterov=False):
     same minibatch. Only a constructor for optax's implementation (normalised-SGD ascent step,
     ``sync_period=2``), so that it takes the ``grad_fn`` interface of :func:`fit`."""
     lr = _rate("learning_rate", learning_rate)
-    rho = _real("rho", rho, nonneg=True)
+    rho = V.real("rho", rho, nonneg=True)
     adv = optax.chain(optax.contrib.normalize(), optax.sgd(rho))
     return optax.contrib.sam(_sgd(lr, momentum, nesterov), adv, sync_period=2, opaque_mode=True)
 
@@ -523,7 +517,7 @@ def _check_data(data, batch_size):
     if m < 1:
         raise ValueError("data must hold at least one example")
     if batch_size is not None:
-        batch_size = _count("batch_size", batch_size)
+        batch_size = V.integer("batch_size", batch_size)
         if batch_size > m:
             raise ValueError(f"batch_size={batch_size} exceeds the number of examples {m}")
     return m, batch_size
@@ -552,14 +546,14 @@ def fit(key, params, loss_fn, data, optimizer, steps, batch_size=None) -> FitRes
 
     Returns :class:`FitResult` ``(params, opt_state, loss)``.
     """
-    if not callable(loss_fn):
-        raise ValueError("loss_fn must be a callable loss_fn(params, batch) -> scalar")
+    V.key(key)
+    V.callable_arg("loss_fn", loss_fn, "a callable loss_fn(params, batch) -> scalar")
     if not (hasattr(optimizer, "init") and hasattr(optimizer, "update")):
-        raise ValueError("optimizer must be an optax GradientTransformation (init/update)")
-    steps = _count("steps", steps)
+        raise V.ArgumentTypeError(
+            f"optimizer must be an optax GradientTransformation (init/update), got {V.describe(optimizer)}"
+        )
+    steps = V.integer("steps", steps)
     _check_data(data, batch_size)
-    if not isinstance(key, jax.Array) and not isinstance(key, jax.core.Tracer):
-        raise ValueError("key must be a JAX PRNG key (jax.random.key(seed))")
     return _fit(key, params, loss_fn, data, optimizer, steps, batch_size)
 
 
@@ -636,11 +630,10 @@ def compare(key, init, loss_fn, error_fn, train, optimizers, *, seeds=5, batch_s
 
     import numpy as np
 
-    seeds = _count("seeds", seeds)
-    sig = np.asarray(sigmas, dtype=float)
-    if sig.ndim != 1 or sig.size == 0 or not np.all(np.isfinite(sig)) or np.any(sig < 0):
-        raise ValueError("sigmas must be a non-empty 1-D array of finite noise levels >= 0")
-    draws, k, iters = _count("draws", draws), _count("k", k), _count("iters", iters)
+    V.key(key)
+    seeds = V.integer("seeds", seeds)
+    sig = V.vector("sigmas", sigmas)
+    draws, k, iters = V.integer("draws", draws), V.integer("k", k), V.integer("iters", iters)
     if k > iters:
         raise ValueError(f"k={k} must not exceed iters={iters}")
     keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(jnp.arange(seeds))
@@ -650,7 +643,7 @@ def compare(key, init, loss_fn, error_fn, train, optimizers, *, seeds=5, batch_s
     starts = eqx.filter_vmap(lambda kk: init(jax.random.fold_in(kk, 1)))(keys)
     for name, (opt, steps) in optimizers.items():
         t0 = time.perf_counter()
-        models = _train_seeds(keys, starts, loss_fn, train, opt, _count("steps", steps), batch_size)
+        models = _train_seeds(keys, starts, loss_fn, train, opt, V.integer("steps", steps), batch_size)
         tr, te, tl, le, theta, tau = _measure_seeds(models, train, test, jnp.asarray(sig), k_le, k_h, loss_fn,
                                                     error_fn, draws, iters)
         jax.block_until_ready(theta)
