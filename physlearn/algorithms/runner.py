@@ -318,9 +318,15 @@ class _Bar:
             self._timer.start()
 
     def _start(self):
+        from rich.errors import LiveError
+
         with self._lock:
             if not (self._started or self._closed):
-                self._progress.start()
+                try:
+                    self._progress.start()
+                except LiveError:  # another rich display is live (e.g. the tour's): stay quiet
+                    self._closed = True
+                    return
                 self._started = True
 
     def update(self, **kw):
