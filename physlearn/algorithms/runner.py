@@ -310,7 +310,7 @@ class _Bar:
         self._lock = threading.Lock()
         self._started = self._closed = False
         self._timer = None
-        if show:
+        if show or PROGRESS_AFTER <= 0:
             self._start()
         else:
             self._timer = threading.Timer(PROGRESS_AFTER, self._start)
