@@ -40,6 +40,7 @@ __all__ = [
     "STOPS",
     "solve_arguments",
     "callable_arg",
+    "RENAMED",
     "renamed_arguments",
     "warn_deprecated",
 ]
@@ -327,11 +328,29 @@ def problem(p, name: str = "problem", *, strip_teacher: bool = True):
 # ------------------------------------------------------------------------------------------------
 # renamed and removed keyword arguments
 # ------------------------------------------------------------------------------------------------
-def renamed_arguments(**moved):
-    """Decorator: calling with an old keyword argument ``old`` raises a one-line ``TypeError`` that
-    says what replaced it (``moved[old]``) instead of accepting it silently. The table is kept on the
-    function as ``__renamed_arguments__`` (the README's changelog is checked against it)."""
+RENAMED = {
+    "lr": "learning_rate",
+    "max_epochs": "max_steps (epochs)",
+    "max_moves": "max_steps (attempted moves)",
+    "gamma_step": "gamma=schedules.linear(gamma, gamma_step)",
+    "lam_factor": "lam=schedules.exponential(lam, lam_factor)",
+    "beta_factor": "beta=schedules.exponential(beta, beta_factor)",
+    "gamma_factor": "gamma=schedules.exponential(gamma, gamma_factor)",
+    "weights": "synapses ('binary' or 'continuous')",
+    "scoping": "gamma=schedules.exponential(gamma, 1 + scoping)",
+    "gamma_max": "gamma=schedules.exponential(gamma, 1 + scoping, end=gamma_max)",
+}
+"""Old keyword -> what replaced it, for the names that several functions shared."""
+
+
+def renamed_arguments(*shared, **moved):
+    """Decorator: calling with an old keyword argument raises a one-line ``TypeError`` that says
+    what replaced it instead of accepting it silently. ``shared``: old names of :data:`RENAMED`;
+    ``moved``: old name -> replacement, for this function. The table is kept on the function as
+    ``__renamed_arguments__`` (the README's changelog is checked against it)."""
     import functools
+
+    moved = {**{k: RENAMED[k] for k in shared}, **moved}
 
     def deco(fn):
         where = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__qualname__}()"

@@ -100,7 +100,7 @@ import numpy as np
 from .. import _validation as V
 from . import schedules
 from .problems import Problem
-from .results import ReplicaResult, errors_of, solved_flag
+from .results import ReplicaResult, base_fields
 from .runner import run
 
 __all__ = [
@@ -564,9 +564,10 @@ def common_doc(fn):
 RENAMED = dict(
     beta0="beta (a number or a schedule: beta=schedules.exponential(beta0, beta_factor))",
     beta_factor="beta=schedules.exponential(beta0, beta_factor)",
-    max_moves="max_steps (attempted moves)",
+    max_moves=V.RENAMED["max_moves"],
     kind="the module of the algorithm: replicated_sa, standard_sa or quantum_sa",
 )
+"""The keywords that the three ``solve`` functions replaced alike."""
 
 
 def _solve(cls, key, problem, *, replicas, schedules_, energy, proposal, schedule_every, give_up, restarts,
@@ -629,13 +630,8 @@ def _result(algo, res, problem, trace, hyper, stop):
     min_rep = jnp.min(rep_err, axis=-1)
     use_centre = (info.errors < min_rep) & (jnp.min(rep_e, axis=-1) > 0)
     weights = jnp.where(use_centre[..., None, None], C, rep_best)
-    errors = errors_of(weights, problem, hyper)
     return AnnealResult(
-        solved=solved_flag(res.solved, errors, stop),
-        steps=st.moves,
-        errors=errors,
-        weights=weights,
-        trace=res.trace if trace else None,
+        **base_fields(res, weights, problem, trace=trace, hyper=hyper, stop=stop, steps=st.moves),
         centre_errors=info.errors,
         replica_errors=rep_err,
         centre=C,

@@ -85,7 +85,7 @@ from ._network import (
     SYNAPSES, init_hidden, network_errors, preactivations, readout, sign_pm, to_sphere,
 )
 from .problems import Problem
-from .results import ReplicaResult, errors_of, solved_flag
+from .results import ReplicaResult, base_fields
 from .rsgd import minibatch_indices
 from .runner import run
 
@@ -282,13 +282,7 @@ class CESGDResult(ReplicaResult):
     ``centre`` is the network itself, ``replica_errors`` has one entry."""
 
 
-@V.renamed_arguments(
-    lr="learning_rate",
-    max_epochs="max_steps (epochs)",
-    beta_factor="beta=schedules.exponential(beta, beta_factor)",
-    gamma_factor="gamma=schedules.exponential(gamma, gamma_factor)",
-    weights="synapses ('binary' or 'continuous')",
-)
+@V.renamed_arguments("lr", "max_epochs", "beta_factor", "gamma_factor", "weights")
 def solve(
     key,
     problem: Problem,
@@ -359,14 +353,6 @@ def _result(algo, res, problem, trace, hyper, stop):
     W = readout(res.state.H, algo.synapses)
     if algo.synapses == "binary":
         W = W.astype(jnp.int8)
-    errors = errors_of(W, problem, hyper)
-    return CESGDResult(
-        solved=solved_flag(res.solved, errors, stop),
-        steps=res.steps,
-        errors=errors,
-        weights=W,
-        trace=res.trace if trace else None,
-        centre_errors=errors,
-        replica_errors=errors[..., None],
-        centre=W,
-    )
+    fields = base_fields(res, W, problem, trace=trace, hyper=hyper, stop=stop)
+    errors = fields["errors"]
+    return CESGDResult(**fields, centre_errors=errors, replica_errors=errors[..., None], centre=W)

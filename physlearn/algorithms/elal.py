@@ -40,13 +40,7 @@ __all__ = ["solve"]
 _GAMMA = schedules.linear(0.05, 0.001)
 
 
-@V.renamed_arguments(
-    lr="learning_rate",
-    max_epochs="max_steps (epochs)",
-    weights="synapses ('binary' or 'continuous')",
-    lam_factor="lam=schedules.exponential(lam, lam_factor)",
-    gamma_step="gamma=schedules.linear(gamma, gamma_step)",
-)
+@V.renamed_arguments("lr", "max_epochs", "weights", "lam_factor", "gamma_step")
 def solve(
     key,
     problem: Problem,

@@ -91,7 +91,7 @@ from . import schedules
 from ._network import sign_pm
 from .energies import num_errors
 from .problems import Problem
-from .results import ReplicaResult, errors_of
+from .results import ReplicaResult, base_fields
 from .runner import run
 
 __all__ = [
@@ -609,13 +609,9 @@ def _result(res, problem, trace, hyper):
     b = _prod_field(info.gamma[..., None, None], hx)
     W = sign_pm(mw).astype(jnp.int8)
     C = sign_pm(b).astype(jnp.int8)
-    errors = errors_of(W, problem, hyper)
+    # solved: sign(m_W) classifies every pattern, whatever the stopping rule ("never" included)
     return FBPResult(
-        solved=errors == 0,
-        steps=res.state.sweeps,
-        errors=errors,
-        weights=W,
-        trace=res.trace if trace else None,
+        **base_fields(res, W, problem, trace=trace, hyper=hyper, stop="never", steps=res.state.sweeps),
         centre_errors=info.reference_errors,
         replica_errors=info.errors[..., None],
         centre=C,

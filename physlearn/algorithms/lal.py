@@ -5,18 +5,11 @@ networks", Biol. Cybern. 60, 345 (1989); the LAL of C. Baldassi, F. Pittorino, R
 the learning landscape in neural networks around wide flat minima", PNAS 117, 161 (2020). The
 replicated version (eLAL) is :mod:`~physlearn.algorithms.elal`, which shares :class:`LAL`.
 
-**Networks.** Every algorithm trains hidden variables :math:`H_{ki}` (``K x n``, see
-:mod:`~physlearn.algorithms.problems` for the architectures). The trained network is
-
-* ``synapses="binary"`` (default): :math:`W = \mathrm{sign}(H)`, +-1 synapses -- the setting of
-  the rest of :mod:`physlearn.algorithms` (the hidden variables play the role of the clipped
-  perceptron's / RSGD's hidden states);
-* ``synapses="continuous"``: :math:`W = H`, real synapses -- the setting of the 2020 paper's
-  numerical comparison. ceSGD keeps every hidden unit on the sphere :math:`|W_k|^2 = n`.
-
-The hidden field of unit k on pattern :math:`\mu` is :math:`h^\mu_k = \xi^\mu_{(k)}\cdot W_k`, the
-hidden output :math:`\tau^\mu_k = \mathrm{sign}(h^\mu_k)` and the network output the committee
-vote :math:`\mathrm{sign}\sum_k\tau^\mu_k`.
+**Networks.** LAL trains hidden variables :math:`H_{ki}` behind binary synapses
+:math:`W=\mathrm{sign}(H)` (``synapses="binary"``, default) or continuous ones :math:`W=H`
+(``synapses="continuous"``), as ceSGD does (:mod:`~physlearn.algorithms.cesgd` describes both);
+:math:`h^\mu_k = \xi^\mu_{(k)}\cdot W_k` is the field of hidden unit k and the output is the
+committee vote :math:`\mathrm{sign}\sum_k\mathrm{sign}(h^\mu_k)`.
 
 **LAL** (:func:`solve`). Patterns are presented in minibatches (``batch=1``: one at a time,
 the original online rule). For each misclassified pattern, among the hidden units with the wrong
@@ -47,7 +40,7 @@ from ._network import (
     SYNAPSES, batch_fields, batch_grad, init_hidden, network_errors, outputs_from_preacts, readout, sign_pm,
 )
 from .problems import Problem
-from .results import ReplicaResult, errors_of, solved_flag
+from .results import ReplicaResult, base_fields, best_network
 from .rsgd import minibatch_indices
 from .runner import run
 
@@ -214,26 +207,18 @@ def _result(algo, res, problem, trace, hyper, stop):
     info = res.info
     W = readout(res.state.H, algo.synapses)  # (..., y, K, n)
     C = jax.vmap(algo.centre)(W.reshape((-1,) + W.shape[-3:])).reshape(W.shape[:-3] + W.shape[-2:])
-    best_rep = jnp.argmin(info.replica_errors, axis=-1)
-    rep_best = jnp.take_along_axis(W, best_rep[..., None, None, None], axis=-3)[..., 0, :, :]
-    use_centre = info.errors <= jnp.min(info.replica_errors, axis=-1)
-    best = jnp.where(use_centre[..., None, None], C, rep_best)
+    best = best_network(C, W, info.errors, info.replica_errors)
     if algo.synapses == "binary":
         best, C = best.astype(jnp.int8), C.astype(jnp.int8)
-    errors = errors_of(best, problem, hyper)
     return LALResult(
-        solved=solved_flag(res.solved, errors, stop),
-        steps=res.steps,
-        errors=errors,
-        weights=best,
-        trace=res.trace if trace else None,
+        **base_fields(res, best, problem, trace=trace, hyper=hyper, stop=stop),
         centre_errors=info.errors,
         replica_errors=info.replica_errors,
         centre=C,
     )
 
 
-@V.renamed_arguments(lr="learning_rate", max_epochs="max_steps (epochs)", weights="synapses ('binary' or 'continuous')")
+@V.renamed_arguments("lr", "max_epochs", "weights")
 def solve(
     key,
     problem: Problem,

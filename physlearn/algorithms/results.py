@@ -13,7 +13,7 @@ import jax.numpy as jnp
 
 from ._network import outputs_from_preacts, preactivations
 
-__all__ = ["AlgorithmResult", "ReplicaResult", "errors_of", "solved_flag"]
+__all__ = ["AlgorithmResult", "ReplicaResult", "errors_of", "solved_flag", "base_fields", "best_network"]
 
 
 class AlgorithmResult(eqx.Module):
@@ -69,3 +69,26 @@ def solved_flag(stop_fired, errors, stop: str):
     """``solved`` of a result: the stopping rule fired (``"any"``/``"centre"``); for
     ``stop="never"``, which never fires, whether the returned network classifies every pattern."""
     return errors == 0 if stop == "never" else stop_fired
+
+
+def base_fields(run_result, weights, problem, *, trace: bool, hyper: bool, stop: str, steps=None) -> dict:
+    """The :class:`AlgorithmResult` fields of a finished :func:`~physlearn.algorithms.runner.run`:
+    ``errors`` counted from ``weights``, ``solved`` (:func:`solved_flag`), ``steps`` (default: the
+    driver's steps) and ``trace``; pass them on as ``Result(**base_fields(...), own fields...)``."""
+    errors = errors_of(weights, problem, hyper)
+    return dict(
+        solved=solved_flag(run_result.solved, errors, stop),
+        steps=run_result.steps if steps is None else steps,
+        errors=errors,
+        weights=weights,
+        trace=run_result.trace if trace else None,
+    )
+
+
+def best_network(centre, replicas, centre_errors, replica_errors):
+    """The network to return from replicas ``(..., y, K, N)`` and their centre ``(..., K, N)``:
+    the centre when it has no more errors than the best replica, else the best replica."""
+    best = jnp.argmin(replica_errors, axis=-1)
+    rep = jnp.take_along_axis(replicas, best[..., None, None, None], axis=-3)[..., 0, :, :]
+    use_centre = centre_errors <= jnp.min(replica_errors, axis=-1)
+    return jnp.where(use_centre[..., None, None], centre, rep)

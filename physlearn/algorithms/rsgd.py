@@ -64,7 +64,7 @@ from .. import _validation as V
 from . import schedules
 from ._network import least_wrong_selection, pack_pm, packed_preactivations, sign_pm, unpack_pm
 from .problems import Problem
-from .results import ReplicaResult, errors_of, solved_flag
+from .results import ReplicaResult, base_fields, best_network
 from .runner import run, shuffle
 
 __all__ = ["REPLICA_UPDATES", "RSGD", "RSGDState", "RSGDInfo", "RSGDResult", "FORMULAS", "solve"]
@@ -301,11 +301,8 @@ _DEFAULT_GAMMA = schedules.linear(0.05, 0.001)
 
 
 @V.renamed_arguments(
-    lr="learning_rate",
-    max_epochs="max_steps (epochs)",
-    gamma_step="gamma=schedules.linear(gamma, gamma_step)",
+    "lr", "max_epochs", "gamma_step", "lam_factor",
     lr_factor="learning_rate=schedules.exponential(learning_rate, lr_factor)",
-    lam_factor="lam=schedules.exponential(lam, lam_factor)",
     wait_centre="stop='centre'",
 )
 def solve(
@@ -412,17 +409,9 @@ def _result(algo, res, problem, trace, hyper, stop):
         C = sign_pm(state.Hc).astype(jnp.int8)
     else:
         C = sign_pm(jnp.sum(W.astype(jnp.int32), axis=-3)).astype(jnp.int8)
-    best_rep = jnp.argmin(info.replica_errors, axis=-1)
-    rep_best = jnp.take_along_axis(W, best_rep[..., None, None, None], axis=-3)[..., 0, :, :]
-    use_centre = info.errors <= jnp.min(info.replica_errors, axis=-1)
-    weights = jnp.where(use_centre[..., None, None], C, rep_best)
-    errors = errors_of(weights, problem, hyper)
+    weights = best_network(C, W, info.errors, info.replica_errors)
     return RSGDResult(
-        solved=solved_flag(res.solved, errors, stop),
-        steps=res.steps,
-        errors=errors,
-        weights=weights,
-        trace=res.trace if trace else None,
+        **base_fields(res, weights, problem, trace=trace, hyper=hyper, stop=stop),
         centre_errors=info.errors,
         replica_errors=info.replica_errors,
         centre=C,

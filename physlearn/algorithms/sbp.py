@@ -41,7 +41,7 @@ from .. import numerics as nm
 from . import schedules
 from ._network import outputs_from_preacts, preactivations, sign_pm
 from .problems import Problem
-from .results import AlgorithmResult, errors_of, solved_flag
+from .results import AlgorithmResult, base_fields
 from .rsgd import minibatch_indices
 from .runner import run
 
@@ -240,9 +240,7 @@ class SBPResult(AlgorithmResult):
 
 
 @V.renamed_arguments(
-    lr="learning_rate",
-    max_epochs="max_steps (epochs)",
-    beta_factor="beta=schedules.exponential(beta, beta_factor)",
+    "lr", "max_epochs", "beta_factor",
     temperature_factor="temperature=schedules.exponential(temperature, temperature_factor)",
 )
 def solve(
@@ -316,12 +314,7 @@ def solve(
 def _result(res, problem, trace, hyper, stop):
     h = res.state.h
     weights = sign_pm(h).astype(jnp.int8)
-    errors = errors_of(weights, problem, hyper)
     return SBPResult(
-        solved=solved_flag(res.solved, errors, stop),
-        steps=res.steps,
-        errors=errors,
-        weights=weights,
-        trace=res.trace if trace else None,
+        **base_fields(res, weights, problem, trace=trace, hyper=hyper, stop=stop),
         magnetizations=jnp.tanh(res.state.beta[..., None, None] * h),
     )

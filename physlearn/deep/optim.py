@@ -152,11 +152,23 @@ def _init_replicas(params, n, spread, key, who):
     return _tmap(lambda a, z: a + spread * jnp.sqrt(jnp.mean(a[0] ** 2)) * z, w, xi)
 
 
+def _replica_init(n, spread, inner, who):
+    """``init(params, *, key=None)`` of an optimiser holding ``n`` replicas, each with the state of
+    the per-replica optimiser ``inner``."""
+    def init(params, *, key=None):
+        w = _init_replicas(params, n, spread, key, who)
+        return ReplicaState(count=jnp.zeros((), jnp.int32), replicas=w, inner=jax.vmap(inner.init)(w))
+
+    return init
+
+
 def _mean0(tree):
     return _tmap(lambda x: jnp.mean(x, axis=0), tree)
 
 
-def _need(grad_fn, key, noise, who):
+def _need(grad_fn, key, noise, who, params=0):
+    if params is None:
+        raise ValueError(f"{who}: update needs params")
     if grad_fn is None:
         raise ValueError(f"{who}: update needs grad_fn=callable(params, i) (the minibatch gradient)")
     if noise > 0 and key is None:
@@ -201,10 +213,7 @@ class EntropySGDState(NamedTuple):
 _ESGD_GAMMA = schedules.exponential(1e-4, 1.001)
 
 
-@V.renamed_arguments(
-    scoping="gamma=schedules.exponential(gamma, 1 + scoping)",
-    gamma_max="gamma=schedules.exponential(gamma, 1 + scoping, end=gamma_max)",
-)
+@V.renamed_arguments("scoping", "gamma_max")
 def entropy_sgd(learning_rate=1.0, *, L=20, inner_lr=0.1, gamma=_ESGD_GAMMA, noise=1e-4, alpha=0.75, inner_momentum=0.0,
                 momentum=0.0, nesterov=False):
     r"""Entropy-SGD (Chaudhari et al., ICLR 2017, Algorithm 1; as in its Lua/PyTorch code).
@@ -298,10 +307,7 @@ def replicas(state):
 _RSGD_GAMMA = schedules.exponential(0.1, 1.001)
 
 
-@V.renamed_arguments(
-    scoping="gamma=schedules.exponential(gamma, 1 + scoping)",
-    gamma_max="gamma=schedules.exponential(gamma, 1 + scoping, end=gamma_max)",
-)
+@V.renamed_arguments("scoping", "gamma_max")
 def replicated_sgd(learning_rate, *, replicas=3, gamma=_RSGD_GAMMA, spread=0.0, momentum=0.0, nesterov=False):
     r"""Replicated SGD (robust ensemble) for continuous weights.
 
@@ -331,15 +337,11 @@ def replicated_sgd(learning_rate, *, replicas=3, gamma=_RSGD_GAMMA, spread=0.0, 
     spread = V.real("spread", spread, nonneg=True)
     inner = _sgd(lr, momentum, nesterov)
 
-    def init(params, *, key=None):
-        w = _init_replicas(params, y, spread, key, "replicated_sgd")
-        return ReplicaState(count=jnp.zeros((), jnp.int32), replicas=w, inner=jax.vmap(inner.init)(w))
+    init = _replica_init(y, spread, inner, "replicated_sgd")
 
     def update(updates, state, params=None, *, grad_fn=None, key=None, **extra):
         del updates, key, extra
-        if params is None:
-            raise ValueError("replicated_sgd: update needs params")
-        _need(grad_fn, None, 0.0, "replicated_sgd")
+        _need(grad_fn, None, 0.0, "replicated_sgd", params)
         w = state.replicas
         g = jax.vmap(grad_fn)(w, jnp.arange(y))
         centre = _mean0(w)
@@ -383,15 +385,11 @@ def easgd(learning_rate, *, workers=4, moving_rate=None, beta=0.9, period=1, spr
     spread = V.real("spread", spread, nonneg=True)
     inner = _sgd(lr, momentum, nesterov)
 
-    def init(params, *, key=None):
-        x = _init_replicas(params, p, spread, key, "easgd")
-        return ReplicaState(count=jnp.zeros((), jnp.int32), replicas=x, inner=jax.vmap(inner.init)(x))
+    init = _replica_init(p, spread, inner, "easgd")
 
     def update(updates, state, params=None, *, grad_fn=None, key=None, **extra):
         del updates, key, extra
-        if params is None:
-            raise ValueError("easgd: update needs params (the centre variable)")
-        _need(grad_fn, None, 0.0, "easgd")
+        _need(grad_fn, None, 0.0, "easgd", params)
         x = state.replicas
         g = jax.vmap(grad_fn)(x, jnp.arange(p))
         upd, inner_state = jax.vmap(inner.update)(g, state.inner, x)
