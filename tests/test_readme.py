@@ -52,7 +52,6 @@ def test_the_readme_has_its_examples():
 @pytest.mark.parametrize("i", range(len(BLOCKS)), ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_python_block_runs_as_printed(i, tmp_path):
     code = as_tested(BLOCKS[i])
-    # print each top-level expression's value, as an interactive session shows it
     script = tmp_path / f"readme_{i}.py"
     script.write_text(code)
     t = time.perf_counter()
@@ -60,7 +59,8 @@ def test_python_block_runs_as_printed(i, tmp_path):
                          timeout=600)
     wall = time.perf_counter() - t
     print(f"\nREADME block {i}: {wall:.1f} s wall")
-    assert out.returncode == 0, f"README block {i} failed:\n{code}\n--- stdout\n{out.stdout[-3000:]}\n--- stderr\n{out.stderr[-6000:]}"
+    assert out.returncode == 0, (f"README block {i} failed:\n{code}\n--- stdout\n{out.stdout[-3000:]}\n"
+                                 f"--- stderr\n{out.stderr[-6000:]}")
     assert "DeprecationWarning" not in out.stderr, out.stderr[-3000:]
 
 

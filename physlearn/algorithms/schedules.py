@@ -81,6 +81,16 @@ class Schedule(eqx.Module):
     @abc.abstractmethod
     def __call__(self, step): ...
 
+    def __repr__(self):
+        def fmt(v):
+            if isinstance(v, (np.ndarray, jax.Array)) and not isinstance(v, jax.core.Tracer):
+                a = np.asarray(v)
+                return repr(a.tolist()) if a.size <= 8 else f"<{a.dtype}{list(a.shape)}>"
+            return repr(v)
+
+        vals = self._values()
+        return f"{type(self).__name__}({', '.join(f'{n}={fmt(v)}' for n, v in vals.items())})"
+
     @property
     def steps(self) -> int | None:
         """Number of steps a finite protocol defines (``None``: unbounded)."""
@@ -193,6 +203,9 @@ class Function(Schedule):
 
     def __call__(self, step):
         return jnp.asarray(self.fn(step))
+
+    def __repr__(self):
+        return f"Function({self.fn!r})"
 
 
 # ------------------------------------------------------------------------------------------------
