@@ -158,7 +158,8 @@ def rsgd_section(ctx: TourContext) -> list[Row]:
     for i, alpha in enumerate(alphas):
         prob = problems.random_patterns(jax.random.fold_in(key, i), n, alpha, samples=samples)
         for name, kw in settings.items():
-            res = rsgd.solve(jax.random.fold_in(key, 1000 + i), prob, replicas=7, batch=80, max_steps=epochs, **kw)
+            res = rsgd.solve(jax.random.fold_in(key, 1000 + i), prob, replicas=7, batch=80, max_steps=epochs,
+                             progress=False, **kw)
             solved = np.asarray(res.solved, dtype=float)
             curves[name].append((solved.mean(), solved.std(ddof=1) / np.sqrt(samples) if samples > 1 else 0.0))
     a_km = float(gardner.binary_capacity(0.0))
@@ -200,7 +201,7 @@ def fbp_section(ctx: TourContext) -> list[Row]:
         prob = problems.random_patterns(jax.random.fold_in(key, i), n, a, samples=samples)
         with jax.enable_x64(True):  # thermodynamics in float64, scoped to this call
             info = fbp.fixed_point(jax.random.fold_in(key, 100 + i), prob, y=1.0, gamma=0.0, epsilon=1e-8,
-                                   dtype=jnp.float64)
+                                   dtype=jnp.float64, progress=False)
         e = np.where(np.asarray(info.converged), np.asarray(info.local_entropy), np.nan)
         ent.append(e)
     ent = np.array(ent)  # (alpha, samples)
@@ -218,7 +219,7 @@ def fbp_section(ctx: TourContext) -> list[Row]:
     rs_pts = np.asarray(gardner.binary_rs(np.asarray([0.3, 0.5])).entropy)
     # the solver: default protocol at alpha = 0.6
     prob = problems.random_patterns(jax.random.fold_in(key, 999), n, 0.6, samples=4 if not paper else 16)
-    res = fbp.solve(jax.random.fold_in(key, 998), prob)
+    res = fbp.solve(jax.random.fold_in(key, 998), prob, progress=False)
     frac = float(np.mean(np.asarray(res.solved)))
     ctx.notes.append(
         f"fBP (pseudo-reinforcement, one sweep per step) solved {frac:.2f} of the perceptrons at alpha = 0.6, N = {n}, "
@@ -251,7 +252,7 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
     with jax.enable_x64(True):  # thermodynamics in float64, scoped to this call
         res = fbp.solve(jax.random.key(2), prob, gamma=schedules.table(gammas), y=y,
                         sweeps_per_step=1000 if paper else 300, epsilon=1e-5, stop="never", trace=True,
-                        dtype=jnp.float64)
+                        dtype=jnp.float64, progress=False)
     tr = res.trace  # per protocol step, axes (sample, gamma)
     d_bp, s_bp, q_bp = (np.asarray(x) for x in (tr.distance, tr.local_entropy, tr.q))
     conv = np.asarray(tr.converged)
@@ -333,7 +334,7 @@ def annealing_section(ctx: TourContext) -> list[Row]:
         prob = problems.random_patterns(jax.random.key(n), n, alpha, samples=samples)
         r = replicated_sa.solve(jax.random.key(1), prob, replicas=3, beta=schedules.exponential(grid[:, 0], 1.01),
                                 gamma=schedules.exponential(grid[:, 1], np.where(grid[:, 1] > 0, 1.01, 1.0)),
-                                max_steps=max_moves, moves_per_step=5000)
+                                max_steps=max_moves, moves_per_step=5000, progress=False)
         for name, pts in kinds.items():
             best = annealing.moves_to_solution(r, pts)
             t_med[name].append(float(np.median(best)))
