@@ -33,14 +33,16 @@ import time
 import jax
 import numpy as np
 
-from physlearn.algorithms import annealing, problems
+from physlearn.algorithms import problems, quantum_sa, replicated_sa, schedules, standard_sa
 
 # the schedule grids: every point uses schedule_every = 10 N accepted moves
 GRIDS = {
-    "replicated": dict(beta0=[1.0, 1.0, 1.0], gamma0=[0.75, 1.0, 1.5], beta_factor=1.01, gamma_factor=1.01),
-    "standard": dict(beta0=[1.5, 2.0, 3.0], beta_factor=1.01),
-    "quantum": dict(beta0=[4.0, 6.0, 6.0], field0=[0.3, 0.3, 0.5], beta_factor=1.0, field_factor=1.01),
+    "replicated": dict(beta=schedules.exponential([1.0, 1.0, 1.0], 1.01),
+                       gamma=schedules.exponential([0.75, 1.0, 1.5], 1.01)),
+    "standard": dict(beta=schedules.exponential([1.5, 2.0, 3.0], 1.01)),
+    "quantum": dict(beta=[4.0, 6.0, 6.0], field=schedules.exponential([0.3, 0.3, 0.5], 1 / 1.01)),
 }
+SOLVERS = {"replicated": replicated_sa.solve, "standard": standard_sa.solve, "quantum": quantum_sa.solve}
 REPLICAS = {"replicated": 3, "standard": 3, "quantum": 4}
 
 
@@ -48,11 +50,10 @@ def run_size(n, alpha, samples, kinds, max_moves, seed=0):
     prob = problems.random_patterns(jax.random.key(seed), n, alpha, samples=samples)
     out = {}
     for kind in kinds:
-        grid = {k: (np.asarray(v, float) if isinstance(v, list) else v) for k, v in GRIDS[kind].items()}
         t0 = time.perf_counter()
-        res = annealing.solve(
-            jax.random.key(seed + 1), prob, kind=kind, replicas=REPLICAS[kind], max_moves=max_moves,
-            moves_per_step=5000, **grid,
+        res = SOLVERS[kind](
+            jax.random.key(seed + 1), prob, replicas=REPLICAS[kind], max_steps=max_moves,
+            moves_per_step=5000, **GRIDS[kind],
         )
         steps = np.where(np.asarray(res.solved), np.asarray(res.steps, float), np.inf)  # (P, S)
         out[kind] = dict(

@@ -54,7 +54,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from physlearn import plotting  # noqa: E402
-from physlearn.algorithms import annealing, fbp, problems, rsgd, sbp  # noqa: E402
+from physlearn.algorithms import fbp, problems, replicated_sa, rsgd, sbp, schedules  # noqa: E402
 from physlearn.theory import gardner  # noqa: E402
 from physlearn.theory import local_entropy as le  # noqa: E402
 
@@ -98,15 +98,15 @@ for i, a in enumerate(ALPHAS):
     prob = problems.random_patterns(jax.random.key(100 + i), N, a, samples=SAMPLES)
     key = jax.random.key(7 + i)
     t = time.perf_counter()
-    r = rsgd.solve(key, prob, replicas=7, batch=80, max_epochs=EPOCHS, lam=np.array([0.75, 0.0]),
-                   gamma=0.05, gamma_step=0.001)  # hyper-parameter batch: interacting, independent
+    r = rsgd.solve(key, prob, replicas=7, batch=80, max_steps=EPOCHS, lam=np.array([0.75, 0.0]),
+                   gamma=schedules.linear(0.05, 0.001))  # hyper-parameter batch: interacting, independent
     P["RSGD (y=7)"].append(fraction(r.solved[0]))
     P["clipped SGD (λ=0, best of 7)"].append(fraction(r.solved[1]))
-    P["SBP descent (Adam)"].append(fraction(sbp.solve(key, prob, max_epochs=EPOCHS).solved))
+    P["SBP descent (Adam)"].append(fraction(sbp.solve(key, prob, max_steps=EPOCHS).solved))
     P["focusing BP"].append(fraction(fbp.solve(key, prob).solved))
-    r = annealing.solve(key, prob, kind="replicated", replicas=3, beta0=np.array([1.0, 2.0]),
-                        gamma0=np.array([1.0, 0.0]), gamma_factor=np.array([1.01, 1.0]), beta_factor=1.01,
-                        max_moves=SA_MOVES, moves_per_step=5000)
+    r = replicated_sa.solve(key, prob, replicas=3, beta=schedules.exponential([1.0, 2.0], 1.01),
+                            gamma=schedules.exponential([1.0, 0.0], [1.01, 1.0]), max_steps=SA_MOVES,
+                            moves_per_step=5000)  # gamma = 0: standard SA
     P["replicated SA (y=3)"].append(fraction(r.solved[0]))
     P["standard SA (y=3)"].append(fraction(r.solved[1]))
     wall[a] = time.perf_counter() - t

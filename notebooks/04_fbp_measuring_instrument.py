@@ -53,7 +53,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 from physlearn import plotting  # noqa: E402
-from physlearn.algorithms import fbp, problems  # noqa: E402
+from physlearn.algorithms import fbp, problems, schedules  # noqa: E402
 from physlearn.theory import franz_parisi as fp  # noqa: E402
 from physlearn.theory import local_entropy as le  # noqa: E402
 
@@ -64,7 +64,7 @@ ALPHA, Y = 0.6, 5.0
 N = 1001 if PAPER else 201
 SAMPLES = 8 if PAPER else 2
 GAMMAS = np.round(np.linspace(0.1, 1.0, 10), 3) if PAPER else np.array([0.1, 0.25, 0.4, 0.55, 0.7])
-MAX_ITERS = 1000 if PAPER else 300
+SWEEPS = 1000 if PAPER else 300  # BP sweeps per value of gamma at most
 TH_NODES = {} if PAPER else dict(n=24, n_in=12)  # reduced quadrature at the small size
 
 # %% [markdown]
@@ -72,8 +72,8 @@ TH_NODES = {} if PAPER else dict(n=24, n_in=12)  # reduced quadrature at the sma
 
 # %%
 prob = problems.random_patterns(jax.random.key(60), N, ALPHA, samples=SAMPLES)
-res = fbp.solve(jax.random.key(2), prob, protocol=fbp.scoping(GAMMAS, Y), max_iters=MAX_ITERS, epsilon=1e-5,
-                stop_at_zero=False, trace=True, dtype=jnp.float64)
+res = fbp.solve(jax.random.key(2), prob, gamma=schedules.table(GAMMAS), y=Y, sweeps_per_step=SWEEPS, epsilon=1e-5,
+                stop="never", trace=True, dtype=jnp.float64)
 tr = res.trace  # per step, axes (sample, gamma)
 d_bp = np.asarray(tr.distance)
 s_bp = np.asarray(tr.local_entropy)

@@ -19,17 +19,17 @@
 # entropy* go there on purpose. Here we take the continuous-weight versions of those algorithms
 # to small networks and measure flatness directly:
 #
-# * optimisers (`physlearn.algorithms.optim`): SGD, **Entropy-SGD** (Chaudhari et al. 2017: an
+# * optimisers (`physlearn.deep.optim`): SGD, **Entropy-SGD** (Chaudhari et al. 2017: an
 #   inner Langevin loop estimates the local-entropy gradient $\gamma(x-\langle x'\rangle)$),
 #   **replicated SGD** (robust ensemble: $y$ replicas elastically pulled to their mean, which is
 #   the network we test), and **SAM** (`optax.contrib.sam`) as the non-replica baseline;
-# * flatness (`physlearn.algorithms.flatness`): the **local energy**
+# * flatness (`physlearn.deep.flatness`): the **local energy**
 #   $\delta E_{train}(\sigma) = \mathbb{E}_\xi E_{train}(W\odot(1+\sigma\xi)) - E_{train}(W)$,
 #   the train error under multiplicative Gaussian weight noise (Pittorino et al., ICLR 2021), and
 #   the **top Hessian eigenvalues** of the training loss (Lanczos on Hessian-vector products);
 # * data: scikit-learn's 8x8 **digits** (no download) with a small MLP, and **random patterns**
 #   for a tree committee machine with continuous weights;
-# * activations (`physlearn.algorithms.nets`): ReLU, tanh and ESP
+# * activations (`physlearn.deep.nets`): ReLU, tanh and ESP
 #   $h\,\sigma(\beta h)$ (Milletari et al. 2018), with the index of the critical point found
 #   (fractions of negative and zero Hessian eigenvalues).
 #
@@ -62,7 +62,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from physlearn import plotting  # noqa: E402
-from physlearn.algorithms import flatness, nets, optim, problems  # noqa: E402
+from physlearn.algorithms import problems, schedules  # noqa: E402
+from physlearn.datasets import digits as load_digits  # noqa: E402
+from physlearn.deep import flatness, nets, optim  # noqa: E402
 
 OUT = plotting.output_dir(globals().get("__file__"))  # $PHYSLEARN_NOTEBOOK_OUT, else notebooks/output/ (git-ignored)
 PAPER = SIZE == "paper"
@@ -82,7 +84,7 @@ T0 = time.perf_counter()
 # outer step moves the weights by several inner steps at once).
 
 # %%
-digits = problems.digits(seed=0)
+digits = load_digits(seed=0)
 HIDDEN = 64 if PAPER else 12
 T = 6000 if PAPER else 500
 L = 5
@@ -97,10 +99,10 @@ def optimisers(lr, T, control=True):
     opts = {
         "SGD": (optax.sgd(lr), T),
         "SGD, 3x lr": (optax.sgd(3 * lr), T),
-        "Entropy-SGD": (optim.entropy_sgd(2.0, L=L, inner_lr=lr, gamma=1e-2, scoping=growth(1e-2, 0.3, T // L),
-                                          gamma_max=1.0 / lr, noise=1e-3), T // L),
-        "replicated SGD": (optim.replicated_sgd(lr, replicas=3, gamma=1e-3, scoping=growth(1e-3, 1.0, T),
-                                                gamma_max=0.5 / lr, spread=1.0), T),
+        "Entropy-SGD": (optim.entropy_sgd(2.0, L=L, inner_lr=lr, noise=1e-3, gamma=schedules.exponential(
+            1e-2, 1 + growth(1e-2, 0.3, T // L), end=1.0 / lr)), T // L),
+        "replicated SGD": (optim.replicated_sgd(lr, replicas=3, spread=1.0, gamma=schedules.exponential(
+            1e-3, 1 + growth(1e-3, 1.0, T), end=0.5 / lr)), T),
         "SAM": (optim.sam(lr, 0.05), T),
     }
     if not control:

@@ -152,13 +152,13 @@ def _solver_rows(prob, res):
 def _rsgd_point(params, key, *, mesh=None):
     import jax
 
-    from .algorithms import rsgd
+    from .algorithms import rsgd, schedules
 
     prob = _problem(params, key)
     res = rsgd.solve(
         jax.random.fold_in(key, 1), prob, replicas=params["replicas"], batch=params["batch"],
-        lr=params["lr"], lam=params["lam"], gamma=params["gamma"], gamma_step=params["gamma_step"],
-        formula=params["formula"], max_epochs=params["max_epochs"], mesh=mesh,
+        learning_rate=params["lr"], lam=params["lam"], gamma=schedules.linear(params["gamma"], params["gamma_step"]),
+        formula=params["formula"], max_steps=params["max_epochs"], mesh=mesh, progress=False,
     )
     return _solver_rows(prob, res)
 
@@ -166,13 +166,13 @@ def _rsgd_point(params, key, *, mesh=None):
 def _sbp_point(params, key, *, mesh=None):
     import jax
 
-    from .algorithms import sbp
+    from .algorithms import sbp, schedules
 
     prob = _problem(params, key)
     res = sbp.solve(
-        jax.random.fold_in(key, 1), prob, lr=params["lr"], batch=params["batch"],
-        max_epochs=params["max_epochs"], beta_factor=params["beta_factor"],
-        temperature=params["temperature"], mesh=mesh,
+        jax.random.fold_in(key, 1), prob, learning_rate=params["lr"], batch=params["batch"],
+        max_steps=params["max_epochs"], beta=schedules.exponential(1.0, params["beta_factor"]),
+        temperature=schedules.exponential(params["temperature"], 0.998), mesh=mesh, progress=False,
     )
     return _solver_rows(prob, res)
 
@@ -180,13 +180,14 @@ def _sbp_point(params, key, *, mesh=None):
 def _fbp_point(params, key, *, mesh=None):
     import jax
 
-    from .algorithms import fbp
+    from .algorithms import fbp, schedules
 
     prob = _problem(params, key)
+    gamma, y = schedules.pseudo_reinforcement(params["drho"])
     res = fbp.solve(
-        jax.random.fold_in(key, 1), prob, protocol=fbp.pseudo_reinforcement(params["drho"]),
-        damping=params["damping"], max_iters=params["max_iters"], mode=params["mode"],
-        randfact=params["randfact"], mesh=mesh,
+        jax.random.fold_in(key, 1), prob, gamma=gamma, y=y,
+        damping=params["damping"], sweeps_per_step=params["max_iters"], mode=params["mode"],
+        randfact=params["randfact"], mesh=mesh, progress=False,
     )
     return _solver_rows(prob, res)
 

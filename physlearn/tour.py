@@ -187,7 +187,7 @@ def gardner_section(ctx: TourContext) -> list[Row]:
 def rsgd_section(ctx: TourContext) -> list[Row]:
     """Replicated SGD vs non-interacting clipped SGD on the binary perceptron, against the theory's
     capacity (PNAS 2016 Fig. 3 / appendix C.2, reduced size)."""
-    from .algorithms import problems, rsgd
+    from .algorithms import problems, rsgd, schedules
     from .theory import gardner
 
     paper = ctx.size == "paper"
@@ -198,13 +198,14 @@ def rsgd_section(ctx: TourContext) -> list[Row]:
     key = jax.random.key(0)
     curves = {"interacting (y=7)": [], "non-interacting (best of 7)": []}
     settings = {
-        "interacting (y=7)": dict(lam=0.75, gamma=0.05, gamma_step=0.001, init_equal=True),
+        "interacting (y=7)": dict(lam=0.75, gamma=schedules.linear(0.05, 0.001), init_equal=True),
         "non-interacting (best of 7)": dict(lam=0.0, init_equal=False),
     }
     for i, alpha in enumerate(alphas):
         prob = problems.random_patterns(jax.random.fold_in(key, i), n, alpha, samples=samples)
         for name, kw in settings.items():
-            res = rsgd.solve(jax.random.fold_in(key, 1000 + i), prob, replicas=7, batch=80, max_epochs=epochs, **kw)
+            res = rsgd.solve(jax.random.fold_in(key, 1000 + i), prob, replicas=7, batch=80, max_steps=epochs,
+                             progress=False, **kw)
             solved = np.asarray(res.solved, dtype=float)
             curves[name].append((solved.mean(), solved.std(ddof=1) / np.sqrt(samples) if samples > 1 else 0.0))
     a_km = float(gardner.binary_capacity(0.0))
@@ -249,7 +250,7 @@ def fbp_section(ctx: TourContext) -> list[Row]:
         prob = problems.random_patterns(jax.random.fold_in(key, i), n, a, samples=samples)
         with jax.enable_x64(True):  # thermodynamics in float64, scoped to this call
             info = fbp.fixed_point(jax.random.fold_in(key, 100 + i), prob, y=1.0, gamma=0.0, epsilon=1e-8,
-                                   dtype=jnp.float64)
+                                   dtype=jnp.float64, progress=False)
         e = np.where(np.asarray(info.converged), np.asarray(info.local_entropy), np.nan)
         ent.append(e)
     ent = np.array(ent)  # (alpha, samples), NaN where BP did not converge
@@ -275,11 +276,11 @@ def fbp_section(ctx: TourContext) -> list[Row]:
     rs_pts = np.asarray(gardner.binary_rs(np.asarray([0.3, 0.5])).entropy)
     # the solver: default protocol at alpha = 0.6
     prob = problems.random_patterns(jax.random.fold_in(key, 999), n, 0.6, samples=4 if not paper else 16)
-    res = fbp.solve(jax.random.fold_in(key, 998), prob)
+    res = fbp.solve(jax.random.fold_in(key, 998), prob, progress=False)
     frac = float(np.mean(np.asarray(res.solved)))
     ctx.notes.append(
         f"fBP (pseudo-reinforcement, one sweep per step) solved {frac:.2f} of the perceptrons at alpha = 0.6, N = {n}, "
-        f"median {np.median(np.asarray(res.steps)):.0f} protocol steps."
+        f"median {np.median(np.asarray(res.focusing_steps)):.0f} protocol steps."
     )
     return [
         Row(f"BP entropy at alpha=0.3, gamma=0 (N={n})", float(rs_pts[0]), "RS Gardner entropy (physlearn.theory.gardner)",
@@ -295,7 +296,7 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
     entropy Sigma_int(d) and the overlap <m_W^2> that BP measures on single instances against the
     finite-y RS theory of the robust ensemble at the same coupling (PNAS 2016 Figs. 5, 6, 11;
     ``local_entropy.fixed_coupling``)."""
-    from .algorithms import fbp, problems
+    from .algorithms import fbp, problems, schedules
     from .theory import franz_parisi as fp
     from .theory import local_entropy as le
 
@@ -306,8 +307,9 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
     gammas = np.round(np.linspace(0.1, 1.0, 10), 3) if paper else np.array([0.1, 0.25, 0.4, 0.55, 0.7])
     prob = problems.random_patterns(jax.random.key(60), n, alpha, samples=samples)
     with jax.enable_x64(True):  # thermodynamics in float64, scoped to this call
-        res = fbp.solve(jax.random.key(2), prob, protocol=fbp.scoping(gammas, y), max_iters=1000 if paper else 300,
-                        epsilon=1e-5, stop_at_zero=False, trace=True, dtype=jnp.float64)
+        res = fbp.solve(jax.random.key(2), prob, gamma=schedules.table(gammas), y=y,
+                        sweeps_per_step=1000 if paper else 300, epsilon=1e-5, stop="never", trace=True,
+                        dtype=jnp.float64, progress=False)
     tr = res.trace  # per protocol step, axes (sample, gamma)
     d_bp, s_bp, q_bp = (np.asarray(x) for x in (tr.distance, tr.local_entropy, tr.q))
     conv = np.asarray(tr.converged)
@@ -388,7 +390,7 @@ def annealing_section(ctx: TourContext) -> list[Row]:
     sec. IV, Figs. 2 and 7: polynomial with the interaction, exponential-like without), with the
     power-law exponents' bootstrap intervals over instances (:func:`physlearn.stats.bootstrap_power_law`)."""
     from . import stats
-    from .algorithms import annealing, problems
+    from .algorithms import annealing, problems, replicated_sa, schedules
 
     paper = ctx.size == "paper"
     alpha = 0.5 if paper else 0.65
@@ -402,9 +404,9 @@ def annealing_section(ctx: TourContext) -> list[Row]:
     per_instance = {k: [] for k in kinds}  # per N: moves to solution of each instance (inf: unsolved)
     for n in ns:
         prob = problems.random_patterns(jax.random.key(n), n, alpha, samples=samples)
-        r = annealing.solve(jax.random.key(1), prob, kind="replicated", replicas=3, beta0=grid[:, 0],
-                            gamma0=grid[:, 1], gamma_factor=np.where(grid[:, 1] > 0, 1.01, 1.0), beta_factor=1.01,
-                            max_moves=max_moves, moves_per_step=5000)
+        r = replicated_sa.solve(jax.random.key(1), prob, replicas=3, beta=schedules.exponential(grid[:, 0], 1.01),
+                                gamma=schedules.exponential(grid[:, 1], np.where(grid[:, 1] > 0, 1.01, 1.0)),
+                                max_steps=max_moves, moves_per_step=5000, progress=False)
         for name, pts in kinds.items():
             per_instance[name].append(annealing.moves_to_solution(r, pts))
     times = np.array([per_instance[k] for k in kinds])  # (kind, N, instance)
@@ -550,10 +552,12 @@ def flat_minima_section(ctx: TourContext) -> list[Row]:
     import equinox as eqx
     import optax
 
-    from .algorithms import flatness, nets, optim, problems
+    from .algorithms import schedules
+    from .datasets import digits as load_digits
+    from .deep import flatness, nets, optim
 
     rows: list[Row] = []
-    digits = problems.digits(seed=0)
+    digits = load_digits(seed=0)
     with jax.enable_x64(True):  # identities and eigenvalue checks in float64, scoped to this section
         sub = (jnp.asarray(digits.x_train[:300], jnp.float64), digits.y_train[:300])
         model = nets.mlp(jax.random.key(0), (64, 6, 10), "tanh", dtype=jnp.float64)
@@ -563,16 +567,16 @@ def flat_minima_section(ctx: TourContext) -> list[Row]:
                         "dense eigvalsh of jax.hessian", float(top[0]), 1e-8, relative=True))
         kw = dict(L=4, inner_lr=0.1, noise=0.01)
         e = optim.fit(jax.random.key(2), model, nets.loss, sub,
-                      optim.entropy_sgd(1.0, gamma=0.3, scoping=1e-2, **kw), 20)
+                      optim.entropy_sgd(1.0, gamma=schedules.exponential(0.3, 1.01), **kw), 20)
         p = optim.fit(jax.random.key(2), model, nets.loss, sub,
-                      optim.parle(1.0, replicas=1, rho=0.0, gamma=0.3, gamma_scoping=1e-2, **kw), 20)
+                      optim.parle(1.0, replicas=1, rho=0.0, gamma=schedules.exponential(0.3, 1.01), **kw), 20)
         diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(jax.tree_util.tree_leaves(e.params),
                                                                   jax.tree_util.tree_leaves(p.params)))
         rows.append(Row("Parle(n=1, rho=0) - Entropy-SGD, max |weight difference| after 20 updates", 0.0,
                         "Chaudhari et al. 2017 (Parle special case)", diff, 1e-12))
         a = jnp.asarray([[2.0, 0.5], [0.5, 0.4]])
         x = jnp.asarray([1.0, -1.0])
-        opt = optim.entropy_sgd(1.0, L=300, inner_lr=0.2, gamma=0.5, scoping=0.0, noise=0.0)
+        opt = optim.entropy_sgd(1.0, L=300, inner_lr=0.2, gamma=0.5, noise=0.0)
         upd, _ = opt.update(None, opt.init(x), x, grad_fn=lambda w, i: a @ w)
         want = np.linalg.solve(np.asarray(a) + 0.5 * np.eye(2), np.asarray(a) @ np.asarray(x))
         rows.append(Row("Entropy-SGD direction x - <x'> on f = x.A.x/2 (first component)", float(want[0]),
@@ -590,10 +594,10 @@ def flat_minima_section(ctx: TourContext) -> list[Row]:
     opts = {
         "SGD": (optax.sgd(lr), steps),
         "SGD, 3x lr": (optax.sgd(3 * lr), steps),
-        "Entropy-SGD": (optim.entropy_sgd(2.0, L=L, inner_lr=lr, gamma=1e-2, scoping=growth(1e-2, 0.3, steps // L),
-                                          gamma_max=1 / lr, noise=1e-3), steps // L),
-        "replicated SGD": (optim.replicated_sgd(lr, replicas=3, gamma=1e-3, scoping=growth(1e-3, 1.0, steps),
-                                                gamma_max=0.5 / lr, spread=1.0), steps),
+        "Entropy-SGD": (optim.entropy_sgd(2.0, L=L, inner_lr=lr, noise=1e-3, gamma=schedules.exponential(
+            1e-2, 1 + growth(1e-2, 0.3, steps // L), end=1 / lr)), steps // L),
+        "replicated SGD": (optim.replicated_sgd(lr, replicas=3, spread=1.0, gamma=schedules.exponential(
+            1e-3, 1 + growth(1e-3, 1.0, steps), end=0.5 / lr)), steps),
         "SAM": (optim.sam(lr, 0.05), steps),
     }
     sig = np.array([0.0, 0.05, 0.1, 0.2, 0.3, 0.4])
