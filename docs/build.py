@@ -136,10 +136,19 @@ def public_modules() -> list[str]:
 
     import physlearn
 
+    import importlib
+    import warnings
+
     names = ["physlearn"]
     for info in pkgutil.walk_packages(physlearn.__path__, "physlearn."):
-        if not any(part.startswith("_") for part in info.name.split(".")):
-            names.append(info.name)
+        if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            mod = importlib.import_module(info.name)
+        if mod.__name__ != info.name or (mod.__doc__ or "").lstrip().startswith("Deprecated"):
+            continue  # a deprecated alias of a moved module: documented under its new name
+        names.append(info.name)
     return sorted(names)
 
 

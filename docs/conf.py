@@ -106,7 +106,7 @@ _PENDING_DOCSTRING_FIXES = [
     # napoleon reads "X: y" on an attribute's first line as "type: description"
     ("physlearn.theory.gardner.GardnerRS.stable", "RS (replicon) stability: replicon < 1.",
      "RS (replicon) stability, replicon < 1."),
-    ("physlearn.algorithms.committee.SCHEDULES", "ceSGD polarisation schedules (our choice, see the module docstring): ",
+    ("physlearn.algorithms.cesgd.SCHEDULES", "ceSGD polarisation schedules (our choice, see the module docstring): ",
      "ceSGD polarisation schedules (our choice, see the module docstring) -- "),
     # "Attributes (...):" is not a section header: the indented list after it does not parse
     ("physlearn.theory.local_entropy.LocalEntropySolutionRS", "Attributes (shapes as in :class:`LocalEntropyRS`):",

@@ -303,9 +303,9 @@ def _fbp_modes():
 
 
 def _architectures():
-    from .algorithms import problems
+    from ._validation import ARCHITECTURES
 
-    return tuple(problems.ARCHITECTURES)
+    return tuple(ARCHITECTURES)
 
 
 _RANGES: dict[str, Callable[[Any], str | None]] = {
