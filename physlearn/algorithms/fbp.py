@@ -472,7 +472,7 @@ class FBPResult(ReplicaResult):
 
     @property
     def iterations(self):
-        """Deprecated: BP sweeps are ``steps``."""
+        """The BP sweeps, deprecated (read ``steps``)."""
         V.warn_deprecated("FBPResult.iterations is deprecated: the BP sweeps are FBPResult.steps")
         return self.steps
 

@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 STOPS = V.STOPS
-"""The stopping rules: ``"any"`` (some network the algorithm holds is a solution), ``"centre"``
+"""The stopping rules, ``"any"`` (some network the algorithm holds is a solution), ``"centre"``
 (its read-out / centre / reference is a solution), ``"never"`` (run the whole budget)."""
 
 SAMPLES_AXIS = "samples"
