@@ -1,13 +1,13 @@
 r"""Large-deviation local entropy at :math:`y\to\infty`, free reference, with a 1RSB structure among
 the replicas around each reference (Baldassi et al. PRL 115, 128101 (2015) SM; PNAS 113, E7655
-(2016); theory notes §C.4, derived here).
+(2016); derived here).
 
 Replicas around one reference are split into groups of :math:`m` (Parisi parameter): overlap
 :math:`q_1` inside a group (intra-cluster), :math:`q_0` between groups around the same reference
 (inter-cluster), and :math:`q_0-\delta q/y` with replicas of other references. Conjugates
 :math:`\hat q_1,\hat q_0,\hat q_0-\delta\hat q/y`; :math:`\hat S` fixes :math:`S=1-2d`. Starting from
-the finite-:math:`y` functional with one more level of nesting and taking :math:`y\to\infty` as in
-§C.2 (free reference: :math:`\hat Q=\hat S_0=0`, the outer inner integral becomes a maximisation):
+the finite-:math:`y` functional with one more level of nesting and taking :math:`y\to\infty` as for
+RS (free reference: :math:`\hat Q=\hat S_0=0`, the outer inner integral becomes a maximisation):
 
 .. math::
 
@@ -21,185 +21,32 @@ the finite-:math:`y` functional with one more level of nesting and taking :math:
 
 Collapse: at :math:`q_1=q_0,\ \hat q_1=\hat q_0` (any :math:`m`) or at :math:`m=1` (any
 :math:`q_1,\hat q_1`: the inner Gaussian convolutions are then exact) this is the RS functional of
-:mod:`physlearn.theory.local_entropy` with :math:`q_1^{\rm RS}=q_0`.
+:func:`physlearn.theory.local_entropy.free_entropy` with :math:`q_1^{\rm RS}=q_0`.
 
-Numerics. :math:`L_E` is the log of an integral of a log-concave integrand: Gauss--Hermite recentred
-on its maximum (Laplace shift, pitfall 6). The integrand of :math:`L_S` is bimodal once
-:math:`m(\hat q_1-\hat q_0)>1`, so it is computed exactly as four pieces:
-:math:`(2\cosh t)^m = e^{m|t|} + e^{-(2-m)|t|}\kappa_m(|t|)` with
-:math:`\kappa_m(t)=e^{2t}[(1+e^{-2t})^m-1]\in[2^m-1, m]` smooth and bounded; the :math:`e^{m|t|}` parts are
-closed forms in :math:`H`, the others truncated-Gaussian expectations of :math:`\kappa_m`. The
-maximisers (:math:`h=B+\delta\hat q L_S'(h)`, :math:`v=c+\delta q L_E'(v)`) are scalar Newton solves
-under ``stop_gradient``: by the envelope theorem autodiff gives exact *first* derivatives.
+Numerics: the inner integrals :math:`L_S, L_E` and the envelopes :math:`M_S, M_E` are those of
+:mod:`physlearn.theory._envelopes` (exact four-piece form, recentred Gauss--Hermite, safeguarded
+Newton maximisers: autodiff gives exact *first* derivatives).
 
 Saddle point. The trace is bilinear, so stationarity reads as two explicit maps:
 overlaps -> conjugates (:func:`energetic_conjugates`) and conjugates -> overlaps
 (:func:`entropic_overlaps`). At :math:`m\to1` the functional equals RS for any
 :math:`(q_1,\hat q_1)`, so the inter-cluster level *is* the RS saddle and the intra-cluster level is
-a scalar fixed point (:func:`intra_map`, the reconstruction equations): :func:`replicon` gives its
-slope at the collapse (local RS stability), :func:`reconstruct` searches a non-trivial solution from a
-nearly frozen start, :func:`complexity_m1` the complexity of such clusters (negative = condensed,
-the case that needs :math:`m<1`).
+a scalar fixed point (:func:`intra_map`, the reconstruction equations): :func:`analyse_collapse` gives its
+slope at the collapse (local RS stability) and searches a non-trivial solution from a nearly frozen
+start, :func:`complexity_m1` the complexity of such clusters (negative = condensed, the case that
+needs :math:`m<1`); :func:`solve_fixed_m` solves the full system at a fixed :math:`m<1`.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from .. import numerics as nm
+from ... import numerics as nm
+from ... import solvers
+from .._envelopes import DEFAULT_N_IN, moreau_energetic_1rsb, moreau_entropic_1rsb
 
 DEFAULT_N = 64  # outer nodes per half line
-DEFAULT_N_IN = 24  # inner nodes (per piece)
-_NEWTON = 24  # at most; the solves stop at a step below _NEWTON_TOL (1 + |x|)
-_NEWTON_TOL = 1e-13
-_SIG_FLOOR = 1e-12
-
-
-# --------------------------------------------------------------------------------------------
-# inner 1RSB integrals
-# --------------------------------------------------------------------------------------------
-def _trunc_expect(f, c, n):
-    r""":math:`\int_c^\infty Dz\,f(z)/H(c)` (normalised truncated Gaussian; ``f`` smooth, varying fastest
-    near the edge). For :math:`c\ge0` one half-line rule clustered at :math:`c`; for :math:`c<0` the
-    interval :math:`[c,0]` (Gauss--Legendre clustered at :math:`c`) plus the half line from 0. Weights
-    :math:`G(z)/H(c)` in log space (no underflow for :math:`c\gg1`)."""
-    s, ws = nm._gauss_legendre01(n)
-    s = jnp.asarray(s, dtype=jnp.result_type(c, float))
-    ws = jnp.asarray(ws, dtype=s.dtype)
-    cc = jnp.maximum(c, -9.0)
-    cp = jnp.maximum(cc, 0.0)
-    cn = jnp.minimum(cc, 0.0)
-    U = 80.0 / (cp + jnp.sqrt(cp * cp + 80.0))  # = sqrt(cp^2 + 80) - cp without cancellation
-    z = jnp.concatenate([cp + U * s * s, cn - cn * s * s])
-    jac = jnp.concatenate([2.0 * U * s * ws, -2.0 * cn * s * ws])
-    logG = -0.5 * z * z - 0.5 * np.log(2 * np.pi)
-    # the [c, 0] nodes collapse onto z = 0 (zero weight) for c >= 0: keep their exponent finite
-    lw = jnp.where(jac > 0, logG - nm.log_H(cc), -jnp.inf)
-    lw = jnp.where(jac > 0, jnp.minimum(lw, 700.0), -jnp.inf)
-    return jnp.sum(jac * jnp.exp(lw) * f(z))
-
-
-def _kappa_m(t, m):
-    r""":math:`e^{2t}[(1+e^{-2t})^m-1]` for :math:`t\ge0` (stable: ``expm1(m log1p(e^{-2t}))``)."""
-    e = jnp.exp(-2.0 * t)
-    return jnp.expm1(m * jnp.log1p(e)) / e
-
-
-def log_inner_entropic(x, s2, m, n_in=DEFAULT_N_IN):
-    r""":math:`\log\int Dz\,[2\cosh(x+\sigma z)]^m`, :math:`\sigma^2=` ``s2`` (exact four-piece form)."""
-    sig = jnp.sqrt(jnp.maximum(s2, _SIG_FLOOR**2))
-    hl = 0.5 * m * m * sig * sig
-    hk = 0.5 * (2.0 - m) ** 2 * sig * sig
-
-    def side(xx):
-        t1 = m * xx + hl + nm.log_H(-xx / sig - m * sig)
-        mu = xx - (2.0 - m) * sig * sig
-        c = -mu / sig
-        ek = _trunc_expect(lambda z: _kappa_m(jnp.maximum(mu + sig * z, 0.0), m), c, n_in)
-        t2 = -(2.0 - m) * xx + hk + nm.log_H(c) + jnp.log(ek)
-        return jnp.logaddexp(t1, t2)
-
-    return jnp.logaddexp(side(x), side(-x))
-
-
-_SHIFT_ITERS = 6
-
-
-def _energetic_shift(v, delta, s1, m):
-    r"""Centre and scale of the Gauss--Hermite rule of :func:`_log_inner_energetic`: a few Newton
-    steps of :math:`u+KA(u)=v/s_1`, :math:`K=m\Delta/s_1^2`, and the curvature there. Called on
-    ``stop_gradient`` inputs, so that derivatives of the integral never trace this loop."""
-    sd = jnp.sqrt(jnp.maximum(delta, 1e-300))
-    K = m * delta / (s1 * s1)
-    c = v / s1
-
-    def body(_, u):
-        return u - (u + K * nm.GH(u) - c) / (1.0 + K * nm.GH_prime(u))
-
-    u = jax.lax.fori_loop(0, _SHIFT_ITERS, body, c)
-    return m * sd * nm.GH(u) / s1, 1.0 / jnp.sqrt(1.0 + K * nm.GH_prime(u))
-
-
-def _log_inner_energetic(v, delta, s1, m, n_in):
-    r""":math:`\log\int Dz\,H((v-\sqrt\Delta z)/s_1)^m`: Gauss--Hermite recentred on the (approximate,
-    a few Newton steps of :math:`u+KA(u)=v/s_1`, :math:`K=m\Delta/s_1^2`) maximiser of the log-concave
-    integrand and rescaled by its curvature. The shift is a change of variables held under
-    ``stop_gradient``: the value is exact up to quadrature for any shift."""
-    sd = jnp.sqrt(jnp.maximum(delta, 1e-300))
-    zs, sig = _energetic_shift(*jax.lax.stop_gradient((v, delta, s1, m)))  # no tangents: traced once
-    t, w = nm.gauss_hermite(n_in)
-    t = jnp.asarray(t, dtype=jnp.result_type(v, float))
-    lw = jnp.log(jnp.asarray(w, dtype=t.dtype))
-    z = zs + sig * t
-    ell = -0.5 * z * z + m * nm.log_H((v - sd * z) / s1) + 0.5 * t * t
-    return jax.scipy.special.logsumexp(lw + ell) + jnp.log(sig)
-
-
-# --------------------------------------------------------------------------------------------
-# Moreau envelopes
-# --------------------------------------------------------------------------------------------
-def _newton_loop(body, init):
-    r"""Run ``body`` (one Newton step: state -> (*state, |step|, it)) from ``init`` (its first entry is
-    the iterate x) until the step is below ``_NEWTON_TOL`` (1 + |x|) (quadratic convergence: the next
-    step would be at rounding level) or ``_NEWTON`` steps; returns the first state entry."""
-
-    def cond(st):
-        x, step, it = st[0], st[-2], st[-1]
-        return (it < _NEWTON) & ~(step <= _NEWTON_TOL * (1.0 + jnp.abs(x)))
-
-    one = jnp.ones_like(init[0])
-    return jax.lax.while_loop(cond, body, (*init, one, 0))[0]
-
-
-def moreau_entropic(B, D, s2, m, n_in=DEFAULT_N_IN):
-    r""":math:`M_S(B)=\max_w[-w^2/2+L_S(B+\sqrt D w)]`; maximiser :math:`h=B+D L_S'(h)` (sign of B)."""
-    L = lambda x, s2_, m_: log_inner_entropic(x, s2_, m_, n_in) / m_  # noqa: E731
-    Lp = jax.grad(L, 0)
-
-    def solve(p):
-        B_, D_, s2_, m_ = p
-        aB = jnp.abs(B_)
-        lo, hi = aB, aB + D_
-
-        def body(st):
-            h, lo, hi, _, it = st
-            f = h - aB - D_ * Lp(h, s2_, m_)
-            fp = 1.0 - D_ * jax.grad(Lp, 0)(h, s2_, m_)
-            lo = jnp.where(f < 0, h, lo)
-            hi = jnp.where(f > 0, h, hi)
-            hn = h - f / fp
-            bad = (hn < lo) | (hn > hi) | ~jnp.isfinite(hn)  # a bracket end itself is a valid iterate
-            hn = jnp.where(bad, 0.5 * (lo + hi), hn)
-            return hn, lo, hi, jnp.abs(hn - h), it + 1
-
-        h = _newton_loop(body, (hi, lo, hi))
-        return jnp.where(B_ < 0, -h, h)
-
-    h = solve(jax.lax.stop_gradient((B, D, s2, m)))  # envelope theorem: exact first derivatives
-    return -0.5 * (h - B) ** 2 / D + L(h, s2, m), h
-
-
-def moreau_energetic(c, dq, delta, s1, m, n_in=DEFAULT_N_IN):
-    r""":math:`M_E(c)=\max_w[-w^2/2+L_E(c-\sqrt{\delta q}w)]`; maximiser :math:`v=c+\delta q L_E'(v)`."""
-    L = lambda v, d_, s_, m_: _log_inner_energetic(v, d_, s_, m_, n_in) / m_  # noqa: E731
-    Lp = jax.grad(L, 0)
-
-    def solve(p):
-        c_, dq_, d_, s_, m_ = p
-
-        def body(st):
-            v, _, it = st
-            f = v - c_ - dq_ * Lp(v, d_, s_, m_)
-            fp = 1.0 - dq_ * jax.grad(Lp, 0)(v, d_, s_, m_)
-            vn = v - f / fp
-            return vn, jnp.abs(vn - v), it + 1
-
-        return _newton_loop(body, (c_,))
-
-    v = solve(jax.lax.stop_gradient((c, dq, delta, s1, m)))  # envelope theorem
-    return -0.5 * (c - v) ** 2 / dq + L(v, delta, s1, m), v
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,7 +58,7 @@ NAMES = ("q0", "q1", "dq", "q0_hat", "q1_hat", "dq_hat", "S_hat", "m")
 def entropic_term(p0, p1, dp, sh, m, n=DEFAULT_N, n_in=DEFAULT_N_IN):
     r""":math:`G_S=\int Dz\,M_S(\sqrt{\hat q_0}|z|+\hat S)` (even in :math:`z`: one half line)."""
     zs, ws = nm.half_line_rule(jnp.zeros_like(p0), n)
-    ms = jax.vmap(lambda z: moreau_entropic(jnp.sqrt(p0) * z + sh, dp, p1 - p0, m, n_in)[0])(zs)
+    ms = jax.vmap(lambda z: moreau_entropic_1rsb(jnp.sqrt(p0) * z + sh, dp, p1 - p0, m, n_in)[0])(zs)
     return 2.0 * jnp.sum(ws * ms)
 
 
@@ -219,7 +66,7 @@ def energetic_term(q0, q1, dq, m, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
     r""":math:`G_E=\int Dz\,M_E(\kappa-\sqrt{q_0}z)` (split at the kink :math:`z=\kappa/\sqrt{q_0}`)."""
     s1 = jnp.sqrt(1.0 - q1)
     return nm.gauss_expect_split(
-        lambda z: moreau_energetic(kappa - jnp.sqrt(q0) * z, dq, q1 - q0, s1, m, n_in)[0], kappa / jnp.sqrt(q0), n
+        lambda z: moreau_energetic_1rsb(kappa - jnp.sqrt(q0) * z, dq, q1 - q0, s1, m, n_in)[0], kappa / jnp.sqrt(q0), n
     )
 
 
@@ -283,54 +130,46 @@ def intra_map(q1, rs, alpha, kappa=0.0, m=M_ONE, n=DEFAULT_N, n_in=DEFAULT_N_IN)
 
 def analyse_collapse(rs, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN, start=0.9, damping=0.8,
                      max_steps=200, tol=1e-9, rel=1e-3, collapse=1e-7, intra=None):
-    r"""The :math:`m\to1` 1RSB analysis at the RS saddle ``rs = (q, dq, q_hat, dq_hat, S_hat)``, two
-    chains of :func:`intra_map` swept together (one compiled sweep):
+    r"""The :math:`m\to1` 1RSB analysis at the RS saddle ``rs = (q, dq, q_hat, dq_hat, S_hat)``:
 
-    * replicon: the slope :math:`\lambda=\partial q_1'/\partial q_1` at the collapse
-      :math:`q_1=q_0`, a one-sided difference with step ``rel*(1-q0)`` from the first sweep
+    * replicon: the slope :math:`\lambda=\partial q_1'/\partial q_1` of one sweep of :func:`intra_map`
+      at the collapse :math:`q_1=q_0`, a one-sided difference with step ``rel*(1-q0)``
       (:math:`q_1'=q_0` exactly at the collapse; accuracy ~1e-3). The linearised sweep multiplies
       :math:`q_1-q_0` by :math:`\lambda`: RS is locally stable against this 1RSB for
-      :math:`\lambda<1` (the de Almeida--Thouless condition of the ansatz).
-    * reconstruction: the second chain searches a non-trivial solution by the damped iteration
-      :math:`q_1\to(1-\eta)q_1+\eta\,q_1'` from a nearly frozen start :math:`q_1=q_0+\text{start}(1-q_0)`
-      (clusters of almost single configurations, as typical binary-perceptron solutions are),
-      until :math:`|q_1'-q_1|\le` ``tol`` or :math:`q_1-q_0\le` ``collapse`` :math:`(1-q_0)`.
+      :math:`\lambda<1` (the de Almeida--Thouless condition of the ansatz). Its derivatives are
+      taken by finite differences (:func:`physlearn.solvers.fd_derivative`: the sweep is made of
+      gradients whose own derivatives autodiff does not get right).
+    * reconstruction: a non-trivial solution is searched by the damped iteration
+      :math:`q_1\to(1-\eta)q_1+\eta\,q_1'` (:func:`physlearn.solvers.fixed_point`) from a nearly
+      frozen start :math:`q_1=q_0+\text{start}(1-q_0)` (clusters of almost single configurations, as
+      typical binary-perceptron solutions are), until :math:`|q_1'-q_1|\le` ``tol`` or
+      :math:`q_1-q_0\le` ``collapse`` :math:`(1-q_0)`.
 
-    Returns ``(lam, q1, q1_hat, converged, residual, n_steps)``; ``q1 - q0 <= collapse (1 - q0)``
+    Returns ``(lam, q1, q1_hat, result, residual, n_steps)``; ``q1 - q0 <= collapse (1 - q0)``
     means the 1RSB solution collapses onto RS (the iteration then contracts at rate
     :math:`1-\eta+\eta\lambda`). A search that runs into :math:`1-q_1<10^{-9}` (a frozen solution,
     :math:`q_1=1`, outside what this parametrisation resolves, or the clip of :func:`intra_map`) is
-    reported as not converged.
+    reported as ``inadmissible``. ``q1, q1_hat`` of the search carry no derivatives.
 
     ``intra``: another intra-cluster map ``q1 -> (q1', q1_hat)`` at the same inter-cluster saddle
     (``rs[0]`` is :math:`q_0`), e.g. the solution-reference one of
-    :func:`physlearn.theory._le_solution.intra_map_1rsb`; default :func:`intra_map`."""
+    :func:`physlearn.theory.local_entropy._solution.intra_map_1rsb`; default :func:`intra_map`."""
     q0 = rs[0]
-    eps = rel * (1.0 - q0)
-    floor = collapse * (1.0 - q0)
     if intra is None:
         intra = lambda q: intra_map(q, rs, alpha, kappa, M_ONE, n, n_in)  # noqa: E731
-    sweep = jax.vmap(intra)
-
-    def done(x, r):
-        return (r <= tol) | (x[1] - q0 <= floor)
-
-    def cond(st):
-        x, p, r, it, lam = st
-        return (it < max_steps) & ~done(x, r) & jnp.isfinite(r)
-
-    def body(st):
-        x, p, _, it, lam = st
-        fx, px = sweep(x)
-        lam = jnp.where(it == 0, (fx[0] - q0) / eps, lam)
-        xn = x.at[1].set((1.0 - damping) * x[1] + damping * fx[1])
-        return xn, px[1], jnp.abs(fx[1] - x[1]), it + 1, lam
-
-    one = jnp.ones_like(q0)
-    x0 = jnp.stack([q0 + eps, q0 + start * (1.0 - q0)])
-    x, p1, r, it, lam = jax.lax.while_loop(cond, body, (x0, one, one, 0, one))
-    frozen = x[1] > 1.0 - 1e-9
-    return lam, x[1], p1, jnp.isfinite(r) & done(x, r) & ~frozen, r, it
+    lam = solvers.fd_derivative(lambda q0_: (intra(q0_ + rel * (1.0 - q0_))[0] - q0_) / (rel * (1.0 - q0_)), q0)
+    rs_sg = jax.lax.stop_gradient(rs)
+    q0s = rs_sg[0]
+    floor = collapse * (1.0 - q0s)
+    sol = solvers.fixed_point(
+        lambda q, _, p: jax.lax.stop_gradient(intra(q)), q0s + start * (1.0 - q0s), None, damping=damping, tol=tol,
+        max_steps=max_steps, has_aux=True, aux0=jnp.ones_like(q0s),
+        residual=lambda y, fy, yn, aux: jnp.abs(fy - y), stop=lambda q: q - q0s <= floor, differentiable=False,
+    )
+    q1, p1 = sol.value
+    frozen = q1 > 1.0 - 1e-9
+    result = solvers.combine(sol.result, jnp.where(frozen, solvers.RESULTS.inadmissible, solvers.RESULTS.successful))
+    return lam, q1, p1, result, sol.residual, sol.n_steps
 
 
 def complexity_m1(theta, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
@@ -355,7 +194,7 @@ def _s_hat_for(target, p0, p1, dp, sh0, m, n, n_in):
     def overlaps(sh):
         return entropic_overlaps(p0, p1, dp, sh, m, n, n_in)
 
-    def body(_, st):
+    def step(st):
         a, fa, b, fb, _ = st
         slope = (fb - fa) / (b - a)
         ok = jnp.isfinite(slope) & (slope > 0)
@@ -368,7 +207,7 @@ def _s_hat_for(target, p0, p1, dp, sh0, m, n, n_in):
     b = sh0 + 1e-3 * (1.0 + jnp.abs(sh0))
     fa = overlaps(a)[3] - target
     ov_b = overlaps(b)
-    _, _, sh, fs, ov = jax.lax.fori_loop(0, _SECANT, body, (a, fa, b, ov_b[3] - target, ov_b))
+    (_, _, sh, fs, ov), _, _ = solvers.iterate(step, (a, fa, b, ov_b[3] - target, ov_b), max_steps=_SECANT)
     return sh, ov, jnp.abs(fs)  # the overlaps at the final S_hat, from the last secant step
 
 
@@ -385,40 +224,39 @@ def solve_fixed_m(rs, d, alpha, kappa=0.0, m=0.5, n=DEFAULT_N, n_in=DEFAULT_N_IN
     ``tol`` and the distance constraint holds to ``tol``, or when :math:`q_1-q_0\le` ``collapse``
     :math:`(1-q_0)` (the solution collapses onto RS, where the functional is the RS one for any m).
 
-    Returns ``(theta, converged, residual, n_steps)`` with
-    ``theta = (q0, q1, dq, q0_hat, q1_hat, dq_hat, S_hat, m)``."""
+    Returns ``(theta, result, residual, n_steps)`` with
+    ``theta = (q0, q1, dq, q0_hat, q1_hat, dq_hat, S_hat, m)`` (no derivatives; a search that runs
+    into a frozen :math:`q_1\to1` is ``inadmissible``)."""
     S = 1.0 - 2.0 * d
     q, dq, qh, dqh, sh = (rs[i] for i in range(5))
     m = jnp.asarray(m, q.dtype)
 
-    def sweep(x, sh):
+    def update(x, _, aux):
+        _, sh_ = aux
         q0, q1, dq_ = x[0], x[1], x[2]
         p0, p1, dp = energetic_conjugates(q0, q1, dq_, m, alpha, kappa, n, n_in)
         p1 = jnp.maximum(p1, p0 * (1.0 + 1e-12) + 1e-300)
-        shn, (q0n, q1n, dqn, _), sres = _s_hat_for(S, p0, p1, dp, sh, m, n, n_in)
+        shn, (q0n, q1n, dqn, _), sres = _s_hat_for(S, p0, p1, dp, sh_, m, n, n_in)
         q1n = jnp.clip(q1n, q0n + 1e-12 * (1.0 - q0n), 1.0 - 1e-12)
-        return jnp.stack([q0n, q1n, dqn]), jnp.stack([p0, p1, dp]), shn, sres
+        return jnp.stack([q0n, q1n, dqn]), (jnp.stack([p0, p1, dp]), shn, sres)
+
+    def residual(x, xn, x_next, aux):
+        return jnp.maximum(jnp.max(jnp.abs(xn - x)), aux[2])
 
     def collapsed(x):
         return x[1] - x[0] <= collapse * (1.0 - x[0])
 
-    def cond(st):
-        x, p, sh_, r, it = st
-        return (it < max_steps) & ((r > tol) & ~collapsed(x)) & jnp.isfinite(r)
-
-    def body(st):
-        x, _, sh_, _, it = st
-        xn, p, shn, sres = sweep(x, sh_)
-        r = jnp.maximum(jnp.max(jnp.abs(xn - x)), sres)
-        return (1.0 - damping) * x + damping * xn, p, shn, r, it + 1
-
     x0 = jnp.stack([q, q + start * (1.0 - q), dq])
-    one = jnp.ones_like(q)
-    x, p, shs, r, it = jax.lax.while_loop(cond, body, (x0, jnp.stack([qh, qh, dqh]), sh, one, 0))
+    sol = solvers.fixed_point(
+        update, jax.lax.stop_gradient(x0), None, damping=damping, tol=tol, max_steps=max_steps, has_aux=True,
+        aux0=jax.lax.stop_gradient((jnp.stack([qh, qh, dqh]), sh, jnp.ones_like(q))), residual=residual,
+        stop=collapsed, differentiable=False,
+    )
+    x, (p, shs, _) = sol.value
     theta = jnp.stack([x[0], x[1], x[2], p[0], p[1], p[2], shs, m])
     frozen = x[1] > 1.0 - 1e-9
-    ok = jnp.isfinite(r) & ((r <= tol) | collapsed(x)) & ~frozen
-    return theta, ok, r, it
+    result = solvers.combine(sol.result, jnp.where(frozen, solvers.RESULTS.inadmissible, solvers.RESULTS.successful))
+    return theta, result, sol.residual, sol.n_steps
 
 
 def gap_slope(rs, alpha, kappa=0.0, m=0.5, n=DEFAULT_N, n_in=DEFAULT_N_IN, rel=1e-3):
@@ -427,9 +265,13 @@ def gap_slope(rs, alpha, kappa=0.0, m=0.5, n=DEFAULT_N, n_in=DEFAULT_N_IN, rel=1
     :math:`q_1=q_0+\epsilon`, returns :math:`\lambda=(q_1'-q_0')/\epsilon`. The gap mode decouples
     from the inter-cluster level at linear order, so :math:`\lambda` does not depend on m (at
     :math:`\alpha=0.7, d=0.1`: 0.2866, 0.2869, 0.2871 for m = 0.5, 0.9, 0.2); holding the
-    inter-cluster level fixed, as :func:`intra_map` does, is exact only at :math:`m\to1`."""
-    q0, dq = rs[0], rs[1]
-    eps = rel * (1.0 - q0)
-    p0, p1, dp = energetic_conjugates(q0, q0 + eps, dq, m, alpha, kappa, n, n_in)
-    q0n, q1n, _, _ = entropic_overlaps(p0, p1, dp, rs[4], m, n, n_in)
-    return (q1n - q0n) / eps
+    inter-cluster level fixed, as :func:`intra_map` does, is exact only at :math:`m\to1`. Derivatives
+    by finite differences (:func:`physlearn.solvers.fd_derivative`)."""
+    def slope(rs_, alpha_, kappa_, m_):
+        q0, dq = rs_[0], rs_[1]
+        eps = rel * (1.0 - q0)
+        p0, p1, dp = energetic_conjugates(q0, q0 + eps, dq, m_, alpha_, kappa_, n, n_in)
+        q0n, q1n, _, _ = entropic_overlaps(p0, p1, dp, rs_[4], m_, n, n_in)
+        return (q1n - q0n) / eps
+
+    return solvers.fd_derivative(slope, rs, alpha, kappa, jnp.asarray(m, rs.dtype))
