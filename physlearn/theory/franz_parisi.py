@@ -261,7 +261,7 @@ class FranzParisiRS(TheoryResult):
 
 
 def _to_x(theta, ref=None):
-    # Newton variables: log(1 - q) and log(q_hat) keep q < 1 and q_hat > 0 (pitfall 10)
+    # Newton variables: log(1 - q) and log(q_hat) keep q < 1 and q_hat > 0
     return jnp.stack([jnp.log1p(-theta[0]), theta[1], theta[2], jnp.log(theta[3]), theta[4]])
 
 
@@ -307,7 +307,7 @@ def spherical_saddle_equations(theta, ref, n=DEFAULT_NODES, nx=DEFAULT_NX, neta=
 
 def spherical_free_entropy(theta, ref, n=DEFAULT_NODES, nx=DEFAULT_NX, neta=DEFAULT_NETA):
     r"""RS Franz--Parisi functional of the spherical perceptron (:math:`W\cdot W = N`) at
-    ``theta = (q, t)`` (theory notes, section E; Gaussian analogue of Huang & Kabashima 2014):
+    ``theta = (q, t)`` (the Gaussian analogue of Huang & Kabashima 2014):
 
     .. math::
 
@@ -499,11 +499,9 @@ def binary(
     continuation in :math:`d` (towards small d and towards large d), with extra points inserted, so
     no initial guess is needed.
 
-    Small-d end of the RS branch (a finding, not a tuning artefact: it does not move when the
-    quadrature is doubled): for :math:`\alpha\gtrsim0.6` the solution stops at
-    :math:`d_{\rm end}(\alpha)\approx 2\text{--}3\cdot10^{-3}` where :math:`\hat q` diverges
-    (e.g. :math:`\alpha=0.6`: :math:`d_{\rm end}\approx0.0019`, :math:`V(d_{\rm end})\approx-0.0159`);
-    points below are flagged/raise. For :math:`\alpha\le0.5` the branch reaches :math:`d=10^{-3}`.
+    Failure: for :math:`\alpha\gtrsim0.6` the RS branch ends at small :math:`d` (a few
+    :math:`10^{-3}`, where :math:`\hat q` diverges); points beyond the end of a branch, or beyond the
+    Gardner branch of the reference, fail (``on_failure``: raise or flag, module docstring).
 
     Args:
         alpha, kappa, kappa_ref: broadcast against each other (shape ``P``); ``alpha > 0``.
@@ -537,7 +535,7 @@ def spherical(
     r"""RS Franz--Parisi local entropy of the spherical perceptron (:math:`W\cdot W=N`): the
     log-volume per weight, relative to the whole sphere, of the margin-``kappa`` solutions at
     overlap :math:`p = 1-2d` with a reference drawn uniformly among the margin-``kappa_ref``
-    solutions (theory notes, section E; the continuous-weight probe of flatness of Baldassi,
+    solutions (the continuous-weight probe of flatness of Baldassi,
     Pittorino & Zecchina, PNAS 117, 161 (2020)).
 
     Solves the stationarity of :func:`spherical_free_entropy` (two order parameters

@@ -372,6 +372,48 @@ def _one_rsb_update(n):
 _ONE_RSB_KEYS = ("q0", "q1", "q0_hat", "q1_hat")
 
 
+def _rs_map_equations(n):
+    r"""The 1RSB map restricted to the collapse :math:`q_1=q_0=q`, :math:`\hat q_1=\hat q_0=\hat q` in the
+    same quadrature: the RS map :math:`q=\langle\tanh^2\sqrt{\hat q}z\rangle`,
+    :math:`\hat q=\alpha\langle A(u)^2\rangle/(1-q)`, written without the intra-cluster variances
+    (whose square roots have no derivative at 0)."""
+
+    def eqs(x, args):
+        alpha, _, kappa = args
+        q, qh = x[0], x[1]
+        new_q = nm.gauss_expect(lambda z: jnp.tanh(jnp.sqrt(qh) * z) ** 2, n)
+        a2 = nm.gauss_expect(lambda z: nm.GH((kappa - jnp.sqrt(q) * z) / jnp.sqrt(1.0 - q)) ** 2, n)
+        return jnp.stack([new_q - q, alpha * a2 / (1.0 - q) - qh])
+
+    return eqs
+
+
+def _one_rsb_derivatives(update, p, args, n):
+    r"""The 1RSB fixed point ``p`` (values unchanged) with implicit derivatives, and
+    :math:`\partial_m\Phi` at it. At a collapse (:math:`q_1=q_0`, :math:`\hat q_1=\hat q_0`, the RS
+    solution: RS is the 1RSB saddle) the derivatives are those of the RS map and
+    :math:`\partial_m\Phi\equiv0`; elsewhere those of the 1RSB map."""
+    alpha, m, kappa = args
+    sg = jax.lax.stop_gradient
+    collapsed = (p["q1"] - p["q0"] <= 1e-10) & (p["q1_hat"] - p["q0_hat"] <= 1e-10 * (1.0 + p["q1_hat"]))
+    rs = solvers.implicit(_rs_map_equations(n), jnp.stack([p["q1"], p["q1_hat"]]), args)
+    # the unused 1RSB branch is evaluated off the collapse, where its Jacobian is finite
+    bump = jnp.where(collapsed, 1e-3, 0.0)
+    off = {**p, "q1": p["q1"] + bump * (1.0 - p["q1"]), "q1_hat": p["q1_hat"] * (1.0 + bump) + bump}
+    full = solvers.implicit(lambda th, a: jax.tree_util.tree_map(jnp.subtract, update(th, a), th), off, args)
+
+    def pick(key, rs_value):
+        v = jnp.where(collapsed, rs_value, full[key])
+        return p[key] + (v - sg(v))  # the solve's value, the selected branch's derivatives
+
+    out = {"q0": pick("q0", rs[0]), "q1": pick("q1", rs[0]), "q0_hat": pick("q0_hat", rs[1]),
+           "q1_hat": pick("q1_hat", rs[1])}
+    value = jax.grad(lambda mm: one_rsb_free_entropy(sg(p), alpha, mm, kappa, n))(m)  # partial, p held fixed
+    src = jax.grad(lambda mm: one_rsb_free_entropy(full, alpha, mm, kappa, n))(m)
+    dphi_dm = sg(value) + jnp.where(collapsed, 0.0, src - sg(src))
+    return out, dphi_dm
+
+
 @partial(jax.jit, static_argnames=("n", "default_init"))
 def _one_rsb_grid(alpha, m, kappa, theta0, n, default_init):
     def one(alpha, m, kappa, theta0):
@@ -384,10 +426,12 @@ def _one_rsb_grid(alpha, m, kappa, theta0, n, default_init):
             theta0 = jax.lax.stop_gradient(theta0)
             rs_result = rs.result
         args = (alpha, m, kappa)
-        sol = solvers.fixed_point(_one_rsb_update(n), theta0, args, damping=0.5, tol=1e-10, max_steps=5000)
+        update = _one_rsb_update(n)
+        sol = solvers.fixed_point(update, theta0, args, damping=0.5, tol=1e-10, max_steps=5000, differentiable=False)
         p = sol.value
-        phi = one_rsb_free_entropy(p, alpha, m, kappa, n)
-        dphi_dm = jax.grad(lambda mm: one_rsb_free_entropy(p, alpha, mm, kappa, n))(m)  # partial, p held fixed
+        p, dphi_dm = _one_rsb_derivatives(update, p, args, n)
+        sg = jax.lax.stop_gradient
+        phi = one_rsb_free_entropy(sg(p), alpha, m, kappa, n)  # envelope theorem: p is stationary
         complexity = m * phi - m * m * dphi_dm
         s_int = phi + m * dphi_dm
         result = solvers.combine(rs_result, sol.result, solvers.from_checks(jnp.isfinite(phi), True))

@@ -6,7 +6,7 @@ unconstrained.
 
 Measure: :math:`Z(\gamma,y) = \sum_{\tilde W}\big[\sum_W X(W)\,e^{\gamma W\cdot\tilde W}\big]^y`
 (``y`` real replicas coupled to a reference with strength :math:`\gamma` per weight). In the RS
-ansatz of §C.1 the energetic term depends on the replica overlaps only, so for a free reference
+ansatz the energetic term depends on the replica overlaps only, so for a free reference
 the stationarity in :math:`Q, S_0` gives :math:`\hat Q=\hat S_0=0`, the reference overlaps drop out,
 and :math:`\hat S_1=\gamma`. Per weight (derived here):
 

@@ -2,7 +2,7 @@ r"""Large-deviation local entropy at finite :math:`y` with the reference constra
 (PRL 2015 convention), RS.
 
 Baldassi, Ingrosso, Lucibello, Saglietti & Zecchina, PRL 115, 128101 (2015) and its Supplemental
-Material; theory notes §C.1 with the constraint :math:`\theta(\tilde W\cdot\xi/\sqrt N-\kappa_{\rm ref})`
+Material: the finite-:math:`y` RS functional with the constraint :math:`\theta(\tilde W\cdot\xi/\sqrt N-\kappa_{\rm ref})`
 kept. Measure: :math:`P(\tilde W)\propto X_{\kappa_{\rm ref}}(\tilde W)\,\mathcal N(\tilde W,d)^y`, with
 :math:`\mathcal N(\tilde W,d)` the number of solutions at distance :math:`d` from :math:`\tilde W`.
 Order parameters (per reference, :math:`n\to0` references of :math:`y` replicas each):
@@ -29,13 +29,13 @@ Derived quantities (envelope theorem at the saddle point): :math:`S_I(d,y)=\part
 :math:`\gamma=-\frac1y\partial_S\Phi` (the field focusing BP applies at this :math:`d`).
 
 Limits (tested, except the last): for :math:`\kappa_{\rm ref}\to-\infty` the constraint disappears and
-:math:`\Phi` is the free-reference functional of :mod:`physlearn.theory._le_finite_y` (Legendre-transformed
+:math:`\Phi` is the free-reference functional of :mod:`physlearn.theory.local_entropy._finite_y` (Legendre-transformed
 to fixed :math:`d`) for any :math:`Q,S_0` with :math:`\hat Q=\hat S_0=0`; at :math:`y=0` it is the Gardner RS
 entropy of the reference, and :math:`\partial_y\Phi|_{y=0}` at the Franz--Parisi saddle point
 (:math:`p=S`, :math:`t=S_0`, :math:`q=q_1`, :math:`\tilde q=Q` and conjugates) is the
 Franz--Parisi potential (the reference is then a typical solution). As :math:`y\to\infty`,
-:math:`S_I(d,y)` should approach the :math:`y=\infty` result of :mod:`physlearn.theory._le_solution`
-(not checked: that needs the saddle point, see Status).
+:math:`S_I(d,y)` should approach the :math:`y=\infty` result of :mod:`physlearn.theory.local_entropy._solution`
+(not checked).
 
 Quadrature: both outer integrals are taken in rotated coordinates, :math:`t` along the Gaussian
 combination that carries the main crossover (:math:`A` for :math:`G_S`, the common replica field
@@ -48,13 +48,10 @@ at the Laplace estimate :math:`x^*` of the mode and scaled by the Laplace width 
 (the integrand is log-concave with curvature :math:`\ge1`): two linear Gauss--Legendre pieces,
 from the edge (or :math:`-9\sigma`) to the mode and from there over :math:`\sqrt{80}\sigma`, the
 first empty when the constraint cuts past the mode (:math:`x_0>x^*`); the :math:`z_2` integrals are the
-Laplace-recentred Gauss--Hermite rules of :mod:`physlearn.theory._le_finite_y`.
+Laplace-recentred Gauss--Hermite rules of :mod:`physlearn.theory._envelopes`.
 
-Accuracy (against the free-reference functional at :math:`\kappa_{\rm ref}=-40`, :math:`y=5`, and
-1e-15-converged node counts): ~5e-9 at the defaults
-``nodes=(32, 48, 32, 16)`` (nodes per half line in :math:`s` and :math:`t`, nodes of the :math:`x` and
-:math:`z_2` rules), ~2e-6 at ``(24, 32, 24, 12)`` (~1e-7 at :math:`y=0`). One evaluation with its
-gradient takes seconds on a CPU core.
+Default nodes ``(32, 48, 32, 16)`` (per half line in :math:`s` and :math:`t`, nodes of the
+:math:`x` and :math:`z_2` rules); measured accuracies and timings are in ``docs/findings.md``.
 
 Saddle point (:func:`solve`, :func:`solve_path`): the stationarity conditions in the overlaps
 :math:`o=(Q,S_0,q_0,q_1)` are linear in the conjugates and give them in closed form from
@@ -65,18 +62,7 @@ four-dimensional fixed point (Jacobian by finite differences, step halving, inad
 rejected); at the solution the full gradient of :math:`\Phi` vanishes to ~1e-14. Path, guess-free:
 the Franz--Parisi saddle point (:func:`theta_from_franz_parisi`) is the :math:`y\to0` solution;
 from it :math:`y=1.5` and then geometric steps up to the target (:func:`y_schedule`; the maps are
-singular at :math:`y=1`). Example, ``alpha = 0.6, d = 0.1, kappa = kappa_ref = 0`` at ``(24, 32, 24, 12)``:
-:math:`y=1.5, 2.5, 3.5, 5`: :math:`S_I = 0.1413, 0.1505, 0.1570, 0.1635` (the free reference at
-:math:`y=5`: 0.1516; :math:`y=\infty`: 0.1784), :math:`\Sigma_{\rm ext} = 0.2125, 0.1944,
-0.1752, 0.1480`, :math:`Q = 0.510, 0.574, 0.627, 0.689`.
-
-What did not work (kept as a record): Levenberg--Marquardt on the full nine-dimensional gradient,
-in the admissible parametrisation :func:`to_theta` or in ``theta`` with inadmissible points
-rejected, from the free-reference saddle point (:math:`Q\approx q_0/S^2`, :math:`S_0=SQ`): the
-iterates run to the edge :math:`q_1-q_0=(S-S_0)^2/(1-Q)` of the admissible region and stall there
-(residuals 1e-5--3); from the Franz--Parisi start it creeps (residuals ~1e-6 after 40 steps per
-:math:`y`) along the directions :math:`q_0,\hat q_0`, which enter at :math:`O(y^2)`. The plain
-(undamped) iteration of the two maps diverges at :math:`y=0.3`.
+singular at :math:`y=1`).
 """
 
 from __future__ import annotations

@@ -263,8 +263,7 @@ def gap_slope(rs, alpha, kappa=0.0, m=0.5, n=DEFAULT_N, n_in=DEFAULT_N_IN, rel=1
     r"""Replicon slope at any ``m``: one full sweep (both conjugate maps, every level free) from the RS
     saddle ``rs = (q, dq, q_hat, dq_hat, S_hat)`` with the intra-cluster gap opened,
     :math:`q_1=q_0+\epsilon`, returns :math:`\lambda=(q_1'-q_0')/\epsilon`. The gap mode decouples
-    from the inter-cluster level at linear order, so :math:`\lambda` does not depend on m (at
-    :math:`\alpha=0.7, d=0.1`: 0.2866, 0.2869, 0.2871 for m = 0.5, 0.9, 0.2); holding the
+    from the inter-cluster level at linear order, so :math:`\lambda` does not depend on m; holding the
     inter-cluster level fixed, as :func:`intra_map` does, is exact only at :math:`m\to1`. Derivatives
     by finite differences (:func:`physlearn.solvers.fd_derivative`)."""
     def slope(rs_, alpha_, kappa_, m_):

@@ -38,14 +38,8 @@ Saddle point: damped iteration of the reduced map :math:`(q_1,\delta q,\delta Q,
 :math:`S=\partial_{\hat S}G_S`) :math:`\to(q_1,\delta q,\delta Q,\delta S)` (derivatives of
 :math:`G_S`), started from the free-reference solution.
 
-Finding (``kappa_ref == kappa``): at small d the free-reference optimum :math:`\tilde W=\mathrm{sign}`
-of the cavity field already satisfies the constraint except on a negligible Gaussian mass (the
-replicas sit within :math:`\sqrt{q_1-S^2}\ll1` of the reference direction; ~1e-7 at
-:math:`\alpha=0.7, d=0.03`), so :math:`R\to0` and the constrained saddle point *is* the free one:
-:math:`S_I` agrees to quadrature accuracy and :math:`\delta Q` becomes a flat direction (reported,
-not used). The mass grows with d (:math:`\alpha=0.7`: 2.6e-3 at d = 0.06, 2.3e-2 at d = 0.1, where
-:math:`R=0.015` and :math:`S_I` is 1.2e-4 below the free value). With ``kappa_ref > kappa`` the
-constraint is active on a finite mass already at small d.
+Where the constraint is inactive on the whole Gaussian mass (:math:`R\to0`), :math:`\delta Q` and then
+:math:`\delta S` become flat directions; the saddle point is then the free-reference one.
 
 1RSB among the replicas around the solution reference (:func:`free_entropy_1rsb`,
 :func:`intra_map_1rsb`): the same 2D integrals with the 1RSB envelopes of
@@ -184,7 +178,7 @@ def _reduced_map(x, sh0, S, alpha, kappa, kappa_ref, n):
     dQ = (gR - a * dS) / Rs
     q1 = 2.0 * gdqh
     dq = 2.0 * gq1h - (1.0 - q1)
-    # keep the iteration in the physical domain (pitfall 10); R -> 0: dQ becomes a flat direction
+    # keep the iteration in the physical domain; R -> 0: dQ becomes a flat direction
     degenerate = R < _R_DEGENERATE
     dQ = jnp.where(degenerate | (dQ <= 0), x[2], dQ)
     dQ = jnp.maximum(dQ, dS * dS / jnp.maximum(dq, 1e-12) + 1e-12)
