@@ -180,8 +180,10 @@ def nondifferentiable(x, mask=True, wrt=()):
     """``x`` with NaN derivatives (with respect to the parameters ``wrt``) where ``mask`` holds: for a
     value physlearn cannot differentiate there (e.g. a contraction rate read off an iteration, or
     a solution branch whose derivatives are not implemented). Elsewhere ``x`` keeps its own
-    derivatives. A gradient through a masked point is NaN -- loud, never a silent wrong number --
-    in forward and reverse mode, without poisoning the unmasked points."""
+    derivatives. A derivative through a masked point is NaN -- loud, never a silent wrong number.
+    Forward mode (``jvp``, ``jacfwd``) and per-point reverse mode (``vmap(grad)``) leave the unmasked
+    points' derivatives intact; a reverse-mode gradient with respect to an input *shared* with a
+    masked point is NaN as a whole (its cotangent sums over the points, and 0 x NaN is NaN)."""
     return _poison(x, jnp.asarray(mask), wrt)
 
 
