@@ -99,30 +99,9 @@ import re  # noqa: E402
 
 _PRIVATE_REF = re.compile(r":(?:py:)?(?:mod|func|class|data|attr|meth|obj|exc):`~?\.?((?:\w+\.)*_[A-Za-z]\w*(?:\.\w+)*)`")
 
-# Docstring fixes pending in the modules that other work is rewriting (physlearn/theory/, solvers.py,
-# physlearn/algorithms/ -- issues #22/#23): (object, wrong text, right text). Remove this block once
-# those rewrites are merged; the strict build then checks the new docstrings.
-_PENDING_DOCSTRING_FIXES = [
-    # napoleon reads "X: y" on an attribute's first line as "type: description"
-    ("physlearn.theory.gardner.GardnerRS.stable", "RS (replicon) stability: replicon < 1.",
-     "RS (replicon) stability, replicon < 1."),
-    ("physlearn.algorithms.cesgd.SCHEDULES", "ceSGD polarisation schedules (our choice, see the module docstring): ",
-     "ceSGD polarisation schedules (our choice, see the module docstring) -- "),
-    # "Attributes (...):" is not a section header: the indented list after it does not parse
-    ("physlearn.theory.local_entropy.LocalEntropySolutionRS", "Attributes (shapes as in :class:`LocalEntropyRS`):",
-     "Shapes as in :class:`LocalEntropyRS`.\n\nAttributes:"),
-]
-# names referred to but not documented: LocalEntropySolution1RSB is returned by local_entropy.binary but not
-# in its __all__; nets.ACTIVATIONS has no doc comment
-_PENDING_UNDOCUMENTED = {"LocalEntropySolution1RSB", "ACTIVATIONS"}
-
-
 def _process_docstring(app, what, name, obj, options, lines):
     for i, line in enumerate(lines):
         lines[i] = _PRIVATE_REF.sub(lambda m: f"``{m.group(1)}``", line)
-    for target, wrong, right in _PENDING_DOCSTRING_FIXES:
-        if name == target:
-            lines[:] = "\n".join(lines).replace(wrong, right).split("\n")
 
 
 def _resolve_short_name(app, env, node, contnode):
@@ -131,10 +110,6 @@ def _resolve_short_name(app, env, node, contnode):
     target = node.get("reftarget", "")
     if "." in target:
         return None
-    if target in _PENDING_UNDOCUMENTED:
-        from docutils import nodes
-
-        return nodes.literal(target, target)
     domain = env.get_domain("py")
     hits = [(full, obj) for full, obj in domain.objects.items()
             if full.startswith("physlearn.") and full.rsplit(".", 1)[-1] == target]

@@ -106,7 +106,7 @@ SCHEDULES = {
     "fast": dict(beta=schedules.exponential(1.0, 1.02), gamma=schedules.exponential(1.0, 1.02)),
     "slow": dict(beta=schedules.exponential(1.0, 1.002), gamma=schedules.exponential(1.0, 1.002)),
 }
-"""ceSGD polarisation schedules (our choice, see the module docstring): the schedules of
+"""ceSGD polarisation schedules (our choice, see the module docstring) -- the schedules of
 :math:`\\beta` and :math:`\\gamma` over the epochs."""
 
 

@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 ACTIVATIONS = ("relu", "tanh", "esp", "silu", "sigmoid", "gelu", "identity")
+"""The activation names that :class:`MLP` and :func:`activation` accept."""
 
 
 def esp(x, beta=1.0):
