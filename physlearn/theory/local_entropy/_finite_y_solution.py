@@ -408,7 +408,8 @@ def solve_path(theta_fp, d, ys, alpha, kappa, kappa_ref, nodes=None, max_steps=3
     solution). Returns ``(theta, result, residual, n_steps)`` at ``ys[-1]``; the first failed
     step gives the result."""
     sols, th = solvers.continuation(
-        lambda th, yv: solve(th, d, yv, alpha, kappa, kappa_ref, nodes, max_steps), theta_fp, tuple(ys),
+        lambda th, yv: solvers.SaddleSolution(*solve(th, d, yv, alpha, kappa, kappa_ref, nodes, max_steps)),
+        theta_fp, tuple(ys),
         carry="finite", static=True, with_carry=True)
     result = solvers.combine(*[sols.result[i] for i in range(len(ys))])
     return th, result, sols.residual[-1], jnp.sum(sols.n_steps)
