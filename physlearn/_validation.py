@@ -29,16 +29,12 @@ __all__ = [
     "concrete",
     "hyper_parameter",
     "vector",
-    "hyper_batch",
-    "schedule",
     "float_dtype",
     "pm1",
     "ARCHITECTURES",
     "architecture",
     "hidden_units",
-    "problem",
     "STOPS",
-    "solve_arguments",
     "callable_arg",
     "RENAMED",
     "renamed_arguments",
@@ -209,48 +205,6 @@ def vector(name: str, v, *, allow_inf: bool = False, nonneg: bool = True, positi
     return arr
 
 
-def hyper_batch(hp: dict, dtype=None):
-    """Broadcast hyper-parameters (NumPy arrays and :class:`~physlearn.algorithms.schedules.Schedule`
-    objects) to a common batch of hyper-parameter points. Returns ``(hp, P)`` with ``P`` the number
-    of points (``None`` when every one is a single point); with ``dtype`` every number becomes a
-    JAX array of that dtype (the algorithm's dynamic fields)."""
-    from .algorithms import schedules as sch
-
-    sizes = {}
-    for k, v in hp.items():
-        p = v.batch_size() if isinstance(v, sch.Schedule) else (v.shape[0] if np.ndim(v) == 1 else None)
-        if p is not None:
-            sizes[k] = p
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f"hyper-parameter arrays must have equal lengths, got {sizes}")
-    P = next(iter(sizes.values())) if sizes else None
-    out = {}
-    for k, v in hp.items():
-        if P is not None:
-            v = v.broadcast(P) if isinstance(v, sch.Schedule) else np.broadcast_to(v, (P,))
-        if dtype is not None:
-            v = v.astype(dtype) if isinstance(v, sch.Schedule) else jnp.asarray(v, dtype=dtype)
-        out[k] = v
-    return out, P
-
-
-def schedule(name: str, v, *, allow_inf: bool = False, nonneg: bool = True, positive: bool = False, **bounds):
-    """A float or a schedule ``step -> value`` (any callable: a
-    :mod:`~physlearn.algorithms.schedules` object, an optax schedule, ...). Numbers and arrays
-    (hyper-parameter points) become :class:`~physlearn.algorithms.schedules.Constant`; the values
-    that a :mod:`~physlearn.algorithms.schedules` object starts from are range-checked as a number
-    would be."""
-    from .algorithms import schedules as sch
-
-    rules = dict(allow_inf=allow_inf, nonneg=nonneg, positive=positive, **bounds)
-    if isinstance(v, sch.Schedule):
-        v.check(name, lambda label, x, ndim=0: hyper_parameter(label, x, ndim=ndim, **rules))
-        return v
-    if callable(v):
-        return sch.Function(v)
-    return sch.Constant(hyper_parameter(name, v, **rules))
-
-
 def float_dtype(dtype):
     """An algorithm's float dtype (float64 only when x64 is enabled)."""
     try:
@@ -281,16 +235,6 @@ def pm1(name: str, x):
 STOPS = ("any", "centre", "never")
 
 
-def solve_arguments(key_, problem_, *, max_steps, stop, dtype):
-    """The arguments every ``solve`` shares: ``(key, problem, max_steps, dtype)`` validated (the
-    problem without its teacher), ``stop`` one of :data:`STOPS`."""
-    k = key(key_)
-    p = problem(problem_)
-    n = integer("max_steps", max_steps)
-    choice("stop", stop, STOPS)
-    return k, p, n, float_dtype(dtype)
-
-
 ARCHITECTURES = ("perceptron", "committee", "tree")
 
 
@@ -305,24 +249,6 @@ def hidden_units(k, arch):
     if arch == "perceptron" and k != 1:
         raise ValueError(f"k must be 1 for architecture='perceptron', got {k}")
     return k
-
-
-def problem(p, name: str = "problem", *, strip_teacher: bool = True):
-    """A :class:`~physlearn.algorithms.problems.Problem` with at most one sample axis. The teacher
-    (not used by any training algorithm) is dropped by default, so that a teacher--student problem
-    and a random one of the same shapes share one compiled program."""
-    from .algorithms.problems import Problem
-
-    if not isinstance(p, Problem):
-        raise ArgumentTypeError(
-            f"{name} must be a physlearn.algorithms.problems.Problem (e.g. problems.random_patterns(...)), "
-            f"got {describe(p)}"
-        )
-    if len(p.batch_shape) > 1:
-        raise ValueError(f"{name} must have at most one sample axis, batch_shape={p.batch_shape}")
-    if strip_teacher and p.teacher is not None:
-        p = Problem(p.inputs, p.labels, architecture=p.architecture, k=p.k)
-    return p
 
 
 # ------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _validation as V
+from .algorithms.problems import Problem
 
 __all__ = ["Dataset", "digits", "load_idx", "mnist"]
 
@@ -88,8 +89,6 @@ def _permuted_split(m, test_fraction, seed):
 
 def _binary_problem(x_pm1, y_pm1, architecture, k):
     """+-1 pixels (M, d) plus one constant +1 input -> Problem (d+1 must split into odd k*n)."""
-    from .algorithms.problems import Problem
-
     x = np.concatenate([x_pm1, np.ones((x_pm1.shape[0], 1), x_pm1.dtype)], axis=1)
     d = x.shape[1]
     if architecture == "tree":

@@ -186,13 +186,13 @@ def test_schedule_values():
     np.testing.assert_allclose(schedules.evaluate(optax.linear_schedule(0.0, 1.0, 4), t), [0, 0.25, 0.5, 0.75, 1])
     assert schedules.table([1.0, 2.0, 3.0]).steps == 3 and schedules.linear(0.0, 1.0).steps is None
     # a batch of hyper-parameter points, broadcast against single numbers
-    hp, P = V.hyper_batch({"a": schedules.exponential([1.0, 2.0], 1.5), "b": V.hyper_parameter("b", 0.3),
+    hp, P = schedules.hyper_batch({"a": schedules.exponential([1.0, 2.0], 1.5), "b": V.hyper_parameter("b", 0.3),
                            "c": schedules.table([1.0, 2.0, 3.0])}, jnp.float32)
     assert P == 2 and hp["a"].start.shape == (2,) and hp["b"].shape == (2,) and hp["c"].values.shape == (2, 3)
     with pytest.raises(ValueError, match="factor"):
         schedules.exponential(1.0, 0.0)
     with pytest.raises(ValueError, match="equal lengths"):
-        V.hyper_batch({"a": schedules.exponential([1.0, 2.0], 1.5), "b": V.hyper_parameter("b", [1.0, 2.0, 3.0])})
+        schedules.hyper_batch({"a": schedules.exponential([1.0, 2.0], 1.5), "b": V.hyper_parameter("b", [1.0, 2.0, 3.0])})
 
 
 def test_schedules_numbers_and_optax_schedules_drive_the_algorithm_alike():

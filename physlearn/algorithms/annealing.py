@@ -99,7 +99,7 @@ import numpy as np
 
 from .. import _validation as V
 from . import schedules
-from .problems import Problem
+from .problems import Problem, solve_arguments
 from .results import ReplicaResult, base_fields
 from .runner import run
 
@@ -574,7 +574,7 @@ def _solve(cls, key, problem, *, replicas, schedules_, energy, proposal, schedul
            runs, moves_per_step, init_equal, max_steps, stop, dtype, trace, progress, mesh, description, **fields):
     """The shared body of the three ``solve`` functions: validation, batching, the driver, the
     result. ``schedules_``: the algorithm's validated schedules (name -> Schedule)."""
-    key, problem, max_steps, dt = V.solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
+    key, problem, max_steps, dt = solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
     V.choice("energy", energy, ENERGIES)
     V.choice("proposal", proposal, PROPOSALS)
     replicas = V.integer("replicas", replicas)
@@ -586,7 +586,7 @@ def _solve(cls, key, problem, *, replicas, schedules_, energy, proposal, schedul
     give_up = V.integer("give_up", 100 * KN * replicas if give_up is None else give_up)
     restarts = V.integer("restarts", restarts, minimum=0)
     runs = V.integer("runs", runs, allow_none=True)
-    hp, P = V.hyper_batch(schedules_, dt)
+    hp, P = schedules.hyper_batch(schedules_, dt)
     algo = cls(
         **hp, **fields, replicas=replicas, energy=energy, proposal=proposal, schedule_every=schedule_every,
         give_up=give_up, restarts=restarts, max_steps=max_steps, moves_per_step=moves_per_step,

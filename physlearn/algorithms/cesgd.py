@@ -84,7 +84,7 @@ from . import schedules
 from ._network import (
     SYNAPSES, init_hidden, network_errors, preactivations, readout, sign_pm, to_sphere,
 )
-from .problems import Problem
+from .problems import Problem, solve_arguments
 from .results import ReplicaResult, base_fields
 from .rsgd import minibatch_indices
 from .runner import run
@@ -328,20 +328,20 @@ def solve(
 
     **Returns:** :class:`CESGDResult`.
     """
-    key, problem, max_steps, dt = V.solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
+    key, problem, max_steps, dt = solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
     V.choice("synapses", synapses, SYNAPSES)
     batch = V.integer("batch", batch)
     preset = SCHEDULES[V.choice("schedule", schedule, tuple(SCHEDULES))]
     if learning_rate is None:
         learning_rate = 0.1 if synapses == "binary" else 1.0
     hp = {
-        "learning_rate": V.schedule("learning_rate", learning_rate, positive=True),
-        "beta": V.schedule("beta", preset["beta"] if beta is None else beta, positive=True),
-        "gamma": V.schedule("gamma", preset["gamma"] if gamma is None else gamma, positive=True),
+        "learning_rate": schedules.check("learning_rate", learning_rate, positive=True),
+        "beta": schedules.check("beta", preset["beta"] if beta is None else beta, positive=True),
+        "gamma": schedules.check("gamma", preset["gamma"] if gamma is None else gamma, positive=True),
         "init_scale": V.hyper_parameter("init_scale", init_scale, positive=True),
         "clip": V.hyper_parameter("clip", clip, positive=True, allow_inf=True),
     }
-    hp, P = V.hyper_batch(hp, dt)
+    hp, P = schedules.hyper_batch(hp, dt)
     algo = CESGD(**hp, batch=batch, synapses=synapses, dtype=dt.name)
     res = run(algo, key, problem, max_steps=max_steps, stop=stop, hyper_batch=P, trace=trace,
               progress=progress, description=f"ceSGD ({schedule}, {synapses})", mesh=mesh)

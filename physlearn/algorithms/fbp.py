@@ -90,7 +90,7 @@ from .. import numerics as nm
 from . import schedules
 from ._network import sign_pm
 from .energies import num_errors
-from .problems import Problem
+from .problems import Problem, solve_arguments
 from .results import ReplicaResult, base_fields
 from .runner import run
 
@@ -482,8 +482,8 @@ def _build(gamma, y, damping, epsilon, randfact, sweeps_per_step, max_steps, mod
     sweeps_per_step = V.integer("sweeps_per_step", sweeps_per_step)
     dt = V.float_dtype(dtype)
     hp = {
-        "gamma": V.schedule("gamma", gamma, allow_inf=True),
-        "y": V.schedule("y", y, allow_inf=True, at_least=1.0),
+        "gamma": schedules.check("gamma", gamma, allow_inf=True),
+        "y": schedules.check("y", y, allow_inf=True, at_least=1.0),
         "damping": V.hyper_parameter("damping", damping, below=1.0),
         "epsilon": V.hyper_parameter("epsilon", epsilon, positive=True),
         "randfact": V.hyper_parameter("randfact", randfact, below=1.0),
@@ -497,7 +497,7 @@ def _build(gamma, y, damping, epsilon, randfact, sweeps_per_step, max_steps, mod
             )
         max_steps = steps * sweeps_per_step
     max_steps = V.integer("max_steps", max_steps)
-    hp, P = V.hyper_batch(hp, dt)
+    hp, P = schedules.hyper_batch(hp, dt)
     algo = FBP(**hp, sweeps_per_step=sweeps_per_step, max_steps=max_steps, mode=mode, dtype=dt.name)
     # one driver step per focusing step: the protocol's length, or at most one per sweep
     return algo, P, steps if steps is not None else max_steps
@@ -584,7 +584,7 @@ def solve(
     N = 1001 up to alpha ~ 0.7 and committee machines (K = 5, N = 201) up to alpha = 0.5
     (``docs/experiments/fbp.md``).
     """
-    key, problem, _, _ = V.solve_arguments(key, problem, max_steps=1, stop=stop, dtype=dtype)
+    key, problem, _, _ = solve_arguments(key, problem, max_steps=1, stop=stop, dtype=dtype)
     if (gamma is None) != (y is None):
         raise ValueError(
             "gamma and y form one protocol: give both (e.g. gamma, y = schedules.pseudo_reinforcement(0.01))"
@@ -650,7 +650,7 @@ def fixed_point(
     """
     if dtype is None:
         dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-    key, problem, max_steps, _ = V.solve_arguments(key, problem, max_steps=max_steps, stop="never", dtype=dtype)
+    key, problem, max_steps, _ = solve_arguments(key, problem, max_steps=max_steps, stop="never", dtype=dtype)
     gg = V.hyper_parameter("gamma", gamma, allow_inf=True)
     yy = V.hyper_parameter("y", y, allow_inf=True, at_least=1.0)
     algo, P, _ = _build(gg, yy, damping, epsilon, randfact, max_steps, max_steps, mode, dtype)

@@ -39,7 +39,7 @@ from . import schedules
 from ._network import (
     SYNAPSES, batch_fields, batch_grad, init_hidden, network_errors, outputs_from_preacts, readout, sign_pm,
 )
-from .problems import Problem
+from .problems import Problem, solve_arguments
 from .results import ReplicaResult, base_fields, best_network
 from .rsgd import minibatch_indices
 from .runner import run
@@ -185,17 +185,17 @@ class LALResult(ReplicaResult):
 def run_lal(key, problem, *, replicas, lam, gamma, learning_rate, batch, synapses, init_scale, init_equal,
             max_steps, stop, dtype, trace, progress, mesh, description):
     """The shared body of :func:`solve` and :func:`physlearn.algorithms.elal.solve`."""
-    key, problem, max_steps, dt = V.solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
+    key, problem, max_steps, dt = solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
     V.choice("synapses", synapses, SYNAPSES)
     batch = V.integer("batch", batch)
     replicas = V.integer("replicas", replicas)
     hp = {
-        "learning_rate": V.schedule("learning_rate", learning_rate, positive=True),
-        "lam": V.schedule("lam", lam),
-        "gamma": V.schedule("gamma", gamma, allow_inf=True),
+        "learning_rate": schedules.check("learning_rate", learning_rate, positive=True),
+        "lam": schedules.check("lam", lam),
+        "gamma": schedules.check("gamma", gamma, allow_inf=True),
         "init_scale": V.hyper_parameter("init_scale", init_scale, positive=True),
     }
-    hp, P = V.hyper_batch(hp, dt)
+    hp, P = schedules.hyper_batch(hp, dt)
     algo = LAL(**hp, replicas=replicas, batch=batch, synapses=synapses, init_equal=bool(init_equal), dtype=dt.name)
     res = run(algo, key, problem, max_steps=max_steps, stop=stop, hyper_batch=P, trace=trace,
               progress=progress, description=description, mesh=mesh)

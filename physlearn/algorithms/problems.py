@@ -291,3 +291,29 @@ def __getattr__(name):  # the data sets moved to physlearn.datasets
         V.warn_deprecated(f"problems.{name} is deprecated: use physlearn.datasets.{name}")
         return getattr(datasets, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def check(p, name: str = "problem", *, strip_teacher: bool = True):
+    """A :class:`Problem` with at most one sample axis. The teacher
+    (not used by any training algorithm) is dropped by default, so that a teacher--student problem
+    and a random one of the same shapes share one compiled program."""
+    if not isinstance(p, Problem):
+        raise V.ArgumentTypeError(
+            f"{name} must be a physlearn.algorithms.problems.Problem (e.g. problems.random_patterns(...)), "
+            f"got {V.describe(p)}"
+        )
+    if len(p.batch_shape) > 1:
+        raise ValueError(f"{name} must have at most one sample axis, batch_shape={p.batch_shape}")
+    if strip_teacher and p.teacher is not None:
+        p = Problem(p.inputs, p.labels, architecture=p.architecture, k=p.k)
+    return p
+
+
+def solve_arguments(key_, problem_, *, max_steps, stop, dtype):
+    """The arguments every ``solve`` shares: ``(key, problem, max_steps, dtype)`` validated (the
+    problem without its teacher), ``stop`` one of :data:`physlearn.algorithms.runner.STOPS`."""
+    k = V.key(key_)
+    p = check(problem_)
+    n = V.integer("max_steps", max_steps)
+    V.choice("stop", stop, V.STOPS)
+    return k, p, n, V.float_dtype(dtype)

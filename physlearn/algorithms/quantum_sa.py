@@ -102,8 +102,8 @@ def solve(
         raise ValueError(f"replicas (Trotter slices) must be >= 2 for quantum SA, got {replicas}")
     return _solve(
         QuantumSA, key, problem, replicas=replicas,
-        schedules_={"beta": V.schedule("beta", beta, positive=True),
-                    "field": V.schedule("field", field, positive=True)},
+        schedules_={"beta": schedules.check("beta", beta, positive=True),
+                    "field": schedules.check("field", field, positive=True)},
         energy=energy, proposal=proposal, schedule_every=schedule_every, give_up=give_up, restarts=restarts,
         runs=runs, moves_per_step=moves_per_step, init_equal=init_equal, max_steps=max_steps, stop=stop,
         dtype=dtype, trace=trace, progress=progress, mesh=mesh, description="quantum SA",

@@ -111,8 +111,8 @@ def solve(
     """
     return _solve(
         ReplicatedSA, key, problem, replicas=replicas,
-        schedules_={"beta": V.schedule("beta", beta, positive=True),
-                    "gamma": V.schedule("gamma", gamma, allow_inf=True)},
+        schedules_={"beta": schedules.check("beta", beta, positive=True),
+                    "gamma": schedules.check("gamma", gamma, allow_inf=True)},
         interaction=V.choice("interaction", interaction, INTERACTIONS), energy=energy, proposal=proposal,
         schedule_every=schedule_every, give_up=give_up, restarts=restarts, runs=runs, moves_per_step=moves_per_step,
         init_equal=init_equal, max_steps=max_steps, stop=stop, dtype=dtype, trace=trace, progress=progress, mesh=mesh,

@@ -63,7 +63,7 @@ import jax.numpy as jnp
 from .. import _validation as V
 from . import schedules
 from ._network import least_wrong_selection, pack_pm, packed_preactivations, sign_pm, unpack_pm
-from .problems import Problem
+from .problems import Problem, solve_arguments
 from .results import ReplicaResult, base_fields, best_network
 from .runner import run, shuffle
 
@@ -365,17 +365,17 @@ def solve(
     The defaults (y=7, batch 80, η=2, λ=0.75, γ=0.05 + 0.001/epoch, the reference-code test
     settings) solve random committee and perceptron instances well inside capacity (α ≲ 0.4).
     """
-    key, problem, max_steps, dt = V.solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
+    key, problem, max_steps, dt = solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
     replicas = V.integer("replicas", replicas)
     batch = V.integer("batch", batch)
     V.choice("formula", formula, FORMULAS)
     V.choice("replica_update", replica_update, REPLICA_UPDATES)
     hp = {
-        "learning_rate": V.schedule("learning_rate", learning_rate, positive=True),
-        "lam": V.schedule("lam", lam),
-        "gamma": V.schedule("gamma", gamma, allow_inf=True),
+        "learning_rate": schedules.check("learning_rate", learning_rate, positive=True),
+        "lam": schedules.check("lam", lam),
+        "gamma": schedules.check("gamma", gamma, allow_inf=True),
     }
-    hp, P = V.hyper_batch(hp, dt)
+    hp, P = schedules.hyper_batch(hp, dt)
     algo = RSGD(
         **hp,
         replicas=replicas,

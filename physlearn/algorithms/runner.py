@@ -51,6 +51,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .. import _validation as V
+from . import schedules
 
 __all__ = [
     "RunResult", "run", "sample_keys", "make_mesh", "SAMPLES_AXIS", "STOPS", "PROGRESS_AFTER",
@@ -453,7 +454,7 @@ def run(
 
 # moved to physlearn._validation (kept here for code written against the runner)
 hyper_parameter = V.hyper_parameter
-hyper_batch = V.hyper_batch
+hyper_batch = schedules.hyper_batch
 float_dtype = V.float_dtype
 
 

@@ -40,7 +40,8 @@ from .. import _validation as V
 from .. import numerics as nm
 from . import schedules
 from ._network import outputs_from_preacts, preactivations, sign_pm
-from .problems import Problem
+from .problems import Problem, solve_arguments
+from .problems import check as check_problem
 from .results import AlgorithmResult, base_fields
 from .rsgd import minibatch_indices
 from .runner import run
@@ -121,7 +122,7 @@ def mc_pattern_probabilities(key, m, problem: Problem, samples: int = 1000):
     classifications. Returns ``(p_hat, stderr)``, each ``(M,)``. Exact in distribution at any N
     (no Gaussian approximation): compare with ``exp(pattern_log_likelihood(...))``."""
     key = V.key(key)
-    problem = V.problem(problem)
+    problem = check_problem(problem)
     if problem.batch_shape:
         raise ValueError("mc_pattern_probabilities takes one instance (use jax.vmap over a batch)")
     samples = V.integer("samples", samples, minimum=2)
@@ -287,7 +288,7 @@ def solve(
     learning rate 0.05, batch 100) solve random perceptrons up to :math:`\alpha\approx0.6` at
     N ~ 1000.
     """
-    key, problem, max_steps, dt = V.solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
+    key, problem, max_steps, dt = solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
     batch = V.integer("batch", batch)
     if optimizer is not None:
         if not isinstance(optimizer, optax.GradientTransformation):
@@ -295,13 +296,13 @@ def solve(
         if learning_rate is not None:
             raise ValueError("give learning_rate or optimizer, not both (the optimizer carries its own learning rate)")
     hp = {
-        "learning_rate": V.schedule("learning_rate", 0.05 if learning_rate is None else learning_rate, positive=True),
-        "beta": V.schedule("beta", beta, positive=True),
-        "temperature": V.schedule("temperature", temperature),
+        "learning_rate": schedules.check("learning_rate", 0.05 if learning_rate is None else learning_rate, positive=True),
+        "beta": schedules.check("beta", beta, positive=True),
+        "temperature": schedules.check("temperature", temperature),
         "init_scale": V.hyper_parameter("init_scale", init_scale, positive=True),
         "var_floor": V.hyper_parameter("var_floor", var_floor, positive=True),
     }
-    hp, P = V.hyper_batch(hp, dt)
+    hp, P = schedules.hyper_batch(hp, dt)
     algo = SBP(**hp, optimizer=optimizer, batch=batch, dtype=dt.name)
     res = run(
         algo, key, problem, max_steps=max_steps, stop=stop, hyper_batch=P, trace=trace, progress=progress,

@@ -242,9 +242,47 @@ def table(values) -> Table:
     return Table(np.array(V.hyper_parameter("values", values, allow_inf=True, nonneg=False, ndim=1)))
 
 
+def check(name: str, v, *, allow_inf: bool = False, nonneg: bool = True, positive: bool = False, **bounds):
+    """A float or a schedule ``step -> value`` (any callable: an
+    object of this module, an optax schedule, ...). Numbers and arrays
+    (hyper-parameter points) become :class:`Constant`; the values
+    that a object of this module starts from are range-checked as a number
+    would be."""
+    rules = dict(allow_inf=allow_inf, nonneg=nonneg, positive=positive, **bounds)
+    if isinstance(v, Schedule):
+        v.check(name, lambda label, x, ndim=0: V.hyper_parameter(label, x, ndim=ndim, **rules))
+        return v
+    if callable(v):
+        return Function(v)
+    return Constant(V.hyper_parameter(name, v, **rules))
+
+
+def hyper_batch(hp: dict, dtype=None):
+    """Broadcast hyper-parameters (NumPy arrays and :class:`Schedule`
+    objects) to a common batch of hyper-parameter points. Returns ``(hp, P)`` with ``P`` the number
+    of points (``None`` when every one is a single point); with ``dtype`` every number becomes a
+    JAX array of that dtype (the algorithm's dynamic fields)."""
+    sizes = {}
+    for k, v in hp.items():
+        p = v.batch_size() if isinstance(v, Schedule) else (v.shape[0] if np.ndim(v) == 1 else None)
+        if p is not None:
+            sizes[k] = p
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"hyper-parameter arrays must have equal lengths, got {sizes}")
+    P = next(iter(sizes.values())) if sizes else None
+    out = {}
+    for k, v in hp.items():
+        if P is not None:
+            v = v.broadcast(P) if isinstance(v, Schedule) else np.broadcast_to(v, (P,))
+        if dtype is not None:
+            v = v.astype(dtype) if isinstance(v, Schedule) else jnp.asarray(v, dtype=dtype)
+        out[k] = v
+    return out, P
+
+
 def evaluate(schedule, steps) -> np.ndarray:
     """Values of a schedule at ``steps`` (eagerly, as a NumPy array): for plotting and checks."""
-    s = V.schedule("schedule", schedule, allow_inf=True, nonneg=False)
+    s = check("schedule", schedule, allow_inf=True, nonneg=False)
     return np.asarray(jax.vmap(s)(jnp.asarray(steps)))
 
 

@@ -72,7 +72,7 @@ def solve(
     **Returns:** :class:`~physlearn.algorithms.annealing.AnnealResult`.
     """
     return _solve(
-        StandardSA, key, problem, replicas=replicas, schedules_={"beta": V.schedule("beta", beta, positive=True)},
+        StandardSA, key, problem, replicas=replicas, schedules_={"beta": schedules.check("beta", beta, positive=True)},
         energy=energy, proposal=proposal, schedule_every=schedule_every, give_up=give_up, restarts=restarts,
         runs=runs, moves_per_step=moves_per_step, init_equal=init_equal, max_steps=max_steps, stop=stop,
         dtype=dtype, trace=trace, progress=progress, mesh=mesh, description="standard SA",

@@ -90,7 +90,7 @@ def _rate(name, v):
 
 def _coupling(name, value):
     """A coupling: a number or a schedule of the update count (one optimiser, no hyper batch)."""
-    sched = V.schedule(name, value)
+    sched = schedules.check(name, value)
     if isinstance(sched, schedules.Schedule) and sched.batch_size() is not None:
         raise ValueError(f"{name} must be one number or schedule per optimiser, got a batch of {sched.batch_size()}")
     return sched
