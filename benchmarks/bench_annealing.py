@@ -101,6 +101,22 @@ def unit_uniform(bits):
 Y = 3
 
 
+def make_algorithm(n: int, moves: int):
+    """The benchmarked replicated SA (y=3, traced interaction, min-flip energy, uniform proposals,
+    beta/gamma x1.01 every 10 N accepted moves, no stopping rule, ``moves`` moves per step)."""
+    import jax.numpy as jnp
+
+    from physlearn.algorithms import replicated_sa, schedules
+
+    f = jnp.float32
+    return replicated_sa.ReplicatedSA(
+        beta=schedules.exponential(1.0, 1.01).astype(f), gamma=schedules.exponential(1.0, 1.01).astype(f),
+        replicas=Y, interaction="traced", energy="minflip", proposal="uniform", schedule_every=10 * n,
+        give_up=2**30, restarts=0, max_steps=2**30, moves_per_step=moves, init_equal=True, stop_at_solution=False,
+        dtype="float32",
+    )
+
+
 def time_moves(n: int, alpha: float, chains: int, moves: int, *, np_moves: int | None = None, repeats: int = 5) -> dict:
     """Seconds per attempted move of all ``chains`` chains (replicated SA, y=3, traced interaction,
     min-flip energy, uniform proposals, beta/gamma x1.01 every 10 N accepted moves, no stopping
@@ -112,17 +128,11 @@ def time_moves(n: int, alpha: float, chains: int, moves: int, *, np_moves: int |
     import jax
     import jax.numpy as jnp
 
-    from physlearn.algorithms import problems, replicated_sa, schedules
+    from physlearn.algorithms import problems
     from physlearn.algorithms.runner import run as run_driver
 
-    f = jnp.float32
     prob = problems.random_patterns(jax.random.key(1), n, alpha, samples=chains)
-    algo = replicated_sa.ReplicatedSA(
-        beta=schedules.exponential(1.0, 1.01).astype(f), gamma=schedules.exponential(1.0, 1.01).astype(f),
-        replicas=Y, interaction="traced", energy="minflip", proposal="uniform", schedule_every=10 * n,
-        give_up=2**30, restarts=0, max_steps=2**30, moves_per_step=moves, init_equal=True, stop_at_solution=False,
-        dtype="float32",
-    )
+    algo = make_algorithm(n, moves)
 
     def go():
         res = run_driver(algo, jax.random.key(1), prob, max_steps=1, stop="never")

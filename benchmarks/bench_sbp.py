@@ -85,6 +85,21 @@ def numpy_sbp(h, X, sig, epochs, rng, batch):
 
 
 # ------------------------------------------------------------------------------------------------
+def make_algorithm(batch: int = 100):
+    """The benchmarked SBP (Adam lr 0.05, beta 1, temperature 0, minibatches of ``batch``)."""
+    import jax.numpy as jnp
+    import optax
+
+    from physlearn.algorithms import sbp, schedules
+
+    f32 = jnp.float32
+    return sbp.SBP(
+        learning_rate=schedules.constant(LR).astype(f32), beta=schedules.constant(1.0).astype(f32),
+        temperature=schedules.constant(0.0).astype(f32), init_scale=f32(0.1), var_floor=f32(VAR_FLOOR),
+        optimizer=optax.adam(LR), batch=batch, dtype="float32",
+    )
+
+
 def time_epoch(n, alpha, samples, epochs, batch=100, *, np_epochs=None, repeats=5, np_repeats=5):
     """Seconds per SBP epoch of all ``samples`` perceptrons (Adam lr 0.05, beta 1, stopping rule
     off): physlearn's driver over ``epochs`` epochs (best of ``repeats`` after a compiling
@@ -92,19 +107,12 @@ def time_epoch(n, alpha, samples, epochs, batch=100, *, np_epochs=None, repeats=
     after a warm-up; medians over ``repeats`` / ``np_repeats`` rounds (at least 5). Returns
     ``(problem, physlearn, baseline)``, two ``_timing.Timing`` per epoch."""
     import jax
-    import jax.numpy as jnp
-    import optax
 
-    from physlearn.algorithms import problems, sbp, schedules
+    from physlearn.algorithms import problems
     from physlearn.algorithms.runner import run as run_driver
 
     prob = problems.random_patterns(jax.random.key(1), n, alpha, samples=samples)
-    f32 = jnp.float32
-    algo = sbp.SBP(
-        learning_rate=schedules.constant(LR).astype(f32), beta=schedules.constant(1.0).astype(f32),
-        temperature=schedules.constant(0.0).astype(f32), init_scale=f32(0.1), var_floor=f32(VAR_FLOOR),
-        optimizer=optax.adam(LR), batch=batch, dtype="float32",
-    )
+    algo = make_algorithm(batch)
 
     def go():
         res = run_driver(algo, jax.random.key(1), prob, max_steps=epochs, stop="never")

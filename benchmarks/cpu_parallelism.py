@@ -56,44 +56,24 @@ def _flags(config: str, cores: int) -> str:
 def _child(workload: str, config: str, rounds: int) -> dict:
     """Runs in the child process: time the workload, return its per-unit times."""
     import jax
-    import jax.numpy as jnp
 
+    import bench_annealing
+    import bench_sbp
     from physlearn.algorithms import problems
     from physlearn.algorithms.runner import run as run_driver
 
     mesh = len(jax.devices()) if config.startswith("devices") else None
-    f32 = jnp.float32
     if workload == "sa":
-        from physlearn.algorithms import annealing
-
         n, moves, chains = 201, 20_000, 64
         prob = problems.random_patterns(jax.random.key(1), n, 0.5, samples=chains)
-        algo = annealing.Annealing(
-            beta0=f32(1.0), beta_factor=f32(1.01), gamma0=f32(1.0), gamma_factor=f32(1.01), field0=f32(1.0),
-            field_factor=f32(1.0), replicas=3, kind="replicated", interaction="traced", energy="minflip",
-            proposal="uniform", schedule_every=10 * n, give_up=2**30, restarts=0, max_moves=2**30,
-            moves_per_step=moves, stop_at_solution=False,
-        )
-        steps, per = 1, moves
-
-        def go():
-            return jax.block_until_ready(run_driver(algo, jax.random.key(1), prob, max_steps=steps, stop="never",
-                                                    mesh=mesh).state.W)
+        algo, steps, per, field = bench_annealing.make_algorithm(n, moves), 1, moves, "W"
     else:
-        import optax
-
-        from physlearn.algorithms import sbp
-
         prob = problems.random_patterns(jax.random.key(1), 1001, 0.6, samples=16)
-        algo = sbp.SBP(
-            beta=f32(1.0), beta_factor=f32(1.0), temperature=f32(0.0), temperature_factor=f32(1.0),
-            init_scale=f32(0.1), var_floor=f32(1e-6), optimizer=optax.adam(0.05), batch=100, dtype="float32",
-        )
-        steps = per = 40
+        algo, steps, per, field = bench_sbp.make_algorithm(), 40, 40, "h"
 
-        def go():
-            return jax.block_until_ready(run_driver(algo, jax.random.key(1), prob, max_steps=steps, stop="never",
-                                                    mesh=mesh).state.h)
+    def go():
+        res = run_driver(algo, jax.random.key(1), prob, max_steps=steps, stop="never", mesh=mesh)
+        return jax.block_until_ready(getattr(res.state, field))
 
     go()
     load0 = os.getloadavg()[0]
