@@ -170,6 +170,10 @@ def work(m: int, chains: int, y: int = Y) -> dict:
                 transcendentals=dict(exp=2 * chains, log=3 * chains))
 
 
+QUICK = dict(chains=4, moves=1000, n=51)
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
+
+
 def run(chains: int = 64, moves: int = 20_000, n: int = 201, alpha: float = 0.5) -> list[dict]:
     import jax
 

@@ -225,9 +225,16 @@ def work(m: int, k: int, n: int, samples: int = 1, dtype: str = "float32") -> di
     )
 
 
-def run():
+CASES = (("perceptron", 1001, 1, 0.6, None), ("committee", 321, 5, 0.3, None), ("perceptron", 1001, 1, 0.6, 8))
+"""The benchmarked sweeps: ``(architecture, N, K, alpha, samples)`` (``None``: one instance, checked
+against NumPy in float64)."""
+
+QUICK = dict(cases=(("perceptron", 101, 1, 0.6, None), ("committee", 41, 5, 0.3, 2)))
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
+
+
+def run(cases=CASES):
     rows = []
-    cases = [("perceptron", 1001, 1, 0.6, None), ("committee", 321, 5, 0.3, None), ("perceptron", 1001, 1, 0.6, 8)]
     for arch, n, k, alpha, samples in cases:
         r = time_sweep(arch, n, k, alpha, samples)
         times, t_np = r["times"], r["numpy_s"]

@@ -124,6 +124,10 @@ def work(steps, nodes: int = 2 * 128) -> dict:
     )
 
 
+QUICK = dict(points=40, baseline_every=10)
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
+
+
 def run(points: int = 1000, baseline_every: int = 10) -> list[dict]:
     # The baseline costs ~0.2 s per point: it is timed on every `baseline_every`-th point and its
     # time scaled to the full grid.

@@ -196,6 +196,10 @@ def work(m: int, n: int, samples: int, k: int = K, y: int = Y, batch: int = BATC
     )
 
 
+QUICK = dict(samples=2, epochs=2, alphas=(0.3,), n=41)
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
+
+
 def run(samples: int = 16, epochs: int = 20, alphas=(0.3, 0.5), n: int = 321) -> list[dict]:
     import jax
 

@@ -171,6 +171,10 @@ def work(m: int, n: int, samples: int, batch: int = 100) -> dict:
     )
 
 
+QUICK = dict(samples=2, epochs=4, n=101)
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
+
+
 def run(samples: int = 16, epochs: int = 40, n: int = 1001, alpha: float = 0.6) -> list[dict]:
     import jax
 

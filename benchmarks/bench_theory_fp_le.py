@@ -12,6 +12,7 @@ Run: ``PYTHONPATH=. python benchmarks/bench_theory_fp_le.py``.
 
 from __future__ import annotations
 
+import inspect
 import math
 import sys as _sys
 from pathlib import Path as _Path
@@ -31,7 +32,7 @@ from physlearn.theory import local_entropy as le  # noqa: E402
 ALPHA_FP = 0.6
 ALPHA_LE = 0.6
 N_FP, NX, NETA = fp.DEFAULT_NODES, fp.DEFAULT_NX, fp.DEFAULT_NETA
-N_LE = le.DEFAULT_NODES
+N_LE = inspect.signature(le.free_reference_rs).parameters["n"].default  # the solver's default nodes
 
 
 # ------------------------------------------------------------------------------------------
@@ -361,12 +362,16 @@ def time_le_curve(points: int, repeat: int = 5) -> dict:
     return _LE_TIMES[points]
 
 
-def run() -> list[dict]:
+QUICK = dict(fp_points=20, le_points=(20,))
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
+
+
+def run(fp_points: int = 60, le_points=(60, 200)) -> list[dict]:
     rows = []
-    # --- Franz-Parisi, 60 points from d_typ down to near the end of the RS branch --------------
+    # --- Franz-Parisi, fp_points from d_typ down to near the end of the RS branch --------------
     qr = fp.binary(ALPHA_FP, 0.1).q_ref  # warm-up + d_typ
     d_typ = 0.5 * (1 - float(qr))
-    d_fp = np.linspace(0.005, d_typ * (1 - 1e-9), 60)
+    d_fp = np.linspace(0.005, d_typ * (1 - 1e-9), fp_points)
     fp.binary(ALPHA_FP, d_fp)  # compile for this shape
     out = {}
     t_pl = timed(lambda: out.__setitem__("r", fp.binary(ALPHA_FP, d_fp)), warmup=False)
@@ -376,13 +381,13 @@ def run() -> list[dict]:
     assert r.converged.all() and ok_bl.all()
     dv = np.abs(r.entropy - v_bl).max()
     assert dv < 1e-7, dv
-    rows.append(dict(workload=f"franz_parisi.binary alpha={ALPHA_FP}, 60 d in [0.005, d_typ]",
+    rows.append(dict(workload=f"franz_parisi.binary alpha={ALPHA_FP}, {fp_points} d in [0.005, d_typ]",
                      **t_pl.as_row("physlearn"), **t_bl.as_row("baseline"), ratio=t_bl.median / t_pl.median,
                      work=work_fp(r.n_steps),
                      notes=f"max |V_physlearn - V_scipy| = {dv:.1e}; nodes {2 * N_FP}x{NX}x{NETA}; "
                            f"{np.mean(r.n_steps):.1f} Newton steps per d; baseline timed once"))
     # --- local entropy, 60 points and the 200-point curve of the issue ---------------------------
-    for points in (60, 200):
+    for points in le_points:
         r = time_le_curve(points)
         k_h, k_u = r["inner"]
         rows.append(dict(workload=f"local_entropy.binary (y=inf, free, RS) alpha={ALPHA_LE}, {points} d in [0.005, 0.15]",

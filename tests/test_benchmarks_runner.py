@@ -187,3 +187,26 @@ def test_render_floor_and_spread_columns():
     assert "## Floors" in text and "| A work | 1e+10 ops (float32) | 0.1 |" in text
     assert "## Ceilings" in text and "| f32 matmul, n=2048 | 200 GFLOP/s (190-210, n=5) |" in text
     assert "bench_a.py rows 1.5–1.7" in text
+
+
+def test_quick_runs_each_rows_at_its_quick_size_into_a_scratch_folder(tmp_path, monkeypatch):
+    run = _load_runner()
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    (bench / "bench_a.py").write_text(
+        "QUICK = dict(n=3)\n"
+        "def run(n=1000):\n"
+        "    return [dict(workload=f'a work n={n}', physlearn_s=0.5, baseline_s=1.0, ratio=2.0, notes='')]\n"
+        "def scaling():\n    raise AssertionError('--quick runs rows only')\n"
+    )
+    (bench / "bench_b.py").write_text("raise ImportError('an API this file uses moved')\n")
+    monkeypatch.setattr(run, "HERE", bench)
+    monkeypatch.setattr(run, "QUICK_DIR", tmp_path / "quick")
+    assert run.main(["--quick", "--no-ceilings"]) == 1  # bench_b fails to load; bench_a still runs
+    data = json.loads((tmp_path / "quick" / "results.json").read_text())
+    assert data["files"]["bench_a.py"]["rows"]["items"][0]["workload"] == "a work n=3"
+    assert "scaling" not in data["files"]["bench_a.py"]
+    assert "a work n=3" in (tmp_path / "quick" / "RESULTS.md").read_text()
+    assert not (bench / "results.json").exists() and not (bench / "RESULTS.md").exists()
+    with pytest.raises(SystemExit):
+        run.main(["--quick", "--only-scaling"])
