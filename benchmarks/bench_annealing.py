@@ -27,7 +27,7 @@ import sys as _sys
 from pathlib import Path as _Path
 
 _sys.path.insert(0, str(_Path(__file__).resolve().parent))  # the shared helper, also when loaded by path
-from _timing import best_time  # noqa: E402
+from _timing import timed, timed_few  # noqa: E402
 
 # ------------------------------------------------------------------------------------------------
 # Plain NumPy replicated SA (perceptron, traced interaction, min-flip energy, uniform proposals)
@@ -101,32 +101,44 @@ def unit_uniform(bits):
 Y = 3
 
 
-def time_moves(n: int, alpha: float, chains: int, moves: int, *, np_moves: int | None = None, repeats: int = 3) -> dict:
-    """Seconds per attempted move of all ``chains`` chains (replicated SA, y=3, traced interaction,
-    min-flip energy, uniform proposals, beta/gamma x1.01 every 10 N accepted moves, no stopping
-    rule): physlearn's driver doing one block of ``moves`` moves (best of ``repeats`` after a
-    compiling warm-up) and the NumPy baseline doing ``np_moves`` (default ``max(500, moves // 10)``)
-    moves once after a 50-move warm-up. Returns ``dict(m, physlearn_s, baseline_s, np_moves)``."""
-    import jax
+def make_algorithm(n: int, moves: int):
+    """The benchmarked replicated SA (y=3, traced interaction, min-flip energy, uniform proposals,
+    beta/gamma x1.01 every 10 N accepted moves, no stopping rule, ``moves`` moves per step)."""
     import jax.numpy as jnp
 
-    from physlearn.algorithms import problems, replicated_sa, schedules
-    from physlearn.algorithms.runner import run as run_driver
+    from physlearn.algorithms import replicated_sa, schedules
 
     f = jnp.float32
-    prob = problems.random_patterns(jax.random.key(1), n, alpha, samples=chains)
-    algo = replicated_sa.ReplicatedSA(
+    return replicated_sa.ReplicatedSA(
         beta=schedules.exponential(1.0, 1.01).astype(f), gamma=schedules.exponential(1.0, 1.01).astype(f),
         replicas=Y, interaction="traced", energy="minflip", proposal="uniform", schedule_every=10 * n,
         give_up=2**30, restarts=0, max_steps=2**30, moves_per_step=moves, init_equal=True, stop_at_solution=False,
         dtype="float32",
     )
 
+
+def time_moves(n: int, alpha: float, chains: int, moves: int, *, np_moves: int | None = None, repeats: int = 5) -> dict:
+    """Seconds per attempted move of all ``chains`` chains (replicated SA, y=3, traced interaction,
+    min-flip energy, uniform proposals, beta/gamma x1.01 every 10 N accepted moves, no stopping
+    rule): physlearn's driver doing one block of ``moves`` moves (median of ``repeats`` rounds, at
+    least 5, after a compiling warm-up) and the NumPy baseline doing ``np_moves`` (default
+    ``max(500, moves // 10)``) moves, median of 3 rounds after a 50-move warm-up. Returns
+    ``dict(m, physlearn_s, baseline_s, np_moves, physlearn, baseline)`` (the last two
+    ``_timing.Timing`` per move)."""
+    import jax
+    import jax.numpy as jnp
+
+    from physlearn.algorithms import problems
+    from physlearn.algorithms.runner import run as run_driver
+
+    prob = problems.random_patterns(jax.random.key(1), n, alpha, samples=chains)
+    algo = make_algorithm(n, moves)
+
     def go():
         res = run_driver(algo, jax.random.key(1), prob, max_steps=1, stop="never")
         return jax.block_until_ready(res.state.W)
 
-    t_jax = best_time(go, repeats=repeats) / moves
+    t_jax = timed(go, rounds=repeats).scaled(1.0 / moves)
 
     rng = np.random.default_rng(0)
     XT = np.swapaxes(np.asarray(prob.inputs, np.int32) * np.asarray(prob.labels, np.int32)[:, :, None], 1, 2)
@@ -136,8 +148,30 @@ def time_moves(n: int, alpha: float, chains: int, moves: int, *, np_moves: int |
     u = unit_uniform(rng.integers(0, 2**32, size=(np_moves, chains), dtype=np.uint32))
     kw = dict(beta=1.0, gamma=1.0, beta_factor=1.01, gamma_factor=1.01, schedule_every=10 * n)
     numpy_anneal(W0, XT, r[:50], u[:50], **kw)  # warm-up
-    t_np = best_time(lambda: numpy_anneal(W0, XT, r, u, **kw), repeats=1, warmup=False) / np_moves
-    return dict(m=prob.m, physlearn_s=t_jax, baseline_s=t_np, np_moves=np_moves)
+    t_np = timed_few(lambda: numpy_anneal(W0, XT, r, u, **kw), rounds=3, warmup=False).scaled(1.0 / np_moves)
+    return dict(m=prob.m, physlearn_s=t_jax.median, baseline_s=t_np.median, np_moves=np_moves, physlearn=t_jax,
+                baseline=t_np)
+
+
+def work(m: int, chains: int, y: int = Y) -> dict:
+    """The work of one attempted move of all ``chains`` chains, counted from the algorithm
+    (``ceilings.floor_seconds``).
+
+    Per chain: two random numbers (the proposed spin, the acceptance uniform; ~20 integer ops
+    each as a counter-based generator), the proposed replica's M stabilities updated by
+    -2 w x_i (M multiply-adds), their min-flip energies and sum (3 M ops), the change of the
+    interaction term from the site sum (2 log-cosh: 2 exp and 2 log, ~10 ops), the Metropolis
+    test (1 log, ~5 ops) and, if accepted, the stabilities written back (M ops): 5 M + 55 ops,
+    2 exp and 3 log per chain and move. The chains' state (y M int32 stabilities, the site sums)
+    and the patterns (int8) stay in cache: no main-memory term. ``y`` enters only through the
+    cached state."""
+    del y
+    return dict(dtype="float32", flops=(5 * m + 55) * chains, bytes=0,
+                transcendentals=dict(exp=2 * chains, log=3 * chains))
+
+
+QUICK = dict(chains=4, moves=1000, n=51)
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
 
 
 def run(chains: int = 64, moves: int = 20_000, n: int = 201, alpha: float = 0.5) -> list[dict]:
@@ -149,9 +183,10 @@ def run(chains: int = 64, moves: int = 20_000, n: int = 201, alpha: float = 0.5)
         dict(
             workload=f"replicated SA moves, perceptron N={n} alpha={alpha} (M={r['m']}), y={Y}, traced, "
             f"min-flip energy, {chains} chains",
-            physlearn_s=t_jax,
-            baseline_s=t_np,
+            **r["physlearn"].as_row("physlearn"),
+            **r["baseline"].as_row("baseline"),
             ratio=t_np / t_jax,
+            work=work(r["m"], chains),
             notes=(
                 f"seconds per attempted move of all {chains} chains (physlearn {chains / t_jax / 1e6:.2f} M "
                 f"chain-moves/s, NumPy {chains / t_np / 1e6:.2f} M chain-moves/s); float32 both; NumPy "
@@ -165,9 +200,9 @@ def scaling(ns=(101, 201, 401), chains=(8, 64, 256), alpha: float = 0.5, moves: 
             n_chains: int = 201, chains_n: int = 64) -> list[dict]:
     """Seconds per attempted move of all chains vs N (alpha and ``chains_n`` chains fixed; one move
     updates M = alpha N stabilities, so the work grows as N) and vs the number of chains at
-    N = ``n_chains``. Cheaper than ``run()``: blocks of ``moves`` moves, best of 2; ``np_moves``
-    NumPy moves."""
-    kw = dict(np_moves=np_moves, repeats=2)
+    N = ``n_chains``. Cheaper than ``run()``: blocks of ``moves`` moves, medians of 5 rounds;
+    ``np_moves`` NumPy moves."""
+    kw = dict(np_moves=np_moves, repeats=5)
     by_n = [time_moves(n, alpha, chains_n, moves, **kw) for n in ns]
     by_c = [time_moves(n_chains, alpha, c, moves, **kw) for c in chains]
     return [

@@ -26,7 +26,7 @@ import sys as _sys
 from pathlib import Path as _Path
 
 _sys.path.insert(0, str(_Path(__file__).resolve().parent))  # the shared helper, also when loaded by path
-from _timing import best_time  # noqa: E402
+from _timing import timed  # noqa: E402
 
 FIELD_MAX = 30.0
 
@@ -131,12 +131,13 @@ G, Y, LAM = 0.6, 5.0, 0.5
 
 
 def time_sweep(arch: str, n: int, k: int, alpha: float, samples: int | None, *, dtypes=("float32", "float64"),
-               calls: int = 10, repeats: int = 3, np_calls: int = 3, np_repeats: int = 3, check: bool = True) -> dict:
+               calls: int = 10, repeats: int = 5, np_calls: int = 3, np_repeats: int = 5, check: bool = True) -> dict:
     """Seconds per parallel fBP sweep at fixed (gamma, y) = (0.6, 5), damping 0.5, on
     ``random_patterns(n, alpha, k, arch, samples)``: physlearn (jitted; vmapped over samples when
     ``samples`` is not None) in each of ``dtypes``, after 5 untimed sweeps so that the messages are
     not all near zero, and the NumPy float64 baseline (a Python loop over samples) from the same
-    messages. ``check``: one float64 sweep on both sides from the same messages (single instance
+    messages; medians over ``repeats`` (at least 5) rounds of ``calls`` sweeps (``timings``,
+    ``numpy_timing``: median, min, max). ``check``: one float64 sweep on both sides from the same messages (single instance
     only), max |u_jax - u_numpy| reported. Returns ``dict(m, edges, times={dtype: s}, numpy_s,
     agree)``."""
     import jax
@@ -145,7 +146,7 @@ def time_sweep(arch: str, n: int, k: int, alpha: float, samples: int | None, *, 
     from physlearn.algorithms import fbp, problems, schedules
 
     prob = problems.random_patterns(jax.random.key(3), n, alpha, k=k, architecture=arch, samples=samples)
-    times = {}
+    times, timings = {}, {}
     for dname in dtypes:
         dt = jnp.dtype(dname)
         algo, _, _ = fbp._build(schedules.table([G]), Y, LAM, 1e-3, 0.1, 1, None, "parallel", dt)
@@ -174,7 +175,8 @@ def time_sweep(arch: str, n: int, k: int, alpha: float, samples: int | None, *, 
             state["s"], d = f(state["s"], xi, sig)
             jax.block_until_ready(d)
 
-        times[dname] = best_time(step, calls=calls, repeats=repeats)
+        timings[dname] = timed(step, calls=calls, rounds=repeats)
+        times[dname] = timings[dname].median
     # NumPy baseline from the last warmed-up messages (float64)
     s = state["s"]
     xi_np = np.asarray(xi, dtype=np.float64)
@@ -187,7 +189,8 @@ def time_sweep(arch: str, n: int, k: int, alpha: float, samples: int | None, *, 
         def np_step():
             for i in range(samples):
                 numpy_sweep(*[a[i] for a in msgs], xi_np[i], sig_np[i], G, Y - 1.0, LAM)
-    t_np = best_time(np_step, calls=np_calls, repeats=np_repeats)
+    t_np_timing = timed(np_step, calls=np_calls, rounds=np_repeats)
+    t_np = t_np_timing.median
     agree = float("nan")
     if check and samples is None:  # one sweep on both sides from the same float64 messages
         algo64, _, _ = fbp._build(schedules.table([G]), Y, LAM, 1e-3, 0.1, 1, None, "parallel", jnp.float64)
@@ -195,12 +198,43 @@ def time_sweep(arch: str, n: int, k: int, alpha: float, samples: int | None, *, 
         sj, _ = algo64._sweep_parallel(None, st, jnp.asarray(xi_np), jnp.asarray(sig_np), jnp.float64(G), jnp.float64(Y - 1))
         ref = numpy_sweep(*msgs, xi_np, sig_np, G, Y - 1.0, LAM)
         agree = float(np.max(np.abs(np.asarray(sj.uw) - ref[0])))
-    return dict(m=prob.m, edges=prob.m * k * n, times=times, numpy_s=t_np, agree=agree)
+    return dict(m=prob.m, edges=prob.m * k * n, times=times, timings=timings, numpy_s=t_np, numpy_timing=t_np_timing,
+                agree=agree)
 
 
-def run():
+def work(m: int, k: int, n: int, samples: int = 1, dtype: str = "float32") -> dict:
+    """The work of one parallel fBP sweep, counted from the algorithm (``ceilings.floor_seconds``).
+
+    Per edge (mu, k, i) -- E = M K N per instance -- the sweep must form the cavity field
+    h = m_i - u (1 op), its tanh and sech^2 from one exp (6 ops), x m and the two cavity sums
+    (3 ops), the cavity variance's 1/sqrt (3 ops, 1 rsqrt), the two log-agreement terms of the
+    new message (2 erfc, 2 log, 16 ops), the half difference, clip and damping (5 ops), the
+    message's contribution to the new marginal (1 op), and the convergence measure |tanh u' -
+    tanh u| (1 tanh: the old tanh is kept from the previous sweep; 2 ops): exp 1, rsqrt 1, erfc 2,
+    log 2, tanh 1 and 37 ops per edge. Per factor (M K): the upward field (1 erfc, 2 log, 10 ops)
+    and the output node (2 exp, 10 ops). Per variable (K N): the focusing message (2 exp, 2 log,
+    10 ops). Memory: the edge messages are read and written once (2 x 4 bytes in float32,
+    2 x 8 in float64) and the patterns read once as stored (int8, 1 byte per edge)."""
+    e, f, v = m * k * n * samples, m * k * samples, k * n * samples
+    mbytes = 4 if dtype == "float32" else 8
+    return dict(
+        dtype=dtype,
+        flops=37 * e + 20 * f + 10 * v,
+        bytes=(2 * mbytes + 1) * e,
+        transcendentals=dict(exp=e + 2 * f + 2 * v, rsqrt=e, erfc=2 * e + f, log=2 * e + 2 * f + 2 * v, tanh=e),
+    )
+
+
+CASES = (("perceptron", 1001, 1, 0.6, None), ("committee", 321, 5, 0.3, None), ("perceptron", 1001, 1, 0.6, 8))
+"""The benchmarked sweeps: ``(architecture, N, K, alpha, samples)`` (``None``: one instance, checked
+against NumPy in float64)."""
+
+QUICK = dict(cases=(("perceptron", 101, 1, 0.6, None), ("committee", 41, 5, 0.3, 2)))
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
+
+
+def run(cases=CASES):
     rows = []
-    cases = [("perceptron", 1001, 1, 0.6, None), ("committee", 321, 5, 0.3, None), ("perceptron", 1001, 1, 0.6, 8)]
     for arch, n, k, alpha, samples in cases:
         r = time_sweep(arch, n, k, alpha, samples)
         times, t_np = r["times"], r["numpy_s"]
@@ -213,9 +247,10 @@ def run():
             note += f"; max |u_jax - u_numpy| = {r['agree']:.1e} (f64)"
         rows.append({
             "workload": label,
-            "physlearn_s": times["float32"],
-            "baseline_s": t_np,
+            **r["timings"]["float32"].as_row("physlearn"),
+            **r["numpy_timing"].as_row("baseline"),
             "ratio": t_np / times["float32"],
+            "work": work(r["m"], k, n, samples or 1),
             "notes": note,
         })
     return rows
@@ -225,7 +260,7 @@ def scaling(ns=(251, 501, 1001, 2001), samples=(1, 4, 16), alpha: float = 0.6, n
     """Seconds per sweep (physlearn float32, NumPy float64) of the perceptron vs N (one instance,
     alpha fixed, so the work M*N grows as N^2) and vs the number of samples at N=n_samples (physlearn
     vmapped, NumPy looping)."""
-    kw = dict(dtypes=("float32",), calls=5, repeats=2, np_calls=1, np_repeats=2, check=False)
+    kw = dict(dtypes=("float32",), calls=5, repeats=5, np_calls=1, np_repeats=5, check=False)
     by_n = [time_sweep("perceptron", n, 1, alpha, None, **kw) for n in ns]
     by_s = [time_sweep("perceptron", n_samples, 1, alpha, s, **kw) for s in samples]
     return [

@@ -12,10 +12,14 @@ through :func:`time_curve`.
 from __future__ import annotations
 
 import math
-import time
+import sys as _sys
+from pathlib import Path as _Path
 
 import numpy as np
 from scipy import optimize, special
+
+_sys.path.insert(0, str(_Path(__file__).resolve().parent))  # the shared helper, also when loaded by path
+from _timing import timed, timed_few  # noqa: E402
 
 
 # ------------------------------------------------------------------ plain NumPy/SciPy baseline
@@ -65,30 +69,63 @@ def numpy_binary_rs(alpha, kappa=0.0):
     return q, -qh * (1 - q) / 2 + S + alpha * E
 
 
-def time_curve(points: int, baseline_points: int) -> dict:
+def time_curve(points: int, baseline_points: int, *, rounds: int = 5) -> dict:
     """Time ``gardner.binary_rs`` on ``points`` alphas in [0.05, 1.2] (compile excluded: a warm-up
-    on another grid of the same size) and the NumPy/SciPy baseline on an evenly spread subset of
-    about ``baseline_points`` of them, its time scaled to the full grid (its cost per point is flat
-    in alpha); the two must agree to 1e-8 on the subset."""
+    on another grid of the same size; median of ``rounds`` rounds, at least 5) and the NumPy/SciPy
+    baseline once on an evenly spread subset of about ``baseline_points`` of them, its time scaled
+    to the full grid (its cost per point is flat in alpha); the two must agree to 1e-8 on the
+    subset. Also returns the physlearn solution's bisection steps per point (for :func:`work`)."""
     from physlearn.theory import gardner
 
     alphas = np.linspace(0.05, 1.2, points)
     gardner.binary_rs(alphas + 1e-3)  # compile (same shape), excluded from the timing
-    t0 = time.perf_counter()
-    sol = gardner.binary_rs(alphas)
-    t_pl = time.perf_counter() - t0
+    out = {}
+
+    def curve():
+        out["sol"] = gardner.binary_rs(alphas)
+
+    t_pl = timed(curve, rounds=rounds, warmup=False)
+    sol = out["sol"]
     sub = slice(None, None, max(1, points // baseline_points))
     numpy_binary_rs(0.5)  # warm-up (first-call costs of NumPy/SciPy), excluded
-    t0 = time.perf_counter()
-    base = [numpy_binary_rs(a) for a in alphas[sub]]
-    t_np_sub = time.perf_counter() - t0
+    base = []
+    t_np_sub = timed_few(lambda: base.append([numpy_binary_rs(a) for a in alphas[sub]]), warmup=False)
+    base = base[-1]
     qb = np.array([b[0] for b in base])
     sb = np.array([b[1] for b in base])
     err = max(np.max(np.abs(qb - sol.q[sub])), np.max(np.abs(sb - sol.entropy[sub])))
     if err > 1e-8:
         raise AssertionError(f"physlearn and the NumPy baseline disagree by {err:.3g}")
-    return dict(physlearn_s=t_pl, baseline_s=t_np_sub * points / len(base), baseline_sub_s=t_np_sub,
-                baseline_points=len(base), err=float(err))
+    scale = points / len(base)
+    return dict(physlearn_s=t_pl.median, physlearn=t_pl, baseline_s=t_np_sub.median * scale,
+                baseline=t_np_sub.scaled(scale), baseline_sub_s=t_np_sub.median, baseline_points=len(base),
+                err=float(err), steps=np.asarray(sol.n_steps), points=points)
+
+
+def work(steps, nodes: int = 2 * 128) -> dict:
+    """The work of the binary RS curve, counted from the algorithm (``ceilings.floor_seconds``).
+
+    Per alpha point, the bisection in logit q evaluates the residual ``steps`` times (the solver's
+    own count, per point). Each evaluation: q_hat = alpha/(1-q) int Dz A(u)^2 on ``nodes`` nodes
+    (one G/H per node: counted as one erfc, and ~10 ops), then 1 - q = int Dz sech^2(sqrt(q_hat) z)
+    on a width-adapted rule of ``nodes`` nodes (the node weights' Gaussian: 1 exp; sech^2: 1 exp
+    and ~8 ops). At the solution the entropy and the replicon add one pass of log H, A', log 2cosh
+    and sech^4 over the nodes (erfc + log, erfc, exp + log, exp; ~40 ops). Everything is
+    cache-resident (float64): no main-memory term."""
+    steps = np.asarray(steps, dtype=float)
+    evals = float(steps.sum())
+    pts = steps.size
+    return dict(
+        dtype="float64",
+        flops=nodes * (18 * evals + 40 * pts),
+        bytes=0,
+        transcendentals=dict(erfc=nodes * (evals + 2 * pts), exp=nodes * (2 * evals + 2 * pts),
+                             log=nodes * 2 * pts),
+    )
+
+
+QUICK = dict(points=40, baseline_every=10)
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
 
 
 def run(points: int = 1000, baseline_every: int = 10) -> list[dict]:
@@ -98,12 +135,14 @@ def run(points: int = 1000, baseline_every: int = 10) -> list[dict]:
     return [
         dict(
             workload=f"binary RS curve, {points} alpha points (kappa=0)",
-            physlearn_s=r["physlearn_s"],
-            baseline_s=r["baseline_s"],
+            **r["physlearn"].as_row("physlearn"),
+            **r["baseline"].as_row("baseline"),
             ratio=r["baseline_s"] / r["physlearn_s"],
+            work=work(r["steps"]),
             notes=(
-                f"max abs diff {r['err']:.1e}; baseline = SciPy brentq per point, timed on {r['baseline_points']} "
-                f"points ({r['baseline_sub_s']:.1f} s) and scaled to {points}"
+                f"max abs diff {r['err']:.1e}; {np.mean(r['steps']):.1f} bisection steps per point; baseline = "
+                f"SciPy brentq per point, timed once on {r['baseline_points']} points ({r['baseline_sub_s']:.1f} s) "
+                f"and scaled to {points}"
             ),
         )
     ]

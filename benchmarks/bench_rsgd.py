@@ -38,7 +38,7 @@ import sys as _sys
 from pathlib import Path as _Path
 
 _sys.path.insert(0, str(_Path(__file__).resolve().parent))  # the shared helper, also when loaded by path
-from _timing import best_time  # noqa: E402
+from _timing import timed  # noqa: E402
 
 # ------------------------------------------------------------------------------------------------
 # Plain NumPy RSGD (same equations as physlearn.algorithms.rsgd; leading axis = samples)
@@ -137,12 +137,13 @@ LR, LAM, GAMMA, GAMMA_STEP = 2.0, 0.75, 0.05, 0.001
 
 
 def time_epoch(n: int, alpha: float, samples: int, epochs: int, *, np_epochs: int | None = None,
-               repeats: int = 3, np_repeats: int = 1) -> dict:
+               repeats: int = 5, np_repeats: int = 5) -> dict:
     """Seconds per RSGD epoch (all ``samples`` committee machines K=5, y=7, batch 80, formula
-    "simple", stopping rule off): physlearn's driver over ``epochs`` epochs (best of ``repeats``
-    after a compiling warm-up), and the NumPy baseline over ``np_epochs`` (default
-    ``max(2, epochs // 4)``) epochs, best of ``np_repeats`` after a one-epoch warm-up. Returns
-    ``dict(m, physlearn_s, baseline_s)``."""
+    "simple", stopping rule off): physlearn's driver over ``epochs`` epochs (after a compiling
+    warm-up), and the NumPy baseline over ``np_epochs`` (default ``max(2, epochs // 4)``) epochs
+    after a one-epoch warm-up; medians over ``repeats`` / ``np_repeats`` rounds (at least 5).
+    Returns ``dict(m, physlearn_s, baseline_s, physlearn, baseline)`` (the last two
+    ``_timing.Timing`` per epoch)."""
     import jax
 
     from physlearn.algorithms import problems, rsgd, schedules
@@ -160,7 +161,7 @@ def time_epoch(n: int, alpha: float, samples: int, epochs: int, *, np_epochs: in
         res = run_driver(algo, jax.random.key(1), prob, max_steps=epochs, stop="never")
         return jax.block_until_ready(res.state.H)
 
-    t_jax = best_time(go, repeats=repeats) / epochs
+    t_jax = timed(go, rounds=repeats).scaled(1.0 / epochs)
 
     X = np.asarray(prob.inputs, np.float32)
     sig = np.asarray(prob.labels, np.float32)
@@ -169,8 +170,34 @@ def time_epoch(n: int, alpha: float, samples: int, epochs: int, *, np_epochs: in
     np_epochs = max(2, epochs // 4) if np_epochs is None else np_epochs
     kw = dict(batch=BATCH, lr=LR, lam=LAM, gamma=GAMMA, gamma_step=GAMMA_STEP)
     numpy_rsgd(H0, X, sig, 1, rng, **kw)  # warm-up
-    t_np = best_time(lambda: numpy_rsgd(H0, X, sig, np_epochs, rng, **kw), repeats=np_repeats, warmup=False) / np_epochs
-    return dict(m=prob.m, physlearn_s=t_jax, baseline_s=t_np)
+    t_np = timed(lambda: numpy_rsgd(H0, X, sig, np_epochs, rng, **kw), rounds=np_repeats,
+                 warmup=False).scaled(1.0 / np_epochs)
+    return dict(m=prob.m, physlearn_s=t_jax.median, baseline_s=t_np.median, physlearn=t_jax, baseline=t_np)
+
+
+def work(m: int, n: int, samples: int, k: int = K, y: int = Y, batch: int = BATCH) -> dict:
+    """The work of one RSGD epoch, counted from the algorithm (``ceilings.floor_seconds``).
+
+    Per sample and replica, every pattern is visited once in the minibatch steps: the K
+    pre-activations x . w_k (2 K N FLOPs) and the gradient of the selected units (at most
+    2 K N FLOPs); the end-of-epoch report computes the training errors of the centre and of the
+    y replicas on all M patterns (2 K N FLOPs per pattern and network): 2 M K N (3 y + 1) FLOPs
+    per sample, the multiply-adds of (batched) matrix products, counted at the matrix-product
+    rate. Per synapse and step, the update of the replica's field, its sign and the coupling
+    term (~8 ops). Memory: each sample's int8 patterns (M N bytes) come from memory once per
+    epoch (they fit in cache for the other passes); the fields (4 bytes per synapse per replica)
+    stay in cache. The shuffles (a permutation of M per replica) are O(M), left out."""
+    nb = -(-m // batch)
+    return dict(
+        dtype="float32",
+        matmul_flops=2 * m * k * n * (3 * y + 1) * samples,
+        flops=8 * nb * y * k * n * samples,
+        bytes=m * n * samples,
+    )
+
+
+QUICK = dict(samples=2, epochs=2, alphas=(0.3,), n=41)
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
 
 
 def run(samples: int = 16, epochs: int = 20, alphas=(0.3, 0.5), n: int = 321) -> list[dict]:
@@ -184,9 +211,10 @@ def run(samples: int = 16, epochs: int = 20, alphas=(0.3, 0.5), n: int = 321) ->
             dict(
                 workload=f"RSGD epoch, committee K={K} N={n} (N*K={n * K}), alpha={alpha} (M={r['m']}), "
                 f"y={Y}, batch {BATCH}, {samples} samples",
-                physlearn_s=t_jax,
-                baseline_s=t_np,
+                **r["physlearn"].as_row("physlearn"),
+                **r["baseline"].as_row("baseline"),
                 ratio=t_np / t_jax,
+                work=work(r["m"], n, samples),
                 notes=(
                     f"seconds per epoch for all {samples} samples (physlearn {1 / t_jax:.1f} epochs/s, "
                     f"NumPy {1 / t_np:.1f} epochs/s); float32 both; NumPy baseline vectorised over "
@@ -201,8 +229,8 @@ def scaling(ns=(81, 161, 321, 641), samples=(4, 16, 64), alpha: float = 0.3, epo
             n_samples: int = 321, samples_n: int = 16) -> list[dict]:
     """Seconds per epoch vs N (alpha and ``samples_n`` samples fixed: M grows with N, so the work
     per epoch grows as N^2) and vs the number of samples at N = ``n_samples``. Cheaper than
-    ``run()``: ``epochs`` physlearn epochs (best of 2), 2 NumPy epochs (one round)."""
-    kw = dict(np_epochs=2, repeats=2, np_repeats=1)
+    ``run()``: ``epochs`` physlearn epochs, 2 NumPy epochs, medians of 5 rounds."""
+    kw = dict(np_epochs=2, repeats=5, np_repeats=5)
     by_n = [time_epoch(n, alpha, samples_n, epochs, **kw) for n in ns]
     by_s = [time_epoch(n_samples, alpha, s, epochs, **kw) for s in samples]
     return [

@@ -26,7 +26,7 @@ import sys as _sys
 from pathlib import Path as _Path
 
 _sys.path.insert(0, str(_Path(__file__).resolve().parent))  # the shared helper, also when loaded by path
-from _timing import best_time  # noqa: E402
+from _timing import timed  # noqa: E402
 
 LR, B1, B2, EPS = 0.05, 0.9, 0.999, 1e-8
 VAR_FLOOR = 1e-6
@@ -85,31 +85,40 @@ def numpy_sbp(h, X, sig, epochs, rng, batch):
 
 
 # ------------------------------------------------------------------------------------------------
-def time_epoch(n, alpha, samples, epochs, batch=100, *, np_epochs=None, repeats=3, np_repeats=2):
-    """Seconds per SBP epoch of all ``samples`` perceptrons (Adam lr 0.05, beta 1, stopping rule
-    off): physlearn's driver over ``epochs`` epochs (best of ``repeats`` after a compiling
-    warm-up) and the NumPy baseline over ``np_epochs`` (default ``max(2, epochs // 4)``) epochs
-    (best of ``np_repeats`` after a warm-up). Returns ``(problem, physlearn_s, baseline_s)``."""
-    import jax
+def make_algorithm(batch: int = 100):
+    """The benchmarked SBP (Adam lr 0.05, beta 1, temperature 0, minibatches of ``batch``)."""
     import jax.numpy as jnp
     import optax
 
-    from physlearn.algorithms import problems, sbp, schedules
-    from physlearn.algorithms.runner import run as run_driver
+    from physlearn.algorithms import sbp, schedules
 
-    prob = problems.random_patterns(jax.random.key(1), n, alpha, samples=samples)
     f32 = jnp.float32
-    algo = sbp.SBP(
+    return sbp.SBP(
         learning_rate=schedules.constant(LR).astype(f32), beta=schedules.constant(1.0).astype(f32),
         temperature=schedules.constant(0.0).astype(f32), init_scale=f32(0.1), var_floor=f32(VAR_FLOOR),
         optimizer=optax.adam(LR), batch=batch, dtype="float32",
     )
 
+
+def time_epoch(n, alpha, samples, epochs, batch=100, *, np_epochs=None, repeats=5, np_repeats=5):
+    """Seconds per SBP epoch of all ``samples`` perceptrons (Adam lr 0.05, beta 1, stopping rule
+    off): physlearn's driver over ``epochs`` epochs (best of ``repeats`` after a compiling
+    warm-up) and the NumPy baseline over ``np_epochs`` (default ``max(2, epochs // 4)``) epochs
+    after a warm-up; medians over ``repeats`` / ``np_repeats`` rounds (at least 5). Returns
+    ``(problem, physlearn, baseline)``, two ``_timing.Timing`` per epoch."""
+    import jax
+
+    from physlearn.algorithms import problems
+    from physlearn.algorithms.runner import run as run_driver
+
+    prob = problems.random_patterns(jax.random.key(1), n, alpha, samples=samples)
+    algo = make_algorithm(batch)
+
     def go():
         res = run_driver(algo, jax.random.key(1), prob, max_steps=epochs, stop="never")
         return jax.block_until_ready(res.state.h)
 
-    t_jax = best_time(go, repeats=repeats) / epochs
+    t_jax = timed(go, rounds=repeats).scaled(1.0 / epochs)
     X = np.asarray(prob.inputs, np.float32)
     sig = np.asarray(prob.labels, np.float32)
     if X.ndim == 2:
@@ -117,7 +126,7 @@ def time_epoch(n, alpha, samples, epochs, batch=100, *, np_epochs=None, repeats=
     rng = np.random.default_rng(0)
     h0 = (0.1 * rng.standard_normal((X.shape[0], n))).astype(np.float32)
     np_epochs = max(2, epochs // 4) if np_epochs is None else np_epochs
-    t_np = best_time(lambda: numpy_sbp(h0, X, sig, np_epochs, rng, batch), repeats=np_repeats) / np_epochs
+    t_np = timed(lambda: numpy_sbp(h0, X, sig, np_epochs, rng, batch), rounds=np_repeats).scaled(1.0 / np_epochs)
     return prob, t_jax, t_np
 
 
@@ -138,6 +147,34 @@ def _grad_check(prob):
     return float(np.max(np.abs(np.asarray(gj) - gn[0])))
 
 
+def work(m: int, n: int, samples: int, batch: int = 100) -> dict:
+    """The work of one SBP epoch, counted from the algorithm (``ceilings.floor_seconds``).
+
+    Per sample, with nb = ceil(M / batch) minibatch steps: every pattern is visited once by the
+    forward pass mu = x . tanh(beta h) and once by the gradient a^T x (2 N FLOPs each, the
+    multiply-adds of matrix-vector products: counted at the FMA peak the matrix product reaches,
+    a lower bound), and the end-of-epoch report visits every pattern twice more (training errors
+    of sign(h), full-batch likelihood): 8 M N FLOPs. Per pattern, G/H of its stability in the
+    step (the gradient; counted as one erfc) and log H in the report (erfc + log). Per weight and
+    step: tanh of the field (nb N tanh), the variance sum and
+    the chain rule (~10 ops) and Adam (~12 ops, 1 rsqrt). Memory: the int8 patterns are read
+    from memory twice per epoch (the steps and the report), M N bytes each; the weights' state
+    (h, two moments: 12 N bytes) stays in cache."""
+    nb = -(-m // batch)
+    return dict(
+        dtype="float32",
+        matmul_flops=8 * m * n * samples,
+        flops=(22 * nb * n + 10 * m) * samples,
+        bytes=2 * m * n * samples,
+        transcendentals=dict(tanh=(nb + 1) * n * samples, rsqrt=nb * n * samples, erfc=2 * m * samples,
+                             log=m * samples),
+    )
+
+
+QUICK = dict(samples=2, epochs=4, n=101)
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
+
+
 def run(samples: int = 16, epochs: int = 40, n: int = 1001, alpha: float = 0.6) -> list[dict]:
     import jax
 
@@ -147,12 +184,13 @@ def run(samples: int = 16, epochs: int = 40, n: int = 1001, alpha: float = 0.6) 
         dict(
             workload=f"SBP epoch (erfc likelihood, Adam), perceptron N={n}, alpha={alpha} (M={prob.m}), "
             f"batch 100, {samples} samples",
-            physlearn_s=t_jax,
-            baseline_s=t_np,
-            ratio=t_np / t_jax,
+            **t_jax.as_row("physlearn"),
+            **t_np.as_row("baseline"),
+            ratio=t_np.median / t_jax.median,
+            work=work(prob.m, n, samples),
             notes=(
-                f"seconds per epoch for all {samples} samples (physlearn {1 / t_jax:.0f} epochs/s, NumPy "
-                f"{1 / t_np:.0f} epochs/s); float32 both; NumPy gradient by hand, vectorised over samples; "
+                f"seconds per epoch for all {samples} samples (physlearn {1 / t_jax.median:.0f} epochs/s, NumPy "
+                f"{1 / t_np.median:.0f} epochs/s); float32 both; NumPy gradient by hand, vectorised over samples; "
                 f"max |grad_numpy - jax.grad| = {err:.1e} (float64); jax {jax.__version__}, compile excluded"
             ),
         )
@@ -163,13 +201,13 @@ def scaling(ns=(251, 501, 1001, 2001), samples=(4, 16, 64), alpha: float = 0.6, 
             n_samples: int = 1001, samples_n: int = 16) -> list[dict]:
     """Seconds per epoch vs N (alpha and ``samples_n`` samples fixed: M grows with N, so the work
     per epoch grows as N^2) and vs the number of samples at N = ``n_samples``. Cheaper than
-    ``run()``: ``epochs`` physlearn epochs (best of 2), 2 NumPy epochs (best of 2)."""
-    kw = dict(np_epochs=2, repeats=2, np_repeats=2)
-    pts = [time_epoch(n, alpha, samples_n, epochs, **kw)[1:] for n in ns]
+    ``run()``: ``epochs`` physlearn epochs, 2 NumPy epochs, medians of 5 rounds."""
+    kw = dict(np_epochs=2, repeats=5, np_repeats=5)
+    pts = [[t.median for t in time_epoch(n, alpha, samples_n, epochs, **kw)[1:]] for n in ns]
     out = [dict(workload=f"SBP epoch, perceptron alpha={alpha}, batch 100, {samples_n} samples", variable="N",
                 values=list(ns), physlearn_s=[p[0] for p in pts], baseline_s=[p[1] for p in pts],
                 notes="M = round(alpha N): the work per epoch grows as N^2; float32 both")]
-    pts = [time_epoch(n_samples, alpha, s, epochs, **kw)[1:] for s in samples]
+    pts = [[t.median for t in time_epoch(n_samples, alpha, s, epochs, **kw)[1:]] for s in samples]
     out.append(dict(workload=f"SBP epoch, perceptron N={n_samples} alpha={alpha}, batch 100", variable="samples",
                     values=list(samples), physlearn_s=[p[0] for p in pts], baseline_s=[p[1] for p in pts],
                     notes="physlearn vmapped over samples, NumPy vectorised over them (np.matmul); float32 both"))

@@ -12,12 +12,17 @@ Run: ``PYTHONPATH=. python benchmarks/bench_theory_fp_le.py``.
 
 from __future__ import annotations
 
+import inspect
 import math
-import time
+import sys as _sys
+from pathlib import Path as _Path
 
 import jax
 import numpy as np
 from scipy import optimize, special
+
+_sys.path.insert(0, str(_Path(__file__).resolve().parent))  # the shared helper, also when loaded by path
+from _timing import timed, timed_few  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
@@ -27,7 +32,7 @@ from physlearn.theory import local_entropy as le  # noqa: E402
 ALPHA_FP = 0.6
 ALPHA_LE = 0.6
 N_FP, NX, NETA = fp.DEFAULT_NODES, fp.DEFAULT_NX, fp.DEFAULT_NETA
-N_LE = le.DEFAULT_NODES
+N_LE = inspect.signature(le.free_reference_rs).parameters["n"].default  # the solver's default nodes
 
 
 # ------------------------------------------------------------------------------------------
@@ -253,60 +258,144 @@ def baseline_le_curve(alpha, d, d_start=0.1):
 
 
 # ------------------------------------------------------------------------------------------
-def _time(fn, repeat=1):
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+# Work counts (for the floor; ceilings.floor_seconds)
+# ------------------------------------------------------------------------------------------
+def inner_iterations(theta, alpha, n, tol=1e-15):
+    """Newton iterations the two inner root solves of the local-entropy functional need at
+    ``theta`` (the most over the quadrature nodes) when stopped at relative change ``tol``: what
+    a convergence-checked inner solve costs, against the fixed 60 of ``h_root``/``u_root``."""
+    q1, dq, q1h, dqh, sh = theta
+    zs, _ = half_line(0.0, n)
+    B = np.sqrt(q1h) * zs + sh
+    aB, h = np.abs(B), np.abs(B) + dqh
+    k_h = 0
+    for k_h in range(1, 61):
+        t = np.tanh(h)
+        step = (h - dqh * t - aB) / (1 - dqh * (1 - t * t))
+        h = h - step
+        if np.all(np.abs(step) <= tol * np.maximum(1.0, np.abs(h))):
+            break
+    K = dq / (1 - q1)
+    z, _ = split_rule(0.0, n)
+    c = -np.sqrt(q1) * z / np.sqrt(1 - q1)
+    u = c.copy()
+    k_u = 0
+    for k_u in range(1, 61):
+        step = (u + K * A_of(u) - c) / (1 + K * A_prime(u))
+        u = u - step
+        if np.all(np.abs(step) <= tol * np.maximum(1.0, np.abs(u))):
+            break
+    return k_h, k_u
 
 
+def work_fp(steps, n=N_FP, nx=NX, neta=NETA) -> dict:
+    """The work of the Franz--Parisi curve, counted from the algorithm.
+
+    Per d, the solver's Newton ``steps`` (its own count). Each step evaluates the five equations
+    and their 5 x 5 Jacobian (forward mode: the value and five tangents). The energetic triple
+    integral has 2 n nx neta nodes: A(u) per node (one erfc-class evaluation; A' from it by
+    arithmetic), ~30 ops for the value and ~15 per tangent; the truncated rule in x needs one exp
+    per (z, x) node pair; the entropic double integral has 2 n neta nodes: tanh and the log-cosh
+    terms (tanh, exp, log) and ~20 ops per value and tangent. At the solution, V(d) adds one pass
+    of log H (erfc + log) over the energetic nodes. Cache-resident (float64)."""
+    steps = np.asarray(steps, dtype=float)
+    ev, pts = float(steps.sum()), steps.size
+    ne, nz, ns = 2 * n * nx * neta, 2 * n * nx, 2 * n * neta
+    return dict(
+        dtype="float64",
+        flops=ev * (ne * (30 + 5 * 15) + ns * 6 * 20) + pts * ne * 10,
+        bytes=0,
+        transcendentals=dict(erfc=ev * ne + pts * ne, exp=ev * (nz + ns), tanh=ev * ns, log=ev * ns + pts * ne),
+    )
+
+
+def work_le(steps, k_h, k_u, n=N_LE) -> dict:
+    """The work of the local-entropy curve (y = inf, free reference, RS), counted from the
+    algorithm.
+
+    Per d, the solver's Newton ``steps``; each evaluates the functional's parts and their
+    Jacobian (five tangents). Entropic part, n nodes on the half line: the inner root
+    h - dq_hat tanh h = |B| by ``k_h`` Newton iterations (1 tanh, ~8 ops each), then m = tanh h and
+    log 2cosh h (exp, log) and ~20 ops per value and tangent (implicit differentiation of the
+    root). Energetic part, 2 n nodes: the inner root u + K A(u) = c by ``k_u`` iterations (one
+    erfc-class evaluation, ~15 ops each), then log H(u) (erfc + log) and ~20 ops per value and
+    tangent. ``k_h``, ``k_u``: the iterations a convergence-checked inner Newton needs
+    (:func:`inner_iterations`). Cache-resident (float64)."""
+    steps = np.asarray(steps, dtype=float)
+    ev = float(steps.sum())
+    ns, ne = n, 2 * n
+    return dict(
+        dtype="float64",
+        flops=ev * (ns * (8 * k_h + 6 * 20) + ne * (15 * k_u + 6 * 20)),
+        bytes=0,
+        transcendentals=dict(tanh=ev * ns * (k_h + 1), exp=ev * ns, log=ev * (ns + ne), erfc=ev * ne * (k_u + 1)),
+    )
+
+
+# ------------------------------------------------------------------------------------------
 _LE_TIMES: dict[int, dict] = {}  # points -> result of time_le_curve, reused by scaling() after run()
 
 
-def time_le_curve(points: int, repeat: int = 1) -> dict:
+def time_le_curve(points: int, repeat: int = 5) -> dict:
     """Time ``local_entropy.binary`` (y=inf, free reference, RS) at alpha=0.6 on ``points`` values
-    of d, geometric in [0.005, 0.15] (compile excluded: a warm-up call on the same grid; best of
-    ``repeat``), and the SciPy baseline once on the same grid; the curves must agree to 1e-7.
-    The result is remembered per ``points`` (this process), so ``scaling()`` reuses the
-    measurements of ``run()``. Returns ``dict(physlearn_s, baseline_s, err)``."""
+    of d, geometric in [0.005, 0.15] (compile excluded: a warm-up call on the same grid; median of
+    ``repeat`` rounds, at least 5), and the SciPy baseline once on the same grid; the curves must
+    agree to 1e-7. The result is remembered per ``points`` (this process), so ``scaling()`` reuses
+    the measurements of ``run()``. Returns ``dict(physlearn_s, baseline_s, err, physlearn,
+    baseline, steps, inner)``."""
     if points in _LE_TIMES:
         return _LE_TIMES[points]
     d_le = np.geomspace(0.005, 0.15, points)
     le.binary(ALPHA_LE, d_le)  # compile
-    t_pl, r = _time(lambda: le.binary(ALPHA_LE, d_le), repeat=repeat)
-    t_bl, (s_bl, ok_bl) = _time(lambda: baseline_le_curve(ALPHA_LE, d_le))
+    out = {}
+    t_pl = timed(lambda: out.__setitem__("r", le.binary(ALPHA_LE, d_le)), rounds=repeat, warmup=False)
+    r = out["r"]
+    t_bl = timed_few(lambda: out.__setitem__("b", baseline_le_curve(ALPHA_LE, d_le)), warmup=False)
+    s_bl, ok_bl = out["b"]
     assert r.converged.all() and ok_bl.all()
     ds = float(np.abs(r.entropy - s_bl).max())
     assert ds < 1e-7, ds
-    _LE_TIMES[points] = dict(physlearn_s=t_pl, baseline_s=t_bl, err=ds)
+    mid = points // 2
+    theta = np.array([r.q1[mid], r.dq[mid], r.q1_hat[mid], r.dq_hat[mid], r.S_hat[mid]], dtype=float)
+    _LE_TIMES[points] = dict(physlearn_s=t_pl.median, baseline_s=t_bl.median, err=ds, physlearn=t_pl, baseline=t_bl,
+                             steps=np.asarray(r.n_steps), inner=inner_iterations(theta, ALPHA_LE, N_LE))
     return _LE_TIMES[points]
 
 
-def run() -> list[dict]:
+QUICK = dict(fp_points=20, le_points=(20,))
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
+
+
+def run(fp_points: int = 60, le_points=(60, 200)) -> list[dict]:
     rows = []
-    # --- Franz-Parisi, 60 points from d_typ down to near the end of the RS branch --------------
+    # --- Franz-Parisi, fp_points from d_typ down to near the end of the RS branch --------------
     qr = fp.binary(ALPHA_FP, 0.1).q_ref  # warm-up + d_typ
     d_typ = 0.5 * (1 - float(qr))
-    d_fp = np.linspace(0.005, d_typ * (1 - 1e-9), 60)
+    d_fp = np.linspace(0.005, d_typ * (1 - 1e-9), fp_points)
     fp.binary(ALPHA_FP, d_fp)  # compile for this shape
-    t_pl, r = _time(lambda: fp.binary(ALPHA_FP, d_fp), repeat=2)
-    t_bl, (v_bl, ok_bl, _) = _time(lambda: baseline_fp_curve(ALPHA_FP, d_fp))
+    out = {}
+    t_pl = timed(lambda: out.__setitem__("r", fp.binary(ALPHA_FP, d_fp)), warmup=False)
+    r = out["r"]
+    t_bl = timed_few(lambda: out.__setitem__("b", baseline_fp_curve(ALPHA_FP, d_fp)), warmup=False)
+    v_bl, ok_bl, _ = out["b"]
     assert r.converged.all() and ok_bl.all()
     dv = np.abs(r.entropy - v_bl).max()
     assert dv < 1e-7, dv
-    rows.append(dict(workload=f"franz_parisi.binary alpha={ALPHA_FP}, 60 d in [0.005, d_typ]", physlearn_s=t_pl,
-                     baseline_s=t_bl, ratio=t_bl / t_pl,
-                     notes=f"max |V_physlearn - V_scipy| = {dv:.1e}; nodes {2 * N_FP}x{NX}x{NETA}"))
+    rows.append(dict(workload=f"franz_parisi.binary alpha={ALPHA_FP}, {fp_points} d in [0.005, d_typ]",
+                     **t_pl.as_row("physlearn"), **t_bl.as_row("baseline"), ratio=t_bl.median / t_pl.median,
+                     work=work_fp(r.n_steps),
+                     notes=f"max |V_physlearn - V_scipy| = {dv:.1e}; nodes {2 * N_FP}x{NX}x{NETA}; "
+                           f"{np.mean(r.n_steps):.1f} Newton steps per d; baseline timed once"))
     # --- local entropy, 60 points and the 200-point curve of the issue ---------------------------
-    for points, repeat in ((60, 2), (200, 1)):
-        r = time_le_curve(points, repeat)
+    for points in le_points:
+        r = time_le_curve(points)
+        k_h, k_u = r["inner"]
         rows.append(dict(workload=f"local_entropy.binary (y=inf, free, RS) alpha={ALPHA_LE}, {points} d in [0.005, 0.15]",
-                         physlearn_s=r["physlearn_s"], baseline_s=r["baseline_s"],
-                         ratio=r["baseline_s"] / r["physlearn_s"],
-                         notes=f"max |S_I physlearn - S_I scipy| = {r['err']:.1e}; {2 * N_LE} nodes"
-                         + ("; physlearn timed once (after the compiling call)" if repeat == 1 else "")))
+                         **r["physlearn"].as_row("physlearn"), **r["baseline"].as_row("baseline"),
+                         ratio=r["baseline_s"] / r["physlearn_s"], work=work_le(r["steps"], k_h, k_u),
+                         notes=f"max |S_I physlearn - S_I scipy| = {r['err']:.1e}; {2 * N_LE} nodes; "
+                               f"{np.mean(r['steps']):.1f} Newton steps per d; floor with convergence-checked inner "
+                               f"solves ({k_h} and {k_u} iterations instead of 60); baseline timed once"))
     return rows
 
 

@@ -5,26 +5,42 @@ Each benchmark module defines
 
 * ``run() -> list[dict]``: one row per workload, keys ``workload``, ``physlearn_s``, ``baseline_s``,
   ``ratio`` (baseline / physlearn) and ``notes``;
+  optional keys ``physlearn_spread`` / ``baseline_spread`` (``[min, max, rounds]`` around the
+  median ``physlearn_s`` / ``baseline_s``, from ``_timing.timed``) and ``work`` (the FLOPs, bytes and
+  transcendental evaluations one unit of work needs, counted from the algorithm: see
+  ``ceilings.py``), from which the floor column is computed;
 * optionally ``scaling() -> list[dict]``: one entry per (workload, variable), keys ``workload``,
   ``variable`` (``"N"``, ``"samples"``, ``"points"``, ...), ``values`` (the x values),
   ``physlearn_s`` and ``baseline_s`` (times at each value, ``None`` where not measured) and an
   optional ``notes``.
 
 physlearn and its NumPy/SciPy baseline run side by side in this one process, compile time
-excluded. Every run of a file replaces only that file's section (rows, scaling or both) in the
-JSON, with the machine and the date of that run; the Markdown is always rendered from the whole
-JSON, so re-running a few files loses nothing.
+excluded. Every run first measures this machine's ceilings (``ceilings.py``: matrix-product and
+element-wise FLOP rates, memory bandwidth, transcendental throughput) and stores them with each
+section it runs, so that every floor is computed at the ceilings of the run that timed its row.
+Every run of a file replaces only that file's section (rows, scaling or both) in the JSON, with
+the machine, the date and the load average of that run; the Markdown is always rendered from the
+whole JSON, so re-running a few files loses nothing.
 
     python benchmarks/run.py                    # every file, rows and scaling
     python benchmarks/run.py rsgd sbp           # only bench_rsgd.py and bench_sbp.py
     python benchmarks/run.py --no-scaling       # rows only (keep the stored scaling entries)
     python benchmarks/run.py fbp --only-scaling # scaling only
     python benchmarks/run.py --render           # re-render RESULTS.md from results.json, run nothing
+    python benchmarks/run.py --no-ceilings sbp  # skip the ceilings (the section then has no floor)
+    python benchmarks/run.py --quick            # every row at its smallest size (each file's QUICK),
+                                                # quick ceilings, written to a scratch folder: a check
+
+The re-measurement of record is ``nice -n 10 python benchmarks/run.py --no-scaling``: the ceilings
+and every row at the issue's sizes, rows replaced in ``results.json``, ``RESULTS.md`` re-rendered
+(the stored scaling sections stay, with their own dates).
 
 JSON layout (``FORMAT`` = 1)::
 
     {"format": 1,
-     "files": {"bench_sbp.py": {"rows":    {"date": "YYYY-MM-DD", "machine": {...}, "items": [row, ...]},
+     "ceilings": {"date": "YYYY-MM-DD", "machine": {...}, "values": {...}},   # the latest measured
+     "files": {"bench_sbp.py": {"rows":    {"date": "YYYY-MM-DD", "machine": {...}, "items": [row, ...],
+                                            "load": [before, after], "ceilings": {...}},
                                 "scaling": {"date": "YYYY-MM-DD", "machine": {...}, "items": [entry, ...]}},
                ...}}
 
@@ -46,6 +62,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import datetime as dt
+import functools
 import importlib.util
 import json
 import math
@@ -55,6 +72,8 @@ import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+QUICK_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / "physlearn-bench-quick"
+"""Where ``--quick`` writes its JSON and Markdown (never over the stored results)."""
 FORMAT = 1
 SECTIONS = ("rows", "scaling")
 
@@ -114,12 +133,30 @@ def save_results(data: dict, path: Path) -> None:
     path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
 
 
-def merge(data: dict, file: str, section: str, items: list, *, date: str, machine: dict) -> dict:
-    """Replace ``data["files"][file][section]`` (one of ``SECTIONS``) and leave everything else."""
+def merge(data: dict, file: str, section: str, items: list, *, date: str, machine: dict, **extra) -> dict:
+    """Replace ``data["files"][file][section]`` (one of ``SECTIONS``) and leave everything else.
+    ``extra`` (e.g. ``load``, ``ceilings``) is stored with the section."""
     if section not in SECTIONS:
         raise ValueError(f"section must be one of {SECTIONS}, got {section!r}")
-    data.setdefault("files", {}).setdefault(file, {})[section] = dict(date=date, machine=machine, items=_plain(items))
+    sec = dict(date=date, machine=machine, items=_plain(items))
+    sec.update({k: _plain(v) for k, v in extra.items() if v is not None})
+    data.setdefault("files", {}).setdefault(file, {})[section] = sec
     return data
+
+
+def _ceilings_module():
+    """``benchmarks/ceilings.py`` (its floor arithmetic is pure Python), or None where absent."""
+    path = HERE / "ceilings.py"
+    return _load(path) if path.exists() else None
+
+
+def floor_of(row: dict, section: dict):
+    """Floor time of a row: its ``work`` at the ceilings stored with its section (None if either
+    is missing)."""
+    if not row.get("work") or not section.get("ceilings"):
+        return None
+    mod = _ceilings_module()
+    return None if mod is None else mod.floor_seconds(row["work"], section["ceilings"])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -155,6 +192,27 @@ def _ratio(r):
     if r.get("physlearn_s") and r.get("baseline_s") is not None:
         return f"{r['baseline_s'] / r['physlearn_s']:.1f}x"
     return "—"
+
+
+def _spread(r, prefix="physlearn"):
+    sp = r.get(f"{prefix}_spread")
+    if not sp:
+        return "—"
+    lo, hi, n = sp
+    return f"{lo:.3g}–{hi:.3g} (n={n})"
+
+
+def _work_text(w: dict) -> str:
+    parts = []
+    if w.get("matmul_flops"):
+        parts.append(f"{w['matmul_flops']:.3g} matmul FLOP")
+    if w.get("flops"):
+        parts.append(f"{w['flops']:.3g} ops")
+    if w.get("bytes"):
+        parts.append(f"{w['bytes']:.3g} B")
+    for k, v in sorted(w.get("transcendentals", {}).items()):
+        parts.append(f"{v:.3g} {k}")
+    return ", ".join(parts) + f" ({w.get('dtype', 'float32')})"
 
 
 def machine_line(m: dict) -> str:
@@ -198,21 +256,49 @@ def render(data: dict) -> str:
         lines += ["", "Run dates: " + "; ".join(
             f"{f} " + ", ".join(f"{s} {files[f][s].get('date', '?')}" for s in SECTIONS if s in files[f])
             for f in sorted(files)) + "."]
+    loads = [(f, s, sec["load"]) for f, s, sec in sections if sec.get("load")]
+    if loads:
+        lines += ["", "Load average (1 min) while timing: " + "; ".join(
+            f"{f} {s} {lo:.1f}–{hi:.1f}" for f, s, (lo, hi) in loads) + " (on a machine with "
+            f"{(machines[0] or {}).get('cores', '?')} cores; above it the times are inflated by other work)."]
     lines += [
         "",
-        "Ratio = baseline time / physlearn time (higher is better), both measured in the same process by "
-        "`python benchmarks/run.py`; physlearn compile time excluded (warm-up call). Raw numbers: "
-        "`benchmarks/results.json`.",
+        "physlearn (s) = median over at least 5 timed rounds (spread: min–max over the rounds); floor = the "
+        "fewest FLOPs, bytes and transcendental evaluations one unit of work needs (counted from the algorithm in "
+        "each benchmark file's `work` function) at this machine's ceilings measured in the same run (table below), "
+        "`benchmarks/ceilings.py`; physlearn / floor: lower is better, 1 is the hardware limit. Ratio = baseline "
+        "time / physlearn time (higher is better), both measured in the same process by "
+        "`python benchmarks/run.py`; compile time excluded (warm-up call). Raw numbers: `benchmarks/results.json`.",
         "",
-        "| workload | physlearn (s) | NumPy/SciPy baseline (s) | ratio | notes | file |",
-        "|---|---|---|---|---|---|",
+        "| workload | physlearn (s) | spread | floor (s) | physlearn / floor | NumPy/SciPy baseline (s) | ratio | notes "
+        "| file |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+    floors = []
     for f, s, sec in sections:
         if s != "rows":
             continue
         for r in sec.get("items", []):
-            lines.append(f"| {_cell(r['workload'])} | {_g(r.get('physlearn_s'))} | {_g(r.get('baseline_s'))} | "
-                         f"{_ratio(r)} | {_cell(r.get('notes', ''))} | {where(f, s)} |")
+            fl = floor_of(r, sec)
+            if fl is not None:
+                floors.append((r, fl))
+            over = f"{r['physlearn_s'] / fl:.1f}x" if fl and r.get("physlearn_s") else "—"
+            lines.append(f"| {_cell(r['workload'])} | {_g(r.get('physlearn_s'))} | {_spread(r)} | {_g(fl)} | {over} | "
+                         f"{_g(r.get('baseline_s'))} | {_ratio(r)} | {_cell(r.get('notes', ''))} | {where(f, s)} |")
+    if floors:
+        lines += ["", "## Floors", "",
+                  "The work per unit each floor is computed from (counts documented next to the algorithm in each "
+                  "`bench_*.py` file's `work` function):", "",
+                  "| workload | work per unit | floor (s) |", "|---|---|---|"]
+        lines += [f"| {_cell(r['workload'])} | {_cell(_work_text(r['work']))} | {_g(fl)} |" for r, fl in floors]
+    ceil = data.get("ceilings")
+    mod = _ceilings_module() if ceil else None
+    if ceil and mod is not None:
+        load = ceil["values"].get("load")
+        lines += ["", "## Ceilings", "",
+                  f"Measured by `benchmarks/ceilings.py` on {ceil.get('date', '?')}"
+                  + (f" (load average {load[0]:.1f})" if load else "") + "; medians (min–max, rounds):", "",
+                  mod.table(ceil["values"])]
     scal = [(f, s, sec) for f, s, sec in sections if s == "scaling" and sec.get("items")]
     lines += [
         "",
@@ -262,9 +348,20 @@ def main(argv=None) -> int:
     g.add_argument("--no-scaling", action="store_true", help="run only run() (keep the stored scaling entries)")
     g.add_argument("--only-scaling", action="store_true", help="run only scaling() (keep the stored rows)")
     g.add_argument("--render", action="store_true", help="run nothing; re-render the Markdown from the JSON")
-    p.add_argument("--json", type=Path, default=HERE / "results.json", help="raw results (default benchmarks/results.json)")
-    p.add_argument("--md", type=Path, default=HERE / "RESULTS.md", help="rendered table (default benchmarks/RESULTS.md)")
+    p.add_argument("--no-ceilings", action="store_true", help="do not measure the ceilings (no floors for this run)")
+    p.add_argument("--quick", action="store_true",
+                   help="rows only, each file's run(**QUICK) (smallest sizes) and quick ceilings, written to "
+                        f"{QUICK_DIR} unless --json/--md say otherwise: checks that everything runs, not a measurement")
+    p.add_argument("--json", type=Path, default=None, help="raw results (default benchmarks/results.json)")
+    p.add_argument("--md", type=Path, default=None, help="rendered table (default benchmarks/RESULTS.md)")
     a = p.parse_args(argv)
+    if a.quick and (a.only_scaling or a.render):
+        p.error("--quick runs rows only")
+    out_dir = QUICK_DIR if a.quick else HERE
+    if a.quick:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    a.json = a.json or out_dir / "results.json"
+    a.md = a.md or out_dir / "RESULTS.md"
 
     data = load_results(a.json)
     failed = []
@@ -273,15 +370,30 @@ def main(argv=None) -> int:
 
         jax.config.update("jax_enable_x64", True)
         machine, date = machine_info(), dt.date.today().isoformat()
-        todo = [s for s in SECTIONS if not (s == "scaling" and a.no_scaling) and not (s == "rows" and a.only_scaling)]
+        ceil, mod = None, (None if a.no_ceilings else _ceilings_module())
+        if mod is not None:
+            print("measuring the ceilings ...", flush=True)
+            ceil = mod.measure(quick=a.quick)
+            print(mod.table(ceil), flush=True)
+            data["ceilings"] = dict(date=date, machine=machine, values=_plain(ceil))
+        todo = [s for s in SECTIONS if not (s == "scaling" and (a.no_scaling or a.quick))
+                and not (s == "rows" and a.only_scaling)]
         for f in _bench_files(a.names):
-            mod = _load(f)
+            try:
+                mod = _load(f)
+            except Exception:  # e.g. an API the file uses moved: report it, run the others
+                traceback.print_exc()
+                failed.append(f.name)
+                continue
             for s in todo:
                 fn = getattr(mod, "run" if s == "rows" else "scaling", None)
+                if fn is not None and a.quick:
+                    fn = functools.partial(fn, **getattr(mod, "QUICK", {}))
                 if fn is None:
                     print(f"{f.name}: no {'run' if s == 'rows' else 'scaling'}(), skipped", flush=True)
                     continue
                 print(f"running {f.name} {s} ...", flush=True)
+                load0 = os.getloadavg()[0]
                 try:
                     items = fn()
                 except Exception:  # keep going; the stored section of this file stays as it was
@@ -290,13 +402,16 @@ def main(argv=None) -> int:
                     continue
                 for r in items:
                     if s == "rows":
+                        fl = floor_of(r, dict(ceilings=ceil)) if ceil else None
                         print(f"  {r['workload']}: physlearn {r['physlearn_s']:.4g} s, baseline {r['baseline_s']:.4g} s, "
-                              f"ratio {r['ratio']:.1f}x", flush=True)
+                              f"ratio {r['ratio']:.1f}x" + (f", floor {fl:.3g} s ({r['physlearn_s'] / fl:.1f}x)" if fl else ""),
+                              flush=True)
                     else:
                         print(f"  {r['workload']} vs {r['variable']} {list(r['values'])}: slopes physlearn "
                               f"{_g(loglog_slope(r['values'], r['physlearn_s']), 2)}, baseline "
                               f"{_g(loglog_slope(r['values'], r['baseline_s'] or []), 2)}", flush=True)
-                merge(data, f.name, s, items, date=date, machine=machine)
+                merge(data, f.name, s, items, date=date, machine=machine, load=[load0, os.getloadavg()[0]],
+                      ceilings=ceil)
                 save_results(data, a.json)  # after every section: an interrupted run keeps what it measured
     a.md.write_text(render(data))
     print(f"wrote {a.md}" + ("" if a.render else f" and {a.json}"))

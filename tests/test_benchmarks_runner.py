@@ -71,8 +71,8 @@ def test_render_from_json_file(tmp_path):
     text = md.read_text()
     assert "Machine: Linux x86_64 (x86_64), 2 cores; Python 3.11.7; JAX 0.10.1 (backend cpu" in text
     assert "date 2026-01-01." in text and "Run dates" not in text
-    assert "| A work | 0.5 | 5 | 10.0x | a note | bench_a.py |" in text
-    assert "| B work | 2 | 1 | 0.5x | b note | bench_b.py |" in text
+    assert "| A work | 0.5 | — | — | — | 5 | 10.0x | a note | bench_a.py |" in text
+    assert "| B work | 2 | — | — | — | 1 | 0.5x | b note | bench_b.py |" in text
     lines = text.splitlines()
     a = next(ln for ln in lines if ln.startswith("| A curve |"))
     cells = [c.strip() for c in a.strip("|").split("|")]
@@ -91,7 +91,7 @@ def test_render_escapes_pipes_in_cells():
     data["files"]["bench_a.py"]["rows"]["items"][0]["notes"] = "max |u - v| = 1e-16"
     line = next(ln for ln in run.render(data).splitlines() if ln.startswith("| A work |"))
     assert "max \\|u - v\\| = 1e-16" in line
-    assert line.replace("\\|", "").count("|") == 7  # 6 columns
+    assert line.replace("\\|", "").count("|") == 10  # 9 columns
 
 
 def test_cli_rerun_merges_instead_of_dropping(tmp_path, monkeypatch):
@@ -147,3 +147,66 @@ def test_render_marks_dates_and_machines():
     assert "1. Linux x86_64 (x86_64), 2 cores" in text and "2. Linux x86_64 (x86_64), 16 cores" in text
     assert "| b note | bench_b.py (2026-02-03) [machine 2] |" in text
     assert "| a note | bench_a.py (2026-01-01) [machine 1] |" in text
+
+
+CEILINGS = dict(
+    matmul_f32=dict(median=200.0, min=190.0, max=210.0, n=5), matmul_f64=dict(median=100.0, min=90.0, max=110.0, n=5),
+    elementwise_f32=dict(median=100.0, min=90.0, max=110.0, n=5),
+    elementwise_f64=dict(median=50.0, min=45.0, max=55.0, n=5),
+    copy_bandwidth=dict(median=50.0, min=45.0, max=55.0, n=5),
+    transcendental={"float32": {"exp": dict(median=2.0, min=1.0, max=3.0, n=5)},
+                    "float64": {"exp": dict(median=1.0, min=1.0, max=1.0, n=5),
+                                "GH": dict(median=0.5, min=0.5, max=0.5, n=5)}},
+)
+
+
+def test_floor_is_the_slower_of_memory_and_arithmetic():
+    run = _load_runner()
+    mod = run._ceilings_module()
+    # compute: 2e9 matmul FLOP at 200 GFLOP/s (10 ms) + 1e9 ops at 100 GFLOP/s (10 ms)
+    #          + 2e7 exp at 2 per ns (10 ms) = 30 ms; memory: 1e9 B at 50 GB/s = 20 ms
+    w = dict(matmul_flops=2e9, flops=1e9, bytes=1e9, transcendentals=dict(exp=2e7))
+    assert mod.floor_seconds(w, CEILINGS) == pytest.approx(0.03)
+    assert mod.floor_seconds(dict(w, bytes=2e9), CEILINGS) == pytest.approx(0.04)  # memory-bound now
+    # float64 rates; a numerics function is looked up among the float64 rates
+    w64 = dict(dtype="float64", flops=5e8, transcendentals=dict(exp=1e7, GH=1e7))
+    assert mod.floor_seconds(w64, CEILINGS) == pytest.approx(0.01 + 0.01 + 0.02)
+
+
+def test_render_floor_and_spread_columns():
+    run = _load_runner()
+    data = _fake_results(run)
+    row = data["files"]["bench_a.py"]["rows"]["items"][0]
+    row.update(physlearn_spread=[0.4, 0.7, 5], work=dict(flops=1e10))  # 1e10 ops at 100 GFLOP/s: 0.1 s
+    data["files"]["bench_a.py"]["rows"]["ceilings"] = CEILINGS
+    data["files"]["bench_a.py"]["rows"]["load"] = [1.5, 1.7]
+    data["ceilings"] = dict(date="2026-01-01", machine=MACHINE, values=dict(CEILINGS, load=[1.5, 1.6, 1.7]))
+    text = run.render(data)
+    assert "| A work | 0.5 | 0.4–0.7 (n=5) | 0.1 | 5.0x | 5 | 10.0x | a note | bench_a.py |" in text
+    assert "| B work | 2 | — | — | — | 1 | 0.5x | b note | bench_b.py |" in text  # no work, no ceilings: no floor
+    assert "## Floors" in text and "| A work | 1e+10 ops (float32) | 0.1 |" in text
+    assert "## Ceilings" in text and "| f32 matmul, n=2048 | 200 GFLOP/s (190-210, n=5) |" in text
+    assert "bench_a.py rows 1.5–1.7" in text
+
+
+def test_quick_runs_each_rows_at_its_quick_size_into_a_scratch_folder(tmp_path, monkeypatch):
+    run = _load_runner()
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    (bench / "bench_a.py").write_text(
+        "QUICK = dict(n=3)\n"
+        "def run(n=1000):\n"
+        "    return [dict(workload=f'a work n={n}', physlearn_s=0.5, baseline_s=1.0, ratio=2.0, notes='')]\n"
+        "def scaling():\n    raise AssertionError('--quick runs rows only')\n"
+    )
+    (bench / "bench_b.py").write_text("raise ImportError('an API this file uses moved')\n")
+    monkeypatch.setattr(run, "HERE", bench)
+    monkeypatch.setattr(run, "QUICK_DIR", tmp_path / "quick")
+    assert run.main(["--quick", "--no-ceilings"]) == 1  # bench_b fails to load; bench_a still runs
+    data = json.loads((tmp_path / "quick" / "results.json").read_text())
+    assert data["files"]["bench_a.py"]["rows"]["items"][0]["workload"] == "a work n=3"
+    assert "scaling" not in data["files"]["bench_a.py"]
+    assert "a work n=3" in (tmp_path / "quick" / "RESULTS.md").read_text()
+    assert not (bench / "results.json").exists() and not (bench / "RESULTS.md").exists()
+    with pytest.raises(SystemExit):
+        run.main(["--quick", "--only-scaling"])

@@ -91,6 +91,30 @@ def test_solves_inside_capacity_with_defaults():
     assert np.all(out == np.asarray(prob.labels))
 
 
+@pytest.mark.parametrize("arch, k, n, alpha, batch", [("perceptron", 1, 101, 0.63, 15), ("tree", 3, 45, 0.5, 7),
+                                                      ("committee", 3, 45, 0.4, 100)])
+def test_epoch_report_is_the_whole_training_set(arch, k, n, alpha, batch):
+    """The end-of-epoch report (blocks of ``batch`` patterns, the last one shifted and masked)
+    counts every pattern once: the errors of sign(h) and the mean negative log-likelihood
+    recomputed on the whole training set."""
+    prob = _problem(arch, k, n, alpha, seed=21)
+    algo = sbp.SBP(
+        learning_rate=schedules.constant(0.05), beta=schedules.constant(1.0), temperature=schedules.constant(0.0),
+        init_scale=jnp.float32(0.1), var_floor=jnp.float32(1e-6), optimizer=optax.adam(0.05), batch=batch,
+        dtype="float32",
+    )
+    state = algo.init(jax.random.key(1), prob)
+    for t in range(3):
+        state, info = algo.step(jax.random.key(2 + t), state, prob)
+        w = np.where(np.asarray(state.h) > 0, 1.0, -1.0)
+        x = np.asarray(prob.inputs, float)
+        pre = np.einsum("mkn,kn->mk", x, w) if prob.tree else x @ w.T
+        out = np.where(np.sum(np.sign(pre), axis=-1) > 0, 1, -1)
+        assert int(info.errors) == int(np.sum(out != np.asarray(prob.labels)))
+        nll = sbp.loss(state.h, prob.inputs, prob.labels, tree=prob.tree)
+        assert float(info.nll) == pytest.approx(float(nll), rel=1e-5)
+
+
 def test_committee_and_any_optax_optimizer():
     prob = _problem("tree", 3, 101, 0.3, seed=13, samples=3)
     res = sbp.solve(jax.random.key(14), prob, optimizer=optax.sgd(0.5, momentum=0.9), max_steps=800)

@@ -141,20 +141,46 @@ def pattern_energies(stab, energy: str = "minflip"):
     :func:`~physlearn.algorithms.energies.errors_per_pattern` (the shared energies), evaluated on
     stored stabilities; the tests check the two against each other after every move.
     """
-    stab = stab.astype(jnp.int32)
-    K = stab.shape[-2]
+    return _energies(stab, energy, -2)
+
+
+def _energies(stab, energy: str, axis: int):
+    """:func:`pattern_energies` with the hidden units on ``axis`` (the patterns on the other
+    axes: the moves lay them out as ``(m1, 32)``, see :func:`_pattern_dims`)."""
+    stab = jnp.moveaxis(stab.astype(jnp.int32), axis, 0)
+    K = stab.shape[0]
     if K == 1:
-        s = stab[..., 0, :]
+        s = stab[0]
         if energy == "errors":
             return (s < 0).astype(jnp.int32)
         return jnp.where(s < 0, (1 - s) // 2, 0)
-    votes = jnp.sum(jnp.where(stab > 0, 1, -1), axis=-2, dtype=jnp.int32)
+    votes = jnp.sum(jnp.where(stab > 0, 1, -1), axis=0, dtype=jnp.int32)
     if energy == "errors":
         return (votes < 0).astype(jnp.int32)
     nfix = jnp.maximum(0, (1 - votes) // 2)
-    cost = jnp.sort(jnp.where(stab < 0, (1 - stab) // 2, _BIG), axis=-2)
-    rank = jnp.arange(K, dtype=jnp.int32).reshape((K, 1))
-    return jnp.sum(jnp.where(rank < nfix[..., None, :], cost, 0), axis=-2, dtype=jnp.int32)
+    cost = jnp.sort(jnp.where(stab < 0, (1 - stab) // 2, _BIG), axis=0)
+    rank = jnp.arange(K, dtype=jnp.int32).reshape((K,) + (1,) * (stab.ndim - 1))
+    return jnp.sum(jnp.where(rank < nfix[None], cost, 0), axis=0, dtype=jnp.int32)
+
+
+def _pattern_dims(m: int) -> tuple[int, ...]:
+    """The layout of M patterns inside a block of moves: ``(m1, 32)`` (``(m2, 32, 32)``, ...) with
+    ``prod >= M``, padded. XLA:CPU splits a reduction over a dimension longer than 32 into a
+    reduce-window and a second reduction over a materialised input (three kernels per move where
+    one does); with every pattern dimension at most 32 long the energy sum of a move stays one
+    kernel."""
+    dims, n = [], m
+    while n > 32:
+        dims.insert(0, 32)
+        n = -(-n // 32)
+    return (n, *dims)
+
+
+def _to_pattern_dims(x, fill):
+    """Pad the last (pattern) axis of ``x`` with ``fill`` and lay it out as :func:`_pattern_dims`."""
+    dims = _pattern_dims(x.shape[-1])
+    x = jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, math.prod(dims) - x.shape[-1])], constant_values=fill)
+    return x.reshape(x.shape[:-1] + dims)
 
 
 def _errors_from_stab(stab):
@@ -289,16 +315,27 @@ class Chain(eqx.Module):
         return False
 
     @abc.abstractmethod
-    def _coupling(self, st):
-        """The coupling that enters the log weights (γ, 0, or :math:`\\gamma_\\Gamma`)."""
+    def _coupling(self, beta, gamma, field):
+        """The coupling that enters the log weights (γ, 0, or :math:`\\gamma_\\Gamma`), from the
+        current schedule values."""
 
     @abc.abstractmethod
     def _interaction(self, W, Wc, g):
         """Change of the log interaction weight caused by flipping each spin of the columns
         ``W (y, ...)`` (and of the reference ``Wc``): ``(y[+1], ...)``."""
 
+    def _flip_log_ratio(self, column, a, g):
+        """Change of the log interaction weight caused by flipping spin ``a`` of the int32 column
+        ``(y[+1],)`` of one site (the replicas, then the reference): the entry ``a`` of
+        :meth:`_interaction`, computed for that spin only (a move needs no other)."""
+        return _pick(self._log_ratios(column, g), a)
+
     def _data_scale(self, beta):
         return beta
+
+    def _scales(self, beta, gamma, field):
+        """``(data scale, coupling)`` that a move's log weights use, from the schedule values."""
+        return self._data_scale(beta), self._coupling(beta, gamma, field)
 
     def _schedule(self, k, dt):
         """``(beta, gamma, field)`` at schedule update ``k``."""
@@ -328,89 +365,101 @@ class Chain(eqx.Module):
             gave_up=jnp.zeros((), bool),
         )
 
-    def _log_ratios(self, W, Wc, g):
+    def _log_ratios(self, Wx, g):
         r"""Change :math:`L` of the log interaction weight caused by flipping each spin of the
-        columns ``W (y, ...)`` (and, explicit, of the reference ``Wc (...)``): ``(y[+1], ...)``."""
-        return self._interaction(W.astype(jnp.int32), Wc, g)
+        columns ``Wx (y[+1], ...)`` (the replicas, then, explicit, the reference): ``(y[+1], ...)``."""
+        Wx = Wx.astype(jnp.int32)
+        return self._interaction(Wx[: self.replicas], Wx[self.replicas] if self._explicit else None, g)
 
-    def _move(self, st: AnnealState, r, u, u2, xs):
-        """One attempted move. ``r``: flat spin index (uniform proposal), ``u``: acceptance
-        uniform, ``u2``: proposal uniform (biased proposal). A chain that is no longer active
-        (:meth:`_active`) is left unchanged: its move is rejected and not counted -- cheaper under
-        ``vmap`` than a loop with a per-chain exit, which selects the whole state every move."""
-        act = self._active(st)
+    def _spins(self, st: AnnealState):
+        """The chain's spins as one array ``(y[+1], K, N)`` int8: the replicas, then (explicit
+        interaction) the reference -- a move flips one entry of it."""
+        return jnp.concatenate([st.W, st.Wc[None]], axis=0) if self._explicit else st.W
+
+    def _move(self, carry, prop, log_u, xs, gave_up, table):
+        """One attempted move on the block's carry ``(Wx, stab, counters)`` (see :meth:`step`).
+        ``prop``: the proposed spin ``(a, k, i)`` (uniform proposal) or the proposal uniform
+        (biased proposal); ``log_u``: the log of the acceptance uniform; ``table``: the schedule's
+        ``(data scale, coupling)`` at the block's schedule updates. A chain that is no longer
+        active (:meth:`_active`) is left unchanged: its move is rejected and not counted --
+        cheaper under ``vmap`` than a loop with a per-chain exit, which selects the whole state
+        every move.
+
+        Cost layout (this runs ``moves_per_step`` times per block, vmapped over every chain, one
+        XLA kernel per fusion): the proposed replica's stability row and the pattern column are
+        read, shifted and summed in one reduction; every per-chain scalar (energies, counters)
+        lives in one int32 vector, so that the bookkeeping is one elementwise pass; the row and
+        the spin are written back in place; the index arithmetic of the proposals and the
+        schedule values are computed once per block."""
+        Wx, stab, iv = carry
         y = self.replicas
-        _, K, N = st.W.shape
-        KN = K * N
-        g = self._coupling(st)
-        dt = g.dtype
+        _, K, N = Wx.shape
+        dt = table.dtype
+        energy = iv[:y]
+        since, stuck, moves, accepted, updates, best = (iv[y + j] for j in range(len(_COUNTERS)))
+        act = self._active(energy, stuck, moves, gave_up)
+        bd, g = table[updates - iv[y + len(_COUNTERS)]]
         if self.proposal == "biased":
-            L_all = self._log_ratios(st.W, st.Wc, g).reshape(-1)
+            L_all = self._log_ratios(Wx, g).reshape(-1)
             q = jnp.exp(jnp.minimum(L_all, 0.0))
             cq = jnp.cumsum(q)
             Z = cq[-1]
-            r = jnp.minimum(jnp.searchsorted(cq, u2 * Z, side="right"), cq.shape[0] - 1).astype(jnp.int32)
-        a = r // KN
-        j = r % KN
-        k = j // N
-        i = j % N
+            r = jnp.minimum(jnp.searchsorted(cq, prop * Z, side="right"), cq.shape[0] - 1).astype(jnp.int32)
+            a, k, i = _split_spin(r, K, N)
+        else:
+            a, k, i = prop
         is_ref = a == y  # explicit reference spin (never for the other variants)
         ar = jnp.minimum(a, y - 1)
-        w = st.W[ar, k, i].astype(jnp.int32)
-        kx = k if xs.shape[0] > 1 else 0
-        col = xs[kx, i].astype(jnp.int32)  # (M,)
-        # one-hot selections instead of batched gathers/scatters (faster under vmap on CPU)
-        oh_a = jnp.arange(y, dtype=jnp.int32) == ar
-        oh_k = jnp.arange(K, dtype=jnp.int32) == k
-        stab_a = jnp.sum(jnp.where(oh_a[:, None, None], st.stab, 0), axis=0, dtype=jnp.int32)  # (K, M)
-        s_old = stab_a[0] if K == 1 else jnp.sum(jnp.where(oh_k[:, None], stab_a, 0), axis=0, dtype=jnp.int32)
+        column = Wx[:, k, i].astype(jnp.int32)  # (y[+1],) the spins of site (k, i)
+        w = _pick(column, a)
+        # data term: the proposed replica's stabilities after the flip, and their energy
+        col = xs[k if xs.shape[0] > 1 else 0, i].astype(jnp.int32)  # (m1, 32): the patterns
+        s_old = stab[ar, k]
         s_new = s_old - 2 * w * col
-        rows = s_new[None] if K == 1 else jnp.where(oh_k[:, None], s_new[None], stab_a)
-        e_old = jnp.sum(jnp.where(oh_a, st.energy, 0), dtype=jnp.int32)
-        e_new = jnp.sum(pattern_energies(rows, self.energy), dtype=jnp.int32)
+        if K == 1:
+            rows = s_new[None]
+        else:
+            rows = jnp.where((jnp.arange(K) == k).reshape((K,) + (1,) * s_new.ndim), s_new[None], stab[ar])
+        e_new = jnp.sum(_energies(rows, self.energy, 0), dtype=jnp.int32)
+        onehot = jnp.arange(y, dtype=jnp.int32) == ar
+        e_old = _pick(energy, ar)
         dE = jnp.where(is_ref, 0, e_new - e_old)
         # interaction: log-weight change of this flip (column (k, i) only)
-        Lcol = self._log_ratios(st.W[:, k, i], st.Wc[k, i], g)
-        L = Lcol[a]
-        bd = self._data_scale(st.beta)
+        L = self._flip_log_ratio(column, a, g)
         data_term = jnp.where(dE == 0, jnp.zeros((), dt), -bd * dE.astype(dt))
         dlog = data_term + L  # = -beta * (change of H)
         if self.proposal == "biased":
             # Z after the flip: only the column (k, i) changes
-            Wn = st.W.at[ar, k, i].set(jnp.where(is_ref, w, -w).astype(st.W.dtype))
-            wcn = jnp.where(is_ref, -st.Wc[k, i], st.Wc[k, i])
-            Lcol_new = self._log_ratios(Wn[:, k, i], wcn, g)
+            Lcol = self._log_ratios(column, g)
+            Lcol_new = self._log_ratios(column.at[a].set(-w), g)
             Zn = Z - jnp.sum(jnp.exp(jnp.minimum(Lcol, 0.0))) + jnp.sum(jnp.exp(jnp.minimum(Lcol_new, 0.0)))
             log_acc = data_term + jnp.log(Z) - jnp.log(Zn)
         else:
             log_acc = dlog
-        accept = (jnp.log(u) < log_acc) & act
+        accept = (log_u < log_acc) & act
         improving = accept & (dlog > 0)
         rep = accept & ~is_ref
-        ref = accept & is_ref
-        W = st.W.at[ar, k, i].set(jnp.where(rep, -w, w).astype(st.W.dtype))
-        Wc = st.Wc.at[k, i].set(jnp.where(ref, -st.Wc[k, i], st.Wc[k, i]))
-        stab = jnp.where((oh_a[:, None] & oh_k[None, :] & rep)[:, :, None], s_new, st.stab)
-        energy = jnp.where(oh_a & rep, e_new, st.energy)
-        wsum = st.wsum.at[k, i].add(jnp.where(rep, -2 * w, 0))
+        Wx = Wx.at[a, k, i].set(jnp.where(accept, -w, w).astype(Wx.dtype))
+        stab = stab.at[ar, k].set(jnp.where(rep, s_new, s_old))
+        energy = jnp.where(onehot & rep, e_new, energy)
         # schedules, per accepted moves (appendix B.3)
-        since = st.since + accept.astype(jnp.int32)
+        since = since + accept.astype(jnp.int32)
         upd = since >= self.schedule_every
-        updates = st.updates + upd.astype(jnp.int32)
-        new = self._schedule(updates, dt)
-        beta, gamma, field = (jnp.where(upd, v, old) for v, old in zip(new, (st.beta, st.gamma, st.field)))
-        return AnnealState(
-            W=W, Wc=Wc, stab=stab, wsum=wsum, energy=energy, beta=beta, gamma=gamma, field=field,
-            updates=updates, since=jnp.where(upd, 0, since),
-            stuck=jnp.where(improving, 0, st.stuck + act.astype(jnp.int32)),
-            moves=st.moves + act.astype(jnp.int32), accepted=st.accepted + accept.astype(jnp.int32),
-            best=jnp.minimum(st.best, jnp.min(energy)), restarts=st.restarts, gave_up=st.gave_up,
+        counters = (
+            jnp.where(upd, 0, since),  # since
+            jnp.where(improving, 0, stuck + act.astype(jnp.int32)),  # stuck
+            moves + act.astype(jnp.int32),  # moves
+            accepted + accept.astype(jnp.int32),  # accepted
+            updates + upd.astype(jnp.int32),  # updates
+            jnp.minimum(best, jnp.min(energy)),  # best
+            iv[y + len(_COUNTERS)],  # the block's first schedule update (the table's origin)
         )
+        return Wx, stab, jnp.concatenate([energy, jnp.stack(counters)])
 
-    def _active(self, st: AnnealState):
-        act = (st.moves < self.max_steps) & ~st.gave_up & (st.stuck < self.give_up)
+    def _active(self, energy, stuck, moves, gave_up):
+        act = (moves < self.max_steps) & ~gave_up & (stuck < self.give_up)
         if self.stop_at_solution:
-            act = act & (jnp.min(st.energy) > 0)
+            act = act & (jnp.min(energy) > 0)
         return act
 
     # -------------------------------------------------------------------------------------------
@@ -427,18 +476,40 @@ class Chain(eqx.Module):
         # proposal) or proposal uniform (biased), column 1 -> acceptance uniform
         bits = jax.random.bits(key, (B, 2), dtype=jnp.uint32)
         if self.proposal == "biased":
-            rs = jnp.zeros((B,), jnp.int32)
-            u2s = _unit_uniform(bits[:, 0], dt)
+            props = _unit_uniform(bits[:, 0], dt)
         else:
             # modulo reduction of 32 random bits: bias below n_spins / 2**32 (< 1e-5 for 4e4 spins)
-            rs = (bits[:, 0] % jnp.uint32(n_spins)).astype(jnp.int32)
-            u2s = jnp.zeros((B,), dt)
-        us = _unit_uniform(bits[:, 1], dt)
+            props = _split_spin((bits[:, 0] % jnp.uint32(n_spins)).astype(jnp.int32), K, N)
+        log_us = jnp.log(_unit_uniform(bits[:, 1], dt))
         acc0 = state.accepted
+        # (data scale, coupling) at every schedule update the block can reach: at most one per
+        # schedule_every accepted moves
+        n_upd = (B + self.schedule_every - 1) // self.schedule_every
+        table = jax.vmap(lambda j: jnp.stack(self._scales(*self._schedule(state.updates + j, dt))))(
+            jnp.arange(n_upd + 1, dtype=jnp.int32))
 
         # a fixed-length loop (the trip count is the same for every chain under vmap); inactive
-        # chains idle through the rest of the block
-        st = jax.lax.fori_loop(0, B, lambda t, st: self._move(st, rs[t], us[t], u2s[t], xs), state)
+        # chains idle through the rest of the block. The carry: the spins, the stabilities and
+        # every per-chain counter in one int32 vector (see _move).
+        iv = jnp.concatenate([state.energy, jnp.stack([getattr(state, f) for f in _COUNTERS] + [state.updates])])
+
+        def body(t, c, xs_p):
+            prop = props[t] if self.proposal == "biased" else tuple(p[t] for p in props)
+            return self._move(c, prop, log_us[t], xs_p, state.gave_up, table)
+
+        # patterns padded (zero inputs, stability +1: no energy) and laid out as _pattern_dims
+        xs_p = _to_pattern_dims(xs, 0)
+        Wx, stab, iv = jax.lax.fori_loop(
+            0, B, lambda t, c: body(t, c, xs_p), (self._spins(state), _to_pattern_dims(state.stab, 1), iv))
+        stab = stab.reshape(stab.shape[:2] + (-1,))[..., : state.stab.shape[-1]]
+        W = Wx[:y]
+        beta, gamma, field = self._schedule(iv[y + _COUNTERS.index("updates")], dt)
+        st = eqx.tree_at(
+            lambda z: (z.W, z.Wc, z.stab, z.wsum, z.energy, z.beta, z.gamma, z.field) + tuple(getattr(z, f) for f in _COUNTERS),
+            state,
+            (W, Wx[y] if self._explicit else state.Wc, stab, jnp.sum(W.astype(jnp.int32), axis=0, dtype=jnp.int32),
+             iv[:y], beta, gamma, field) + tuple(iv[y + j] for j in range(len(_COUNTERS))),
+        )
         n_done = st.moves - state.moves
 
         # frozen: restart from a fresh random network, or give up
@@ -471,13 +542,42 @@ class Chain(eqx.Module):
             best_errors=jnp.min(rep_err),
             energy=st.energy,
             beta=st.beta,
-            gamma=self._coupling(st),
+            gamma=self._coupling(st.beta, st.gamma, st.field),
             field=st.field,
             moves=st.moves,
             acceptance=((st.accepted - acc0).astype(dt) / jnp.maximum(n_done, 1).astype(dt)),
             halted=st.gave_up | (st.moves >= self.max_steps),
         )
         return st, info
+
+
+_COUNTERS = ("since", "stuck", "moves", "accepted", "updates", "best")
+"""The per-chain int32 counters of :class:`AnnealState` that a block of moves carries in one vector
+(after the y energies)."""
+
+
+def _pick(v, idx):
+    """``v[idx]`` along the (short, static) leading axis as a chain of selects: elementwise, so
+    that XLA fuses it into its consumers (a dynamic index is a gather kernel of its own under
+    ``vmap``)."""
+    out = v[0]
+    for j in range(1, v.shape[0]):
+        out = jnp.where(idx == j, v[j], out)
+    return out
+
+
+def _total(v):
+    """Sum over the (short, static) leading axis as a chain of adds (fused, unlike a reduction)."""
+    out = v[0]
+    for j in range(1, v.shape[0]):
+        out = out + v[j]
+    return out
+
+
+def _split_spin(r, K, N):
+    """Flat spin index ``r = (a K + k) N + i`` -> ``(a, k, i)``."""
+    j = r % (K * N)
+    return r // (K * N), j // N, j % N
 
 
 def _unit_uniform(bits, dtype):

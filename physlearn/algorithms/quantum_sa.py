@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from .. import _validation as V
 from . import schedules
-from .annealing import RENAMED, AnnealResult, Chain, _solve, _times, common_doc, quantum_coupling
+from .annealing import RENAMED, AnnealResult, Chain, _pick, _solve, _times, common_doc, quantum_coupling
 from .problems import Problem
 
 __all__ = ["QuantumSA", "solve"]
@@ -34,12 +34,17 @@ class QuantumSA(Chain):
 
     field: schedules.Schedule
 
-    def _coupling(self, st):
-        return quantum_coupling(st.beta, st.field, self.replicas)
+    def _coupling(self, beta, gamma, field):
+        return quantum_coupling(beta, field, self.replicas)
 
     def _interaction(self, W, Wc, g):
         nb = jnp.roll(W, 1, axis=0) + jnp.roll(W, -1, axis=0)
         return _times(g, -2 * W * nb)
+
+    def _flip_log_ratio(self, column, a, g):
+        y = self.replicas
+        nb = _pick(column, (a + 1) % y) + _pick(column, (a + y - 1) % y)
+        return _times(g, -2 * _pick(column, a) * nb)
 
     def _data_scale(self, beta):
         return beta / self.replicas

@@ -22,7 +22,9 @@ import jax.numpy as jnp
 
 from .. import _validation as V
 from . import schedules
-from .annealing import INTERACTIONS, RENAMED, AnnealResult, Chain, _log2cosh_diff, _solve, _times, common_doc
+from .annealing import (
+    INTERACTIONS, RENAMED, AnnealResult, Chain, _log2cosh_diff, _pick, _solve, _times, _total, common_doc,
+)
 from .problems import Problem
 
 __all__ = ["ReplicatedSA", "solve"]
@@ -39,8 +41,8 @@ class ReplicatedSA(Chain):
     def _explicit(self) -> bool:
         return self.interaction == "explicit"
 
-    def _coupling(self, st):
-        return st.gamma
+    def _coupling(self, beta, gamma, field):
+        return gamma
 
     def _interaction(self, W, Wc, g):
         S = jnp.sum(W, axis=0, dtype=jnp.int32)
@@ -50,6 +52,13 @@ class ReplicatedSA(Chain):
             ref = _times(g, -2 * Wc * S)
             return jnp.concatenate([rep, ref[None]], axis=0)
         return _log2cosh_diff(g, S[None] - 2 * W, jnp.broadcast_to(S, W.shape))
+
+    def _flip_log_ratio(self, column, a, g):
+        S = _total(column[: self.replicas])
+        if self._explicit:
+            wc = column[self.replicas]
+            return _times(g, -2 * wc * jnp.where(a == self.replicas, S, _pick(column, a)))
+        return _log2cosh_diff(g, S - 2 * _pick(column, a), S)
 
     def _schedule(self, k, dt):
         beta, _, field = super()._schedule(k, dt)

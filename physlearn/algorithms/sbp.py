@@ -191,6 +191,31 @@ class SBP(eqx.Module):
         return SBPState(h=h, opt_state=self._optimizer(epoch, dt).init(h), epoch=epoch,
                         beta=self.beta(epoch).astype(dt))
 
+    def _report(self, h, mm, x, sig, tree: bool, b: int):
+        """End-of-epoch report: training errors of the read-out ``sign(h)`` and the mean negative
+        log-likelihood at magnetizations ``mm``, over contiguous blocks of ``b`` patterns (the
+        last block shifted back to end at pattern M, its repeated patterns masked). Each block's
+        int8 -> float conversion stays in cache: a whole-X expression would make XLA hoist one
+        float copy of every pattern (4 bytes per entry, written and read twice) out of the epoch."""
+        dt = h.dtype
+        m_tot = sig.shape[-1]
+        w = sign_pm(h)
+        var_floor = self.var_floor.astype(dt)
+
+        def block(carry, j):
+            start = jnp.minimum(j * b, m_tot - b)
+            xb = jax.lax.dynamic_slice_in_dim(x, start, b, axis=0)
+            sb = jax.lax.dynamic_slice_in_dim(sig, start, b, axis=0)
+            new = start + jnp.arange(b) >= j * b  # not counted by the previous block
+            wrong = outputs_from_preacts(preactivations(w, xb, tree)) != sb.astype(dt)
+            ll = pattern_log_likelihood(mm, xb, sb, tree=tree, var_floor=var_floor)
+            errs, total = carry
+            return (errs + jnp.sum(new & wrong, dtype=jnp.int32), total + jnp.sum(jnp.where(new, ll, 0))), None
+
+        zero = (jnp.zeros((), jnp.int32), jnp.zeros((), dt))
+        (errs, total), _ = jax.lax.scan(block, zero, jnp.arange(-(-m_tot // b), dtype=jnp.int32))
+        return errs, -total / m_tot
+
     def step(self, key, state: SBPState, problem: Problem):
         """One epoch: a random permutation of the patterns in minibatches, one optimiser step per
         minibatch; then the read-out's training errors."""
@@ -221,11 +246,8 @@ class SBP(eqx.Module):
             return (optax.apply_updates(h, updates), opt_state), None
 
         (h, opt_state), _ = jax.lax.scan(minibatch, (state.h, state.opt_state), idx)
-        w = sign_pm(h)
-        out = outputs_from_preacts(preactivations(w, x, tree))
-        errs = jnp.sum(out != sig.astype(dt), dtype=jnp.int32)
         mm = magnetizations(h, beta)
-        nll = -jnp.mean(pattern_log_likelihood(mm, x, sig, tree=tree, var_floor=self.var_floor.astype(dt)))
+        errs, nll = self._report(h, mm, x, sig, tree, b)
         info = SBPInfo(errors=errs, best_errors=errs, nll=nll, q=jnp.mean(mm * mm), beta=beta)
         epoch = state.epoch + 1
         return SBPState(h=h, opt_state=opt_state, epoch=epoch, beta=self.beta(epoch).astype(dt)), info

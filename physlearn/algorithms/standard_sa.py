@@ -23,11 +23,14 @@ __all__ = ["StandardSA", "solve"]
 class StandardSA(Chain):
     """Standard SA: the shared chain without interaction (the coupling is 0)."""
 
-    def _coupling(self, st):
-        return jnp.zeros_like(st.gamma)
+    def _coupling(self, beta, gamma, field):
+        return jnp.zeros_like(gamma)
 
     def _interaction(self, W, Wc, g):
         return jnp.zeros(W.shape, g.dtype)
+
+    def _flip_log_ratio(self, column, a, g):
+        return jnp.zeros((), g.dtype)
 
 
 _BETA = schedules.exponential(2.0, 1.01)
