@@ -1,0 +1,337 @@
+r"""Large-deviation local entropy with one step of replica symmetry breaking *among the references*
+(free reference). Derivation, reductions and findings: ``docs/theory/rsb_among_references.md``.
+
+The measure :math:`Z=\sum_{\tilde W}e^{y\Phi(\tilde W)}`, :math:`\Phi(\tilde W)=\log\sum_W X(W)
+e^{\gamma W\cdot\tilde W}` (Baldassi et al. PRL 115, 128101 (2015); PNAS 113, E7655 (2016)), is a
+Gibbs measure on the references at inverse temperature :math:`y`. Here the :math:`n\to0`
+references are organised in clusters of :math:`m_r` (Parisi parameter over references,
+:math:`0<m_r\le1`); each reference keeps its :math:`y` replicas. Three replica overlaps: :math:`q_1`
+(replicas of the same reference), :math:`q_m` (of different references in the same cluster),
+:math:`q_0` (of references in different clusters), conjugates :math:`\hat q_1\ge\hat q_m\ge\hat q_0`;
+the free reference gives :math:`\hat Q=\hat S_0=0` at every level and :math:`\hat S_1=\gamma`.
+
+Finite :math:`y`, fixed coupling (per reference, :math:`\Phi_{\rm tot}=\frac1N\mathbb E\log Z`):
+
+.. math::
+
+    \Phi &= -\tfrac y2\hat q_1(1-q_1)-\tfrac{y^2}2(\hat q_1q_1-\hat q_mq_m)
+           -\tfrac{m_ry^2}2(\hat q_mq_m-\hat q_0q_0) + G_S + \alpha G_E,\\
+    G_S &= \frac1{m_r}\int Dz_0\log\int Dz_1\,e^{m_rL_S(\sqrt{\hat q_0}z_0+\sqrt{\hat q_m-\hat q_0}z_1)},\quad
+    L_S(x)=\log\sum_{\tilde W=\pm1}\int Dz_2\,[2\cosh(x+\gamma\tilde W+\sqrt{\hat q_1-\hat q_m}z_2)]^y,\\
+    G_E &= \frac1{m_r}\int Dz_0\log\int Dz_1\,e^{m_rL_E(\kappa-\sqrt{q_0}z_0-\sqrt{q_m-q_0}z_1)},\quad
+    L_E(v)=\log\int Dz_2\,H\Big(\frac{v-\sqrt{q_1-q_m}z_2}{\sqrt{1-q_1}}\Big)^y .
+
+The reference sum sits *inside* the cluster integral (the existing finite-:math:`y` 1RSB of
+:mod:`physlearn.theory._le_finite_y_1rsb` splits the replicas of one reference instead, with the
+reference sum outside). Exact reductions (tested): :math:`m_r=1` is the RS functional of
+:mod:`physlearn.theory._le_finite_y` with :math:`(q_0,q_1)` for any :math:`(q_m,\hat q_m)`;
+:math:`q_m=q_0,\hat q_m=\hat q_0` is that RS functional for any :math:`m_r`; :math:`m_r\to0` is RS with
+:math:`(q_m,q_1)`; at :math:`\gamma=0` it is
+:math:`\log2+\frac1{m_r}[\Phi^{\rm 1RSB}_{\rm groups}(y\to m_ry,\,m\to y)-\log2]` of the existing
+finite-:math:`y` 1RSB.
+
+:math:`y\to\infty` at fixed :math:`d` (:math:`\mu=m_ry`, :math:`q_1-q_m=\delta q/y`,
+:math:`\hat q_1-\hat q_m=\delta\hat q/y`, :math:`\hat S` conjugate to :math:`S=1-2d`; the inner integrals
+become the Moreau envelopes :math:`M_S, M_E` of :mod:`physlearn.theory.local_entropy`):
+
+.. math::
+
+    S_I &= -\hat SS-\tfrac12\hat q_1(1-q_1)-\tfrac12(\delta\hat q\,q_1+\hat q_1\delta q)
+           -\tfrac\mu2(\hat q_1q_1-\hat q_0q_0)\\
+        &\quad+\frac1\mu\int Dz_0\log\int Dz_1\,e^{\mu M_S(|\sqrt{\hat q_0}z_0+\sqrt{\hat q_1-\hat q_0}z_1|+\hat S)}
+           +\frac\alpha\mu\int Dz_0\log\int Dz_1\,e^{\mu M_E\big(\frac{\kappa-\sqrt{q_0}z_0-\sqrt{q_1-q_0}z_1}{\sqrt{1-q_1}}\big)},
+
+a zero-temperature 1RSB on top of the RS envelopes. Reductions (tested): :math:`q_0=q_1,\hat q_0=\hat q_1`
+is the RS :math:`S_I` of :func:`physlearn.theory.local_entropy.free_entropy` for any :math:`\mu`;
+:math:`\mu\to0` is that RS functional with :math:`q_1` for any :math:`(q_0,\hat q_0)`. The complexity of
+the clusters of references is :math:`\Sigma(\mu)=-\mu^2\partial_\mu S_I`; the physical :math:`\mu^*`
+has :math:`\Sigma=0` (the minimum of :math:`S_I(\mu)`).
+
+Numerics. Both entropic middle integrals have the form :math:`\int Dz\,e^{f(b+\sigma z)}` with
+:math:`f(x)=\mu|x|+\varphi(|x|)` even, :math:`\varphi` smooth and bounded on :math:`x\ge0`
+(:math:`\varphi=\mu(M_S(x+\hat S)-x)`, resp. :math:`m_r(L_S(x)-yx)`, :math:`\mu=m_ry`): split at the
+kink :math:`x=0`, each half is :math:`e^{\mu b+\mu^2\sigma^2/2}H(c)` times a truncated-Gaussian mean of
+:math:`e^\varphi` (:func:`log_even_tilted`, no cancellation, no bimodal integrand). The energetic middle
+integrands are log-concave: Gauss--Hermite recentred at the maximiser (:func:`_le_finite_y_1rsb._log_mid`).
+The innermost finite-:math:`y` levels are the exact forms of :mod:`physlearn.theory._le_1rsb` with
+:math:`m=y`. Everything is a pure function of the order parameters (jit/vmap/grad).
+
+Saddle point. The trace is bilinear, so stationarity is two explicit maps (overlaps -> conjugates,
+conjugates -> overlaps): :func:`conjugates_inf`/:func:`overlaps_inf` (:math:`y=\infty`, with
+:math:`S=\partial_{\hat S}G_S` fixing :math:`\hat S`) and :func:`conjugates_fy`/:func:`overlaps_fy`
+(finite :math:`y`). :func:`to_theta_inf`/:func:`from_theta_inf` (and ``_fy``) map unconstrained
+vectors onto the admissible domain; :func:`start_inf`/:func:`start_fy` open a gap on top of an RS
+saddle; :func:`collapsed_inf`/:func:`collapsed_fy` detect a return to RS.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import numerics as nm
+from . import _le_1rsb as r1
+from ._le_finite_y_1rsb import _log_mid
+
+DEFAULT_N = 64  # outer nodes per half line (y = inf)
+DEFAULT_N_IN = 24  # nodes of the middle (cluster) level at y = inf
+DEFAULT_N_FY = 32  # outer nodes per half line (finite y)
+DEFAULT_N_MID = 16  # middle (cluster) level, finite y
+DEFAULT_N_IN_FY = 16  # innermost (one reference) level, finite y (per piece)
+COLLAPSE = 1e-6  # (q_1 - q_0)/(1 - q_0) (y = inf) or (q_m - q_0)/(1 - q_0) (finite y) below this: RS
+_SIG2_FLOOR = 1e-24
+_LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+
+NAMES_INF = ("q0", "q1", "dq", "q0_hat", "q1_hat", "dq_hat", "S_hat", "mu")
+NAMES_FY = ("q0", "qm", "q1", "q0_hat", "qm_hat", "q1_hat")
+
+
+# --------------------------------------------------------------------------------------------
+# the cluster (middle) level
+# --------------------------------------------------------------------------------------------
+def _log_trunc_mean_exp(phi, c, n):
+    r""":math:`\log\int_c^\infty Dz\,e^{\varphi(z)}/H(c)` (``phi`` vectorised), the nodes of
+    :func:`physlearn.theory._le_1rsb._trunc_expect` (clustered at the edge) with log weights."""
+    s, ws = nm._gauss_legendre01(n)
+    s = jnp.asarray(s, dtype=jnp.result_type(c, float))
+    ws = jnp.asarray(ws, dtype=s.dtype)
+    cc = jnp.maximum(c, -9.0)
+    cp = jnp.maximum(cc, 0.0)
+    cn = jnp.minimum(cc, 0.0)
+    U = 80.0 / (cp + jnp.sqrt(cp * cp + 80.0))
+    z = jnp.concatenate([cp + U * s * s, cn - cn * s * s])
+    jac = jnp.concatenate([2.0 * U * s * ws, -2.0 * cn * s * ws])
+    pos = jac > 0
+    lw = jnp.where(pos, jnp.log(jnp.where(pos, jac, 1.0)) - 0.5 * z * z - _LOG_SQRT_2PI - nm.log_H(cc), -jnp.inf)
+    return jax.scipy.special.logsumexp(lw + jnp.where(pos, phi(z), 0.0))
+
+
+def _log_tilted_half(phi, b, sig, mu, n):
+    r""":math:`\log\int_{z>-b/\sigma}Dz\,e^{\mu(b+\sigma z)+\varphi(b+\sigma z)}` (completing the square)."""
+    c = -b / sig - mu * sig
+    ms = mu * sig
+    return mu * b + 0.5 * ms * ms + nm.log_H(c) + _log_trunc_mean_exp(lambda t: phi(b + sig * (t + ms)), c, n)
+
+
+def log_even_tilted(phi, b, sig2, mu, n):
+    r""":math:`\log\int Dz\,e^{f(b+\sigma z)}`, :math:`f(x)=\mu|x|+\varphi(|x|)`, :math:`\sigma^2=` ``sig2``;
+    ``phi`` (vectorised) smooth and bounded on :math:`x\ge0`. The line is split at the kink and each
+    half is an exponentially tilted truncated Gaussian: exact up to the quadrature of :math:`e^\varphi`."""
+    sig = jnp.sqrt(jnp.maximum(sig2, _SIG2_FLOOR))
+    return jnp.logaddexp(_log_tilted_half(phi, b, sig, mu, n), _log_tilted_half(phi, -b, sig, mu, n))
+
+
+# --------------------------------------------------------------------------------------------
+# y -> infinity, fixed d
+# --------------------------------------------------------------------------------------------
+def entropic_inf(p0, p1, dp, sh, mu, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r""":math:`G_S=\frac1\mu\int Dz_0\log\int Dz_1e^{\mu M_S(|\sqrt{\hat q_0}z_0+\sqrt{\hat q_1-\hat q_0}z_1|+\hat S)}`
+    (even in :math:`z_0`: one half line)."""
+    from .local_entropy import moreau_entropic
+
+    def phi(x):
+        return mu * (moreau_entropic(x + sh, dp) - x)
+
+    zs, ws = nm.half_line_rule(jnp.zeros_like(p0), n)
+    v = jax.vmap(lambda z: log_even_tilted(phi, jnp.sqrt(p0) * z, p1 - p0, mu, n_in))(zs)
+    return 2.0 * jnp.sum(ws * v) / mu
+
+
+def _energetic_mid_start(v0, s_mid, s_out2, mu):
+    r"""Start of the Newton search of :func:`_log_mid` for :math:`\max_z[-z^2/2+\mu\ell(v_0-s z)]`,
+    :math:`\ell\approx\log H(\cdot/\sqrt{s_{\rm out}^2})`: the closed-form Laplace point of that model."""
+    from .local_entropy import _u_of
+
+    so = jnp.sqrt(s_out2)
+    u = _u_of(v0 / so, mu * s_mid * s_mid / s_out2)
+    return mu * s_mid * nm.GH(u) / so
+
+
+def energetic_inf(q0, q1, dq, mu, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r""":math:`G_E=\frac1\mu\int Dz_0\log\int Dz_1e^{\mu M_E((\kappa-\sqrt{q_0}z_0-\sqrt{q_1-q_0}z_1)/\sqrt{1-q_1})}`
+    (split at :math:`z_0=\kappa/\sqrt{q_0}`)."""
+    from .local_entropy import moreau_energetic
+
+    s1 = jnp.sqrt(1.0 - q1)
+    sm = jnp.sqrt(jnp.maximum(q1 - q0, _SIG2_FLOOR))
+    K = dq / (1.0 - q1)
+
+    def f(z):
+        v0 = kappa - jnp.sqrt(q0) * z
+        F = jax.vmap(lambda zz: mu * moreau_energetic((v0 - sm * zz) / s1, K))
+        z_start = jax.lax.stop_gradient(_energetic_mid_start(v0, sm, 1.0 - q1 + dq, mu))
+        return _log_mid(F, z_start, n_in)
+
+    return nm.gauss_expect_split(f, kappa / jnp.sqrt(q0), n) / mu
+
+
+def free_entropy(theta, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r""":math:`S_I(\theta;d)` at :math:`y\to\infty` (module docstring),
+    ``theta = (q0, q1, dq, q0_hat, q1_hat, dq_hat, S_hat, mu)``. Composable (jit, grad, vmap)."""
+    q0, q1, dq, p0, p1, dp, sh, mu = (theta[i] for i in range(8))
+    S = 1.0 - 2.0 * d
+    trace = -sh * S - 0.5 * p1 * (1.0 - q1) - 0.5 * (dp * q1 + p1 * dq) - 0.5 * mu * (p1 * q1 - p0 * q0)
+    return trace + entropic_inf(p0, p1, dp, sh, mu, n, n_in) + alpha * energetic_inf(q0, q1, dq, mu, kappa, n, n_in)
+
+
+def conjugates_inf(q, mu, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r"""Overlaps ``q = (q0, q1, dq)`` -> conjugates ``(q0_hat, q1_hat, dq_hat)`` (stationarity in the
+    overlaps): :math:`\hat q_1=2\alpha\partial_{\delta q}G_E`, :math:`\hat q_0=-2\alpha\partial_{q_0}G_E/\mu`,
+    :math:`\delta\hat q=(1-\mu)\hat q_1+2\alpha\partial_{q_1}G_E`."""
+    e0, e1, ed = jax.grad(energetic_inf, (0, 1, 2))(q[0], q[1], q[2], mu, kappa, n, n_in)
+    p1 = 2.0 * alpha * ed
+    return jnp.stack([-2.0 * alpha * e0 / mu, p1, (1.0 - mu) * p1 + 2.0 * alpha * e1])
+
+
+def overlaps_inf(p, sh, mu, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r"""Conjugates ``p = (q0_hat, q1_hat, dq_hat)`` and :math:`\hat S` -> ``((q0, q1, dq), S)``
+    (stationarity in the conjugates): :math:`q_1=2\partial_{\delta\hat q}G_S`,
+    :math:`q_0=-2\partial_{\hat q_0}G_S/\mu`, :math:`\delta q=2\partial_{\hat q_1}G_S-(1-q_1)-\mu q_1`,
+    :math:`S=\partial_{\hat S}G_S` (the distance that this :math:`\hat S` implies)."""
+    g0, g1, gd, gs = jax.grad(entropic_inf, (0, 1, 2, 3))(p[0], p[1], p[2], sh, mu, n, n_in)
+    q1 = 2.0 * gd
+    return jnp.stack([-2.0 * g0 / mu, q1, 2.0 * g1 - (1.0 - q1) - mu * q1]), gs
+
+
+def complexity_inf(theta, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r""":math:`\Sigma(\mu)=-\mu^2\partial_\mu S_I` (envelope theorem at a saddle point): log-number per
+    weight of the clusters of references; 0 at the physical :math:`\mu^*`, 0 at a collapse."""
+    mu = theta[7]
+    return -mu * mu * jax.grad(free_entropy)(theta, d, alpha, kappa, n, n_in)[7]
+
+
+def to_theta_inf(x):
+    r"""Unconstrained ``x`` -> admissible ``theta``: :math:`0<q_0<q_1<1`, :math:`\delta q>0`,
+    :math:`0<\hat q_0<\hat q_1`, :math:`\delta\hat q>0`, :math:`\hat S` free, :math:`\mu>0`."""
+    q1 = jax.nn.sigmoid(x[1])
+    p1 = jnp.exp(x[4])
+    return jnp.stack([q1 * jax.nn.sigmoid(x[0]), q1, jnp.exp(x[2]), p1 * jax.nn.sigmoid(x[3]), p1,
+                      jnp.exp(x[5]), x[6], jnp.exp(x[7])])
+
+
+def from_theta_inf(t):
+    lg = lambda p: jnp.log(p) - jnp.log1p(-p)  # noqa: E731
+    return jnp.stack([lg(t[0] / t[1]), lg(t[1]), jnp.log(t[2]), lg(t[3] / t[4]), jnp.log(t[4]),
+                      jnp.log(t[5]), t[6], jnp.log(t[7])])
+
+
+def start_inf(rs, mu, gap=0.1):
+    r"""Start on top of the RS saddle ``rs = (q1, dq, q1_hat, dq_hat, S_hat)`` of
+    :func:`physlearn.theory.local_entropy.binary`: the clusters' overlap :math:`q_0=q_1-\text{gap}(1-q_1)`
+    (a gap opened between clusters of references), conjugates from RS. Returns ``theta``."""
+    q1, dq, p1, dp, sh = (rs[i] for i in range(5))
+    q0 = q1 - gap * (1.0 - q1)
+    return jnp.stack([q0, q1, dq, p1 * q0 / q1, p1, dp, sh, jnp.asarray(mu, q1.dtype) + 0 * q1])
+
+
+def collapsed_inf(theta, tol=COLLAPSE):
+    return (theta[1] - theta[0]) < tol * (1.0 - theta[0])
+
+
+# --------------------------------------------------------------------------------------------
+# finite y, fixed coupling
+# --------------------------------------------------------------------------------------------
+def entropic_fy(p0, pm, p1, gamma, y, mr, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN_FY):
+    r""":math:`G_S` of the module docstring (finite :math:`y`); the reference sum is inside the cluster
+    level, the innermost level is :func:`physlearn.theory._le_1rsb.log_inner_entropic` with :math:`m=y`."""
+    dc = p1 - pm
+
+    def L(x):
+        return jnp.logaddexp(r1.log_inner_entropic(x + gamma, dc, y, n_in), r1.log_inner_entropic(x - gamma, dc, y, n_in))
+
+    def phi(x):
+        return mr * (jax.vmap(L)(x) - y * x)
+
+    zs, ws = nm.half_line_rule(jnp.zeros_like(p0), n)
+    v = jax.vmap(lambda z: log_even_tilted(phi, jnp.sqrt(p0) * z, pm - p0, mr * y, n_mid))(zs)
+    return 2.0 * jnp.sum(ws * v) / mr
+
+
+def energetic_fy(q0, qm, q1, y, mr, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN_FY):
+    r""":math:`G_E` of the module docstring (finite :math:`y`); innermost level
+    :func:`physlearn.theory._le_1rsb._log_inner_energetic` with :math:`m=y`."""
+    sm = jnp.sqrt(jnp.maximum(qm - q0, _SIG2_FLOOR))
+    s1 = jnp.sqrt(1.0 - q1)
+
+    def f(z):
+        v0 = kappa - jnp.sqrt(q0) * z
+        F = jax.vmap(lambda zz: mr * r1._log_inner_energetic(v0 - sm * zz, q1 - qm, s1, y, n_in))
+        z_start = jax.lax.stop_gradient(_energetic_mid_start(v0, sm, 1.0 - qm, mr * y))
+        return _log_mid(F, z_start, n_mid)
+
+    return nm.gauss_expect_split(f, kappa / jnp.sqrt(q0), n) / mr
+
+
+def total_free_entropy(theta, gamma, y, mr, alpha, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID,
+                       n_in=DEFAULT_N_IN_FY):
+    r""":math:`\Phi(\theta;\gamma,y,m_r)` of the module docstring (per reference, whole replicated
+    system), ``theta = (q0, qm, q1, q0_hat, qm_hat, q1_hat)``. Composable (jit, grad, vmap)."""
+    q0, qm, q1, p0, pm, p1 = (theta[i] for i in range(6))
+    trace = (-0.5 * y * p1 * (1.0 - q1) - 0.5 * y * y * (p1 * q1 - pm * qm)
+             - 0.5 * mr * y * y * (pm * qm - p0 * q0))
+    return (trace + entropic_fy(p0, pm, p1, gamma, y, mr, n, n_mid, n_in)
+            + alpha * energetic_fy(q0, qm, q1, y, mr, kappa, n, n_mid, n_in))
+
+
+def conjugates_fy(q, y, mr, alpha, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN_FY):
+    r"""Overlaps ``(q0, qm, q1)`` -> conjugates ``(q0_hat, qm_hat, q1_hat)``:
+    :math:`\hat q_0=-2\alpha\partial_{q_0}G_E/(m_ry^2)`, :math:`\hat q_m=-2\alpha\partial_{q_m}G_E/(y^2(1-m_r))`,
+    :math:`\hat q_1=2\alpha\partial_{q_1}G_E/(y(y-1))`."""
+    e = jax.grad(lambda qq: energetic_fy(qq[0], qq[1], qq[2], y, mr, kappa, n, n_mid, n_in))(q)
+    y2 = y * y
+    return jnp.stack([-2.0 * alpha * e[0] / (mr * y2), -2.0 * alpha * e[1] / (y2 * (1.0 - mr)),
+                      2.0 * alpha * e[2] / (y * (y - 1.0))])
+
+
+def overlaps_fy(p, gamma, y, mr, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN_FY):
+    r"""Conjugates ``(q0_hat, qm_hat, q1_hat)`` -> overlaps ``(q0, qm, q1)``:
+    :math:`q_0=-2\partial_{\hat q_0}G_S/(m_ry^2)`, :math:`q_m=-2\partial_{\hat q_m}G_S/(y^2(1-m_r))`,
+    :math:`q_1=(2\partial_{\hat q_1}G_S-y)/(y(y-1))`."""
+    s = jax.grad(lambda pp: entropic_fy(pp[0], pp[1], pp[2], gamma, y, mr, n, n_mid, n_in))(p)
+    y2 = y * y
+    return jnp.stack([-2.0 * s[0] / (mr * y2), -2.0 * s[1] / (y2 * (1.0 - mr)), (2.0 * s[2] - y) / (y * (y - 1.0))])
+
+
+def derived_fy(theta, gamma, y, mr, alpha, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN_FY):
+    r"""At a saddle point (envelope theorem): ``(Phi, S, phi_int, Sigma_int, Sigma_ext, complexity)``.
+    :math:`S=\partial_\gamma\Phi/y`; :math:`\phi_{\rm int}=\partial_y\Phi` at fixed :math:`m_r` (the
+    :math:`y`-derivative of the free entropy of a cluster, averaged over the :math:`m_r`-weighted
+    clusters: what a message-passing fixed point inside one cluster measures);
+    :math:`\Sigma_{\rm int}=\phi_{\rm int}-\gamma S`; :math:`\Sigma_{\rm ext}=\Phi-y\phi_{\rm int}`;
+    complexity of the clusters of references :math:`\Sigma=-m_r^2\partial_{m_r}\Phi` (the free entropy of
+    a typical cluster is :math:`\Phi-\Sigma/m_r`). The overlap of two replicas drawn inside one cluster
+    (focusing BP's :math:`\langle m_W^2\rangle`) is ``theta[1]`` (:math:`q_m`)."""
+    th = jax.lax.stop_gradient(theta)
+    P = lambda g, yy, mm: total_free_entropy(th, g, yy, mm, alpha, kappa, n, n_mid, n_in)  # noqa: E731
+    tot = P(gamma, y, mr)
+    dg, dy, dm = jax.grad(P, (0, 1, 2))(gamma, y, mr)
+    S = dg / y
+    return tot, S, dy, dy - gamma * S, tot - y * dy, -mr * mr * dm
+
+
+def to_theta_fy(x):
+    r"""Unconstrained ``x`` -> admissible ``theta``: :math:`0<q_0<q_m<q_1<1`,
+    :math:`0<\hat q_0<\hat q_m<\hat q_1`."""
+    q1 = jax.nn.sigmoid(x[2])
+    qm = q1 * jax.nn.sigmoid(x[1])
+    p1 = jnp.exp(x[5])
+    pm = p1 * jax.nn.sigmoid(x[4])
+    return jnp.stack([qm * jax.nn.sigmoid(x[0]), qm, q1, pm * jax.nn.sigmoid(x[3]), pm, p1])
+
+
+def from_theta_fy(t):
+    lg = lambda p: jnp.log(p) - jnp.log1p(-p)  # noqa: E731
+    return jnp.stack([lg(t[0] / t[1]), lg(t[1] / t[2]), lg(t[2]), lg(t[3] / t[4]), lg(t[4] / t[5]), jnp.log(t[5])])
+
+
+def start_fy(theta_rs, frac=0.5):
+    r"""Start on top of the finite-:math:`y` RS saddle ``theta_rs = (q0, q1, q0_hat, q1_hat)`` of
+    :mod:`physlearn.theory._le_finite_y`: the clusters hold the replicas of different references at
+    :math:`q_m=q_0+\text{frac}(q_1-q_0)` (and likewise :math:`\hat q_m`). Returns ``theta``."""
+    q0, q1, p0, p1 = (theta_rs[i] for i in range(4))
+    return jnp.stack([q0, q0 + frac * (q1 - q0), q1, p0, p0 + frac * (p1 - p0), p1])
+
+
+def collapsed_fy(theta, tol=COLLAPSE):
+    return (theta[1] - theta[0]) < tol * (1.0 - theta[0])
