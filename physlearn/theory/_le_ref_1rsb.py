@@ -59,7 +59,10 @@ The innermost finite-:math:`y` levels are the exact forms of :mod:`physlearn.the
 Saddle point. The trace is bilinear, so stationarity is two explicit maps (overlaps -> conjugates,
 conjugates -> overlaps): :func:`conjugates_inf`/:func:`overlaps_inf` (:math:`y=\infty`, with
 :math:`S=\partial_{\hat S}G_S` fixing :math:`\hat S`) and :func:`conjugates_fy`/:func:`overlaps_fy`
-(finite :math:`y`). :func:`to_theta_inf`/:func:`from_theta_inf` (and ``_fy``) map unconstrained
+(finite :math:`y`), composed into one sweep by :func:`sweep_inf`/:func:`sweep_fy`. The Parisi parameter
+is not part of the sweep: :math:`\mu^*` solves :math:`\partial_\mu S_I=0` (zero complexity, the minimum of
+:math:`S_I(\mu)`); at finite :math:`y`, :math:`m_r^*\in(0,1)` solves :math:`\Sigma(m_r)=0` if
+:math:`\Sigma(1)<0`, else :math:`m_r=1` (reconstruction at :math:`m_r=1-10^{-3}`). :func:`to_theta_inf`/:func:`from_theta_inf` (and ``_fy``) map unconstrained
 vectors onto the admissible domain; :func:`start_inf`/:func:`start_fy` open a gap on top of an RS
 saddle; :func:`collapsed_inf`/:func:`collapsed_fy` detect a return to RS.
 """
@@ -80,6 +83,8 @@ DEFAULT_N_FY = 32  # outer nodes per half line (finite y)
 DEFAULT_N_MID = 16  # middle (cluster) level, finite y
 DEFAULT_N_IN_FY = 16  # innermost (one reference) level, finite y (per piece)
 COLLAPSE = 1e-6  # (q_1 - q_0)/(1 - q_0) (y = inf) or (q_m - q_0)/(1 - q_0) (finite y) below this: RS
+COLLAPSE_M1 = 5e-3  # finite y at m_r -> 1: the q_m map divides quadrature noise by 1 - m_r; spurious gaps ~1e-3 remain
+M_ONE = 1.0 - 1e-3  # the m_r -> 1 (reconstruction) limit, taken numerically as in _le_1rsb.M_ONE
 _SIG2_FLOOR = 1e-24
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -199,6 +204,32 @@ def overlaps_inf(p, sh, mu, n=DEFAULT_N, n_in=DEFAULT_N_IN):
     return jnp.stack([-2.0 * g0 / mu, q1, 2.0 * g1 - (1.0 - q1) - mu * q1]), gs
 
 
+_SECANT = 7
+
+
+def sweep_inf(q, sh, mu, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
+    r"""One sweep of the :math:`y=\infty` stationarity maps at fixed :math:`\mu`: overlaps ``q = (q0, q1, dq)``
+    -> conjugates (:func:`conjugates_inf`) -> :math:`\hat S` with :math:`\partial_{\hat S}G_S=1-2d` (secant
+    steps from ``sh``) -> overlaps (:func:`overlaps_inf`). Returns ``(q', p, S_hat, |S - (1 - 2d)|)``; a
+    fixed point ``q' = q`` is a saddle point of :func:`free_entropy` in all but :math:`\mu`. The collapsed
+    (RS) point is a fixed point too (section 7 of the derivation page: repelling at :math:`y=\infty`)."""
+    p = conjugates_inf(q, mu, alpha, kappa, n, n_in)
+    S = 1.0 - 2.0 * d
+
+    def f(s):
+        return overlaps_inf(p, s, mu, n, n_in)[1] - S
+
+    def body(_, st):
+        a, fa, b, fb = st
+        c = b - fb * (b - a) / (fb - fa)
+        c = jnp.where(jnp.isfinite(c), c, b)
+        return b, fb, c, f(c)
+
+    b0 = sh * 1.001 + 1e-4
+    _, _, shn, res = jax.lax.fori_loop(0, _SECANT, body, (sh, f(sh), b0, f(b0)))
+    return overlaps_inf(p, shn, mu, n, n_in)[0], p, shn, jnp.abs(res)
+
+
 def complexity_inf(theta, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
     r""":math:`\Sigma(\mu)=-\mu^2\partial_\mu S_I` (envelope theorem at a saddle point): log-number per
     weight of the clusters of references; 0 at the physical :math:`\mu^*`, 0 at a collapse."""
@@ -296,6 +327,14 @@ def overlaps_fy(p, gamma, y, mr, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAU
     s = jax.grad(lambda pp: entropic_fy(pp[0], pp[1], pp[2], gamma, y, mr, n, n_mid, n_in))(p)
     y2 = y * y
     return jnp.stack([-2.0 * s[0] / (mr * y2), -2.0 * s[1] / (y2 * (1.0 - mr)), (2.0 * s[2] - y) / (y * (y - 1.0))])
+
+
+def sweep_fy(q, gamma, y, mr, alpha, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN_FY):
+    r"""One sweep of the finite-:math:`y` stationarity maps at fixed :math:`(\gamma,y,m_r)`: overlaps
+    ``(q0, qm, q1)`` -> conjugates -> overlaps. Returns ``(q', p)``; a fixed point is a saddle point of
+    :func:`total_free_entropy`. The collapsed (RS) point is always a fixed point."""
+    p = conjugates_fy(q, y, mr, alpha, kappa, n, n_mid, n_in)
+    return overlaps_fy(p, gamma, y, mr, n, n_mid, n_in), p
 
 
 def derived_fy(theta, gamma, y, mr, alpha, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN_FY):
