@@ -1,4 +1,4 @@
-"""1RSB among the references (physlearn.theory._le_ref_1rsb): exact reductions of the finite-y and
+"""1RSB among the references (physlearn.theory.local_entropy._ref_1rsb): exact reductions of the finite-y and
 y -> inf functionals to the RS ones and to the existing finite-y 1RSB, derivatives, and the
 instability of the y -> inf RS saddle towards clusters of references."""
 
@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from physlearn.theory import _le_finite_y as fy
-from physlearn.theory import _le_finite_y_1rsb as f1
-from physlearn.theory import _le_ref_1rsb as rr
+from physlearn.theory.local_entropy import _finite_y as fy
+from physlearn.theory.local_entropy import _finite_y_1rsb as f1
+from physlearn.theory.local_entropy import _ref_1rsb as rr
 from physlearn.theory import local_entropy as le
 
 INF = dict(n=24, n_in=16)
@@ -152,3 +152,50 @@ def test_y_inf_rs_saddle_is_unstable_towards_clusters_of_references():
         q, _, s, _ = sweep(q, s)
         gaps.append(float(q[1] - q[0]))
     assert gaps[1] > 2 * gaps[0] and gaps[3] > gaps[2] > gaps[1], gaps
+
+
+# --------------------------------------------------------------------------------------------
+# the public entry points (local_entropy.fixed_coupling_ref_1rsb, local_entropy.free_reference_ref_1rsb)
+# --------------------------------------------------------------------------------------------
+CHEAP_FY = dict(n=12, n_mid=8, n_in=12, n_rs_in=16)
+
+
+def test_entry_points_validate_their_input():
+    with pytest.raises(ValueError, match="m_r"):
+        le.fixed_coupling_ref_1rsb(0.6, 0.5, 5.0, m_r=1.5)
+    with pytest.raises(ValueError, match="y"):
+        le.fixed_coupling_ref_1rsb(0.6, 0.5, 0.5)
+    with pytest.raises(ValueError, match="alpha"):
+        le.fixed_coupling_ref_1rsb(-0.6, 0.5, 5.0)
+    with pytest.raises(ValueError, match="mu"):
+        le.free_reference_ref_1rsb(0.6, 0.05, mu=-1.0)
+    with pytest.raises(ValueError, match="d"):
+        le.free_reference_ref_1rsb(0.6, 0.7)
+
+
+@pytest.mark.slow
+def test_fixed_coupling_without_condensation_is_rs_and_with_it_is_not():
+    """y = 5 (alpha = 0.6, gamma = 0.5): the clusters of references do not condense (m_r = 1), so d,
+    Sigma_int and the free entropy are the RS ones (exact reduction at m_r = 1, evaluated on the RS
+    saddle); y = 20, gamma = 0.6: Sigma(1) < 0, the physical m_r* < 1 has zero complexity, and the
+    external entropy, negative in RS, is raised (derivation page, section 11)."""
+    r = le.fixed_coupling_ref_1rsb(0.6, [0.5, 0.6], [5.0, 20.0], **CHEAP_FY)
+    rs = le.fixed_coupling_rs(0.6, [0.5, 0.6], [5.0, 20.0], n=CHEAP_FY["n"], n_in=CHEAP_FY["n_rs_in"])
+    assert float(r.m_r[0]) == 1.0 and not bool(r.condensed[0])
+    for f in ("d", "internal_entropy", "free_entropy"):
+        assert abs(float(getattr(r, f)[0]) - float(getattr(rs, f)[0])) < 1e-6, f
+    assert 0.3 < float(r.m_r[1]) < 0.9 and bool(r.condensed[1]) and abs(float(r.complexity[1])) < 1e-6
+    assert float(rs.external_entropy[1]) < 0 < float(r.external_entropy[1])
+    assert float(r.q0[1]) < float(r.qm[1]) < float(r.q1[1])
+
+
+@pytest.mark.slow
+def test_y_inf_local_entropy_lies_below_rs_at_zero_complexity():
+    """alpha = 0.6, d = 0.05: a genuine 1RSB saddle (q0 < q1) at mu*, zero complexity, S_I below the RS
+    value (RS is the mu -> 0 member: an upper bound), and S_I(mu*) is the minimum over mu."""
+    r = le.free_reference_ref_1rsb(0.6, 0.05, n_1rsb=24, n_in=16)
+    assert not bool(r.collapsed) and float(r.q0) < float(r.q1) - 1e-3
+    assert abs(float(r.complexity)) < 1e-6
+    assert float(r.entropy) < float(r.entropy_rs) - 1e-5
+    for mu in (0.7 * float(r.mu), 1.4 * float(r.mu)):
+        assert float(le.free_reference_ref_1rsb(0.6, 0.05, mu=mu, n_1rsb=24, n_in=16).entropy) > float(r.entropy)

@@ -22,9 +22,9 @@ Finite :math:`y`, fixed coupling (per reference, :math:`\Phi_{\rm tot}=\frac1N\m
     L_E(v)=\log\int Dz_2\,H\Big(\frac{v-\sqrt{q_1-q_m}z_2}{\sqrt{1-q_1}}\Big)^y .
 
 The reference sum sits *inside* the cluster integral (the existing finite-:math:`y` 1RSB of
-:mod:`physlearn.theory._le_finite_y_1rsb` splits the replicas of one reference instead, with the
+:mod:`physlearn.theory.local_entropy._finite_y_1rsb` splits the replicas of one reference instead, with the
 reference sum outside). Exact reductions (tested): :math:`m_r=1` is the RS functional of
-:mod:`physlearn.theory._le_finite_y` with :math:`(q_0,q_1)` for any :math:`(q_m,\hat q_m)`;
+:mod:`physlearn.theory.local_entropy._finite_y` with :math:`(q_0,q_1)` for any :math:`(q_m,\hat q_m)`;
 :math:`q_m=q_0,\hat q_m=\hat q_0` is that RS functional for any :math:`m_r`; :math:`m_r\to0` is RS with
 :math:`(q_m,q_1)`; at :math:`\gamma=0` it is
 :math:`\log2+\frac1{m_r}[\Phi^{\rm 1RSB}_{\rm groups}(y\to m_ry,\,m\to y)-\log2]` of the existing
@@ -52,8 +52,8 @@ Numerics. Both entropic middle integrals have the form :math:`\int Dz\,e^{f(b+\s
 (:math:`\varphi=\mu(M_S(x+\hat S)-x)`, resp. :math:`m_r(L_S(x)-yx)`, :math:`\mu=m_ry`): split at the
 kink :math:`x=0`, each half is :math:`e^{\mu b+\mu^2\sigma^2/2}H(c)` times a truncated-Gaussian mean of
 :math:`e^\varphi` (:func:`log_even_tilted`, no cancellation, no bimodal integrand). The energetic middle
-integrands are log-concave: Gauss--Hermite recentred at the maximiser (:func:`_le_finite_y_1rsb._log_mid`).
-The innermost finite-:math:`y` levels are the exact forms of :mod:`physlearn.theory._le_1rsb` with
+integrands are log-concave: Gauss--Hermite recentred at the maximiser (:func:`physlearn.theory.local_entropy._finite_y_1rsb._log_mid`).
+The innermost finite-:math:`y` levels are the exact forms of :mod:`physlearn.theory._envelopes` with
 :math:`m=y`. Everything is a pure function of the order parameters (jit/vmap/grad).
 
 Saddle point. The trace is bilinear, so stationarity is two explicit maps (overlaps -> conjugates,
@@ -73,9 +73,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import numerics as nm
-from . import _le_1rsb as r1
-from ._le_finite_y_1rsb import _log_mid
+from ... import numerics as nm
+from ... import solvers
+from .._envelopes import log_inner_energetic_1rsb, log_inner_entropic_1rsb, moreau_energetic, moreau_entropic, u_of
+from ._finite_y_1rsb import _log_mid
 
 DEFAULT_N = 64  # outer nodes per half line (y = inf)
 DEFAULT_N_IN = 24  # nodes of the middle (cluster) level at y = inf
@@ -84,7 +85,7 @@ DEFAULT_N_MID = 16  # middle (cluster) level, finite y
 DEFAULT_N_IN_FY = 16  # innermost (one reference) level, finite y (per piece)
 COLLAPSE = 1e-6  # (q_1 - q_0)/(1 - q_0) (y = inf) or (q_m - q_0)/(1 - q_0) (finite y) below this: RS
 COLLAPSE_M1 = 5e-3  # finite y at m_r -> 1: the q_m map divides quadrature noise by 1 - m_r; spurious gaps ~1e-3 remain
-M_ONE = 1.0 - 1e-3  # the m_r -> 1 (reconstruction) limit, taken numerically as in _le_1rsb.M_ONE
+M_ONE = 1.0 - 1e-3  # the m_r -> 1 (reconstruction) limit, taken numerically as in _free_1rsb.M_ONE
 _SIG2_FLOOR = 1e-24
 _LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
 
@@ -138,8 +139,6 @@ def log_even_tilted(phi, b, sig2, mu, n):
 def entropic_inf(p0, p1, dp, sh, mu, n=DEFAULT_N, n_in=DEFAULT_N_IN):
     r""":math:`G_S=\frac1\mu\int Dz_0\log\int Dz_1e^{\mu M_S(|\sqrt{\hat q_0}z_0+\sqrt{\hat q_1-\hat q_0}z_1|+\hat S)}`
     (even in :math:`z_0`: one half line)."""
-    from .local_entropy import moreau_entropic
-
     def phi(x):
         return mu * (moreau_entropic(x + sh, dp) - x)
 
@@ -151,18 +150,14 @@ def entropic_inf(p0, p1, dp, sh, mu, n=DEFAULT_N, n_in=DEFAULT_N_IN):
 def _energetic_mid_start(v0, s_mid, s_out2, mu):
     r"""Start of the Newton search of :func:`_log_mid` for :math:`\max_z[-z^2/2+\mu\ell(v_0-s z)]`,
     :math:`\ell\approx\log H(\cdot/\sqrt{s_{\rm out}^2})`: the closed-form Laplace point of that model."""
-    from .local_entropy import _u_of
-
     so = jnp.sqrt(s_out2)
-    u = _u_of(v0 / so, mu * s_mid * s_mid / s_out2)
+    u = u_of(v0 / so, mu * s_mid * s_mid / s_out2)
     return mu * s_mid * nm.GH(u) / so
 
 
 def energetic_inf(q0, q1, dq, mu, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
     r""":math:`G_E=\frac1\mu\int Dz_0\log\int Dz_1e^{\mu M_E((\kappa-\sqrt{q_0}z_0-\sqrt{q_1-q_0}z_1)/\sqrt{1-q_1})}`
     (split at :math:`z_0=\kappa/\sqrt{q_0}`)."""
-    from .local_entropy import moreau_energetic
-
     s1 = jnp.sqrt(1.0 - q1)
     sm = jnp.sqrt(jnp.maximum(q1 - q0, _SIG2_FLOOR))
     K = dq / (1.0 - q1)
@@ -207,6 +202,25 @@ def overlaps_inf(p, sh, mu, n=DEFAULT_N, n_in=DEFAULT_N_IN):
 _SECANT = 7
 
 
+def _s_hat_secant(p, sh, mu, d, n, n_in):
+    r""":math:`\hat S` with :math:`\partial_{\hat S}G_S=1-2d` at conjugates ``p``: ``_SECANT`` secant steps from
+    ``sh`` (a fixed count: differentiable); returns ``(S_hat, |S - (1 - 2d)|)``."""
+    S = 1.0 - 2.0 * d
+
+    def f(s):
+        return overlaps_inf(p, s, mu, n, n_in)[1] - S
+
+    def body(st):
+        a, fa, b, fb = st
+        c = b - fb * (b - a) / (fb - fa)
+        c = jnp.where(jnp.isfinite(c), c, b)
+        return b, fb, c, f(c)
+
+    b0 = sh * 1.001 + 1e-4
+    (_, _, shn, res), _, _ = solvers.iterate(body, (sh, f(sh), b0, f(b0)), max_steps=_SECANT)
+    return shn, jnp.abs(res)
+
+
 def sweep_inf(q, sh, mu, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
     r"""One sweep of the :math:`y=\infty` stationarity maps at fixed :math:`\mu`: overlaps ``q = (q0, q1, dq)``
     -> conjugates (:func:`conjugates_inf`) -> :math:`\hat S` with :math:`\partial_{\hat S}G_S=1-2d` (secant
@@ -214,20 +228,8 @@ def sweep_inf(q, sh, mu, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
     fixed point ``q' = q`` is a saddle point of :func:`free_entropy` in all but :math:`\mu`. The collapsed
     (RS) point is a fixed point too (section 7 of the derivation page: repelling at :math:`y=\infty`)."""
     p = conjugates_inf(q, mu, alpha, kappa, n, n_in)
-    S = 1.0 - 2.0 * d
-
-    def f(s):
-        return overlaps_inf(p, s, mu, n, n_in)[1] - S
-
-    def body(_, st):
-        a, fa, b, fb = st
-        c = b - fb * (b - a) / (fb - fa)
-        c = jnp.where(jnp.isfinite(c), c, b)
-        return b, fb, c, f(c)
-
-    b0 = sh * 1.001 + 1e-4
-    _, _, shn, res = jax.lax.fori_loop(0, _SECANT, body, (sh, f(sh), b0, f(b0)))
-    return overlaps_inf(p, shn, mu, n, n_in)[0], p, shn, jnp.abs(res)
+    shn, res = _s_hat_secant(p, sh, mu, d, n, n_in)
+    return overlaps_inf(p, shn, mu, n, n_in)[0], p, shn, res
 
 
 def complexity_inf(theta, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN):
@@ -270,11 +272,11 @@ def collapsed_inf(theta, tol=COLLAPSE):
 # --------------------------------------------------------------------------------------------
 def entropic_fy(p0, pm, p1, gamma, y, mr, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN_FY):
     r""":math:`G_S` of the module docstring (finite :math:`y`); the reference sum is inside the cluster
-    level, the innermost level is :func:`physlearn.theory._le_1rsb.log_inner_entropic` with :math:`m=y`."""
+    level, the innermost level is :func:`physlearn.theory._envelopes.log_inner_entropic_1rsb` with :math:`m=y`."""
     dc = p1 - pm
 
     def L(x):
-        return jnp.logaddexp(r1.log_inner_entropic(x + gamma, dc, y, n_in), r1.log_inner_entropic(x - gamma, dc, y, n_in))
+        return jnp.logaddexp(log_inner_entropic_1rsb(x + gamma, dc, y, n_in), log_inner_entropic_1rsb(x - gamma, dc, y, n_in))
 
     def phi(x):
         return mr * (jax.vmap(L)(x) - y * x)
@@ -286,13 +288,13 @@ def entropic_fy(p0, pm, p1, gamma, y, mr, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n
 
 def energetic_fy(q0, qm, q1, y, mr, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN_FY):
     r""":math:`G_E` of the module docstring (finite :math:`y`); innermost level
-    :func:`physlearn.theory._le_1rsb._log_inner_energetic` with :math:`m=y`."""
+    :func:`physlearn.theory._envelopes.log_inner_energetic_1rsb` with :math:`m=y`."""
     sm = jnp.sqrt(jnp.maximum(qm - q0, _SIG2_FLOOR))
     s1 = jnp.sqrt(1.0 - q1)
 
     def f(z):
         v0 = kappa - jnp.sqrt(q0) * z
-        F = jax.vmap(lambda zz: mr * r1._log_inner_energetic(v0 - sm * zz, q1 - qm, s1, y, n_in))
+        F = jax.vmap(lambda zz: mr * log_inner_energetic_1rsb(v0 - sm * zz, q1 - qm, s1, y, n_in))
         z_start = jax.lax.stop_gradient(_energetic_mid_start(v0, sm, 1.0 - qm, mr * y))
         return _log_mid(F, z_start, n_mid)
 
@@ -345,9 +347,9 @@ def derived_fy(theta, gamma, y, mr, alpha, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFA
     :math:`\Sigma_{\rm int}=\phi_{\rm int}-\gamma S`; :math:`\Sigma_{\rm ext}=\Phi-y\phi_{\rm int}`;
     complexity of the clusters of references :math:`\Sigma=-m_r^2\partial_{m_r}\Phi` (the free entropy of
     a typical cluster is :math:`\Phi-\Sigma/m_r`). The overlap of two replicas drawn inside one cluster
-    (focusing BP's :math:`\langle m_W^2\rangle`) is ``theta[1]`` (:math:`q_m`)."""
-    th = jax.lax.stop_gradient(theta)
-    P = lambda g, yy, mm: total_free_entropy(th, g, yy, mm, alpha, kappa, n, n_mid, n_in)  # noqa: E731
+    (focusing BP's :math:`\langle m_W^2\rangle`) is ``theta[1]`` (:math:`q_m`). ``theta`` may carry its
+    implicit derivatives: the results then have exact total derivatives."""
+    P = lambda g, yy, mm: total_free_entropy(theta, g, yy, mm, alpha, kappa, n, n_mid, n_in)  # noqa: E731
     tot = P(gamma, y, mr)
     dg, dy, dm = jax.grad(P, (0, 1, 2))(gamma, y, mr)
     S = dg / y
@@ -371,7 +373,7 @@ def from_theta_fy(t):
 
 def start_fy(theta_rs, frac=0.5):
     r"""Start on top of the finite-:math:`y` RS saddle ``theta_rs = (q0, q1, q0_hat, q1_hat)`` of
-    :mod:`physlearn.theory._le_finite_y`: the clusters hold the replicas of different references at
+    :mod:`physlearn.theory.local_entropy._finite_y`: the clusters hold the replicas of different references at
     :math:`q_m=q_0+\text{frac}(q_1-q_0)` (and likewise :math:`\hat q_m`). Returns ``theta``."""
     q0, q1, p0, p1 = (theta_rs[i] for i in range(4))
     return jnp.stack([q0, q0 + frac * (q1 - q0), q1, p0, p0 + frac * (p1 - p0), p1])
@@ -379,3 +381,143 @@ def start_fy(theta_rs, frac=0.5):
 
 def collapsed_fy(theta, tol=COLLAPSE):
     return (theta[1] - theta[0]) < tol * (1.0 - theta[0])
+
+
+# --------------------------------------------------------------------------------------------
+# saddle points on the engine (physlearn.solvers)
+# --------------------------------------------------------------------------------------------
+_PRE_STEPS = 60  # damped sweeps before Newton: the collapsed (RS) point is also a fixed point
+_PRE_TOL = 1e-6
+_GAP_KEEP = 0.3  # Newton trial points that shrink the gap below this fraction of its start are rejected
+_TOL = 1e-11
+_ACCEPT = 1e-8
+_NEWTON_STEPS = 30
+
+
+def _solve_gap(F, q0, args, gap, ordered, collapsed):
+    r"""A fixed point ``q = F(q, args)`` with an open gap (1RSB), not the collapsed one (RS): damped
+    sweeps (:func:`physlearn.solvers.fixed_point`, damping 0.5, stopping early at a collapse) bring the
+    iterate near the 1RSB fixed point, then :func:`physlearn.solvers.newton` (finite-difference
+    Jacobian, backtracking) converges it; trial points that leave the ordered domain or shrink the gap
+    below ``_GAP_KEEP`` of its value after the sweeps are inadmissible (NaN residual), so Newton cannot
+    jump onto RS. Returns ``(q, collapsed, result, residual, n_steps)``; ``q`` carries implicit
+    derivatives."""
+    pre = solvers.fixed_point(F, q0, args, damping=0.5, tol=_PRE_TOL, max_steps=_PRE_STEPS, stop=collapsed,
+                              residual=lambda y, fy, yn, aux: jnp.max(jnp.abs(fy - y)), differentiable=False)
+    q1 = pre.value
+    col = collapsed(q1)
+    g0 = jax.lax.stop_gradient(gap(q1))
+
+    def eqs(q, a):
+        ok = ordered(q) & (gap(q) > _GAP_KEEP * a[0])
+        r = F(q, a[1]) - q
+        return jnp.where(ok, r, jnp.nan)
+
+    sol = solvers.newton(eqs, q1, (g0, args), tol=_TOL, accept=_ACCEPT, max_steps=_NEWTON_STEPS, jacobian="fd")
+    result = jnp.where(col, solvers.RESULTS.successful, sol.result).astype(jnp.int32)
+    return sol.value, col, result, sol.residual, pre.n_steps + sol.n_steps
+
+
+def _ordered_fy(q):
+    return (q[0] > 0) & (q[0] < q[1]) & (q[1] < q[2]) & (q[2] < 1)
+
+
+def search_fy(theta_rs, gamma, y, mr, alpha, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN_FY,
+              frac=0.5):
+    r"""The saddle point of :func:`total_free_entropy` at fixed :math:`(\gamma,y,m_r)` from the RS saddle
+    ``theta_rs = (q0, q1, q0_hat, q1_hat)`` with the clusters opened half-way (:func:`start_fy`).
+    Returns ``(theta, collapsed, result, residual, n_steps)``; where the search returns to RS
+    (``collapsed``, gap below ``COLLAPSE``, or ``COLLAPSE_M1`` for :math:`m_r\ge` ``M_ONE``), ``theta`` is
+    the RS saddle in this form (:math:`q_m=q_0`), with its derivatives."""
+    tol = jnp.where(mr >= M_ONE - 1e-12, COLLAPSE_M1, COLLAPSE)
+
+    def F(q, a):
+        g, yy, m, al, k = a
+        qn = sweep_fy(q, g, yy, m, al, k, n, n_mid, n_in)[0]
+        return qn.at[1].set(jnp.clip(qn[1], qn[0], qn[2]))
+
+    args = (gamma, y, mr, alpha, kappa)
+    q0 = jax.lax.stop_gradient(start_fy(theta_rs, frac)[:3])
+    q, col, result, res, ns = _solve_gap(F, q0, args, lambda q: q[1] - q[0], _ordered_fy,
+                                         lambda q: collapsed_fy(q, tol))
+    col = col | collapsed_fy(q, tol)
+    full = jnp.concatenate([q, conjugates_fy(q, y, mr, alpha, kappa, n, n_mid, n_in)])
+    rs = jnp.stack([theta_rs[0], theta_rs[0], theta_rs[1], theta_rs[2], theta_rs[2], theta_rs[3]])
+    theta = jnp.where(col, rs, full)
+    return theta, col, jnp.where(col, solvers.RESULTS.successful, result).astype(jnp.int32), res, ns
+
+
+def physical_fy(theta_rs, gamma, y, alpha, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN_FY,
+                mr_low=0.2):
+    r"""The physical Parisi parameter (derivation page, section 3): the search at :math:`m_r=` ``M_ONE``
+    (reconstruction); if it collapses or its complexity :math:`\Sigma(1)=-\partial_{m_r}\Phi\ge0`, the
+    clusters do not condense and :math:`m_r=1` (``theta`` is then the reconstruction point, whose
+    :math:`\Phi, S, \phi_{\rm int}` are RS); otherwise :math:`m_r^*\in(` ``mr_low`` :math:`,1)` with
+    :math:`\Sigma(m_r^*)=0` by bisection (:func:`physlearn.solvers.root`). Returns
+    ``(theta, m_r, collapsed, result, residual, n_steps)``."""
+    def at(m):
+        return search_fy(theta_rs, gamma, y, m, alpha, kappa, n, n_mid, n_in)
+
+    one = jnp.asarray(M_ONE, jnp.result_type(gamma, float))
+    th1, col1, r1, res1, ns1 = at(one)
+    cx1 = derived_fy(th1, gamma, y, one, alpha, kappa, n, n_mid, n_in)[5]
+    condensed = ~col1 & (cx1 < 0.0) & (r1 == solvers.RESULTS.successful)
+
+    def g(m, a):
+        th, col, _, _, _ = search_fy(a[0], a[1], a[2], m, a[3], a[4], n, n_mid, n_in)
+        return jnp.where(col, 1.0, derived_fy(th, a[1], a[2], m, a[3], a[4], n, n_mid, n_in)[5])
+
+    def condense(_):
+        sol = solvers.root(g, one, (theta_rs, gamma, y, alpha, kappa), method="bisection", lower=mr_low,
+                           upper=M_ONE, tol=1e-5, max_steps=40)
+        th, col, r, res, ns = at(sol.value)
+        bad = col | (sol.n_steps >= 40)
+        return th, sol.value, col, solvers.combine(r, jnp.where(bad, solvers.RESULTS.tolerance_not_met,
+                                                                 solvers.RESULTS.successful)), res, ns
+
+    def keep(_):
+        return th1, jnp.ones_like(one), col1, r1, res1, ns1
+
+    return jax.lax.cond(condensed, condense, keep, None)
+
+
+def _ordered_inf(q):
+    return (q[0] > 0) & (q[0] < q[1]) & (q[1] < 1) & (q[2] > 0)
+
+
+def search_inf(rs, mu, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN, gap=0.1):
+    r"""The saddle point of :func:`free_entropy` at fixed :math:`(d,\mu)` from the RS saddle
+    ``rs = (q1, dq, q1_hat, dq_hat, S_hat)`` with a gap opened between clusters (:func:`start_inf`).
+    Returns ``(theta, collapsed, result, residual, n_steps)`` (``theta`` with implicit derivatives)."""
+    th0 = jax.lax.stop_gradient(start_inf(rs, mu, gap))
+    sh0 = th0[6]
+
+    def F(q, a):
+        m, dd, al, k, sh = a
+        qn = sweep_inf(q, sh, m, dd, al, k, n, n_in)[0]
+        return qn.at[0].set(jnp.minimum(qn[0], qn[1]))
+
+    args = (mu, d, alpha, kappa, sh0)
+    q, col, result, res, ns = _solve_gap(F, th0[:3], args, lambda q: q[1] - q[0], _ordered_inf, collapsed_inf)
+    _, p, sh, sres = sweep_inf(q, sh0, mu, d, alpha, kappa, n, n_in)
+    theta = jnp.concatenate([q, p, jnp.stack([sh, mu * jnp.ones_like(sh)])])
+    result = solvers.combine(result, jnp.where(sres < 1e-9, solvers.RESULTS.successful,
+                                               solvers.RESULTS.tolerance_not_met))
+    return theta, col, result, res, ns
+
+
+def optimal_mu_inf(rs, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN, mu0=5.0):
+    r""":math:`\mu^*` with :math:`\partial_\mu S_I=0` (zero complexity, the minimum of :math:`S_I(\mu)`):
+    finite-difference Newton in :math:`\log\mu` (:func:`physlearn.solvers.newton`) on
+    :math:`\mu\,\partial_\mu S_I` at the fixed-:math:`\mu` saddle (:func:`search_inf`), from ``mu0``.
+    Returns ``(theta, collapsed, result, residual, n_steps)``."""
+    def dmu(x, a):
+        m = jnp.exp(x[0])
+        th, col, r, _, _ = search_inf(a[0], m, a[1], a[2], a[3], n, n_in)
+        v = m * jax.grad(free_entropy)(th, a[1], a[2], a[3], n, n_in)[7]
+        return jnp.where(col | (r != solvers.RESULTS.successful), jnp.nan, v)[None]
+
+    x0 = jnp.log(jnp.asarray(mu0, jnp.result_type(d, float)))[None]
+    sol = solvers.newton(dmu, x0, (rs, d, alpha, kappa), tol=1e-10, accept=1e-7, max_steps=15, fd_step=1e-4)
+    th, col, r, res, ns = search_inf(rs, jnp.exp(sol.value[0]), d, alpha, kappa, n, n_in)
+    return th, col, solvers.combine(sol.result, r), res, ns + sol.n_steps
