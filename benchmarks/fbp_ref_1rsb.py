@@ -7,11 +7,12 @@ Two phases, so that the long fBP runs and the theory can be redone separately:
    ``alpha``, for each ``N`` in ``--ns`` and each ``y`` in ``--ys``; per instance and gamma it
    records d, Sigma_int (the Bethe local entropy phi_int - gamma S), q = <m_W^2> and whether BP
    converged. Raw JSON: ``<out>/fbp_ref_1rsb_raw.json`` (appended per (N, y)).
-2. ``--report``: the theory at the same (alpha, gamma, y) -- RS (``local_entropy.fixed_coupling_rs``)
+2. ``--theory`` and ``--report``: the theory at the same (alpha, gamma, y) -- RS (``local_entropy.fixed_coupling_rs``)
    and 1RSB among the references (``local_entropy.fixed_coupling_ref_1rsb`` at its physical m_r) --
    and the table ``<out>/fbp_ref_1rsb.md`` (mean +- s.e. over instances).
 
     nice -n 10 python benchmarks/fbp_ref_1rsb.py --measure --ns 501,1001,2001 --ys 5
+    nice -n 10 python benchmarks/fbp_ref_1rsb.py --theory --ys 3,5,7
     nice -n 10 python benchmarks/fbp_ref_1rsb.py --report
     nice -n 10 python benchmarks/fbp_ref_1rsb.py --threshold   # hours: tens of seconds per (alpha, d)
 
@@ -81,12 +82,57 @@ def threshold(args):
         print(f"alpha={a}: {time.time() - t:.0f} s", flush=True)
 
 
-def _theory(y, gammas):
+FIELDS = ("d", "internal_entropy", "q0", "q1", "external_entropy", "converged")
+FIELDS_1RSB = FIELDS + ("m_r", "qm", "complexity", "collapsed", "condensed", "result")
+
+
+def theory(args):
+    """RS and 1RSB-among-references theory at (ALPHA, GAMMAS, y) for each y: ``<out>/fbp_ref_1rsb_theory.json``."""
     from physlearn.theory import local_entropy as le
 
-    rs = le.fixed_coupling_rs(ALPHA, np.asarray(gammas), y, on_failure="flag")
-    r1 = le.fixed_coupling_ref_1rsb(ALPHA, np.asarray(gammas), y, on_failure="flag")
-    return rs, r1
+    path = Path(args.out) / "fbp_ref_1rsb_theory.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    for y in [float(v) for v in args.ys.split(",")]:
+        t = time.time()
+        rs = le.fixed_coupling_rs(ALPHA, np.asarray(GAMMAS), y, on_failure="flag")
+        t_rs = time.time() - t
+        r1 = le.fixed_coupling_ref_1rsb(ALPHA, np.asarray(GAMMAS), y, on_failure="flag")
+        data[f"{y:g}"] = dict(rs={f: np.asarray(getattr(rs, f)).tolist() for f in FIELDS},
+                              ref_1rsb={f: np.asarray(getattr(r1, f)).tolist() for f in FIELDS_1RSB},
+                              wall_rs_s=t_rs, wall_1rsb_s=time.time() - t - t_rs, load=os.getloadavg()[0])
+        path.write_text(json.dumps(data))
+        print(f"theory y={y:g}: RS {t_rs:.0f} s, 1RSB {time.time() - t - t_rs:.0f} s", flush=True)
+
+
+def excess(runs):
+    """fBP's Sigma_int minus the RS Sigma_int at the distance fBP measured (RS on a dense gamma line,
+    interpolated in d), per (y, N, gamma): mean +- s.e. over the instances whose BP converged."""
+    from physlearn.theory import local_entropy as le
+
+    lines = ["## fBP minus RS at the measured distance", "",
+             "Sigma_int(fBP) - Sigma_int^RS(d_fBP), RS interpolated in d along 33 couplings in [0.05, 0.85]; "
+             "mean ± s.e. over the instances whose BP converged at that gamma (n in brackets). At y = 5 the "
+             "1RSB among the references has m_r = 1 (see above), so this is also the excess over it.", "",
+             "| y | N | " + " | ".join(f"γ={g:.1f}" for g in GAMMAS) + " |", "|---|---|" + "---|" * len(GAMMAS)]
+    for y in sorted({r["y"] for r in runs}):
+        gl = np.linspace(0.05, 0.85, 33)
+        th = le.fixed_coupling_rs(ALPHA, gl, y, on_failure="flag")
+        ok = np.asarray(th.converged) & np.asarray(th.external_ok)
+        dth, sth = np.asarray(th.d)[ok], np.asarray(th.internal_entropy)[ok]
+        o = np.argsort(dth)
+        for r in sorted((r for r in runs if r["y"] == y), key=lambda r: r["N"]):
+            d, s, c = (np.asarray(r[k], float) for k in ("d", "sigma_int", "converged"))
+            gap = s - np.interp(d, dth[o], sth[o], left=np.nan, right=np.nan)
+            cells = []
+            for j in range(len(r["gammas"])):
+                v = gap[(c[:, j] > 0) & np.isfinite(gap[:, j]), j]
+                if v.size == 0:
+                    cells.append("–")
+                    continue
+                m, e = _ms(v)
+                cells.append(f"{m:+.4f}" + (f" ± {e:.4f}" if np.isfinite(e) else "") + f" ({v.size})")
+            lines.append(f"| {y:g} | {r['N']} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def _ms(v):
@@ -108,12 +154,14 @@ def report(args):
              "at its physical m_r (m_r = 1 when the clusters of references do not condense: then d and "
              "Sigma_int equal RS and only q_m, the overlap of replicas inside one cluster, differs). fBP: "
              "mean ± s.e. over instances; 'conv' counts the instances whose BP converged at that gamma.", ""]
+    th_all = json.loads((out / "fbp_ref_1rsb_theory.json").read_text())
     for y in ys:
-        t0 = time.time()
-        rs, r1 = _theory(y, GAMMAS)
-        tt = time.time() - t0
+        if f"{y:g}" not in th_all:
+            continue
+        th = th_all[f"{y:g}"]
+        rs, r1 = th["rs"], th["ref_1rsb"]
         rows = [r for r in runs if r["y"] == y]
-        lines += [f"## y = {y:g} (theory {tt:.0f} s)", "",
+        lines += [f"## y = {y:g} (theory: RS {th['wall_rs_s']:.0f} s, 1RSB {th['wall_1rsb_s']:.0f} s)", "",
                   "| gamma | N | samples | conv | fBP d | fBP Σ_int | fBP q | RS d | RS Σ_int | RS q0 | 1RSB m_r | 1RSB d | 1RSB Σ_int | 1RSB q_m |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for i, g in enumerate(GAMMAS):
@@ -127,9 +175,10 @@ def report(args):
                 sm, se = _ms(s)
                 lines.append(
                     f"| {g:.1f} | {r['N']} | {r['samples']} | {c}/{r['samples']} | {dm:.4f} ± {de:.4f} | {sm:.4f} ± {se:.4f} | "
-                    f"{np.mean(q):.3f} | {float(rs.d[i]):.4f} | {float(rs.internal_entropy[i]):.4f} | {float(rs.q0[i]):.3f} | "
-                    f"{float(r1.m_r[i]):.3g} | {float(r1.d[i]):.4f} | {float(r1.internal_entropy[i]):.4f} | {float(r1.qm[i]):.3f} |")
+                    f"{np.mean(q):.3f} | {rs['d'][i]:.4f} | {rs['internal_entropy'][i]:.4f} | {rs['q0'][i]:.3f} | "
+                    f"{r1['m_r'][i]:.3g} | {r1['d'][i]:.4f} | {r1['internal_entropy'][i]:.4f} | {r1['qm'][i]:.3f} |")
         lines.append("")
+    lines += excess(runs) + [""]
     (out / "fbp_ref_1rsb.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -140,6 +189,7 @@ def main():
     ap.add_argument("--measure", action="store_true")
     ap.add_argument("--report", action="store_true")
     ap.add_argument("--threshold", action="store_true")
+    ap.add_argument("--theory", action="store_true")
     ap.add_argument("--alphas", default="0.76,0.77,0.78,0.785,0.79,0.8")
     ap.add_argument("--ns", default="501,1001,2001")
     ap.add_argument("--samples", default="8,6,3")
@@ -151,6 +201,8 @@ def main():
     Path(args.out).mkdir(parents=True, exist_ok=True)
     if args.measure:
         measure(args)
+    if args.theory:
+        theory(args)
     if args.threshold:
         threshold(args)
     if args.report:

@@ -401,7 +401,8 @@ def fixed_coupling_ref_1rsb_grid(alpha, gamma, y, kappa, m_r, n, n_mid, n_in, n_
             th, mr, col, result, res, ns = r2.physical_fy(th_rs, g, yy, a, k, n, n_mid, n_in)
             # m_r = 1 (no condensation): the functional is RS for any (qm, qm_hat) (exact reduction), so the
             # thermodynamics are evaluated at m_r = 1 on the RS saddle, with qm from the reconstruction
-            at_rs = jnp.stack([th_rs[0], th[1], th_rs[1], th_rs[2], th[4], th_rs[3]])
+            at_rs = jnp.stack([th_rs[0], jnp.where(col, th_rs[0], th[1]), th_rs[1], th_rs[2], jnp.where(col, th_rs[2], th[4]),
+                               th_rs[3]])
             th = jnp.where(mr >= 1.0, at_rs, th)
             mr_eval = mr
         tot, S, phi, s_int, s_ext, cx = r2.derived_fy(th, g, yy, mr_eval, a, k, n, n_mid, n_in)

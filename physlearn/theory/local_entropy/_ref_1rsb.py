@@ -447,38 +447,57 @@ def search_fy(theta_rs, gamma, y, mr, alpha, kappa=0.0, n=DEFAULT_N_FY, n_mid=DE
     return theta, col, jnp.where(col, solvers.RESULTS.successful, result).astype(jnp.int32), res, ns
 
 
+_MR_TOL = 1e-5
+_MR_STEPS = 24
+
+
 def physical_fy(theta_rs, gamma, y, alpha, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN_FY,
                 mr_low=0.2):
     r"""The physical Parisi parameter (derivation page, section 3): the search at :math:`m_r=` ``M_ONE``
-    (reconstruction); if it collapses or its complexity :math:`\Sigma(1)=-\partial_{m_r}\Phi\ge0`, the
-    clusters do not condense and :math:`m_r=1` (``theta`` is then the reconstruction point, whose
+    (reconstruction) first; if it collapses or its complexity :math:`\Sigma(1)=-\partial_{m_r}\Phi\ge0`, the
+    clusters do not condense and :math:`m_r=1` (``theta`` is the reconstruction point; at :math:`m_r=1`
     :math:`\Phi, S, \phi_{\rm int}` are RS); otherwise :math:`m_r^*\in(` ``mr_low`` :math:`,1)` with
-    :math:`\Sigma(m_r^*)=0` by bisection (:func:`physlearn.solvers.root`). Returns
-    ``(theta, m_r, collapsed, result, residual, n_steps)``."""
-    def at(m):
-        return search_fy(theta_rs, gamma, y, m, alpha, kappa, n, n_mid, n_in)
+    :math:`\Sigma(m_r^*)=0` by bisection (a collapsed search counts as :math:`\Sigma>0`: the clusters
+    merge below :math:`m_r^*`). One :func:`search_fy` per step of :func:`physlearn.solvers.iterate`
+    (one compiled copy). :math:`m_r^*` gets implicit derivatives from :math:`\Sigma(m_r^*)=0`.
+    Returns ``(theta, m_r, collapsed, result, residual, n_steps)``."""
+    args = (theta_rs, gamma, y, alpha, kappa)
+    a_sg = jax.lax.stop_gradient(args)
+    dt = jnp.result_type(gamma, float)
 
-    one = jnp.asarray(M_ONE, jnp.result_type(gamma, float))
-    th1, col1, r1, res1, ns1 = at(one)
-    cx1 = derived_fy(th1, gamma, y, one, alpha, kappa, n, n_mid, n_in)[5]
-    condensed = ~col1 & (cx1 < 0.0) & (r1 == solvers.RESULTS.successful)
+    def evaluate(m, a):
+        th, col, r, res, ns = search_fy(a[0], a[1], a[2], m, a[3], a[4], n, n_mid, n_in)
+        cx = derived_fy(th, a[1], a[2], m, a[3], a[4], n, n_mid, n_in)[5]
+        return th, col, r, res, ns, cx
 
-    def g(m, a):
-        th, col, _, _, _ = search_fy(a[0], a[1], a[2], m, a[3], a[4], n, n_mid, n_in)
-        return jnp.where(col, 1.0, derived_fy(th, a[1], a[2], m, a[3], a[4], n, n_mid, n_in)[5])
+    def step(st):
+        k, lo, hi, m, th, col, r, res, ns, cx, stop = st
+        mid = jnp.where(k == 0, jnp.asarray(M_ONE, dt), 0.5 * (lo + hi))
+        th, col, r, res, ns2, cx = evaluate(mid, a_sg)
+        positive = col | (cx >= 0.0)
+        # first step: no condensation (or a failed search) ends the search at m_r = 1
+        first_end = (k == 0) & (positive | (r != solvers.RESULTS.successful))
+        lo = jnp.where(k == 0, jnp.asarray(mr_low, dt), jnp.where(positive, mid, lo))
+        hi = jnp.where(k == 0, jnp.asarray(M_ONE, dt), jnp.where(positive, hi, mid))
+        stop = first_end | ((k > 0) & (hi - lo < _MR_TOL))
+        return k + 1, lo, hi, mid, th, col, r, res, ns + ns2, cx, stop
 
-    def condense(_):
-        sol = solvers.root(g, one, (theta_rs, gamma, y, alpha, kappa), method="bisection", lower=mr_low,
-                           upper=M_ONE, tol=1e-5, max_steps=40)
-        th, col, r, res, ns = at(sol.value)
-        bad = col | (sol.n_steps >= 40)
-        return th, sol.value, col, solvers.combine(r, jnp.where(bad, solvers.RESULTS.tolerance_not_met,
-                                                                 solvers.RESULTS.successful)), res, ns
-
-    def keep(_):
-        return th1, jnp.ones_like(one), col1, r1, res1, ns1
-
-    return jax.lax.cond(condensed, condense, keep, None)
+    zero = jnp.zeros((), dt)
+    th0 = jnp.zeros((6,), dt)
+    init = (jnp.asarray(0), zero, zero, zero, th0, jnp.asarray(False), jnp.asarray(0, jnp.int32), zero,
+            jnp.asarray(0), zero, jnp.asarray(False))
+    (k, lo, hi, m, th, col, r, res, ns, cx, _), _, _ = solvers.iterate(step, init, max_steps=_MR_STEPS,
+                                                                        done=lambda st: st[-1])
+    condensed = k > 1
+    bad = condensed & (col | (hi - lo >= _MR_TOL) | (lo <= mr_low + _MR_TOL))
+    m_star = solvers.implicit(lambda mm, a: evaluate(mm, a)[5], m, args, jacobian="fd")
+    # the saddle at m_r* again with derivatives (search_fy attaches them); at m_r = 1 the one at M_ONE
+    th_d = solvers.implicit(lambda q, a: sweep_fy(q, a[1], a[2], a[5], a[3], a[4], n, n_mid, n_in)[0] - q,
+                            th[:3], args + (jnp.where(condensed, m_star, M_ONE),), jacobian="fd")
+    th = jnp.where(col, th, jnp.concatenate([th_d, conjugates_fy(th_d, y, jnp.where(condensed, m_star, M_ONE), alpha,
+                                                                   kappa, n, n_mid, n_in)]))
+    result = solvers.combine(r, jnp.where(bad, solvers.RESULTS.tolerance_not_met, solvers.RESULTS.successful))
+    return th, jnp.where(condensed, m_star, 1.0), col, result, res, ns
 
 
 def _ordered_inf(q):
