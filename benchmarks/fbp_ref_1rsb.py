@@ -127,26 +127,21 @@ def excess(runs):
         for r in sorted((r for r in runs if r["y"] == y), key=lambda r: r["N"]):
             d, s, c = (np.asarray(r[k], float) for k in ("d", "sigma_int", "converged"))
             gap = s - np.interp(d, dth[o], sth[o], left=np.nan, right=np.nan)
-            cells = []
-            for j in range(len(r["gammas"])):
-                v = gap[(c[:, j] > 0) & np.isfinite(gap[:, j]), j]
-                if v.size == 0:
-                    cells.append("–")
-                    continue
-                m, e = _ms(v)
-                cells.append(f"{m:+.4f}" + (f" ± {e:.4f}" if np.isfinite(e) else "") + f" ({v.size})")
+            ok_j = (c > 0) & np.isfinite(gap)
+            cells = [_cell(gap[ok_j[:, j], j]) for j in range(len(r["gammas"]))]
             lines.append(f"| {y:g} | {r['N']} | " + " | ".join(cells) + " |")
-            cells = []
-            for j in range(1, len(r["gammas"])):
-                sel = (c[:, j] > 0) & (c[:, 0] > 0) & np.isfinite(gap[:, j]) & np.isfinite(gap[:, 0])
-                v = gap[sel, j] - gap[sel, 0]
-                if v.size == 0:
-                    cells.append("–")
-                    continue
-                m, e = _ms(v)
-                cells.append(f"{m:+.4f}" + (f" ± {e:.4f}" if np.isfinite(e) else "") + f" ({v.size})")
+            cells = [_cell(gap[ok_j[:, j] & ok_j[:, 0], j] - gap[ok_j[:, j] & ok_j[:, 0], 0])
+                     for j in range(1, len(r["gammas"]))]
             rel.append(f"| {y:g} | {r['N']} | " + " | ".join(cells) + " |")
     return lines + rel
+
+
+def _cell(v):
+    """'mean ± s.e. (n)' of the values ``v``, '–' when there are none."""
+    if v.size == 0:
+        return "–"
+    m, e = _ms(v)
+    return f"{m:+.4f}" + (f" ± {e:.4f}" if np.isfinite(e) else "") + f" ({v.size})"
 
 
 def _ms(v):
