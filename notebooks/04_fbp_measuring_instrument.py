@@ -121,23 +121,28 @@ for j, g in enumerate(GAMMAS):
 # ## 1RSB theory
 #
 # PNAS 2016 (appendix D.3, Fig. 11) compares fBP at fixed $y$ with the RS theory and with a 1RSB
-# curve. The paper says it has 1RSB results for a single case only, and that the fBP curve moves
-# towards the 1RSB one as $y$ grows. physlearn's 1RSB, `local_entropy.binary(..., rsb="1rsb")`, is
-# the $y=\infty$ ansatz in which the replicas around each reference form groups of $m$. At every
-# point solved in notebook 02 it collapses onto RS, so it gives no separate curve here. The finite-$y$
-# 1RSB functional at fixed coupling, `local_entropy.fixed_coupling(..., rsb="1rsb", m=...)` (groups of
-# $m$ replicas around each reference, overlaps $q_0\le q_b\le q_c$), searched from a nearly frozen
-# intra-group start, also returns to RS at this $(\alpha, y)$ for $\gamma\in[0.25, 0.7]$ and
-# $m\in[2, 4.5]$ (test `test_finite_y_1rsb_collapses_onto_rs_at_notebook_parameters`), so in
-# physlearn's ansatz the 1RSB curve of PNAS Fig. 11 coincides with the RS one here; at paper size the
-# search is repeated at the measured couplings below. The figure compares fBP with RS.
+# curve, and sec. VI explains fBP by *several* dense regions: fBP "chooses one state". In the
+# replicated measure that is a breaking of the symmetry **among the references**: the references
+# (each with its $y$ replicas) form clusters of $m_r$, with overlaps $q_0$ (different clusters)
+# $\le q_m$ (same cluster) $\le q_1$ (same reference). `local_entropy.fixed_coupling_ref_1rsb`
+# solves it at the physical $m_r$ (derivation: `docs/theory/rsb_among_references.md`): where the
+# clusters do not condense, $m_r=1$ and $d$, $\Sigma_{\rm int}$ are the RS ones, and only the overlap
+# of replicas inside one cluster, $q_m$ -- the prediction for fBP's $\langle m_W^2\rangle$ -- differs.
+# (The older ansatz, groups of $m$ replicas around each reference,
+# `fixed_coupling(..., rsb="1rsb", m=...)`, collapses onto RS here: test
+# `test_finite_y_1rsb_collapses_onto_rs_at_notebook_parameters`.)
 
 # %%
+REF_NODES = {} if PAPER else dict(n=12, n_mid=8, n_in=12, n_rs_in=12)  # reduced quadrature at the small size
+ref = le.fixed_coupling_ref_1rsb(ALPHA, GAMMAS, Y, on_failure="flag", **REF_NODES)
+ref_ok = np.asarray(ref.converged)
+print("1RSB among the references: m_r =", np.asarray(ref.m_r), "condensed:", np.asarray(ref.condensed))
+print("q0 / qm / q1:", np.round(np.asarray(ref.q0), 3), np.round(np.asarray(ref.qm), 3), np.round(np.asarray(ref.q1), 3))
 if PAPER:  # ~2 minutes on 2 CPU cores (three nested integrals per point)
     one_rsb = le.fixed_coupling(ALPHA, GAMMAS[:, None], Y, rsb="1rsb", m=np.array([2.0, 3.0, 4.0]), on_failure="flag")
     collapsed = np.asarray(one_rsb.collapsed)
     rs_exists = np.asarray(le.fixed_coupling(ALPHA, GAMMAS, Y, on_failure="flag").converged)
-    print("1RSB search collapsed onto RS (gamma x m):\n", collapsed.astype(int))
+    print("groups-of-replicas 1RSB collapsed onto RS (gamma x m):\n", collapsed.astype(int))
     print("RS saddle exists at gamma:", GAMMAS[rs_exists])
 
 # %% [markdown]
@@ -149,6 +154,8 @@ fig, ax = plotting.figure(f"Local entropy at fixed y = {Y:g}, α = {ALPHA}, γ g
 dd = np.linspace(1e-3, 0.4, 200)
 plotting.theory_line(ax, dd, fp.h2(dd), r"$H_2(d)$ ($\alpha=0$ bound)", color="0.5", style=":")
 plotting.theory_line(ax, d_th[order], s_th[order], f"RS theory, y = {Y:g}", color="C1")
+plotting.theory_line(ax, np.asarray(ref.d), np.asarray(ref.internal_entropy), "1RSB among the references, "
+                     "physical $m_r$ (at the measured γ)", ok=ref_ok, color="C3", style="--", at=("γ", GAMMAS))
 ok = conv.all(axis=0)
 plotting.data_points(ax, d_bp.mean(0)[ok], s_bp.mean(0)[ok], f"fBP, N = {N}, {SAMPLES} instances (BP converged)",
                      yerr=s_bp.std(0)[ok], color="C0")
@@ -163,6 +170,8 @@ fig, ax = plotting.figure(f"Replica overlaps at fixed y = {Y:g}, α = {ALPHA}", 
                           "overlap (dimensionless)")
 plotting.theory_line(ax, g_th, q0_th, r"RS $q_0$ (different references)", color="C2")
 plotting.theory_line(ax, g_th, q1_th, r"RS $q_1$ (same reference)", color="C3", style="--")
+plotting.theory_line(ax, GAMMAS, np.asarray(ref.qm), r"1RSB $q_m$ (same cluster of references)", ok=ref_ok,
+                     color="C4", style="-.")
 plotting.data_points(ax, GAMMAS, q_bp.mean(0), rf"fBP $\langle m_W^2\rangle$, N = {N}, {SAMPLES} instances",
                      yerr=q_bp.std(0), color="C0")
 ax.legend(fontsize=8)
@@ -182,17 +191,21 @@ plt.close("all")
 # * (paper size) close to the reference fBP and RS part: a finding. At N = 1001 (8 instances,
 #   first run 2026-12-03) the offset fBP − RS grows steadily as $d$ shrinks, from −0.004 at
 #   $d=0.38$ to +0.008 at $d=0.045$ and +0.011 at $d=0.035$; it is what PNAS 2016 (App. D.3,
-#   Fig. 11) reports as fBP leaving the RS curve for a 1RSB one. physlearn's finite-y 1RSB
-#   (groups of $m$ replicas around each reference) collapses onto RS at every coupling where the RS
-#   saddle exists ($\gamma\le0.8$ here), so it does **not** account for the offset; the RS saddle
-#   itself ends near $\gamma\approx0.9$. Asserted: the offset at the smallest distance the theory
-#   reaches is positive and at least 0.005 above the mean offset at $d\ge0.1$, and the 1RSB search
-#   collapses wherever RS exists. The overlaps say where the symmetry breaks: the measured
+#   Fig. 11) reports as fBP leaving the RS curve for a 1RSB one. Neither 1RSB accounts for it at
+#   $y=5$: the groups-of-replicas ansatz collapses onto RS wherever the RS saddle exists
+#   ($\gamma\le0.8$ here; the RS saddle itself ends near $\gamma\approx0.9$), and the clusters of
+#   references do not condense at $y=5$ ($m_r=1$: $d$ and $\Sigma_{\rm int}$ are exactly RS; they
+#   condense at larger $y$, e.g. $y=20$). The offset's dependence on N and y is measured in
+#   `docs/experiments/fbp_ref_1rsb.md`. Asserted: the offset at the smallest distance the theory
+#   reaches is positive and at least 0.005 above the mean offset at $d\ge0.1$, the groups-of-replicas
+#   search collapses wherever RS exists, and the non-condensed 1RSB equals RS. The overlaps say where
+#   the symmetry breaks: the measured
 #   $\langle m_W^2\rangle$ follows RS $q_0$ (replicas of *different* references) at small γ but moves
 #   towards $q_1$ (replicas of the *same* reference) as γ grows (0.81 against $q_0=0.60$,
 #   $q_1=0.85$ at γ = 0.8, N = 1001): on one instance BP settles on one reference state, as
 #   PNAS 2016 Fig. 5 describes. That is a breaking among the references (their measure splits into
-#   states), not among the replicas around one reference, which is the ansatz physlearn implements.
+#   states): the 1RSB among the references predicts $\langle m_W^2\rangle=q_m$, the overlap inside one
+#   cluster of references, between $q_0$ and $q_1$.
 
 # %%
 tol = 0.005 if PAPER else 0.02
@@ -210,6 +223,16 @@ if PAPER:
     print(f"fBP - RS at d = {d_mean[near]:.4f}: {gap_mean[near]:+.4f}; excess over d >= 0.1: {excess:+.4f}")
     assert gap_mean[near] > 0 and excess > 0.005, gap_mean
     assert collapsed[rs_exists].all(), (collapsed, rs_exists)
+# the 1RSB among the references: where it does not condense (m_r = 1) its d and Sigma_int are RS
+# (exact reduction), and its intra-cluster overlap is not below the RS q0
+nc = ref_ok & (np.asarray(ref.m_r) == 1.0)
+assert nc.any(), np.asarray(ref.m_r)
+rs_same = le.fixed_coupling(ALPHA, GAMMAS, Y, on_failure="flag",
+                            **({} if PAPER else dict(n=REF_NODES["n"], n_in=REF_NODES["n_rs_in"])))
+assert np.allclose(np.asarray(ref.internal_entropy)[nc], np.asarray(rs_same.internal_entropy)[nc], atol=1e-8)
+assert np.all(np.asarray(ref.qm)[ref_ok] >= np.asarray(ref.q0)[ref_ok] - 1e-12)
+# (qm comes from the reconstruction at m_r = 1 - 1e-3 while q1 is the RS saddle's: at the reduced
+# quadrature of the small size qm can exceed q1 where q0 ~ q1, so qm <= q1 is not asserted)
 q0_at, q1_at = theory_at_gamma(GAMMAS, q0_th), theory_at_gamma(GAMMAS, q1_th)
 cq = conv & np.isfinite(q0_at)
 assert np.all((q_bp[cq] >= np.broadcast_to(q0_at, q_bp.shape)[cq] - 0.02)

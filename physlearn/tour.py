@@ -324,10 +324,15 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
     q0_th, q1_th = np.asarray(th.q0)[1:], np.asarray(th.q1)[1:]  # at the measured couplings
     order = np.argsort(d_th)
     s_at_d = np.interp(d_bp, d_th[order], s_th[order], left=np.nan, right=np.nan)  # RS Sigma_int at fBP's d
-    # 1RSB among the references at the measured couplings (physical m_r; notebook 4's reduced nodes at small size)
-    ref = le.fixed_coupling_ref_1rsb(alpha, gammas, y, on_failure="flag",
-                                     **({} if paper else dict(n=12, n_mid=8, n_in=12, n_rs_in=12)))
-    ref_ok = np.asarray(ref.converged)
+    # 1RSB among the references at the measured couplings (physical m_r): at paper size only -- its compilation
+    # takes minutes on a CPU core (notebook 4 draws it at both sizes)
+    if paper:
+        ref = le.fixed_coupling_ref_1rsb(alpha, gammas, y, on_failure="flag")
+        ref_d, ref_s, ref_ok = np.asarray(ref.d), np.asarray(ref.internal_entropy), np.asarray(ref.converged)
+        ref_mr, ref_qm = np.asarray(ref.m_r), np.asarray(ref.qm)
+    else:
+        ref_d = ref_s = ref_mr = ref_qm = np.full(gammas.shape, np.nan)
+        ref_ok = np.zeros(gammas.shape, bool)
 
     fig, ax = plotting.figure(f"fBP as a measuring instrument, y = {y:g}, α = {alpha}", "distance d = (1 − S)/2",
                               r"local entropy $\Sigma_{\rm int}$ (nats per weight)")
@@ -336,9 +341,9 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
     # the theory in coupling order (d decreases as gamma grows); a coupling without an RS solution breaks the line
     plotting.theory_line(ax, d_all, s_all, f"RS theory at the measured γ (joined), y = {y:g}", ok=ok, color="C1",
                          missing="no RS solution at this coupling", at=("γ", g_th))
-    plotting.theory_line(ax, np.asarray(ref.d), np.asarray(ref.internal_entropy),
-                         "1RSB among the references, physical m_r (at the measured γ)", ok=ref_ok, color="C3",
-                         style="--", missing="no converged 1RSB solution", at=("γ", gammas))
+    if paper:
+        plotting.theory_line(ax, ref_d, ref_s, "1RSB among the references, physical m_r (at the measured γ)",
+                             ok=ref_ok, color="C3", style="--", missing="no converged 1RSB solution", at=("γ", gammas))
     # per coupling: mean and spread over the instances where BP converged; a coupling where BP converged on no
     # instance is marked at the theory's d for that coupling (or at the largest measured d)
     n_conv = conv.sum(axis=0)
@@ -356,9 +361,9 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
                "Markers: local entropy Sigma_int and distance d measured by focusing BP at its fixed point on random "
                "instances, gamma growing at fixed y (scoping), mean and spread over the instances where BP converged; "
                "line: the finite-y RS theory of the robust ensemble (local_entropy.fixed_coupling) over the same "
-               "couplings; dashed: the 1RSB among the references (local_entropy.fixed_coupling_ref_1rsb, physical "
-               "m_r: 1 where the clusters of references do not condense, and then equal to RS); dotted: the alpha = 0 "
-               "bound H_2(d).", xname="d")
+               "couplings; dashed (paper size): the 1RSB among the references (local_entropy.fixed_coupling_ref_1rsb, "
+               "physical m_r: 1 where the clusters of references do not condense, and then equal to RS); dotted: the "
+               "alpha = 0 bound H_2(d).", xname="d")
 
     tol = 0.005 if paper else 0.02  # the finite-size offset far from the reference (notebook 4)
     both = conv & np.isfinite(s_at_d)
@@ -371,11 +376,11 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
                     "not drawn (BP converged on no instance)" if not conv[:, j].any() else
                     "n/a (no RS solution at this d)")
                     for j, (g, d, x) in enumerate(zip(gammas, d_mean, gap_mean)))
-        + f"; BP converged on {int(conv.sum())}/{conv.size} (instance, gamma) points. 1RSB among the references "
-        "(m_r, q_m vs fBP <m_W^2>) per gamma: "
-        + ", ".join(f"{g:g}: m_r={float(m):.3g}, q_m={float(qm):.3f} vs {float(qb):.3f}" for g, m, qm, qb in
-                    zip(gammas, np.asarray(ref.m_r), np.asarray(ref.qm), q_bp.mean(0)))
-        + "."
+        + f"; BP converged on {int(conv.sum())}/{conv.size} (instance, gamma) points."
+        + ((" 1RSB among the references (m_r, q_m vs fBP <m_W^2>) per gamma: "
+            + ", ".join(f"{g:g}: m_r={float(m):.3g}, q_m={float(qm):.3f} vs {float(qb):.3f}" for g, m, qm, qb in
+                        zip(gammas, ref_mr, ref_qm, q_bp.mean(0))) + ".") if paper else
+           " The 1RSB among the references is drawn at paper size (notebook 4 draws it at both sizes).")
     )
     rows = []
     for g in ([0.3, 0.5] if paper else [0.25, 0.4, 0.55]):  # far from the reference (d >= 0.1)
