@@ -471,7 +471,7 @@ def physical_fy(theta_rs, gamma, y, alpha, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFA
         return th, col, r, res, ns, cx
 
     def step(st):
-        k, lo, hi, m, th, col, r, res, ns, cx, stop = st
+        k, lo, hi, _, _, _, _, _, ns, _, _ = st
         mid = jnp.where(k == 0, jnp.asarray(M_ONE, dt), 0.5 * (lo + hi))
         th, col, r, res, ns2, cx = evaluate(mid, a_sg)
         positive = col | (cx >= 0.0)
@@ -486,7 +486,7 @@ def physical_fy(theta_rs, gamma, y, alpha, kappa=0.0, n=DEFAULT_N_FY, n_mid=DEFA
     th0 = jnp.zeros((6,), dt)
     init = (jnp.asarray(0), zero, zero, zero, th0, jnp.asarray(False), jnp.asarray(0, jnp.int32), zero,
             jnp.asarray(0), zero, jnp.asarray(False))
-    (k, lo, hi, m, th, col, r, res, ns, cx, _), _, _ = solvers.iterate(step, init, max_steps=_MR_STEPS,
+    (k, lo, hi, m, th, col, r, res, ns, _, _), _, _ = solvers.iterate(step, init, max_steps=_MR_STEPS,
                                                                         done=lambda st: st[-1])
     condensed = k > 1
     bad = condensed & (col | (hi - lo >= _MR_TOL) | (lo <= mr_low + _MR_TOL))
