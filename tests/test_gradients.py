@@ -101,6 +101,15 @@ CASES = {
         lambda alpha, gamma, y, kappa, m: le.fixed_coupling_1rsb(alpha, gamma, y, kappa, m=m, n=12, n_mid=8, n_in=8),
         ("alpha", "gamma", "y", "kappa", "m"), [(0.6, 0.4, 5.0, 0.0, 2.0), (0.5, 0.3, 4.0, 0.1, 3.0)],
         FC_FIELDS + ("qb", "qc", "qb_hat", "qc_hat", "dphi_dm"), h=1e-4, rtol=1e-4, atol=1e-6, slow=True),
+    "local_entropy.fixed_coupling_ref_1rsb": _case(
+        lambda alpha, gamma, y, kappa, m_r: le.fixed_coupling_ref_1rsb(alpha, gamma, y, kappa, m_r, n=12, n_mid=8,
+                                                                       n_in=12, n_rs_in=16),
+        ("alpha", "gamma", "y", "kappa", "m_r"), [(0.6, 0.6, 20.0, 0.0, 0.6), (0.6, 0.5, 5.0, 0.0, 0.5)],
+        FC_FIELDS + ("qm", "qm_hat", "complexity"), h=1e-4, rtol=1e-4, atol=1e-6, slow=True),
+    "local_entropy.free_reference_ref_1rsb": _case(
+        lambda alpha, d, kappa: le.free_reference_ref_1rsb(alpha, d, kappa, mu=5.0, n=24, n_1rsb=16, n_in=12),
+        ("alpha", "d", "kappa"), [(0.6, 0.05, 0.0)], ONE_RSB[:-2] + ("complexity", "entropy_rs"),
+        h=1e-4, rtol=1e-4, atol=1e-6, slow=True),
     "local_entropy.dense_region_threshold": _case(
         lambda kappa: le.dense_region_threshold(kappa, n=32, full_output=True), ("kappa",), [(0.0,), (0.05,)],
         ("alpha_U", "d_star", "min_S_hat_below"), h=2e-2, rtol=2e-2, atol=1e-3, slow=True),

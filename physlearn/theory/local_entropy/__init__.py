@@ -39,11 +39,12 @@ Entry points, one per convention, each with one result type:
 * :math:`y\to\infty`: :func:`free_reference_rs`, :func:`solution_reference_rs` (the PRL 2015
   convention: the reference is itself a solution of margin ``kappa_ref``),
   :func:`free_reference_1rsb`, :func:`solution_reference_1rsb` (a 1RSB structure among the
-  replicas around each reference);
+  replicas around each reference), :func:`free_reference_ref_1rsb` (1RSB among the references:
+  clusters of references, i.e. several dense regions);
 * finite :math:`y`, fixed distance: :func:`free_reference_rs_finite_y`,
   :func:`free_reference_1rsb_finite_y`, :func:`solution_reference_rs_finite_y`;
 * finite :math:`y`, fixed coupling (what focusing BP measures): :func:`fixed_coupling_rs`,
-  :func:`fixed_coupling_1rsb`;
+  :func:`fixed_coupling_1rsb`, :func:`fixed_coupling_ref_1rsb` (clusters of references);
 * :func:`dense_region_threshold` (:math:`\alpha_U`), and the conveniences :func:`binary` and
   :func:`fixed_coupling` that dispatch on string flags.
 
@@ -57,13 +58,14 @@ Eager calls run in float64 and return NumPy arrays; traced solves need ``physlea
 
 from .._envelopes import moreau_energetic, moreau_entropic
 from ..franz_parisi import h2
-from ._api import (binary, fixed_coupling, fixed_coupling_1rsb, fixed_coupling_rs, free_reference_1rsb,
-                   free_reference_1rsb_finite_y, free_reference_rs, free_reference_rs_finite_y,
-                   solution_reference_1rsb, solution_reference_rs, solution_reference_rs_finite_y)
+from ._api import (binary, fixed_coupling, fixed_coupling_1rsb, fixed_coupling_ref_1rsb, fixed_coupling_rs,
+                   free_reference_1rsb, free_reference_1rsb_finite_y, free_reference_ref_1rsb, free_reference_rs,
+                   free_reference_rs_finite_y, solution_reference_1rsb, solution_reference_rs,
+                   solution_reference_rs_finite_y)
 from ._free import free_entropy
-from ._results import (FiniteY1RSB, FiniteYRS, FiniteYSolutionRS, FixedCoupling1RSB, FixedCouplingRS,
-                       LocalEntropy1RSB, LocalEntropyRS, LocalEntropySolution1RSB, LocalEntropySolutionRS,
-                       ThresholdResult)
+from ._results import (FiniteY1RSB, FiniteYRS, FiniteYSolutionRS, FixedCoupling1RSB, FixedCouplingRef1RSB,
+                       FixedCouplingRS, LocalEntropy1RSB, LocalEntropyRef1RSB, LocalEntropyRS, LocalEntropySolution1RSB,
+                       LocalEntropySolutionRS, ThresholdResult)
 from ._threshold import dense_region_threshold
 
 __all__ = [
@@ -71,10 +73,12 @@ __all__ = [
     "dense_region_threshold",
     "fixed_coupling",
     "fixed_coupling_1rsb",
+    "fixed_coupling_ref_1rsb",
     "fixed_coupling_rs",
     "free_entropy",
     "free_reference_1rsb",
     "free_reference_1rsb_finite_y",
+    "free_reference_ref_1rsb",
     "free_reference_rs",
     "free_reference_rs_finite_y",
     "h2",
@@ -87,8 +91,10 @@ __all__ = [
     "FiniteYRS",
     "FiniteYSolutionRS",
     "FixedCoupling1RSB",
+    "FixedCouplingRef1RSB",
     "FixedCouplingRS",
     "LocalEntropy1RSB",
+    "LocalEntropyRef1RSB",
     "LocalEntropyRS",
     "LocalEntropySolution1RSB",
     "LocalEntropySolutionRS",

@@ -13,8 +13,12 @@ from .._inputs import as_param, broadcast, check_on_failure, finish, finish_curv
 from . import _curves as cv
 from ._finite_y import DEFAULT_N_INNER, DEFAULT_N_OUTER
 from ._free import DEFAULT_NODES
-from ._results import (FiniteY1RSB, FiniteYRS, FiniteYSolutionRS, FixedCoupling1RSB, FixedCouplingRS,
-                       LocalEntropy1RSB, LocalEntropyRS, LocalEntropySolution1RSB, LocalEntropySolutionRS)
+from ._ref_1rsb import DEFAULT_N_FY as _N_REF_FY
+from ._ref_1rsb import DEFAULT_N_IN_FY as _N_REF_IN_FY
+from ._ref_1rsb import DEFAULT_N_MID as _N_REF_MID
+from ._results import (FiniteY1RSB, FiniteYRS, FiniteYSolutionRS, FixedCoupling1RSB, FixedCouplingRef1RSB,
+                       FixedCouplingRS, LocalEntropy1RSB, LocalEntropyRef1RSB, LocalEntropyRS, LocalEntropySolution1RSB,
+                       LocalEntropySolutionRS)
 from ._solution import DEFAULT_N2
 
 _FLOAT = jnp.result_type(float)
@@ -400,6 +404,109 @@ def fixed_coupling_1rsb(alpha, gamma, y, kappa=0.0, *, m=None, n: int | None = N
     return finish(out, on_failure, "local_entropy.fixed_coupling_1rsb",
                   {"alpha": out.alpha, "gamma": out.gamma, "y": out.y, "m": out.m},
                   "the 1RSB search neither collapsed nor reached a fixed point: try another m or more nodes")
+
+
+# --------------------------------------------------------------------------------------------
+# 1RSB among the references (clusters of references)
+# --------------------------------------------------------------------------------------------
+@eager_x64
+@_doc
+def fixed_coupling_ref_1rsb(alpha, gamma, y, kappa=0.0, m_r=None, *, n: int = _N_REF_FY, n_mid: int = _N_REF_MID,
+                            n_in: int = _N_REF_IN_FY, n_rs_in: int = 24,
+                            on_failure: str = "raise") -> FixedCouplingRef1RSB:
+    r"""The fixed-coupling measure of :func:`fixed_coupling_rs` with one step of replica symmetry
+    breaking *among the references*: the references (each with its ``y`` replicas) are organised
+    in clusters of :math:`m_r` (Parisi parameter over references, :math:`0<m_r\le1`), the picture
+    of several dense regions that PNAS 113, E7655 (2016) (sec. VI, App. D.3) uses for focusing BP.
+    Per reference (derivation and exact reductions: ``docs/theory/rsb_among_references.md``):
+
+    .. math::
+
+        \Phi &= -\tfrac y2\hat q_1(1-q_1)-\tfrac{y^2}2(\hat q_1q_1-\hat q_mq_m)
+               -\tfrac{m_ry^2}2(\hat q_mq_m-\hat q_0q_0) + G_S + \alpha G_E,\\
+        G_S &= \frac1{m_r}\int Dz_0\log\int Dz_1\,e^{m_rL_S(\sqrt{\hat q_0}z_0+\sqrt{\hat q_m-\hat q_0}z_1)},
+        \quad L_S(x)=\log\sum_{\tilde W=\pm1}\int Dz_2\,[2\cosh(x+\gamma\tilde W+\sqrt{\hat q_1-\hat q_m}z_2)]^y,\\
+        G_E &= \frac1{m_r}\int Dz_0\log\int Dz_1\,e^{m_rL_E(\kappa-\sqrt{q_0}z_0-\sqrt{q_m-q_0}z_1)},
+        \quad L_E(v)=\log\int Dz_2\,H\Big(\frac{v-\sqrt{q_1-q_m}z_2}{\sqrt{1-q_1}}\Big)^y .
+
+    :math:`q_1`: replicas of one reference; :math:`q_m`: of two references in one cluster (focusing
+    BP's :math:`\langle m_W^2\rangle`); :math:`q_0`: of different clusters. At :math:`m_r=1` or
+    :math:`q_m=q_0` it is the RS functional of :func:`fixed_coupling_rs`. Path: the RS saddle, then
+    the clusters opened half-way (:math:`q_m=(q_0+q_1)/2`), damped sweeps of the stationarity maps and
+    finite-difference Newton (:mod:`physlearn.solvers`). ``m_r=None`` takes the physical :math:`m_r`:
+    the search at :math:`m_r=1-10^{-3}` (reconstruction); if its complexity
+    :math:`\Sigma=-m_r^2\partial_{m_r}\Phi` is :math:`\ge0` (or it collapses), the clusters do not
+    condense, ``m_r = 1`` and :math:`\Phi, S, \phi_{\rm int}` are the RS ones (only ``qm`` differs);
+    otherwise :math:`m_r^*` with :math:`\Sigma(m_r^*)=0` by bisection on :math:`(0.2, 1)`.
+
+    Args:
+        alpha, gamma, y, kappa: broadcast; ``alpha, gamma > 0``, ``y > 1``.
+        m_r: ``None`` (physical) or a fixed value in ``(0, 1)`` (broadcast; may be traced).
+        n, n_mid, n_in: outer (per half line), cluster-level and innermost nodes (32, 16, 16);
+            n_rs_in: inner nodes of the RS start (24).
+        on_failure: ``"raise"`` or ``"flag"``.
+
+    Returns:
+        :class:`FixedCouplingRef1RSB`. Values are differentiable in ``alpha, gamma, y, kappa`` (and
+        a fixed ``m_r``) by implicit differentiation; through the bisection for :math:`m_r^*` too.
+    """
+    check_on_failure(on_failure)
+    a, g, yy, k = _coupling_inputs(alpha, gamma, y, kappa)
+    fixed = m_r is not None
+    mr = as_param("m_r", m_r if fixed else 1.0)
+    if fixed and not is_traced(mr) and ((np.asarray(mr) <= 0.0) | (np.asarray(mr) >= 1.0)).any():
+        raise ValueError(f"m_r must satisfy 0 < m_r < 1 (clusters of references; None: the physical m_r), got {m_r!r}")
+    broadcast(alpha=a, gamma=g, y=yy, kappa=k, m_r=mr)
+    out = cv.fixed_coupling_ref_1rsb_grid(a, g, yy, k, mr, int(n), int(n_mid), int(n_in), int(n_rs_in), fixed)
+    return finish(out, on_failure, "local_entropy.fixed_coupling_ref_1rsb",
+                  {"alpha": out.alpha, "gamma": out.gamma, "y": out.y},
+                  "the 1RSB search neither collapsed nor converged: try more nodes or a fixed m_r")
+
+
+@eager_x64
+@_doc
+def free_reference_ref_1rsb(alpha, d, kappa=0.0, *, mu=None, n: int = DEFAULT_NODES, n_1rsb: int = 64,
+                            n_in: int = 24, on_failure: str = "raise") -> LocalEntropyRef1RSB:
+    r"""Local entropy of the densest regions, :math:`y\to\infty` at fixed :math:`d`, free reference,
+    with 1RSB among the references (the :math:`y\to\infty` limit of :func:`fixed_coupling_ref_1rsb` at
+    fixed :math:`\mu=m_ry`; derivation: ``docs/theory/rsb_among_references.md``):
+
+    .. math::
+
+        S_I &= -\hat SS-\tfrac12\hat q_1(1-q_1)-\tfrac12(\delta\hat q\,q_1+\hat q_1\delta q)
+               -\tfrac\mu2(\hat q_1q_1-\hat q_0q_0)\\
+            &\quad+\frac1\mu\int Dz_0\log\int Dz_1\,e^{\mu M_S(|\sqrt{\hat q_0}z_0+\sqrt{\hat q_1-\hat q_0}z_1|+\hat S)}
+               +\frac\alpha\mu\int Dz_0\log\int Dz_1\,e^{\mu M_E\big(\frac{\kappa-\sqrt{q_0}z_0-\sqrt{q_1-q_0}z_1}{\sqrt{1-q_1}}\big)},
+
+    a zero-temperature 1RSB on top of the RS Moreau envelopes :math:`M_S, M_E` of
+    :func:`free_reference_rs` (its :math:`\mu\to0` member and its collapse :math:`q_0=q_1`). The RS
+    saddle is unstable towards it at every :math:`d` (the optimal reference flips at :math:`B=0`).
+    Path: the RS curve (:func:`free_reference_rs`), a gap opened between clusters
+    (:math:`q_0=q_1-0.1(1-q_1)`), damped sweeps and finite-difference Newton at fixed :math:`\mu`;
+    ``mu=None`` then solves :math:`\partial_\mu S_I=0` (zero complexity, the minimum of
+    :math:`S_I(\mu)`: the largest local entropy carried by a non-negative number of clusters) by
+    Newton in :math:`\log\mu` from :math:`\mu=5`. Costly: tens of seconds per point at the default
+    nodes on one core.
+
+    Args:
+        alpha, kappa: broadcast (shape ``P``); d: scalar or 1-D array in (0, 1/2).
+        mu: ``None`` (the optimum) or a fixed :math:`\mu>0` (a concrete number).
+        n: nodes of the RS start; n_1rsb, n_in: outer (per half line) and cluster-level nodes.
+        on_failure: ``"raise"`` or ``"flag"``.
+
+    Returns:
+        :class:`LocalEntropyRef1RSB` (``entropy`` is :math:`S_I(d)`, ``S_hat`` is
+        :math:`\frac12 dS_I/dd`), differentiable in ``alpha``, ``d`` and ``kappa``.
+    """
+    check_on_failure(on_failure)
+    a, dd, k = _curve_inputs(alpha, d, kappa)
+    fixed = mu is not None
+    if fixed and (is_traced(mu) or np.ndim(mu) != 0 or not float(mu) > 0):
+        raise ValueError(f"mu must be a concrete number > 0 (None: the optimum), got {mu!r}")
+    out = cv.free_ref_1rsb_grid(_f(a), _f(k), _f(dd), _f(mu if fixed else 5.0), int(n), int(n_1rsb), int(n_in),
+                                fixed)
+    return finish_curve(out, on_failure, "local_entropy.free_reference_ref_1rsb",
+                        "the 1RSB search collapsed or did not converge: try more nodes or another mu")
 
 
 # --------------------------------------------------------------------------------------------

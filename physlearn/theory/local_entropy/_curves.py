@@ -21,10 +21,12 @@ from . import _finite_y as fy
 from . import _finite_y_1rsb as f1
 from . import _finite_y_solution as fs
 from . import _free_1rsb as r1
+from . import _ref_1rsb as r2
 from . import _solution as ls
 from ._free import DEFAULT_NODES, cold_start, free_entropy, solve_point
-from ._results import (FiniteY1RSB, FiniteYRS, FiniteYSolutionRS, FixedCoupling1RSB, FixedCouplingRS,
-                       LocalEntropy1RSB, LocalEntropyRS, LocalEntropySolution1RSB, LocalEntropySolutionRS)
+from ._results import (FiniteY1RSB, FiniteYRS, FiniteYSolutionRS, FixedCoupling1RSB, FixedCouplingRef1RSB,
+                       FixedCouplingRS, LocalEntropy1RSB, LocalEntropyRef1RSB, LocalEntropyRS, LocalEntropySolution1RSB,
+                       LocalEntropySolutionRS)
 
 __all__ = ["DEFAULT_NODES"]
 
@@ -382,3 +384,60 @@ def fixed_coupling_1rsb_grid(alpha, gamma, y, kappa, m, n, n_mid, n_in):
                                  result == _OK, res, ns, result)
 
     return _grid_map(one, alpha, gamma, y, kappa, m)
+
+
+# --------------------------------------------------------------------------------------------
+# 1RSB among the references: fixed coupling (finite y) and fixed d (y = inf)
+# --------------------------------------------------------------------------------------------
+@partial(jax.jit, static_argnames=("n", "n_mid", "n_in", "n_rs_in", "fixed"))
+def fixed_coupling_ref_1rsb_grid(alpha, gamma, y, kappa, m_r, n, n_mid, n_in, n_rs_in, fixed):
+    def one(x):
+        a, g, yy, k, mr = x
+        th_rs, rs_result, _, _ = fy.solve_coupling(g, yy, a, k, n, n_rs_in)
+        if fixed:
+            th, col, result, res, ns = r2.search_fy(th_rs, g, yy, mr, a, k, n, n_mid, n_in)
+            mr_eval = mr
+        else:
+            th, mr, col, result, res, ns = r2.physical_fy(th_rs, g, yy, a, k, n, n_mid, n_in)
+            # m_r = 1 (no condensation): the functional is RS for any (qm, qm_hat) (exact reduction), so the
+            # thermodynamics are evaluated at m_r = 1 on the RS saddle, with qm from the reconstruction
+            at_rs = jnp.stack([th_rs[0], jnp.where(col, th_rs[0], th[1]), th_rs[1], th_rs[2], jnp.where(col, th_rs[2], th[4]),
+                               th_rs[3]])
+            th = jnp.where(mr >= 1.0, at_rs, th)
+            mr_eval = mr
+        tot, S, phi, s_int, s_ext, cx = r2.derived_fy(th, g, yy, mr_eval, a, k, n, n_mid, n_in)
+        result = solvers.combine(rs_result, result, _finite_check(tot))
+        return FixedCouplingRef1RSB(a, g, yy, k, mr, tot / yy, S, 0.5 * (1.0 - S), *(th[i] for i in range(6)), phi,
+                                    s_int, tot / yy - g * S, s_ext, s_ext >= 0.0, cx, col, mr < 1.0,
+                                    rs_result == _OK, result == _OK, res, ns, result)
+
+    arrays = [jnp.asarray(v, dtype=jnp.result_type(float)) for v in (alpha, gamma, y, kappa, m_r)]
+    shape = jnp.broadcast_shapes(*[v.shape for v in arrays])
+    flat = tuple(jnp.broadcast_to(v, shape).reshape(-1) for v in arrays)
+    out = jax.lax.map(one, flat)  # sequential: the condensation branch (a bisection) runs only where needed
+    return jax.tree_util.tree_map(lambda v: v.reshape(shape + v.shape[1:]), out)
+
+
+def _ref_1rsb_curve(alpha, kappa, d, mu, n, n1, n_in, fixed):
+    rs = curve_free(alpha, kappa, d, n)
+    theta_rs = jnp.stack([rs.q1, rs.dq, rs.q1_hat, rs.dq_hat, rs.S_hat], -1)
+
+    def one(x):
+        th_rs, dd, rs_res = x
+        if fixed:
+            th, col, result, res, ns = r2.search_inf(th_rs, mu, dd, alpha, kappa, n1, n_in)
+        else:
+            th, col, result, res, ns = r2.optimal_mu_inf(th_rs, dd, alpha, kappa, n1, n_in, mu)
+        s = r2.free_entropy(th, dd, alpha, kappa, n1, n_in)
+        cx = r2.complexity_inf(th, dd, alpha, kappa, n1, n_in)
+        result = solvers.combine(rs_res, result, _finite_check(s))
+        return th, s, cx, col, result, res, ns
+
+    th, s, cx, col, result, res, ns = jax.lax.map(one, (theta_rs, d, rs.result))
+    return LocalEntropyRef1RSB(alpha, kappa, d, th[:, 7], s, th[:, 6], *(th[:, i] for i in range(6)), cx, rs.entropy,
+                               col, result == _OK, res, ns, result)
+
+
+@partial(jax.jit, static_argnames=("n", "n1", "n_in", "fixed"))
+def free_ref_1rsb_grid(alpha, kappa, d, mu, n, n1, n_in, fixed):
+    return _curves(lambda a, k, dd: _ref_1rsb_curve(a, k, dd, mu, n, n1, n_in, fixed), d, alpha, kappa)

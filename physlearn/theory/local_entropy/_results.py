@@ -21,6 +21,8 @@ __all__ = [
     "FiniteYSolutionRS",
     "FixedCouplingRS",
     "FixedCoupling1RSB",
+    "FixedCouplingRef1RSB",
+    "LocalEntropyRef1RSB",
     "ThresholdResult",
 ]
 
@@ -376,6 +378,94 @@ class FixedCoupling1RSB(TheoryResult):
     collapsed: jax.Array
     replicon: jax.Array
     rs_converged: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+    result: jax.Array
+
+
+class FixedCouplingRef1RSB(TheoryResult):
+    r"""Finite-:math:`y` measure at fixed coupling with 1RSB *among the references* (clusters of
+    :math:`m_r` references; free reference; :func:`~physlearn.theory.local_entropy.fixed_coupling_ref_1rsb`).
+    Shapes: broadcast shape of ``alpha, gamma, y, kappa`` (and ``m_r`` when given).
+
+    Attributes:
+        m_r: Parisi parameter over references (the physical one when not given: 1 where the clusters
+            do not condense);
+        free_entropy, S, d, phi_int, internal_entropy, total_local_entropy, external_entropy,
+            external_ok: as :class:`FixedCouplingRS`, at the saddle (:math:`\phi_{\rm int}=\partial_y\Phi`
+            at fixed :math:`m_r`: the free entropy inside one cluster, what focusing BP measures);
+        q0, qm, q1, q0_hat, qm_hat, q1_hat: overlaps of replicas of references in different clusters,
+            in the same cluster (focusing BP's :math:`\langle m_W^2\rangle`), of the same reference;
+        complexity: :math:`\Sigma=-m_r^2\partial_{m_r}\Phi` of the clusters of references (at
+            :math:`m_r=1`: its value at the reconstruction point);
+        collapsed: the search returned to RS (``qm == q0``); condensed: :math:`m_r<1`;
+        rs_converged: the RS start converged; converged, residual, n_steps, result: of the whole solve.
+    """
+
+    INPUTS = ("alpha", "gamma", "y", "kappa")
+
+    alpha: jax.Array
+    gamma: jax.Array
+    y: jax.Array
+    kappa: jax.Array
+    m_r: jax.Array
+    free_entropy: jax.Array
+    S: jax.Array
+    d: jax.Array
+    q0: jax.Array
+    qm: jax.Array
+    q1: jax.Array
+    q0_hat: jax.Array
+    qm_hat: jax.Array
+    q1_hat: jax.Array
+    phi_int: jax.Array
+    internal_entropy: jax.Array
+    total_local_entropy: jax.Array
+    external_entropy: jax.Array
+    external_ok: jax.Array
+    complexity: jax.Array
+    collapsed: jax.Array
+    condensed: jax.Array
+    rs_converged: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+    result: jax.Array
+
+
+class LocalEntropyRef1RSB(TheoryResult):
+    r"""Local entropy at :math:`y\to\infty` (fixed :math:`d`) with 1RSB among the references
+    (:func:`~physlearn.theory.local_entropy.free_reference_ref_1rsb`). Shapes: ``P + d.shape``.
+
+    Attributes:
+        entropy: :math:`S_I(d)` at the saddle (at :math:`\mu^*`: the largest local entropy carried by a
+            non-negative complexity of clusters of references); S_hat: :math:`\frac12 dS_I/dd`;
+        mu: :math:`\mu=m_ry` (the optimum :math:`\mu^*` unless given);
+        q0, q1, dq, q0_hat, q1_hat, dq_hat: inter-cluster overlap, intra-cluster overlap and its
+            :math:`1/y` correction, and their conjugates;
+        complexity: :math:`\Sigma(\mu)=-\mu^2\partial_\mu S_I` (0 at :math:`\mu^*`);
+        entropy_rs: the RS :math:`S_I` at the same point (an upper bound); collapsed: returned to RS;
+        converged, residual, n_steps, result: of the solve.
+    """
+
+    INPUTS = ("alpha", "kappa")
+
+    alpha: jax.Array
+    kappa: jax.Array
+    d: jax.Array
+    mu: jax.Array
+    entropy: jax.Array
+    S_hat: jax.Array
+    q0: jax.Array
+    q1: jax.Array
+    dq: jax.Array
+    q0_hat: jax.Array
+    q1_hat: jax.Array
+    dq_hat: jax.Array
+    complexity: jax.Array
+    entropy_rs: jax.Array
+    collapsed: jax.Array
     converged: jax.Array
     residual: jax.Array
     n_steps: jax.Array
