@@ -99,6 +99,17 @@ import re  # noqa: E402
 
 _PRIVATE_REF = re.compile(r":(?:py:)?(?:mod|func|class|data|attr|meth|obj|exc):`~?\.?((?:\w+\.)*_[A-Za-z]\w*(?:\.\w+)*)`")
 
+def _public_bases(app, name, obj, options, bases):
+    """3. a class whose base is private (e.g. the theory results' shared ``TheoryResult`` in a private
+    module) shows the nearest public ancestors instead of a link that cannot resolve."""
+    out = []
+    for b in bases:
+        while getattr(b, "__module__", "").startswith("physlearn") and "._" in f"{b.__module__}.{b.__name__}":
+            b = b.__bases__[0]
+        out.append(b)
+    bases[:] = out
+
+
 def _process_docstring(app, what, name, obj, options, lines):
     for i, line in enumerate(lines):
         lines[i] = _PRIVATE_REF.sub(lambda m: f"``{m.group(1)}``", line)
@@ -137,3 +148,4 @@ def _is_definition(full: str) -> bool:
 def setup(app):
     app.connect("autodoc-process-docstring", _process_docstring, priority=400)  # before napoleon (500)
     app.connect("missing-reference", _resolve_short_name)
+    app.connect("autodoc-process-bases", _public_bases)
