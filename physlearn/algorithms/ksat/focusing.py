@@ -1,0 +1,271 @@
+r"""Reinforced BP (rBP) and focusing BP (fBP) on K-SAT.
+
+References: Baldassi et al., PNAS 113, E7655 (2016), appendix D.4 (both algorithms on K-SAT,
+the fBP protocol); A. Braunstein, R. Zecchina, PRL 96, 030201 (2006) (reinforcement);
+:mod:`physlearn.algorithms.fbp` (fBP on perceptrons: the same focusing message).
+
+Both run zero-temperature BP (:mod:`physlearn.algorithms.ksat.bp`) with an external field
+:math:`f_i` on every variable that is updated after every sweep from the fields the clauses send,
+:math:`H^c_i = \sum_{a\ni i} u_{a\to i}`; the total field is :math:`H_i = f_i + H^c_i`.
+
+**rBP** ("soft decimation"): :math:`f_i \leftarrow \rho_t\,(f_i + H^c_i)`, the previous total
+field scaled by the reinforcement :math:`\rho_t` that grows to 1 (``reinforcement``: a float or a
+schedule ``sweep -> rho``). With :math:`\rho` fixed the fixed point has
+:math:`f = \rho H^c/(1-\rho)`: the marginals are sharpened as :math:`H = H^c/(1-\rho)`, which
+drives BP onto one configuration. Fields are clipped at ``FIELD_MAX``.
+
+**fBP**: the robust ensemble of y replicas coupled with strength :math:`\gamma` to a reference that
+is traced out; under the replica-symmetric assumption the replicas' BP is one copy of BP with the
+*focusing* field
+
+.. math:: f_i = \operatorname{atanh}\Big[\tanh\gamma\,\tanh\Big((y-1)\operatorname{atanh}
+          \big(\tanh\gamma\tanh H^c_i\big)\Big)\Big],
+
+damped like the messages. The PNAS 2016 protocol: y fixed, :math:`\gamma` raised by steps
+(``gamma``: a float or a schedule ``protocol step -> gamma``, default
+``linear(gamma0, increment)``); a protocol step ends when BP has converged (largest change below
+``epsilon``) or after ``tau`` sweeps, and the run stops when clamping the marginals gives a
+solution. :math:`\gamma=\infty` is standard reinforcement with :math:`f = (y-1)H^c`.
+
+**Clamping.** After every sweep both :math:`\mathrm{sign}(H)` and the cavity assignment
+:math:`\mathrm{sign}(H^c)` (without the external field) are checked; ``errors`` is that of
+:math:`\mathrm{sign}(H)`, ``best_errors`` the smaller of the two, and the run stops when either
+violates no clause (``stop="any"``) or when :math:`\mathrm{sign}(H)` does (``stop="centre"``). The
+returned assignment is the better of the two, and its violated clauses are counted again.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ..fbp import _focusing
+from ..runner import float_dtype, run
+from ._compat import AlgorithmResult, check_key, check_progress, check_stop, int_arg, linear, real_arg, tabulate
+from .bp import FIELD_MAX, assignment, check_problem, clause_fields, messages_init, sweep
+from .instances import KSAT, num_violated, variable_sums
+
+__all__ = [
+    "ReinforcedBP", "FocusingBP", "FieldBPState", "FieldBPInfo", "ReinforcedResult", "FocusingResult",
+    "solve_rbp", "solve_fbp", "default_reinforcement",
+]
+
+
+class FieldBPState(eqx.Module):
+    """``w (M, K)`` messages; ``f (N,)`` external fields; ``H (N,)`` total fields
+    (:math:`f + H^c`); ``t`` sweeps done; ``k`` protocol step (fBP; 0 for rBP); ``in_step`` sweeps in
+    the current protocol step."""
+
+    w: jax.Array
+    f: jax.Array
+    H: jax.Array
+    t: jax.Array
+    k: jax.Array
+    in_step: jax.Array
+
+
+class FieldBPInfo(eqx.Module):
+    """Per sweep: ``errors`` (of ``sign(H)``), ``best_errors`` (min with ``sign(H^c)``),
+    ``max_diff``, ``parameter`` (rBP: the reinforcement :math:`\\rho`; fBP: :math:`\\gamma`),
+    ``protocol_step`` (fBP)."""
+
+    errors: jax.Array
+    best_errors: jax.Array
+    max_diff: jax.Array
+    parameter: jax.Array
+    protocol_step: jax.Array
+
+
+def _clamped(H, f, problem):
+    """``(x, errors)`` of the better of ``sign(H)`` and ``sign(H - f)``, and errors of ``sign(H)``."""
+    x_tot, x_cav = assignment(H), assignment(H - f)
+    e_tot, e_cav = num_violated(x_tot, problem), num_violated(x_cav, problem)
+    best = e_cav < e_tot
+    return jnp.where(best[..., None], x_cav, x_tot), jnp.minimum(e_tot, e_cav), e_tot
+
+
+class _FieldBP(eqx.Module):
+    damping: jax.Array
+    randfact: jax.Array
+    dtype: str = eqx.field(static=True)
+
+    def init(self, key, problem: KSAT) -> FieldBPState:
+        dt = jnp.dtype(self.dtype)
+        w = messages_init(key, problem, self.randfact.astype(dt), dt)
+        Hc = variable_sums(clause_fields(w, problem), problem)
+        z = jnp.zeros((), jnp.int32)
+        return FieldBPState(w, jnp.zeros_like(Hc), Hc, z, z, z)
+
+    def _field(self, st, Hc, diff):  # -> (f, extra diff, parameter, k, in_step)
+        raise NotImplementedError
+
+    def step(self, key, st: FieldBPState, problem: KSAT):
+        dt = st.w.dtype
+        w, Hc, diff = sweep(st.w, st.H, problem, self.damping.astype(dt))
+        f, dfield, par, k, in_step = self._field(st, Hc, diff)
+        H = f + Hc
+        _, best, e = _clamped(H, f, problem)
+        st = FieldBPState(w, f, H, st.t + 1, k, in_step)
+        return st, FieldBPInfo(e, best, jnp.maximum(diff, dfield), par, k)
+
+
+class ReinforcedBP(_FieldBP):
+    """rBP hyper-parameters: ``reinforcement (T,)`` the value per sweep (the last one repeats)."""
+
+    reinforcement: jax.Array
+
+    def _field(self, st, Hc, diff):
+        dt = Hc.dtype
+        rho = self.reinforcement[jnp.minimum(st.t, self.reinforcement.shape[0] - 1)].astype(dt)
+        f = jnp.clip(rho * (st.f + Hc), -FIELD_MAX, FIELD_MAX)
+        return f, jnp.zeros((), dt), rho, st.k, st.in_step
+
+
+class FocusingBP(_FieldBP):
+    """fBP hyper-parameters: ``gamma (T,)``, ``y (T,)`` per protocol step (the last one repeats),
+    ``epsilon`` (convergence within a step), ``tau`` (sweeps per protocol step at most)."""
+
+    gamma: jax.Array
+    y: jax.Array
+    epsilon: jax.Array
+    tau: int = eqx.field(static=True)
+
+    def _field(self, st, Hc, diff):
+        dt = Hc.dtype
+        kk = jnp.minimum(st.k, self.gamma.shape[0] - 1)
+        g, r = self.gamma[kk].astype(dt), self.y[kk].astype(dt) - 1.0
+        new = _focusing(Hc, g, r)
+        lam = self.damping.astype(dt)
+        f = (1.0 - lam) * new + lam * st.f
+        dfield = jnp.max(jnp.abs(jnp.tanh(new) - jnp.tanh(st.f)), initial=0.0)
+        in_step = st.in_step + 1
+        advance = (jnp.maximum(diff, dfield) < self.epsilon.astype(dt)) | (in_step >= self.tau)
+        return f, dfield, g, st.k + advance.astype(jnp.int32), jnp.where(advance, 0, in_step)
+
+
+class ReinforcedResult(AlgorithmResult):
+    """Result of :func:`solve_rbp` (leading axis S for a batch). Base fields: ``solved``
+    (``weights`` violates no clause, counted on it), ``steps`` (sweeps), ``errors``, ``weights
+    (..., N)`` int8 (the better of ``sign(H)``, ``sign(H^c)``), ``trace``. Own fields:
+    ``reinforcement`` (the last :math:`\\rho` used), ``marginals (..., N)`` (:math:`\\tanh H`)."""
+
+    reinforcement: jax.Array
+    marginals: jax.Array
+
+
+class FocusingResult(AlgorithmResult):
+    """Result of :func:`solve_fbp`. Base fields as :class:`ReinforcedResult`. Own fields:
+    ``gamma`` (the last coupling used), ``protocol_steps`` (γ steps completed), ``marginals``."""
+
+    gamma: jax.Array
+    protocol_steps: jax.Array
+    marginals: jax.Array
+
+
+def default_reinforcement(start: float = 0.0, increment: float = 2e-3):
+    """The default rBP schedule: :math:`\\rho_t = \\min(1, \\text{start} + \\text{increment}\\,t)`
+    (reaches 1 after 500 sweeps)."""
+    lin = linear(start, increment)
+    return lambda t: jnp.minimum(1.0, lin(t))
+
+
+def _common(key, problem, damping, randfact, max_steps, dtype, stop, progress):
+    check_key(key)
+    problem = check_problem(problem)
+    max_steps = int_arg("max_steps", max_steps)
+    check_stop(stop, ("any", "centre"))
+    show = check_progress(progress, 30.0 * problem.n_edges * max_steps * (problem.n_samples or 1))
+    common = dict(
+        damping=jnp.asarray(real_arg("damping", damping, low=0.0, high=1.0, high_open=True)),
+        randfact=jnp.asarray(real_arg("randfact", randfact, low=0.0, high=1.0, high_open=True)),
+        dtype=float_dtype(dtype).name,
+    )
+    return problem, max_steps, show, common
+
+
+def solve_rbp(
+    key,
+    problem: KSAT,
+    *,
+    reinforcement=None,
+    damping=0.0,
+    max_steps: int = 2000,
+    stop: str = "any",
+    randfact=0.5,
+    dtype=jnp.float32,
+    trace: bool = False,
+    progress: bool | None = None,
+    mesh=None,
+) -> ReinforcedResult:
+    r"""Solve K-SAT with reinforced BP (module doc).
+
+    **Arguments:** ``key``, ``problem`` (:class:`~physlearn.algorithms.ksat.KSAT`, one or a batch),
+    ``reinforcement`` :math:`\rho\in[0, 1]` (a float or a schedule ``sweep -> rho``; default
+    :func:`default_reinforcement`), ``damping`` :math:`\lambda\in[0,1)` of the messages,
+    ``max_steps`` (budget in **sweeps**), ``stop`` (``"any"``: ``sign(H)`` or ``sign(H^c)`` is a
+    solution; ``"centre"``: ``sign(H)`` is), ``randfact``, ``dtype``, ``trace``, ``progress``,
+    ``mesh``.
+
+    **Returns:** :class:`ReinforcedResult` (``solved`` verified on the returned assignment).
+    """
+    problem, max_steps, show, common = _common(key, problem, damping, randfact, max_steps, dtype, stop, progress)
+    rho = tabulate("reinforcement", default_reinforcement() if reinforcement is None else reinforcement, max_steps,
+                   low=0.0, high=1.0)
+    algo = ReinforcedBP(**common, reinforcement=jnp.asarray(rho, jnp.dtype(common["dtype"])))
+    res = run(algo, key, problem, max_steps=max_steps, stop=stop, trace=trace, progress=show,
+              description="rBP (K-SAT)", mesh=mesh)
+    x, e, H = _final(res, problem)
+    return ReinforcedResult(solved=e == 0, steps=res.steps, errors=e, weights=x, trace=res.trace if trace else None,
+                            reinforcement=res.info.parameter, marginals=jnp.tanh(H))
+
+
+def solve_fbp(
+    key,
+    problem: KSAT,
+    *,
+    y=None,
+    gamma=None,
+    tau: int = 10,
+    damping=0.5,
+    epsilon=1e-3,
+    max_steps: int = 5000,
+    stop: str = "any",
+    randfact=0.5,
+    dtype=jnp.float32,
+    trace: bool = False,
+    progress: bool | None = None,
+    mesh=None,
+) -> FocusingResult:
+    r"""Solve K-SAT with focusing BP, the PNAS 2016 protocol (module doc).
+
+    **Arguments:** ``key``, ``problem`` (:class:`~physlearn.algorithms.ksat.KSAT`, one or a batch),
+    ``y`` (number of replicas >= 1, may be ``inf``; a float or a schedule ``protocol step -> y``;
+    default 4), ``gamma`` (coupling >= 0, may be ``inf``; a float or a schedule ``protocol step ->
+    gamma``; default ``linear(0.05, 0.05)``), ``tau`` (sweeps per protocol step at most: γ moves
+    on after ``tau`` sweeps or when BP has converged), ``damping`` :math:`\lambda\in[0,1)`,
+    ``epsilon`` (convergence within a protocol step), ``max_steps`` (budget in **sweeps**),
+    ``stop``, ``randfact``, ``dtype``, ``trace``, ``progress``, ``mesh``.
+
+    **Returns:** :class:`FocusingResult` (``solved`` verified on the returned assignment).
+    """
+    problem, max_steps, show, common = _common(key, problem, damping, randfact, max_steps, dtype, stop, progress)
+    dt = jnp.dtype(common["dtype"])
+    g = tabulate("gamma", linear(0.05, 0.05) if gamma is None else gamma, max_steps, low=0.0, allow_inf=True)
+    yy = tabulate("y", 4.0 if y is None else y, max_steps, low=1.0, allow_inf=True)
+    algo = FocusingBP(
+        **common, gamma=jnp.asarray(g, dt), y=jnp.asarray(yy, dt),
+        epsilon=jnp.asarray(real_arg("epsilon", epsilon, low=0.0, low_open=True)), tau=int_arg("tau", tau),
+    )
+    res = run(algo, key, problem, max_steps=max_steps, stop=stop, trace=trace, progress=show,
+              description="fBP (K-SAT)", mesh=mesh)
+    x, e, H = _final(res, problem)
+    return FocusingResult(solved=e == 0, steps=res.steps, errors=e, weights=x, trace=res.trace if trace else None,
+                          gamma=res.info.parameter, protocol_steps=res.state.k, marginals=jnp.tanh(H))
+
+
+@eqx.filter_jit
+def _final(res, problem):
+    st = res.state
+    x, _, _ = _clamped(st.H, st.f, problem)
+    return x, num_violated(x, problem), st.H
