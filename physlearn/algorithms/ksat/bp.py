@@ -176,6 +176,24 @@ class BPResult(AlgorithmResult):
     messages: jax.Array
 
 
+def setup(key, problem, *, damping, randfact, max_steps, dtype, progress, epsilon=None):
+    """Shared public-boundary checks of the BP-family solvers: returns ``(problem, max_steps,
+    show_progress, fields)`` with ``fields`` the validated ``damping``, ``randfact``, ``dtype``
+    (and ``epsilon``) for the algorithm Module."""
+    check_key(key)
+    problem = check_problem(problem)
+    max_steps = int_arg("max_steps", max_steps)
+    show = check_progress(progress, 30.0 * problem.n_edges * max_steps * (problem.n_samples or 1))
+    fields = dict(
+        damping=jnp.asarray(real_arg("damping", damping, low=0.0, high=1.0, high_open=True)),
+        randfact=jnp.asarray(real_arg("randfact", randfact, low=0.0, high=1.0, high_open=True)),
+        dtype=float_dtype(dtype).name,
+    )
+    if epsilon is not None:
+        fields["epsilon"] = jnp.asarray(real_arg("epsilon", epsilon, low=0.0, low_open=True))
+    return problem, max_steps, show, fields
+
+
 def check_problem(problem) -> KSAT:
     if not isinstance(problem, KSAT):
         raise ValueError(f"problem must be a physlearn.algorithms.ksat.KSAT instance, got {type(problem).__name__}")
@@ -212,16 +230,9 @@ def solve(
     :math:`\alpha_d\approx 3.86`). ``solved`` says whether the clamped marginals happen to be a
     solution (verified by counting violated clauses).
     """
-    check_key(key)
-    problem = check_problem(problem)
-    algo = BP(
-        damping=jnp.asarray(real_arg("damping", damping, low=0.0, high=1.0, high_open=True)),
-        epsilon=jnp.asarray(real_arg("epsilon", epsilon, low=0.0, low_open=True)),
-        randfact=jnp.asarray(real_arg("randfact", randfact, low=0.0, high=1.0, high_open=True)),
-        dtype=float_dtype(dtype).name,
-    )
-    max_steps = int_arg("max_steps", max_steps)
-    show = check_progress(progress, 30.0 * problem.n_edges * max_steps * (problem.n_samples or 1))
+    problem, max_steps, show, fields = setup(key, problem, damping=damping, randfact=randfact, max_steps=max_steps,
+                                             dtype=dtype, progress=progress, epsilon=epsilon)
+    algo = BP(**fields)
     res = run(algo, key, problem, max_steps=max_steps, stop="never", trace=trace, progress=show,
               description="BP (K-SAT)", mesh=mesh)
     return _bp_result(res, problem, trace)

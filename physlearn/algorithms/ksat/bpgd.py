@@ -26,9 +26,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ..runner import float_dtype, run
-from ._compat import AlgorithmResult, check_key, check_progress, int_arg, real_arg
-from .bp import assignment, check_problem, clause_fields, messages_init, sweep
+from ..runner import run
+from ._compat import AlgorithmResult, int_arg, real_arg
+from .bp import assignment, clause_fields, messages_init, setup, sweep
 from .instances import KSAT, num_violated, variable_sums
 
 __all__ = ["BPGD", "BPGDState", "BPGDInfo", "BPGDResult", "solve", "FIX_FIELD"]
@@ -150,19 +150,10 @@ def solve(
     **Returns:** :class:`BPGDResult`; ``solved`` is verified by counting the violated clauses of
     the returned assignment.
     """
-    check_key(key)
-    problem = check_problem(problem)
+    problem, max_steps, show, fields = setup(key, problem, damping=damping, randfact=randfact, max_steps=max_steps,
+                                             dtype=dtype, progress=progress, epsilon=epsilon)
     fraction = real_arg("fraction", fraction, low=0.0, high=1.0, low_open=True)
-    algo = BPGD(
-        damping=jnp.asarray(real_arg("damping", damping, low=0.0, high=1.0, high_open=True)),
-        epsilon=jnp.asarray(real_arg("epsilon", epsilon, low=0.0, low_open=True)),
-        randfact=jnp.asarray(real_arg("randfact", randfact, low=0.0, high=1.0, high_open=True)),
-        n_fix=max(1, math.ceil(fraction * problem.n)),
-        max_iters=int_arg("max_iters", max_iters),
-        dtype=float_dtype(dtype).name,
-    )
-    max_steps = int_arg("max_steps", max_steps)
-    show = check_progress(progress, 30.0 * problem.n_edges * max_steps * (problem.n_samples or 1))
+    algo = BPGD(**fields, n_fix=max(1, math.ceil(fraction * problem.n)), max_iters=int_arg("max_iters", max_iters))
     res = run(algo, key, problem, max_steps=max_steps, stop="any", trace=trace, progress=show,
               description="BPGD (K-SAT)", mesh=mesh)
     return _result(res, problem, trace)

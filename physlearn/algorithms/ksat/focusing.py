@@ -41,9 +41,9 @@ import jax
 import jax.numpy as jnp
 
 from ..fbp import _focusing
-from ..runner import float_dtype, run
-from ._compat import AlgorithmResult, check_key, check_progress, check_stop, int_arg, linear, real_arg, tabulate
-from .bp import FIELD_MAX, assignment, check_problem, clause_fields, messages_init, sweep
+from ..runner import run
+from ._compat import AlgorithmResult, check_stop, int_arg, linear, real_arg, tabulate
+from .bp import FIELD_MAX, assignment, clause_fields, messages_init, setup, sweep
 from .instances import KSAT, num_violated, variable_sums
 
 __all__ = [
@@ -171,17 +171,8 @@ def default_reinforcement(start: float = 0.0, increment: float = 2e-3):
 
 
 def _common(key, problem, damping, randfact, max_steps, dtype, stop, progress):
-    check_key(key)
-    problem = check_problem(problem)
-    max_steps = int_arg("max_steps", max_steps)
     check_stop(stop, ("any", "centre"))
-    show = check_progress(progress, 30.0 * problem.n_edges * max_steps * (problem.n_samples or 1))
-    common = dict(
-        damping=jnp.asarray(real_arg("damping", damping, low=0.0, high=1.0, high_open=True)),
-        randfact=jnp.asarray(real_arg("randfact", randfact, low=0.0, high=1.0, high_open=True)),
-        dtype=float_dtype(dtype).name,
-    )
-    return problem, max_steps, show, common
+    return setup(key, problem, damping=damping, randfact=randfact, max_steps=max_steps, dtype=dtype, progress=progress)
 
 
 def solve_rbp(
