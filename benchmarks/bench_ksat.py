@@ -140,6 +140,15 @@ def _layouts(p):
     return out, int(deg.max()), float(deg.mean())
 
 
+def _load_note():
+    import os
+
+    try:
+        return f"; load average {os.getloadavg()[0]:.0f} on {os.cpu_count()} cores while measured"
+    except OSError:
+        return ""
+
+
 def run():
     import jax
 
@@ -158,14 +167,15 @@ def run():
                    f"{bw / 1e9:.1f} GB/s = {floor * 1e3:.2f} ms ({floor / tj:.0%} of the sweep time); layouts: "
                    f"segment_sum {lay['segment'] * 1e3:.2f} ms, sorted segment_sum {lay['sorted'] * 1e3:.2f} ms, "
                    f"padded (N, {dmax}) gather {lay['padded'] * 1e3:.2f} ms (mean degree {dmean:.1f}); "
-                   f"max |jax - numpy| = {err:.1e}; jax {jax.__version__}, compile excluded"),
+                   f"max |jax - numpy| = {err:.1e}; jax {jax.__version__}, compile excluded{_load_note()}"),
         ))
     p = _batch(5000, 9.5, 4, 8)
     tj, tn, err = _time_pair(p, batch=8)
     rows.append(dict(
         workload="K-SAT BP sweep, K=4, N=5000, alpha=9.5, 8 samples",
         physlearn_s=tj, baseline_s=tn, ratio=tn / tj,
-        notes=f"{tj / (8 * p.n_edges) * 1e9:.2f} ns/edge (f32); physlearn vmapped, NumPy loops; max |jax - numpy| = {err:.1e}",
+        notes=(f"{tj / (8 * p.n_edges) * 1e9:.2f} ns/edge (f32); physlearn vmapped, NumPy loops; "
+               f"max |jax - numpy| = {err:.1e}{_load_note()}"),
     ))
     return rows
 
@@ -187,7 +197,7 @@ def scaling():
         tj.append(a)
         tn.append(b)
     return [dict(workload="K-SAT BP sweep, K=4, alpha=9.5, one instance", variable="N", values=ns,
-                 physlearn_s=tj, baseline_s=tn, notes="E = 38 N edges; float32 both")]
+                 physlearn_s=tj, baseline_s=tn, notes="E = 38 N edges; float32 both" + _load_note())]
 
 
 if __name__ == "__main__":
