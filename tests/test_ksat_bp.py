@@ -105,11 +105,13 @@ def test_rs_entropy_limits_and_validation():
 
 @pytest.mark.slow
 def test_bethe_entropy_matches_rs_population_dynamics(getkey):
-    """Random 3-SAT at alpha = 2, 3 (below alpha_d = 3.86): BP's Bethe entropy on N = 5000,
-    averaged over 8 instances, agrees with the RS cavity entropy to 3e-3."""
+    """Random 3-SAT at alpha = 2, 3 (below alpha_d = 3.86): BP's Bethe entropy on N = 20000,
+    averaged over 4 instances, agrees with the RS cavity entropy to 2e-3 (measured: within 3e-4 with
+    8 instances; at N = 5000 the Bethe entropy is lower by 1-2e-3, an O(1/N) finite-size effect,
+    docs/experiments/ksat.md)."""
     for alpha in (2.0, 3.0):
         rs = ksat_theory.entropy_rs(alpha, 3, population=100_000, generations=200, burn_in=50)
-        p = ksat.random_ksat(getkey(), 5000, alpha, 3, samples=8)
-        r = bp.solve(getkey(), p, max_steps=2000, dtype=jnp.float64)
+        p = ksat.random_ksat(getkey(), 20000, alpha, 3, samples=4)
+        r = bp.solve(getkey(), p, max_steps=2000, dtype=jnp.float64, epsilon=1e-10)
         assert bool(np.all(r.converged))
-        assert abs(float(np.mean(r.entropy)) - rs.entropy) < 3e-3
+        assert abs(float(np.mean(r.entropy)) - rs.entropy) < 2e-3
