@@ -48,7 +48,7 @@ OUT = ROOT / "docs" / "experiments"
 # alpha grids (sized for a shared 2-core CPU; denser grids are one --alphas away)
 ALPHAS = {3: [3.8, 4.0, 4.1, 4.2], 4: [8.5, 9.0, 9.3, 9.6]}
 # budgets per run (sweeps for the BP family, flips for WalkSAT)
-BUDGET = {"bpgd": 3000, "rbp": 1500, "fbp": 2000}
+BUDGET = {"bpgd": 6000, "rbp": 1500, "fbp": 2000}
 WALKSAT_FLIPS_PER_N = 2000  # flips per run = 2000 N
 
 
