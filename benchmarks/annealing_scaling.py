@@ -11,7 +11,12 @@ power law ``log t = a + b log N`` and exponential ``log t = a + c N``, with thei
 Runs are censored at ``--max-moves`` attempted moves; an instance that no grid point solves counts
 as +inf (a median that is +inf is left out of the fits and marked in the table).
 
-Raw results accumulate in a JSON file, so that sizes can be run in separate invocations:
+The uncertainty of the power-law exponents comes from the bootstrap over instances
+(``physlearn.stats.bootstrap_power_law``: the instances of each size resampled with replacement,
+the same draw for every kind, the medians refitted; 2000 resamples, 95% equal-tailed intervals).
+
+Raw results accumulate in a JSON file, so that sizes can be run in separate invocations (each
+invocation records its date, machine and load average in the JSON, and the report lists them):
 
     python benchmarks/annealing_scaling.py --ns 51,101,151,201 --samples 16
     python benchmarks/annealing_scaling.py --ns 301 --samples 16
@@ -28,14 +33,16 @@ import time
 import jax
 import numpy as np
 
-from physlearn.algorithms import annealing, problems
+from physlearn.algorithms import problems, quantum_sa, replicated_sa, schedules, standard_sa
 
 # the schedule grids: every point uses schedule_every = 10 N accepted moves
 GRIDS = {
-    "replicated": dict(beta0=[1.0, 1.0, 1.0], gamma0=[0.75, 1.0, 1.5], beta_factor=1.01, gamma_factor=1.01),
-    "standard": dict(beta0=[1.5, 2.0, 3.0], beta_factor=1.01),
-    "quantum": dict(beta0=[4.0, 6.0, 6.0], field0=[0.3, 0.3, 0.5], beta_factor=1.0, field_factor=1.01),
+    "replicated": dict(beta=schedules.exponential([1.0, 1.0, 1.0], 1.01),
+                       gamma=schedules.exponential([0.75, 1.0, 1.5], 1.01)),
+    "standard": dict(beta=schedules.exponential([1.5, 2.0, 3.0], 1.01)),
+    "quantum": dict(beta=[4.0, 6.0, 6.0], field=schedules.exponential([0.3, 0.3, 0.5], 1 / 1.01)),
 }
+SOLVERS = {"replicated": replicated_sa.solve, "standard": standard_sa.solve, "quantum": quantum_sa.solve}
 REPLICAS = {"replicated": 3, "standard": 3, "quantum": 4}
 
 
@@ -43,11 +50,10 @@ def run_size(n, alpha, samples, kinds, max_moves, seed=0):
     prob = problems.random_patterns(jax.random.key(seed), n, alpha, samples=samples)
     out = {}
     for kind in kinds:
-        grid = {k: (np.asarray(v, float) if isinstance(v, list) else v) for k, v in GRIDS[kind].items()}
         t0 = time.perf_counter()
-        res = annealing.solve(
-            jax.random.key(seed + 1), prob, kind=kind, replicas=REPLICAS[kind], max_moves=max_moves,
-            moves_per_step=5000, **grid,
+        res = SOLVERS[kind](
+            jax.random.key(seed + 1), prob, replicas=REPLICAS[kind], max_steps=max_moves,
+            moves_per_step=5000, **GRIDS[kind],
         )
         steps = np.where(np.asarray(res.solved), np.asarray(res.steps, float), np.inf)  # (P, S)
         out[kind] = dict(
@@ -86,7 +92,44 @@ def _fmt(v, cap):
     return f">{cap:.0e}" if not np.isfinite(v) else f"{v:.3g}"
 
 
-def report(raw, out_prefix, alpha, max_moves, fit_min_n=151):
+def _bootstrap_lines(raw, ns, kinds, fit_min_n):
+    """Power-law exponents with bootstrap intervals over instances, on all sizes and on N >= fit_min_n."""
+    from physlearn.stats import bootstrap_power_law
+
+    times = np.array([[_steps(raw[str(n)][k]).min(axis=0) for n in ns] for k in kinds])  # (kind, N, instance)
+    lines = ["", "Power-law exponent b of the median with its 95% bootstrap interval over instances (2000 "
+             "resamples of the instances at every size, the same draw for every kind; medians refitted; "
+             "'censored' is the share of resamples in which some median is above the budget, that size then left "
+             "out of the fit):", "",
+             "| kind | sizes | b [95% interval] | censored |", "|---|---|---|---|"]
+    diffs = []
+    for lo in (min(ns), fit_min_n):
+        sel = [i for i, n in enumerate(ns) if n >= lo]
+        if len(sel) < 3 or (lo != min(ns) and len(sel) == len(ns)):
+            continue
+        boot = bootstrap_power_law([ns[i] for i in sel], times[:, sel], n_boot=2000, seed=0)
+        for j, k in enumerate(kinds):
+            lines.append(f"| {k} | N = {ns[sel[0]]}..{ns[sel[-1]]} ({len(sel)} sizes) | {boot.exponent[j]:.2f} "
+                         f"[{boot.low[j]:.2f}, {boot.high[j]:.2f}] | {boot.censored[j]:.2f} |")
+        if "standard" in kinds and "replicated" in kinds:
+            est, d_lo, d_hi, p = boot.difference(kinds.index("standard"), kinds.index("replicated"))
+            diffs.append(f"N = {ns[sel[0]]}..{ns[sel[-1]]}: {est:.2f} [{d_lo:.2f}, {d_hi:.2f}], positive in "
+                         f"{100 * p:.1f}% of the paired resamples")
+    if diffs:
+        lines += ["", "Standard minus replicated exponent (paired bootstrap): " + "; ".join(diffs) + "."]
+    return lines
+
+
+def _runs_lines(runs):
+    if not runs:
+        return []
+    return ["", "Runs (date, N, machine, load average at the start; the sizes ran one after another, at nice 19, "
+            "with other jobs on the machine):", ""] + [
+        f"- {r['date']}: N = {r['n']}, {r.get('cpu', '?')}, {r.get('cores', '?')} cores, load {r.get('load', '?')}, "
+        f"{r.get('seconds', float('nan')):.0f} s" for r in runs]
+
+
+def report(raw, out_prefix, alpha, max_moves, fit_min_n=151, runs=()):
     ns = sorted(int(n) for n in raw)
     kinds = [k for k in ("replicated", "standard", "quantum") if all(k in raw[str(n)] for n in ns)]
     med, q1, q3, best_point, solved, secs = {}, {}, {}, {}, {}, {}
@@ -146,6 +189,8 @@ def report(raw, out_prefix, alpha, max_moves, fit_min_n=151):
     if "standard" in kinds and "replicated" in kinds:
         ratio = [s / r for s, r in zip(med["standard"], med["replicated"])]
         lines += ["", "Standard / replicated median ratio: " + ", ".join(f"N={n}: {r:.3g}" for n, r in zip(ns, ratio))]
+    lines += _bootstrap_lines(raw, ns, kinds, fit_min_n)
+    lines += _runs_lines(list(runs))
     lines += ["", "Wall time per size and kind (s, 2-core shared CPU, float32): "
               + "; ".join(f"N={n}: " + ", ".join(f"{k} {secs[k][i]:.0f}" for k in kinds) for i, n in enumerate(ns))]
     md = "\n".join(lines) + "\n"
@@ -212,14 +257,30 @@ def main(argv=None):
         if raw.get("_alpha", args.alpha) != args.alpha:
             raise SystemExit(f"{raw_path} holds alpha={raw['_alpha']}; use another --raw")
     meta = {k: raw.pop(k) for k in list(raw) if k.startswith("_")}
+    runs = list(meta.get("_runs", []))
     if not args.report:
+        import datetime
+        import platform
+
         for n in [int(v) for v in args.ns.split(",") if v]:
+            info = {"n": n, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                    "load": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+                    "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()}
+            try:
+                with open("/proc/cpuinfo") as fh:
+                    info["cpu"] = next(l.split(":", 1)[1].strip() for l in fh if l.startswith("model name"))
+            except (OSError, StopIteration):
+                pass
+            t0 = time.perf_counter()
             raw.setdefault(str(n), {}).update(
                 run_size(n, args.alpha, args.samples, args.kinds.split(","), args.max_moves)
             )
+            info["seconds"] = time.perf_counter() - t0
+            runs.append(info)
             with open(raw_path, "w") as fh:
-                json.dump({"_alpha": args.alpha, "_max_moves": args.max_moves, "_jax": jax.__version__, **raw}, fh)
-    report(raw, args.out, args.alpha, meta.get("_max_moves", args.max_moves), args.fit_min_n)
+                json.dump({"_alpha": args.alpha, "_max_moves": args.max_moves, "_jax": jax.__version__,
+                           "_runs": runs, **raw}, fh)
+    report(raw, args.out, args.alpha, meta.get("_max_moves", args.max_moves), args.fit_min_n, runs)
 
 
 if __name__ == "__main__":

@@ -110,16 +110,16 @@ def time_moves(n: int, alpha: float, chains: int, moves: int, *, np_moves: int |
     import jax
     import jax.numpy as jnp
 
-    from physlearn.algorithms import annealing, problems
+    from physlearn.algorithms import problems, replicated_sa, schedules
     from physlearn.algorithms.runner import run as run_driver
 
     f = jnp.float32
     prob = problems.random_patterns(jax.random.key(1), n, alpha, samples=chains)
-    algo = annealing.Annealing(
-        beta0=f(1.0), beta_factor=f(1.01), gamma0=f(1.0), gamma_factor=f(1.01), field0=f(1.0),
-        field_factor=f(1.0), replicas=Y, kind="replicated", interaction="traced", energy="minflip",
-        proposal="uniform", schedule_every=10 * n, give_up=2**30, restarts=0, max_moves=2**30,
-        moves_per_step=moves, stop_at_solution=False,
+    algo = replicated_sa.ReplicatedSA(
+        beta=schedules.exponential(1.0, 1.01).astype(f), gamma=schedules.exponential(1.0, 1.01).astype(f),
+        replicas=Y, interaction="traced", energy="minflip", proposal="uniform", schedule_every=10 * n,
+        give_up=2**30, restarts=0, max_steps=2**30, moves_per_step=moves, init_equal=True, stop_at_solution=False,
+        dtype="float32",
     )
 
     def go():

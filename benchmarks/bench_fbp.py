@@ -142,13 +142,13 @@ def time_sweep(arch: str, n: int, k: int, alpha: float, samples: int | None, *, 
     import jax
     import jax.numpy as jnp
 
-    from physlearn.algorithms import fbp, problems
+    from physlearn.algorithms import fbp, problems, schedules
 
     prob = problems.random_patterns(jax.random.key(3), n, alpha, k=k, architecture=arch, samples=samples)
     times = {}
     for dname in dtypes:
         dt = jnp.dtype(dname)
-        algo, _, _ = fbp._build(fbp.scoping([G], Y), LAM, 1e-3, 0.1, 1, "parallel", dt)
+        algo, _, _ = fbp._build(schedules.table([G]), Y, LAM, 1e-3, 0.1, 1, None, "parallel", dt)
 
         def one(key, p):
             s = algo.init(key, p)
@@ -190,7 +190,7 @@ def time_sweep(arch: str, n: int, k: int, alpha: float, samples: int | None, *, 
     t_np = best_time(np_step, calls=np_calls, repeats=np_repeats)
     agree = float("nan")
     if check and samples is None:  # one sweep on both sides from the same float64 messages
-        algo64, _, _ = fbp._build(fbp.scoping([G], Y), LAM, 1e-3, 0.1, 1, "parallel", jnp.float64)
+        algo64, _, _ = fbp._build(schedules.table([G]), Y, LAM, 1e-3, 0.1, 1, None, "parallel", jnp.float64)
         st = fbp.FBPState(*[jnp.asarray(a) for a in msgs], jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
         sj, _ = algo64._sweep_parallel(None, st, jnp.asarray(xi_np), jnp.asarray(sig_np), jnp.float64(G), jnp.float64(Y - 1))
         ref = numpy_sweep(*msgs, xi_np, sig_np, G, Y - 1.0, LAM)

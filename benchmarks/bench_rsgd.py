@@ -145,14 +145,15 @@ def time_epoch(n: int, alpha: float, samples: int, epochs: int, *, np_epochs: in
     ``dict(m, physlearn_s, baseline_s)``."""
     import jax
 
-    from physlearn.algorithms import problems, rsgd
+    from physlearn.algorithms import problems, rsgd, schedules
     from physlearn.algorithms.runner import run as run_driver
 
     prob = problems.random_patterns(jax.random.key(1), n, alpha, k=K, architecture="committee", samples=samples)
     f32 = jax.numpy.float32
     algo = rsgd.RSGD(
-        lr=f32(LR), lam=f32(LAM), gamma=f32(GAMMA), gamma_step=f32(GAMMA_STEP), lr_factor=f32(1.0),
-        lam_factor=f32(1.0), replicas=Y, batch=BATCH, formula="simple", init_equal=True, dtype="float32",
+        learning_rate=schedules.constant(LR).astype(f32), lam=schedules.constant(LAM).astype(f32),
+        gamma=schedules.linear(GAMMA, GAMMA_STEP).astype(f32), replicas=Y, batch=BATCH, formula="simple",
+        init_equal=True, dtype="float32",
     )
 
     def go():

@@ -94,14 +94,15 @@ def time_epoch(n, alpha, samples, epochs, batch=100, *, np_epochs=None, repeats=
     import jax.numpy as jnp
     import optax
 
-    from physlearn.algorithms import problems, sbp
+    from physlearn.algorithms import problems, sbp, schedules
     from physlearn.algorithms.runner import run as run_driver
 
     prob = problems.random_patterns(jax.random.key(1), n, alpha, samples=samples)
     f32 = jnp.float32
     algo = sbp.SBP(
-        beta=f32(1.0), beta_factor=f32(1.0), temperature=f32(0.0), temperature_factor=f32(1.0),
-        init_scale=f32(0.1), var_floor=f32(VAR_FLOOR), optimizer=optax.adam(LR), batch=batch, dtype="float32",
+        learning_rate=schedules.constant(LR).astype(f32), beta=schedules.constant(1.0).astype(f32),
+        temperature=schedules.constant(0.0).astype(f32), init_scale=f32(0.1), var_floor=f32(VAR_FLOOR),
+        optimizer=optax.adam(LR), batch=batch, dtype="float32",
     )
 
     def go():

@@ -6,10 +6,10 @@ inputs each, N = n*K synapses, alpha = M/N). For each alpha the same ``--samples
 given to every algorithm, each with the same epoch budget; an instance counts as solved when the
 algorithm's read-out network (centre or a replica for eLAL / RSGD) has zero training errors.
 
-* ceSGD-fast / ceSGD-slow: ``committee.solve_cesgd`` with the ``"fast"`` / ``"slow"`` schedules
+* ceSGD-fast / ceSGD-slow: ``cesgd.solve`` with the ``"fast"`` / ``"slow"`` schedules
   (beta, gamma x1.02 / x1.002 per epoch; one run with a hyper-parameter batch of the two);
-* LAL: ``committee.solve_lal`` (online, eta = 2);
-* eLAL: ``committee.solve_elal`` (y = 5 replicas, lambda = 0.1, gamma = 0.05 + 0.001/epoch);
+* LAL: ``lal.solve`` (online, eta = 2);
+* eLAL: ``elal.solve`` (y = 5 replicas, lambda = 0.1, gamma = 0.05 + 0.001/epoch);
 * RSGD: ``rsgd.solve`` with its defaults (y = 7, batch 80, formula "simple").
 
 Output in ``--out``: ``committee_algorithms.md`` (table) and ``committee_algorithms.png``.
@@ -27,7 +27,7 @@ import time
 import jax
 import numpy as np
 
-from physlearn.algorithms import committee, problems, rsgd
+from physlearn.algorithms import cesgd, elal, lal, problems, rsgd, schedules
 
 ALGOS = ("ceSGD-fast", "ceSGD-slow", "LAL", "eLAL", "RSGD")
 
@@ -52,18 +52,15 @@ def run_alpha(n, k, alpha, samples, max_epochs, seed, progress):
         )
 
     t = time.perf_counter()
-    res = committee.solve_cesgd(
-        key, prob, beta_factor=[committee.SCHEDULES["fast"]["beta_factor"], committee.SCHEDULES["slow"]["beta_factor"]],
-        gamma_factor=[committee.SCHEDULES["fast"]["gamma_factor"], committee.SCHEDULES["slow"]["gamma_factor"]],
-        max_epochs=max_epochs, progress=progress,
-    )
+    fast_slow = schedules.exponential(1.0, [cesgd.SCHEDULES["fast"]["beta"].factor, cesgd.SCHEDULES["slow"]["beta"].factor])
+    res = cesgd.solve(key, prob, beta=fast_slow, gamma=fast_slow, max_steps=max_epochs, progress=progress)
     dt = time.perf_counter() - t
     record("ceSGD-fast", res, dt / 2, axis=0)
     record("ceSGD-slow", res, dt / 2, axis=1)
     for name, fn in (
-        ("LAL", lambda: committee.solve_lal(key, prob, max_epochs=max_epochs, progress=progress)),
-        ("eLAL", lambda: committee.solve_elal(key, prob, replicas=5, max_epochs=max_epochs, progress=progress)),
-        ("RSGD", lambda: rsgd.solve(key, prob, max_epochs=max_epochs, progress=progress)),
+        ("LAL", lambda: lal.solve(key, prob, max_steps=max_epochs, progress=progress)),
+        ("eLAL", lambda: elal.solve(key, prob, replicas=5, max_steps=max_epochs, progress=progress)),
+        ("RSGD", lambda: rsgd.solve(key, prob, max_steps=max_epochs, progress=progress)),
     ):
         t = time.perf_counter()
         res = fn()

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from physlearn.algorithms import fbp, problems, rsgd
+from physlearn.algorithms import fbp, problems, rsgd, schedules
 from physlearn.theory import gardner, local_entropy
 
 
@@ -44,7 +44,8 @@ def capacity(args, lines, figs):
         rows.append((a, "fBP, pseudo-reinforcement dρ=0.01 (1 sweep/step)", res, time.time() - t))
         if a >= 0.7:
             t = time.time()
-            res = fbp.solve(jax.random.key(1), prob, protocol=fbp.pseudo_reinforcement(0.002))
+            gamma, y = schedules.pseudo_reinforcement(0.002)
+            res = fbp.solve(jax.random.key(1), prob, gamma=gamma, y=y)
             rows.append((a, "fBP, pseudo-reinforcement dρ=0.002 (1 sweep/step)", res, time.time() - t))
         print(f"perceptron alpha={a}: done", flush=True)
     alpha_km = float(gardner.binary_capacity(0.0))
@@ -61,7 +62,7 @@ def capacity(args, lines, figs):
         solved = np.asarray(res.solved)
         p = float(solved.mean())
         err = float(np.asarray(res.errors).mean()) / res.weights.shape[-1] / a
-        steps = np.asarray(res.steps)[solved]
+        steps = np.asarray(res.focusing_steps)[solved]  # protocol steps
         med = float(np.median(steps)) if steps.size else float("nan")
         lines.append(f"| {a:.2f} | {name} | {p:.2f} ± {_se(p, solved.size):.2f} | {err:.4f} | {med:.0f} | {wall:.0f} |")
         curves.setdefault(name, []).append((a, p, _se(p, solved.size)))
@@ -91,16 +92,16 @@ def capacity(args, lines, figs):
                                         samples=args.committee_samples)
         for name, fn in (
             ("fBP, pseudo-reinforcement dρ=0.01 (default: ≤100 sweeps/step)", lambda: fbp.solve(jax.random.key(1), prob)),
-            ("fBP, pseudo-reinforcement dρ=0.01 (1 sweep/step)", lambda: fbp.solve(jax.random.key(1), prob, max_iters=1)),
-            ("fBP, standard reinforcement dr=0.01 (1 sweep/step)", lambda: fbp.solve(jax.random.key(1), prob, max_iters=1, protocol=fbp.standard_reinforcement(0.01))),
-            ("RSGD (y=7, 1000 epochs)", lambda: rsgd.solve(jax.random.key(1), prob, max_epochs=1000)),
+            ("fBP, pseudo-reinforcement dρ=0.01 (1 sweep/step)", lambda: fbp.solve(jax.random.key(1), prob, sweeps_per_step=1)),
+            ("fBP, standard reinforcement dr=0.01 (1 sweep/step)", lambda: fbp.solve(jax.random.key(1), prob, sweeps_per_step=1, **schedules.standard_reinforcement(0.01)._asdict())),
+            ("RSGD (y=7, 1000 epochs)", lambda: rsgd.solve(jax.random.key(1), prob, max_steps=1000)),
         ):
             t = time.time()
             res = fn()
             wall = time.time() - t
             solved = np.asarray(res.solved)
             p = float(solved.mean())
-            steps = np.asarray(res.steps)[solved]
+            steps = np.asarray(getattr(res, "focusing_steps", res.steps))[solved]  # fBP: protocol steps
             med = float(np.median(steps)) if steps.size else float("nan")
             lines.append(f"| {a:.2f} | {name} | {p:.2f} ± {_se(p, solved.size):.2f} | {med:.0f} | {wall:.0f} |")
             ccurves.setdefault(name, []).append((a, p, _se(p, solved.size)))
@@ -114,8 +115,8 @@ def thermodynamics(args, lines, figs):
     gammas = np.round(np.linspace(0.1, 1.0, 10), 3)
     prob = problems.random_patterns(jax.random.key(60), args.n, alpha, samples=args.thermo_samples)
     t = time.time()
-    res = fbp.solve(jax.random.key(2), prob, protocol=fbp.scoping(gammas, y), max_iters=args.max_iters,
-                    epsilon=1e-5, stop_at_zero=False, trace=True, dtype=jnp.float64)
+    res = fbp.solve(jax.random.key(2), prob, gamma=schedules.table(gammas), y=y, sweeps_per_step=args.max_iters,
+                    epsilon=1e-5, stop="never", trace=True, dtype=jnp.float64)
     wall = time.time() - t
     tr = res.trace
     th = local_entropy.fixed_coupling(alpha, gammas, y, on_failure="flag")

@@ -92,13 +92,13 @@ def main():
     for ref, (val, sec) in thr.items():
         lines.append(f"| {ref} | {val:.5f} | {sec:.0f} |")
     lines += [
-        "| 1RSB (either) | not computed (no 1RSB solver yet) | |",
+        "| 1RSB (either), m -> 1 check | not run by this script: `dense_region_threshold(rsb='1rsb')` collapses onto RS in the whole window, so 0.75529 as RS (docs results page) | |",
         "",
-        "Literature: α_U ≈ 0.77–0.78 (RS/1RSB, PRL 2015 / PNAS 2016). The RS values here, 0.755 for both",
-        "reference conventions, are ~0.02 lower; the free-reference optimum is a solution almost",
-        "everywhere, so the convention does not move it. A 1RSB correction or a different criterion for",
-        "α_U (e.g. where the S_I(d) curve develops a second branch rather than a non-monotone segment)",
-        "could account for the difference; this is open.",
+        "α_U = 0.755 computed here (RS, both reference conventions; the m -> 1 1RSB check collapses onto RS),",
+        "≈ 0.77 (RS) / ≈ 0.78 (1RSB) quoted by PRL 2015 / PNAS 2016. The free-reference optimum is a solution",
+        "almost everywhere, so the convention does not move it; physlearn's 1RSB ansatz does not move it",
+        "either. A different criterion for α_U (e.g. where the S_I(d) curve develops a second branch rather",
+        "than a non-monotone segment) could account for the difference; this is open.",
         "",
         "![curves](local_entropy_curves.png)",
         "",

@@ -25,7 +25,7 @@ import time
 import jax
 import numpy as np
 
-from physlearn.algorithms import problems, rsgd
+from physlearn.algorithms import problems, rsgd, schedules
 
 
 def experiment(arch, n, k, alphas, samples, replicas, max_epochs, seed, progress):
@@ -36,13 +36,13 @@ def experiment(arch, n, k, alphas, samples, replicas, max_epochs, seed, progress
             n, alpha, k=k, architecture=arch, samples=samples,
         )
         for name, kw in (
-            ("interacting", dict(lam=0.75, gamma=0.05, gamma_step=0.001, init_equal=True)),
+            ("interacting", dict(lam=0.75, gamma=schedules.linear(0.05, 0.001), init_equal=True)),
             ("non-interacting", dict(lam=0.0, init_equal=False)),
         ):
             t0 = time.perf_counter()
             res = rsgd.solve(
                 jax.random.key(seed + 1), prob, replicas=replicas, batch=80,
-                max_epochs=max_epochs, progress=progress, **kw,
+                max_steps=max_epochs, progress=progress, **kw,
             )
             solved = np.asarray(res.solved)
             errs = np.asarray(res.errors) / prob.m

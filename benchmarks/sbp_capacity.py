@@ -73,8 +73,8 @@ def main(argv=None):
     for i, alpha in enumerate(alphas):
         prob = problems.random_patterns(jax.random.fold_in(key, i), args.n, alpha, samples=args.samples)
         for name, fn in (
-            ("SBP descent (Adam)", lambda p: sbp.solve(jax.random.key(1), p, max_epochs=args.max_epochs)),
-            ("RSGD (y=7)", lambda p: rsgd.solve(jax.random.key(2), p, max_epochs=args.max_epochs)),
+            ("SBP descent (Adam)", lambda p: sbp.solve(jax.random.key(1), p, max_steps=args.max_epochs)),
+            ("RSGD (y=7)", lambda p: rsgd.solve(jax.random.key(2), p, max_steps=args.max_epochs)),
         ):
             t0 = time.perf_counter()
             res = fn(prob)
@@ -91,9 +91,9 @@ def main(argv=None):
     # local-entropy profiles at one alpha
     prob = problems.random_patterns(jax.random.fold_in(key, 99), args.n, args.profile_alpha, samples=args.samples)
     found = {
-        "SBP descent": sbp.solve(jax.random.key(3), prob, max_epochs=args.max_epochs),
-        "RSGD (y=7)": rsgd.solve(jax.random.key(4), prob, max_epochs=args.max_epochs),
-        "clipped SGD (non-robust)": rsgd.solve(jax.random.key(5), prob, replicas=1, lam=0.0, max_epochs=5 * args.max_epochs),
+        "SBP descent": sbp.solve(jax.random.key(3), prob, max_steps=args.max_epochs),
+        "RSGD (y=7)": rsgd.solve(jax.random.key(4), prob, max_steps=args.max_epochs),
+        "clipped SGD (non-robust)": rsgd.solve(jax.random.key(5), prob, replicas=1, lam=0.0, max_steps=5 * args.max_epochs),
     }
     ds = np.array([0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.12])
     profiles = {}

@@ -5,6 +5,10 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -38,7 +42,7 @@ from physlearn.theory import gardner  # noqa: E402
 
 SIZE = os.environ.get("PHYSLEARN_SIZE", "small")
 N_ALPHA = 400 if SIZE == "paper" else 64
-OUT = os.environ.get("PHYSLEARN_NOTEBOOK_OUT", ".")
+OUT = plotting.output_dir(globals().get("__file__"))  # $PHYSLEARN_NOTEBOOK_OUT, else notebooks/output/ (git-ignored)
 
 # %% [markdown]
 # ## Spherical capacity vs margin
@@ -49,7 +53,7 @@ a_sph = gardner.spherical_capacity(kappa)
 fig, ax = plotting.figure("Spherical perceptron", r"margin $\kappa$", r"$\alpha_c(\kappa)$")
 plotting.theory_line(ax, kappa, a_sph, "RS capacity (exact for $\\kappa\\geq0$)")
 ax.legend()
-plotting.save(fig, os.path.join(OUT, "nb1_spherical_capacity.png"))
+plotting.show(fig, OUT / "nb1_spherical_capacity.png")
 print("alpha_c(0) =", float(a_sph[0]))
 
 # %% [markdown]
@@ -65,7 +69,7 @@ plotting.mark_value(ax, a_km, rf"$\alpha_{{KM}}={a_km:.5f}$")
 plotting.mark_value(ax, 4 / np.pi, r"$4/\pi$ ($q\to1$, not the capacity)", style="--")
 ax.axhline(0, color="0.5", lw=0.8)
 ax.legend(fontsize=8)
-plotting.save(fig, os.path.join(OUT, "nb1_binary_entropy.png"))
+plotting.show(fig, OUT / "nb1_binary_entropy.png")
 print("alpha_KM =", a_km)
 
 # %% [markdown]

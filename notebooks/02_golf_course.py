@@ -5,6 +5,10 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -23,7 +27,8 @@
 #   (2016)): the reference is reweighted by $\mathcal N(\tilde W,d)^y$ with $y\to\infty$, which
 #   selects the *densest* regions,
 #   $S_I(d)=\lim_{y\to\infty}\frac1{Ny}\mathbb E\log\sum_{\tilde W}\mathcal N(\tilde W,d)^y$.
-#   Below $\alpha_U\approx0.77$ it sticks to $H_2(d)=-d\log d-(1-d)\log(1-d)$ (the $\alpha=0$
+#   Below $\alpha_U$ (0.755 by physlearn's RS criterion, computed below at paper size; ≈ 0.77 as
+#   quoted by PRL 2015) it sticks to $H_2(d)=-d\log d-(1-d)\log(1-d)$ (the $\alpha=0$
 #   value: almost every neighbour is a solution) at small $d$: rare, dense regions exist.
 #
 # Both are replica-symmetric (RS) computations in `physlearn.theory` (`franz_parisi.binary`,
@@ -52,7 +57,7 @@ from physlearn.theory import local_entropy as le  # noqa: E402
 
 SIZE = os.environ.get("PHYSLEARN_SIZE", "small")
 PAPER = SIZE == "paper"
-OUT = os.environ.get("PHYSLEARN_NOTEBOOK_OUT", ".")
+OUT = plotting.output_dir(globals().get("__file__"))  # $PHYSLEARN_NOTEBOOK_OUT, else notebooks/output/ (git-ignored)
 ALPHAS = np.array([0.3, 0.5, 0.6, 0.7, 0.75] if PAPER else [0.5, 0.7])
 D = np.geomspace(1e-3, 0.4, 60) if PAPER else np.geomspace(2e-3, 0.34, 12)
 FP_NODES = {} if PAPER else dict(n=24, nx=12, neta=12)  # reduced quadrature: V to ~3e-4
@@ -126,7 +131,7 @@ if PAPER:
     alpha_u1 = le.dense_region_threshold(rsb="1rsb", full_output=True)
     print(f"alpha_U (RS, free reference) = {alpha_u:.4f}; 1RSB check: {float(alpha_u1.alpha_U):.4f} "
           f"(collapsed in the whole window, max replicon {float(alpha_u1.max_replicon):.3f}); "
-          "literature ~0.77 (RS) and ~0.78 (1RSB), PRL 2015 / PNAS 2016")
+          "quoted by PRL 2015 / PNAS 2016: ~0.77 (RS) and ~0.78 (1RSB), from another criterion")
 else:
     d_min = d_min_grid
 for a, dm in zip(ALPHAS, d_min):
@@ -139,7 +144,7 @@ for a, dm in zip(ALPHAS, d_min):
 fig, ax = plotting.figure("Typical solutions vs dense regions (κ = 0)", "distance d to the reference",
                           "entropy per weight (nats)", size=(7.0, 5.0))
 plotting.golf_course(ax, D, ALPHAS, S_I, s_ok, V, v_ok, d_min, one_rsb=(S_1RSB, s1_ok))
-plotting.save(fig, os.path.join(OUT, "nb2_golf_course.png"))
+plotting.show(fig, OUT / "nb2_golf_course.png")
 
 fig, ax = plotting.figure("RS stability of the dense regions (1RSB among the replicas)", "distance d to the reference",
                           r"replicon slope $\lambda$ (RS stable if < 1)", size=(6.0, 4.0))
@@ -149,7 +154,7 @@ for i, a in enumerate(ALPHAS):
 ax.axhline(1.0, color="k", lw=0.8, ls="--", label="instability")
 ax.set_xscale("log")
 ax.legend(fontsize=8)
-plotting.save(fig, os.path.join(OUT, "nb2_replicon.png"))
+plotting.show(fig, OUT / "nb2_replicon.png")
 plt.close("all")
 
 # %% [markdown]

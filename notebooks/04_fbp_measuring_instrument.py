@@ -5,6 +5,10 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -49,18 +53,18 @@ import matplotlib.pyplot as plt  # noqa: E402
 jax.config.update("jax_enable_x64", True)
 
 from physlearn import plotting  # noqa: E402
-from physlearn.algorithms import fbp, problems  # noqa: E402
+from physlearn.algorithms import fbp, problems, schedules  # noqa: E402
 from physlearn.theory import franz_parisi as fp  # noqa: E402
 from physlearn.theory import local_entropy as le  # noqa: E402
 
 SIZE = os.environ.get("PHYSLEARN_SIZE", "small")
 PAPER = SIZE == "paper"
-OUT = os.environ.get("PHYSLEARN_NOTEBOOK_OUT", ".")
+OUT = plotting.output_dir(globals().get("__file__"))  # $PHYSLEARN_NOTEBOOK_OUT, else notebooks/output/ (git-ignored)
 ALPHA, Y = 0.6, 5.0
 N = 1001 if PAPER else 201
 SAMPLES = 8 if PAPER else 2
 GAMMAS = np.round(np.linspace(0.1, 1.0, 10), 3) if PAPER else np.array([0.1, 0.25, 0.4, 0.55, 0.7])
-MAX_ITERS = 1000 if PAPER else 300
+SWEEPS = 1000 if PAPER else 300  # BP sweeps per value of gamma at most
 TH_NODES = {} if PAPER else dict(n=24, n_in=12)  # reduced quadrature at the small size
 
 # %% [markdown]
@@ -68,8 +72,8 @@ TH_NODES = {} if PAPER else dict(n=24, n_in=12)  # reduced quadrature at the sma
 
 # %%
 prob = problems.random_patterns(jax.random.key(60), N, ALPHA, samples=SAMPLES)
-res = fbp.solve(jax.random.key(2), prob, protocol=fbp.scoping(GAMMAS, Y), max_iters=MAX_ITERS, epsilon=1e-5,
-                stop_at_zero=False, trace=True, dtype=jnp.float64)
+res = fbp.solve(jax.random.key(2), prob, gamma=schedules.table(GAMMAS), y=Y, sweeps_per_step=SWEEPS, epsilon=1e-5,
+                stop="never", trace=True, dtype=jnp.float64)
 tr = res.trace  # per step, axes (sample, gamma)
 d_bp = np.asarray(tr.distance)
 s_bp = np.asarray(tr.local_entropy)
@@ -153,7 +157,7 @@ if (~ok).any():
                          marker="x")
 ax.set_ylim(0, 0.45)
 ax.legend(fontsize=8)
-plotting.save(fig, os.path.join(OUT, "nb4_fbp_local_entropy.png"))
+plotting.show(fig, OUT / "nb4_fbp_local_entropy.png")
 
 fig, ax = plotting.figure(f"Replica overlaps at fixed y = {Y:g}, α = {ALPHA}", r"coupling $\gamma$",
                           "overlap (dimensionless)")
@@ -162,7 +166,7 @@ plotting.theory_line(ax, g_th, q1_th, r"RS $q_1$ (same reference)", color="C3", 
 plotting.data_points(ax, GAMMAS, q_bp.mean(0), rf"fBP $\langle m_W^2\rangle$, N = {N}, {SAMPLES} instances",
                      yerr=q_bp.std(0), color="C0")
 ax.legend(fontsize=8)
-plotting.save(fig, os.path.join(OUT, "nb4_fbp_overlaps.png"))
+plotting.show(fig, OUT / "nb4_fbp_overlaps.png")
 plt.close("all")
 
 # %% [markdown]

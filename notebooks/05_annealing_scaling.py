@@ -5,6 +5,10 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -14,7 +18,7 @@
 # weight flips that fix every pattern (PNAS 113, E7655 (2016), eq. 9). Since typical solutions are
 # isolated, equilibrium-like dynamics should get trapped: the time to reach a solution of a random
 # perceptron grows exponentially with $N$ for standard SA. Three chains, each a strictly
-# sequential Metropolis dynamics (`physlearn.algorithms.annealing.solve`):
+# sequential Metropolis dynamics (`physlearn.algorithms.replicated_sa.solve`, `quantum_sa.solve`):
 #
 # * **standard SA**: $y=3$ independent annealings from the same start (stopped when one solves);
 # * **replicated SA** (PNAS 2016 sec. IV, appendix B): the same $y=3$ replicas coupled through
@@ -48,11 +52,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from physlearn import plotting  # noqa: E402
-from physlearn.algorithms import annealing, problems  # noqa: E402
+from physlearn.algorithms import annealing, problems, quantum_sa, replicated_sa, schedules  # noqa: E402
 
 SIZE = os.environ.get("PHYSLEARN_SIZE", "small")
 PAPER = SIZE == "paper"
-OUT = os.environ.get("PHYSLEARN_NOTEBOOK_OUT", ".")
+OUT = plotting.output_dir(globals().get("__file__"))  # $PHYSLEARN_NOTEBOOK_OUT, else notebooks/output/ (git-ignored)
 ALPHA = 0.5 if PAPER else 0.65
 NS = [51, 101, 201, 301, 401, 501, 651, 801] if PAPER else [51, 101, 151]
 SAMPLES = 16 if PAPER else 8
@@ -74,12 +78,12 @@ solved_all = {k: [] for k in t_med}
 for n in NS:
     t0 = time.perf_counter()
     prob = problems.random_patterns(jax.random.key(n), n, ALPHA, samples=SAMPLES)
-    r = annealing.solve(jax.random.key(1), prob, kind="replicated", replicas=3, beta0=grid[:, 0], gamma0=grid[:, 1],
-                        gamma_factor=np.where(grid[:, 1] > 0, 1.01, 1.0), beta_factor=1.01, max_moves=MAX_MOVES,
-                        moves_per_step=5000)
+    r = replicated_sa.solve(jax.random.key(1), prob, replicas=3, beta=schedules.exponential(grid[:, 0], 1.01),
+                            gamma=schedules.exponential(grid[:, 1], np.where(grid[:, 1] > 0, 1.01, 1.0)),
+                            max_steps=MAX_MOVES, moves_per_step=5000)
     q = np.array(QSA)
-    rq = annealing.solve(jax.random.key(2), prob, kind="quantum", replicas=4, beta0=q[:, 0], field0=q[:, 1],
-                         beta_factor=1.0, field_factor=1.01, max_moves=MAX_MOVES, moves_per_step=5000)
+    rq = quantum_sa.solve(jax.random.key(2), prob, replicas=4, beta=q[:, 0],
+                          field=schedules.exponential(q[:, 1], 1 / 1.01), max_steps=MAX_MOVES, moves_per_step=5000)
     # per instance, the best schedule of each kind (inf: unsolved)
     for name, best in (("replicated SA (y=3)", annealing.moves_to_solution(r, slice(0, len(REP)))),
                        ("standard SA (y=3)", annealing.moves_to_solution(r, slice(len(REP), None))),
@@ -120,7 +124,7 @@ for j, (name, t) in enumerate(t_med.items()):
 ax.set_yscale("log")
 ax.set_xscale("log")
 ax.legend(fontsize=7)
-plotting.save(fig, os.path.join(OUT, "nb5_annealing_scaling.png"))
+plotting.show(fig, OUT / "nb5_annealing_scaling.png")
 plt.close("all")
 
 # %% [markdown]

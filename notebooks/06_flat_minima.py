@@ -5,6 +5,10 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
 # ---
 
 # %% [markdown]
@@ -15,17 +19,17 @@
 # entropy* go there on purpose. Here we take the continuous-weight versions of those algorithms
 # to small networks and measure flatness directly:
 #
-# * optimisers (`physlearn.algorithms.optim`): SGD, **Entropy-SGD** (Chaudhari et al. 2017: an
+# * optimisers (`physlearn.deep.optim`): SGD, **Entropy-SGD** (Chaudhari et al. 2017: an
 #   inner Langevin loop estimates the local-entropy gradient $\gamma(x-\langle x'\rangle)$),
 #   **replicated SGD** (robust ensemble: $y$ replicas elastically pulled to their mean, which is
 #   the network we test), and **SAM** (`optax.contrib.sam`) as the non-replica baseline;
-# * flatness (`physlearn.algorithms.flatness`): the **local energy**
+# * flatness (`physlearn.deep.flatness`): the **local energy**
 #   $\delta E_{train}(\sigma) = \mathbb{E}_\xi E_{train}(W\odot(1+\sigma\xi)) - E_{train}(W)$,
 #   the train error under multiplicative Gaussian weight noise (Pittorino et al., ICLR 2021), and
 #   the **top Hessian eigenvalues** of the training loss (Lanczos on Hessian-vector products);
 # * data: scikit-learn's 8x8 **digits** (no download) with a small MLP, and **random patterns**
 #   for a tree committee machine with continuous weights;
-# * activations (`physlearn.algorithms.nets`): ReLU, tanh and ESP
+# * activations (`physlearn.deep.nets`): ReLU, tanh and ESP
 #   $h\,\sigma(\beta h)$ (Milletari et al. 2018), with the index of the critical point found
 #   (fractions of negative and zero Hessian eigenvalues).
 #
@@ -58,9 +62,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from physlearn import plotting  # noqa: E402
-from physlearn.algorithms import flatness, nets, optim, problems  # noqa: E402
+from physlearn.algorithms import problems, schedules  # noqa: E402
+from physlearn.datasets import digits as load_digits  # noqa: E402
+from physlearn.deep import flatness, nets, optim  # noqa: E402
 
-OUT = os.environ.get("PHYSLEARN_NOTEBOOK_OUT", ".")
+OUT = plotting.output_dir(globals().get("__file__"))  # $PHYSLEARN_NOTEBOOK_OUT, else notebooks/output/ (git-ignored)
 PAPER = SIZE == "paper"
 SEEDS = 10 if PAPER else 5
 T0 = time.perf_counter()
@@ -78,7 +84,7 @@ T0 = time.perf_counter()
 # outer step moves the weights by several inner steps at once).
 
 # %%
-digits = problems.digits(seed=0)
+digits = load_digits(seed=0)
 HIDDEN = 64 if PAPER else 12
 T = 6000 if PAPER else 500
 L = 5
@@ -93,10 +99,10 @@ def optimisers(lr, T, control=True):
     opts = {
         "SGD": (optax.sgd(lr), T),
         "SGD, 3x lr": (optax.sgd(3 * lr), T),
-        "Entropy-SGD": (optim.entropy_sgd(2.0, L=L, inner_lr=lr, gamma=1e-2, scoping=growth(1e-2, 0.3, T // L),
-                                          gamma_max=1.0 / lr, noise=1e-3), T // L),
-        "replicated SGD": (optim.replicated_sgd(lr, replicas=3, gamma=1e-3, scoping=growth(1e-3, 1.0, T),
-                                                gamma_max=0.5 / lr, spread=1.0), T),
+        "Entropy-SGD": (optim.entropy_sgd(2.0, L=L, inner_lr=lr, noise=1e-3, gamma=schedules.exponential(
+            1e-2, 1 + growth(1e-2, 0.3, T // L), end=1.0 / lr)), T // L),
+        "replicated SGD": (optim.replicated_sgd(lr, replicas=3, spread=1.0, gamma=schedules.exponential(
+            1e-3, 1 + growth(1e-3, 1.0, T), end=0.5 / lr)), T),
         "SAM": (optim.sam(lr, 0.05), T),
     }
     if not control:
@@ -141,7 +147,7 @@ def energy_figure(results, title, fname):
         plotting.data_points(ax, r.sigma + 0.004 * (j - 2), r.local_energy.mean(0), f"{name} ({SEEDS} seeds)",
                              yerr=r.local_energy.std(0), marker="osDv^"[j])
     ax.legend(fontsize=8)
-    plotting.save(fig, os.path.join(OUT, fname))
+    plotting.show(fig, OUT / fname)
 
 
 energy_figure(dig, f"Digits, MLP 64-{HIDDEN}-10: local energy", "nb6_digits_local_energy.png")
@@ -219,7 +225,7 @@ for off, (label, vals, mk) in zip((-0.1, 0.0, 0.1), series):
                          yerr=[v.std() for v in vals], marker=mk)
 ax.set_xticks(x, ACTS)
 ax.legend(fontsize=8)
-plotting.save(fig, os.path.join(OUT, "nb6_activations.png"))
+plotting.show(fig, OUT / "nb6_activations.png")
 print(f"[{time.perf_counter() - T0:.1f} s wall, {time.process_time():.1f} s cpu]")
 
 # %% [markdown]
@@ -248,7 +254,7 @@ plotting.theory_line(ax, grid, np.maximum(density, 1e-5), f"Lanczos quadrature, 
 ax.hist(dense, bins=120, density=True, alpha=0.35, label="dense eigvalsh (histogram)")
 ax.set_yscale("log")
 ax.legend(fontsize=8)
-plotting.save(fig, os.path.join(OUT, "nb6_hessian_density.png"))
+plotting.show(fig, OUT / "nb6_hessian_density.png")
 plt.close("all")
 print(f"total {time.perf_counter() - T0:.1f} s wall, {time.process_time():.1f} s cpu")
 
@@ -306,7 +312,7 @@ axes[1].set(xscale="log", yscale="log", xlabel="distance d = (1 - p)/2 from the 
 for ax in axes:
     ax.legend(fontsize=8)
 fig.tight_layout()
-plotting.save(fig, os.path.join(OUT, "nb6_spherical_flatness.png"))
+plotting.show(fig, OUT / "nb6_spherical_flatness.png")
 plt.close("all")
 
 # %% [markdown]

@@ -7,7 +7,10 @@ Submodules:
 * :mod:`physlearn.solvers` -- the saddle-point engine (damped fixed point, Newton, bisection,
   continuation, implicit differentiation).
 * :mod:`physlearn.theory` -- replica theory, one module per model/quantity.
-* :mod:`physlearn.algorithms` -- algorithms that the theory explains.
+* :mod:`physlearn.algorithms` -- algorithms that the theory explains, on binary networks.
+* :mod:`physlearn.deep` -- local-entropy optimisers, flatness measures and small nets with
+  continuous weights.
+* :mod:`physlearn.datasets` -- digits and MNIST-format data for both.
 
 physlearn never enables float64 globally on import; eager theory calls are computed in float64
 in a scoped way. Call :func:`physlearn.enable_x64` to get float64 everywhere.
@@ -29,6 +32,6 @@ __all__ = ["enable_x64", "errors", "numerics", "__version__"]
 def __getattr__(name):  # lazy subpackages keep `import physlearn` cheap
     import importlib
 
-    if name in {"solvers", "theory", "algorithms", "plotting", "cli", "tour", "experiments"}:
+    if name in {"solvers", "theory", "algorithms", "deep", "datasets", "plotting", "cli", "tour", "experiments", "stats"}:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'physlearn' has no attribute {name!r}")

@@ -5,8 +5,10 @@ physlearn never flips ``jax_enable_x64`` behind the user's back. Instead:
 * Eager calls of the theory API with concrete inputs run inside a scoped ``jax.enable_x64(True)``
   and return NumPy float64 arrays (see :func:`eager_x64`).
 * Traced calls (under the user's ``jit``/``grad``/``vmap``) follow the dtype that JAX is
-  configured for; when that is float32 a :class:`~physlearn.errors.PrecisionWarning` is emitted
-  once per function.
+  configured for. A saddle-point solve traced in float32 raises
+  :class:`~physlearn.errors.PrecisionError` (its tolerances cannot be met) telling the user to call
+  :func:`enable_x64`; a closed form traced in float32 works, after a
+  :class:`~physlearn.errors.PrecisionWarning` (once per function).
 * :func:`enable_x64` is an explicit one-liner for users who want float64 everywhere.
 """
 
@@ -19,9 +21,9 @@ import warnings
 import jax
 import numpy as np
 
-from .errors import PrecisionWarning
+from .errors import PrecisionError, PrecisionWarning
 
-__all__ = ["enable_x64", "x64_enabled", "is_traced", "eager_x64"]
+__all__ = ["enable_x64", "x64_enabled", "is_traced", "eager_x64", "require_x64"]
 
 _warned: set[str] = set()
 
@@ -71,17 +73,34 @@ def to_numpy(tree):
     )
 
 
-def eager_x64(fn):
+def require_x64(name: str) -> None:
+    """Raise :class:`~physlearn.errors.PrecisionError` when float64 is off (a traced solve)."""
+    if not x64_enabled():
+        raise PrecisionError(
+            f"{name} was traced (jit/grad/vmap) with float64 disabled: its saddle-point tolerances "
+            "cannot be met in float32. Call physlearn.enable_x64() (or "
+            "jax.config.update('jax_enable_x64', True)) before tracing; eager calls need nothing."
+        )
+
+
+def eager_x64(fn=None, *, solve: bool = True):
     """Decorator for public theory entry points.
 
     With concrete inputs the wrapped function runs in float64 (scoped) and its pytree result is
-    converted to NumPy; with traced inputs it runs as is (and warns once if x64 is off).
+    converted to NumPy. With traced inputs it runs as is: a saddle-point solve (``solve=True``)
+    raises :class:`~physlearn.errors.PrecisionError` if float64 is off; a closed form warns once
+    and runs in float32.
     """
+    if fn is None:
+        return functools.partial(eager_x64, solve=solve)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if is_traced(args, kwargs):
-            warn_precision(fn.__qualname__)
+            if solve:
+                require_x64(fn.__qualname__)
+            else:
+                warn_precision(fn.__qualname__)
             return fn(*args, **kwargs)
         with _x64_scope():
             return to_numpy(fn(*args, **kwargs))

@@ -1,6 +1,6 @@
 """The ``physlearn`` command.
 
-    physlearn tour [--out DIR] [--size small|paper]
+    physlearn tour [--out DIR] [--size small|paper] [--sections gardner,fbp,...] [--quiet]
     physlearn theory gardner --model {spherical,binary} --alpha A [A ...] [--kappa K [K ...]] [--json]
     physlearn theory capacity --model {spherical,binary} --kappa K [K ...] [--json]
     physlearn run EXPERIMENT --config FILE.toml --out DIR [--devices N|auto] [--distributed] [--quiet]
@@ -12,6 +12,12 @@ every host with ``--distributed``; it calls ``jax.distributed.initialize()``, wh
 coordinator address, process count and process id from the environment (SLURM, or
 ``JAX_COORDINATOR_ADDRESS``, ``JAX_NUM_PROCESSES``, ``JAX_PROCESS_ID``), and shards each point's
 samples over the devices of all hosts; ``--out`` must be on a file system all hosts see.
+
+Every option's ``--help`` line shows its default, and each subcommand's help ends with examples.
+A malformed value is a usage error naming the option (exit status 2); Ctrl-C during ``physlearn
+run`` or ``physlearn tour`` stops with one line on stderr (exit status 130): the chunks of a run
+that were written are kept (the same command resumes), and the tour writes the report of the
+sections that finished.
 """
 
 from __future__ import annotations
@@ -26,6 +32,14 @@ from . import __version__
 from .errors import NonConvergenceError
 
 
+def _number(value: str) -> float:
+    """argparse type: a real number (argparse names the option in the error)."""
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
+
+
 def _floats(values):
     return np.asarray([float(v) for v in values], dtype=np.float64)
 
@@ -33,7 +47,7 @@ def _floats(values):
 def _grid(args) -> tuple[np.ndarray, np.ndarray]:
     if args.alpha_range is not None:
         lo, hi, num = args.alpha_range
-        alpha = np.linspace(float(lo), float(hi), int(num))
+        alpha = np.linspace(lo, hi, num)
     else:
         alpha = _floats(args.alpha)
     kappa = _floats(args.kappa)
@@ -74,7 +88,10 @@ def _cmd_gardner(args) -> int:
         rows.append([float(sol.alpha[i]), float(sol.kappa[i]), *vals, bool(sol.converged[i]), float(sol.residual[i])])
     _print_table(f"{args.model} perceptron, RS Gardner volume", cols, rows, args.json)
     if not np.all(sol.converged):
-        print("warning: some points did not converge (beyond the RS branch?); see 'converged'", file=sys.stderr)
+        bad = ", ".join(f"(alpha={float(sol.alpha[i]):g}, kappa={float(sol.kappa[i]):g})"
+                        for i in np.flatnonzero(~np.asarray(sol.converged)))
+        print(f"warning: no RS solution at {bad}: beyond the end of the RS branch at that margin "
+              "(the table shows n/a there); exit status 3", file=sys.stderr)
         return 3
     return 0
 
@@ -92,10 +109,65 @@ def _cmd_capacity(args) -> int:
     return 0
 
 
-def _cmd_tour(args) -> int:
-    from .tour import run_tour
+def _sections(value: str) -> list[str]:
+    """argparse type of ``--sections``: comma-separated section keys (see ``physlearn tour --help``)."""
+    from .tour import SECTION_KEYS
 
-    path = run_tour(args.out, size=args.size, progress=not args.quiet)
+    keys = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [k for k in keys if k not in SECTION_KEYS]
+    if not keys or unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown section(s) {', '.join(map(repr, unknown)) or repr(value)}; choose from {', '.join(SECTION_KEYS)}")
+    return keys
+
+
+def _interruptible(fn, on_interrupt):
+    """Run ``fn()`` in a worker thread so that Ctrl-C is handled at once, even while a long JAX
+    computation (which does not return to Python until it is done) runs: on SIGINT the main thread
+    calls ``on_interrupt()`` (which prints the one line) and ends the process with status 130;
+    files are written atomically, so nothing half-written is left behind. A ``KeyboardInterrupt``
+    raised inside ``fn`` (e.g. between two chunks) propagates to the caller as usual."""
+    import os
+    import threading
+
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = fn()
+        except BaseException as err:  # noqa: BLE001 - re-raised in the main thread
+            outcome["error"] = err
+
+    worker = threading.Thread(target=target, name="physlearn-command", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        on_interrupt()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _cmd_tour(args) -> int:
+    from .tour import _TourRun
+
+    tour = _TourRun(args.out, args.size, args.sections, progress=not args.quiet)
+
+    def stop():
+        report = tour.write_partial()
+        print(f"physlearn tour: interrupted during section {tour.current!r}; the report of the "
+              f"{len(tour.timings)} finished section(s) is in {report}", file=sys.stderr)
+
+    try:
+        path = _interruptible(tour.run, stop)
+    except KeyboardInterrupt:
+        stop()
+        return 130
     print(f"report written to {path}")
     return 0
 
@@ -140,7 +212,19 @@ def _cmd_run(args) -> int:
     devices = args.devices
     if devices is None and args.distributed:
         devices = "auto"
-    out = experiments.run(args.experiment, args.config, args.out, mesh=devices, verbose=not args.quiet)
+    def stop():
+        from pathlib import Path
+
+        n = len(list(Path(args.out).glob("chunk-*.npz"))) if Path(args.out).is_dir() else 0
+        print(f"physlearn run: interrupted; {n} finished chunk(s) kept in {args.out} "
+              "(run the same command again to resume)", file=sys.stderr)
+
+    try:
+        out = _interruptible(
+            lambda: experiments.run(args.experiment, args.config, args.out, mesh=devices, verbose=not args.quiet), stop)
+    except KeyboardInterrupt:
+        stop()
+        return 130
     import jax
 
     if not args.quiet and jax.process_index() == 0:
@@ -148,33 +232,105 @@ def _cmd_run(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="physlearn", description="Statistical physics of learning: replica theory and algorithms, in JAX.")
-    p.add_argument("--version", action="version", version=f"physlearn {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default; a text with line breaks (the examples) is kept as
+    written, a one-paragraph description is wrapped to the terminal."""
 
-    tour = sub.add_parser("tour", help="run the main job on embedded defaults and write a report folder")
-    tour.add_argument("--out", default="physlearn-report", help="output folder (default: ./physlearn-report)")
-    tour.add_argument("--size", choices=["small", "paper"], default="small", help="small: minutes on 2 CPU cores; paper: large (accelerator)")
+    def _fill_text(self, text, width, indent):
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default is argparse.SUPPRESS or action.required or not action.option_strings:
+            return text  # states its default itself, or has none (a positional, a required option, --version)
+        d = action.default
+        if isinstance(d, bool):
+            d = "on" if d else "off"
+        elif isinstance(d, (list, tuple)):
+            d = " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in d)
+        elif d is None:
+            d = "none"
+        return f"{text} (default: {d})"
+
+
+class _AlphaRange(argparse.Action):
+    """``--alpha-range START STOP NUM``: NUM must be a positive integer (the error names the option)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        start, stop, num = values
+        if num < 1 or num != int(num):
+            parser.error(f"argument {option_string}: NUM must be a positive integer, got {num:g}")
+        setattr(namespace, self.dest, (start, stop, int(num)))
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .experiments import EXPERIMENTS, describe
+    from .tour import SECTION_KEYS, SECTIONS
+
+    p = argparse.ArgumentParser(
+        prog="physlearn", formatter_class=_HelpFormatter,
+        description="Statistical physics of learning: replica theory and algorithms, in JAX.",
+        epilog=_examples("physlearn tour                  # the main job: figures + report in ./physlearn-report",
+                         "physlearn theory gardner --alpha 0.5 0.8 --kappa 0 0.25"),
+    )
+    p.add_argument("--version", action="version", version=f"physlearn {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{tour,theory,run}")
+
+    sections_help = "comma-separated subset of the sections, in this order: " + ", ".join(
+        f"{k} ({name})" for k, name in zip(SECTION_KEYS, SECTIONS))
+    tour = sub.add_parser(
+        "tour", help="run the main job on embedded defaults and write a report folder", formatter_class=_HelpFormatter,
+        description="Compute the theory curves and run the algorithms on embedded defaults; write PNG figures and "
+        "report.md (theory and literature vs measured) into --out.",
+        epilog=_examples("physlearn tour --out report                # every section, ~2.5 min on 2 CPU cores",
+                         "physlearn tour --sections gardner,golf-course --quiet"),
+    )
+    tour.add_argument("--out", default="physlearn-report", help="output folder (created if needed)")
+    tour.add_argument("--size", choices=["small", "paper"], default="small",
+                      help="small: minutes on 2 CPU cores; paper: the papers' sizes (meant for an accelerator)")
+    tour.add_argument("--sections", type=_sections, default=None, metavar="KEY[,KEY...]",
+                      help=sections_help + " (default: all)")
     tour.add_argument("--quiet", action="store_true", help="no progress display")
     tour.set_defaults(func=_cmd_tour)
 
-    theory = sub.add_parser("theory", help="replica-theory calculators")
-    tsub = theory.add_subparsers(dest="theory_command", required=True)
-    g = tsub.add_parser("gardner", help="RS Gardner volume of the perceptron on an (alpha, kappa) grid")
-    g.add_argument("--model", choices=["spherical", "binary"], default="binary")
-    g.add_argument("--alpha", nargs="+", default=["0.5"], help="load(s) alpha = P/N")
-    g.add_argument("--alpha-range", nargs=3, metavar=("START", "STOP", "NUM"), help="a linspace of alphas instead of --alpha")
-    g.add_argument("--kappa", nargs="+", default=["0.0"], help="margin(s) kappa")
+    theory = sub.add_parser("theory", help="replica-theory calculators", formatter_class=_HelpFormatter,
+                            description="Replica-theory calculators on the command line.",
+                            epilog=_examples("physlearn theory gardner --alpha 0.5 0.8 --kappa 0 0.25",
+                                             "physlearn theory capacity --model spherical --kappa 0 0.5 1"))
+    tsub = theory.add_subparsers(dest="theory_command", required=True, metavar="{gardner,capacity}")
+    g = tsub.add_parser(
+        "gardner", help="RS Gardner volume of the perceptron on an (alpha, kappa) grid", formatter_class=_HelpFormatter,
+        description="Replica-symmetric Gardner volume of the perceptron on the grid alpha x kappa: overlap q, its "
+        "conjugate, entropy per weight (nats), replicon eigenvalue (RS stable below 1). A point beyond the end of "
+        "the RS branch prints n/a and the command exits with status 3.",
+        epilog=_examples("physlearn theory gardner --model binary --alpha 0.5 0.8 --kappa 0 0.25",
+                         "physlearn theory gardner --alpha-range 0.1 1.2 12 --json"),
+    )
+    g.add_argument("--model", choices=["spherical", "binary"], default="binary", help="weights: binary (+-1) or spherical")
+    g.add_argument("--alpha", nargs="+", type=_number, default=[0.5], metavar="A", help="load(s) alpha = P/N")
+    g.add_argument("--alpha-range", nargs=3, type=_number, metavar=("START", "STOP", "NUM"), action=_AlphaRange,
+                   help="NUM loads from START to STOP (a linspace) instead of --alpha (default: not used)")
+    g.add_argument("--kappa", nargs="+", type=_number, default=[0.0], metavar="K", help="margin(s) kappa")
     g.add_argument("--json", action="store_true", help="print JSON instead of a table")
     g.set_defaults(func=_cmd_gardner)
-    c = tsub.add_parser("capacity", help="storage capacity vs margin (spherical: Gardner; binary: Krauth-Mezard)")
-    c.add_argument("--model", choices=["spherical", "binary"], default="binary")
-    c.add_argument("--kappa", nargs="+", default=["0.0"])
-    c.add_argument("--json", action="store_true")
+    c = tsub.add_parser(
+        "capacity", help="storage capacity vs margin (spherical: Gardner; binary: Krauth-Mezard)",
+        formatter_class=_HelpFormatter,
+        description="Storage capacity alpha_c(kappa): spherical weights (Gardner 1988) or binary weights (zero of "
+        "the RS entropy, Krauth-Mezard 1989).",
+        epilog=_examples("physlearn theory capacity --kappa 0            # 0.8330786 (Krauth-Mezard)",
+                         "physlearn theory capacity --model spherical --kappa 0 0.5 1 --json"),
+    )
+    c.add_argument("--model", choices=["spherical", "binary"], default="binary", help="weights: binary (+-1) or spherical")
+    c.add_argument("--kappa", nargs="+", type=_number, default=[0.0], metavar="K", help="margin(s) kappa")
+    c.add_argument("--json", action="store_true", help="print JSON instead of a table")
     c.set_defaults(func=_cmd_capacity)
-
-    from .experiments import EXPERIMENTS, describe
 
     r = sub.add_parser(
         "run",
@@ -183,13 +339,18 @@ def build_parser() -> argparse.ArgumentParser:
         "[fixed]: settings; chunk_size: grid points per output file). Each finished chunk is written atomically "
         "to DIR; rerunning the same command skips finished chunks. Load results with "
         "physlearn.experiments.load(DIR).",
-        epilog="experiments and parameters:\n" + describe(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="experiments and parameters:\n" + describe() + "\n\n" + _examples(
+            "physlearn run rsgd-capacity --config sweep.toml --out runs/rsgd",
+            "physlearn run gardner-rs --config grid.toml --out runs/g --devices auto --quiet"),
+        formatter_class=_HelpFormatter,
     )
-    r.add_argument("experiment", choices=sorted(EXPERIMENTS), metavar="EXPERIMENT", help=", ".join(sorted(EXPERIMENTS)))
+    r.add_argument("experiment", choices=sorted(EXPERIMENTS), metavar="EXPERIMENT",
+                   help="one of " + ", ".join(sorted(EXPERIMENTS)))
     r.add_argument("--config", required=True, help="TOML file with [grid], [fixed] and chunk_size")
     r.add_argument("--out", required=True, help="output folder (created; an existing one is resumed)")
-    r.add_argument("--devices", type=_devices, default=None, help="shard each point's samples over N devices, or 'auto' (all)")
+    r.add_argument("--devices", type=_devices, default=None,
+                   help="shard each point's samples over N devices, or 'auto' (all); default: one device "
+                   "('auto' with --distributed)")
     r.add_argument("--distributed", action="store_true", help="multi-host: call jax.distributed.initialize() first (settings from the environment)")
     r.add_argument("--quiet", action="store_true", help="no per-chunk progress lines")
     r.set_defaults(func=_cmd_run)
@@ -204,6 +365,9 @@ def main(argv=None) -> int:
     except (ValueError, NonConvergenceError) as err:
         print(f"physlearn: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C outside the commands' own handling (e.g. during start-up)
+        print("physlearn: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -152,13 +152,13 @@ def _solver_rows(prob, res):
 def _rsgd_point(params, key, *, mesh=None):
     import jax
 
-    from .algorithms import rsgd
+    from .algorithms import rsgd, schedules
 
     prob = _problem(params, key)
     res = rsgd.solve(
         jax.random.fold_in(key, 1), prob, replicas=params["replicas"], batch=params["batch"],
-        lr=params["lr"], lam=params["lam"], gamma=params["gamma"], gamma_step=params["gamma_step"],
-        formula=params["formula"], max_epochs=params["max_epochs"], mesh=mesh,
+        learning_rate=params["lr"], lam=params["lam"], gamma=schedules.linear(params["gamma"], params["gamma_step"]),
+        formula=params["formula"], max_steps=params["max_epochs"], mesh=mesh, progress=False,
     )
     return _solver_rows(prob, res)
 
@@ -166,13 +166,13 @@ def _rsgd_point(params, key, *, mesh=None):
 def _sbp_point(params, key, *, mesh=None):
     import jax
 
-    from .algorithms import sbp
+    from .algorithms import sbp, schedules
 
     prob = _problem(params, key)
     res = sbp.solve(
-        jax.random.fold_in(key, 1), prob, lr=params["lr"], batch=params["batch"],
-        max_epochs=params["max_epochs"], beta_factor=params["beta_factor"],
-        temperature=params["temperature"], mesh=mesh,
+        jax.random.fold_in(key, 1), prob, learning_rate=params["lr"], batch=params["batch"],
+        max_steps=params["max_epochs"], beta=schedules.exponential(1.0, params["beta_factor"]),
+        temperature=schedules.exponential(params["temperature"], 0.998), mesh=mesh, progress=False,
     )
     return _solver_rows(prob, res)
 
@@ -180,13 +180,14 @@ def _sbp_point(params, key, *, mesh=None):
 def _fbp_point(params, key, *, mesh=None):
     import jax
 
-    from .algorithms import fbp
+    from .algorithms import fbp, schedules
 
     prob = _problem(params, key)
+    gamma, y = schedules.pseudo_reinforcement(params["drho"])
     res = fbp.solve(
-        jax.random.fold_in(key, 1), prob, protocol=fbp.pseudo_reinforcement(params["drho"]),
-        damping=params["damping"], max_iters=params["max_iters"], mode=params["mode"],
-        randfact=params["randfact"], mesh=mesh,
+        jax.random.fold_in(key, 1), prob, gamma=gamma, y=y,
+        damping=params["damping"], sweeps_per_step=params["max_iters"], mode=params["mode"],
+        randfact=params["randfact"], mesh=mesh, progress=False,
     )
     return _solver_rows(prob, res)
 
@@ -204,6 +205,7 @@ def _gardner_point(params, key, *, mesh=None):
     return out
 
 
+#: The experiments ``physlearn run`` knows, by name (``physlearn run --help`` lists their parameters).
 EXPERIMENTS: dict[str, Experiment] = {
     e.name: e
     for e in (
@@ -261,6 +263,69 @@ EXPERIMENTS: dict[str, Experiment] = {
         ),
     )
 }
+
+
+# ------------------------------------------------------------------------------------------------
+# Value ranges, checked by plan() for every grid point before anything is written: a config the
+# experiment would reject is rejected up front, so it never leaves a run folder behind. Keyed by
+# parameter name (shared across experiments); each check returns an error text or None.
+# ------------------------------------------------------------------------------------------------
+def _gt(lo):
+    return lambda v: None if v > lo else f"must be > {lo:g}"
+
+
+def _ge(lo):
+    return lambda v: None if v >= lo else f"must be >= {lo:g}"
+
+
+def _odd(v):
+    return None if v >= 1 and v % 2 == 1 else "must be a positive odd integer"
+
+
+def _one_of(get_choices):
+    def check(v):
+        choices = get_choices()
+        return None if v in choices else f"must be one of {', '.join(map(repr, choices))}"
+
+    return check
+
+
+def _rsgd_formulas():
+    from .algorithms import rsgd
+
+    return tuple(rsgd.FORMULAS)
+
+
+def _fbp_modes():
+    from .algorithms import fbp
+
+    return tuple(fbp.MODES)
+
+
+def _architectures():
+    from ._validation import ARCHITECTURES
+
+    return tuple(ARCHITECTURES)
+
+
+_RANGES: dict[str, Callable[[Any], str | None]] = {
+    "alpha": _gt(0), "n": _odd, "k": _odd, "samples": _ge(1), "seed": _ge(0),
+    "architecture": _one_of(_architectures), "model": _one_of(lambda: ("binary", "spherical")),
+    "replicas": _ge(1), "batch": _ge(1), "lam": _ge(0), "gamma": _ge(0), "gamma_step": _ge(0),
+    "formula": _one_of(_rsgd_formulas), "mode": _one_of(_fbp_modes),
+    "lr": _gt(0), "learning_rate": _gt(0),  # (learning_rate, max_steps: the names after the renames)
+    "max_epochs": _ge(1), "max_iters": _ge(1), "max_steps": _ge(1),
+    "beta_factor": _ge(1), "temperature": _ge(0), "drho": _ge(0), "randfact": _ge(0),
+    "damping": lambda v: None if 0 <= v < 1 else "must be in [0, 1)",
+}
+
+
+def _check_range(where, name, v):
+    check = _RANGES.get(name)
+    problem = check(v) if check is not None else None
+    if problem:
+        raise ValueError(f"config {where} {name!r} {problem}, got {v!r}")
+    return v
 
 
 def describe() -> str:
@@ -331,7 +396,8 @@ def plan(experiment: str, config) -> Plan:
 
     Raises ``ValueError`` naming the offending key: unknown experiment, unknown top-level key or
     parameter, a parameter both swept and fixed, an empty or non-list grid entry, a value of the
-    wrong type, a missing required parameter, a bad ``chunk_size``.
+    wrong type or out of range (e.g. ``alpha <= 0``, an even ``n``, an unknown ``architecture``),
+    a missing required parameter, a bad ``chunk_size``.
     """
     if experiment not in EXPERIMENTS:
         raise ValueError(f"unknown experiment {experiment!r}; choose one of {sorted(EXPERIMENTS)}")
@@ -362,11 +428,11 @@ def plan(experiment: str, config) -> Plan:
     for name, vals in grid.items():
         if not isinstance(vals, list) or not vals:
             raise ValueError(f"config [grid] {name!r} must be a non-empty list of values, got {vals!r}")
-        values[name] = [_check_value("[grid]", name, exp.params[name], v) for v in vals]
+        values[name] = [_check_range("[grid]", name, _check_value("[grid]", name, exp.params[name], v)) for v in vals]
     base = {}
     for name, p in exp.params.items():
         if name in fixed:
-            base[name] = _check_value("[fixed]", name, p, fixed[name])
+            base[name] = _check_range("[fixed]", name, _check_value("[fixed]", name, p, fixed[name]))
         elif name not in grid:
             if p.required:
                 raise ValueError(f"config: {experiment!r} needs {name!r} (in [grid] or [fixed])")
@@ -464,7 +530,14 @@ def _prepare(out: Path, pl: Plan):
     manifest_path = out / "manifest.json"
     if manifest_path.exists():
         m = json.loads(manifest_path.read_text())
-        if m.get("experiment") != pl.experiment.name or m.get("config_sha256") != pl.sha256:
+        differs = m.get("experiment") != pl.experiment.name or m.get("config_sha256") != pl.sha256
+        if differs and not any(out.glob("chunk-*.npz")):
+            # no finished chunk: nothing to protect (e.g. the first point of a rejected config failed);
+            # the folder starts over with this config
+            for f in (manifest_path, out / "config.toml"):
+                f.unlink(missing_ok=True)
+            return _prepare(out, pl)
+        if differs:
             raise ValueError(
                 f"{str(out)!r} holds a sweep made with a different "
                 f"{'experiment' if m.get('experiment') != pl.experiment.name else 'config'} "
@@ -543,7 +616,14 @@ def run(experiment: str, config, out, *, mesh=None, verbose: bool = True) -> Pat
         t_all = time.perf_counter()
         for n_done, i in enumerate(todo, start=pl.n_chunks - len(todo) + 1):
             t0 = time.perf_counter()
-            cols = _compute_chunk(pl, i, mesh)
+            try:
+                cols = _compute_chunk(pl, i, mesh)
+            except ValueError as err:  # a point the experiment rejects (plan() checks the common ranges)
+                kept = sum(writer and (out / _CHUNK.format(j)).exists() for j in range(pl.n_chunks))
+                after = ("nothing was written: fix the config and run the same command again" if not kept else
+                         f"the {kept} finished chunk(s) in {str(out)!r} belong to this config: fix the config "
+                         "and choose another --out (or remove the folder)")
+                raise ValueError(f"chunk {i + 1} of the sweep was rejected: {err}; {after}") from err
             if delay:
                 time.sleep(delay)
             if writer:

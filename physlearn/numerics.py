@@ -16,7 +16,7 @@ here is instead built on one accurate kernel, the scaled complementary error fun
 ``erfcx(t) = exp(t^2) erfc(t)`` for ``t >= 0``: a piecewise Chebyshev interpolant on [0, 10]
 (fitted once, at import, to SciPy's Faddeeva-based ``erfcx``, itself accurate to ~1e-15) and its
 asymptotic series beyond. All public functions carry hand-written JVPs so that gradients are
-finite and correct on the whole real line (tested to |x| = 1e4) and never form ``G/H`` or
+finite and correct on the whole real line (tested to :math:`|x| = 10^4`) and never form ``G/H`` or
 ``log(erfc)`` naively.
 
 Quadrature: :func:`gauss_expect` (Gauss--Hermite with the probabilists' weight), its nested form
@@ -244,7 +244,7 @@ def log_H(x):
     r""":math:`\log H(x)` without underflow: :math:`-x^2/2 + \log(\operatorname{erfcx}(x/\sqrt2)/2)`
     for :math:`x \ge 0` and :math:`\operatorname{log1p}(-H(-x))` for :math:`x<0`.
 
-    Derivative :math:`-A(x) = -G(x)/H(x)` (stable, see :func:`GH`). Finite for |x| up to ~1e150.
+    Derivative :math:`-A(x) = -G(x)/H(x)` (stable, see :func:`GH`). Finite for :math:`|x|` up to ~1e150.
     """
     x = _float(x)
     ax = jnp.abs(x)

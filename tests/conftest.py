@@ -18,6 +18,27 @@ if os.environ.get("PHYSLEARN_JAX_CACHE", "1") != "0":
 import pytest  # noqa: E402
 
 
+@pytest.fixture(scope="session")
+def executed_notebooks(tmp_path_factory):
+    """One folder per test session, shared by the pytest-xdist workers, where the notebook tests
+    put the executed notebooks and tests/test_docs.py builds the site from them."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the workers' base folders sit side by side in the session's folder
+    path = base / "executed-notebooks"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def pytest_collection_finish(session):
+    # the notebooks this session executes (after -k/-m selection): the site test waits for those
+    # and executes the others itself
+    session.config.physlearn_notebooks_in_session = {
+        item.nodeid.split("::")[1].removeprefix("TestNotebook_")
+        for item in session.items if "test_notebooks.py::TestNotebook_" in item.nodeid
+    }
+
+
 @pytest.fixture
 def getkey():
     """Yield a function that returns fresh PRNG keys (never reuse a key)."""
@@ -37,19 +58,23 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Longest scopes first.
+    """Longest scopes first; the docs site last.
 
     The notebooks (one test each, a fresh process compiling its own graphs, up to ~2 min) and the
     tour sections are the longest scopes of the suite. pytest-xdist's loadscope scheduler hands out
     scopes in collection order (``--no-loadscope-reorder`` in the addopts: its default reorder puts
     scopes with many tests first, which started the longest notebook last, on an otherwise idle
-    machine). Starting them first lets the short scopes fill the other worker around them."""
+    machine). Starting them first lets the short scopes fill the other worker around them. The
+    site test goes last: when a worker reaches it, every notebook test has been handed out, so it
+    only ever waits for notebooks that are running or queued before it (no deadlock)."""
 
     def rank(item):
         if "test_notebooks.py::TestNotebook_" in item.nodeid:
             return 0
         if "test_cli.py::TestTour_" in item.nodeid:
             return 1
+        if "test_docs.py::TestSite" in item.nodeid:
+            return 3  # last: it builds the site from the notebooks the tests above execute
         return 2
 
     items.sort(key=rank)  # stable: the order within each group is kept

@@ -1,4 +1,5 @@
-"""Replicated / standard / quantum simulated annealing (physlearn.algorithms.annealing)."""
+"""Replicated / standard / quantum simulated annealing (physlearn.algorithms.replicated_sa,
+standard_sa, quantum_sa on the engine of physlearn.algorithms.annealing)."""
 
 from __future__ import annotations
 
@@ -12,20 +13,31 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from physlearn.algorithms import annealing, energies, problems
+from physlearn.algorithms import annealing, energies, problems, quantum_sa, replicated_sa, schedules, standard_sa
 
 F32 = jnp.float32
+SOLVERS = {"replicated": replicated_sa.solve, "standard": standard_sa.solve, "quantum": quantum_sa.solve}
 
 
 def _algo(kind="replicated", interaction="traced", energy="minflip", proposal="uniform", y=3, beta=1.0, gamma=0.5,
-          field=1.0, moves=1, init_equal=False):
-    """A fixed-temperature chain (no schedule, no give-up, no stop at zero energy)."""
-    return annealing.Annealing(
-        beta0=F32(beta), beta_factor=F32(1.0), gamma0=F32(gamma), gamma_factor=F32(1.0), field0=F32(field),
-        field_factor=F32(1.0), replicas=y, kind=kind, interaction=interaction, energy=energy, proposal=proposal,
-        schedule_every=10**6, give_up=2**30, restarts=0, max_moves=2**30, moves_per_step=moves,
-        init_equal=init_equal, stop_at_solution=False,
+          field=1.0, moves=1, init_equal=False, dtype=F32, **sched):
+    """A fixed-temperature chain (no schedule, no give-up, no stop at zero energy) unless ``sched``
+    gives ``beta``/``gamma`` schedules."""
+    def as_schedule(v):
+        return (v if isinstance(v, schedules.Schedule) else schedules.constant(v)).astype(dtype)
+
+    beta = as_schedule(sched.pop("beta_schedule", beta))
+    common = dict(
+        replicas=y, energy=energy, proposal=proposal, schedule_every=sched.pop("schedule_every", 10**6),
+        give_up=2**30, restarts=0, max_steps=2**30, moves_per_step=moves, init_equal=init_equal,
+        stop_at_solution=False, dtype=jnp.dtype(dtype).name,
     )
+    if kind == "replicated":
+        gamma = as_schedule(sched.pop("gamma_schedule", gamma))
+        return replicated_sa.ReplicatedSA(beta=beta, gamma=gamma, interaction=interaction, **common)
+    if kind == "quantum":
+        return quantum_sa.QuantumSA(beta=beta, field=as_schedule(field), **common)
+    return standard_sa.StandardSA(beta=beta, **common)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -182,10 +194,10 @@ def _p201():
     return problems.random_patterns(jax.random.key(3), 201, 0.3, samples=2)
 
 
-@pytest.mark.parametrize("kind", annealing.KINDS)
+@pytest.mark.parametrize("kind", sorted(SOLVERS))
 def test_defaults_solve_perceptron(kind):
     prob = _p201()
-    res = annealing.solve(jax.random.key(4), prob, kind=kind)
+    res = SOLVERS[kind](jax.random.key(4), prob)
     assert res.solved.shape == (2,) and bool(jnp.all(res.solved))
     np.testing.assert_array_equal(np.asarray(res.errors), 0)
     W = res.weights.astype(F32)
@@ -202,32 +214,32 @@ def test_defaults_solve_perceptron(kind):
 @pytest.mark.slow
 def test_committee_solves_with_defaults():
     prob = problems.random_patterns(jax.random.key(5), 21, 0.3, k=3, architecture="committee", samples=2)
-    res = annealing.solve(jax.random.key(6), prob)
+    res = replicated_sa.solve(jax.random.key(6), prob)
     assert bool(jnp.all(res.solved))
     np.testing.assert_array_equal(np.asarray(jax.vmap(energies.num_errors)(res.weights.astype(F32), prob)), 0)
 
 
 def test_gamma_zero_is_standard_sa():
     prob = _p201()
-    a = annealing.solve(jax.random.key(9), prob, kind="standard")
-    b = annealing.solve(jax.random.key(9), prob, kind="replicated", beta0=2.0, gamma0=0.0, gamma_factor=1.0)
+    a = standard_sa.solve(jax.random.key(9), prob)
+    b = replicated_sa.solve(jax.random.key(9), prob, beta=schedules.exponential(2.0, 1.01), gamma=0.0)
     assert bool(jnp.all(a.solved))
     for name in ("solved", "steps", "accepted", "weights", "replica_errors", "beta"):
         np.testing.assert_array_equal(np.asarray(getattr(a, name)), np.asarray(getattr(b, name)), err_msg=name)
     # ... and not by accident: with the interaction on, the trajectory differs
-    c = annealing.solve(jax.random.key(9), prob, kind="replicated", beta0=2.0, gamma0=1.0, gamma_factor=1.0)
+    c = replicated_sa.solve(jax.random.key(9), prob, beta=schedules.exponential(2.0, 1.01), gamma=1.0)
     assert not np.array_equal(np.asarray(a.steps), np.asarray(c.steps))
 
 
 def test_batched_equals_per_sample_and_runs_axis():
     prob = _p201()
     key = jax.random.key(10)
-    batch = annealing.solve(key, prob)
+    batch = replicated_sa.solve(key, prob)
     for i in range(2):
-        one = annealing.solve(jax.random.fold_in(key, i), prob.sample(i))
+        one = replicated_sa.solve(jax.random.fold_in(key, i), prob.sample(i))
         assert int(one.steps) == int(batch.steps[i])
         np.testing.assert_array_equal(np.asarray(one.weights), np.asarray(batch.weights[i]))
-    runs = annealing.solve(key, prob.sample(0), runs=2)
+    runs = replicated_sa.solve(key, prob.sample(0), runs=2)
     assert runs.steps.shape == (2,) and bool(jnp.all(runs.solved))
     # run r of a single instance is batch element r: fold_in(key, r)
     assert int(runs.steps[0]) == int(batch.steps[0])
@@ -238,13 +250,13 @@ def test_batched_equals_per_sample_and_runs_axis():
 # 4. freezing, give-up, restarts, exact move budget, hyper-parameter batches, trace
 # ------------------------------------------------------------------------------------------------
 def test_freezing_give_up_restarts_budget_hyper_batch_and_trace():
-    # far above capacity (unsatisfiable): the cold chains (beta0 = 30) freeze in a local minimum,
-    # are restarted twice and then give up; the hot ones (beta0 = 0.3) never freeze and use the
+    # far above capacity (unsatisfiable): the cold chains (beta = 30) freeze in a local minimum,
+    # are restarted twice and then give up; the hot ones (beta = 0.3) never freeze and use the
     # whole budget, exactly (12345 is not a multiple of the block)
     prob = problems.random_patterns(jax.random.key(12), 21, 2.0, samples=2)
-    res = annealing.solve(
-        jax.random.key(14), prob, beta0=np.array([30.0, 0.3]), give_up=300, restarts=2, max_moves=12_345,
-        moves_per_step=1000, trace=True,
+    res = replicated_sa.solve(
+        jax.random.key(14), prob, beta=schedules.exponential([30.0, 0.3], 1.01), give_up=300, restarts=2,
+        max_steps=12_345, moves_per_step=1000, trace=True,
     )
     assert res.steps.shape == (2, 2) and not bool(jnp.any(res.solved))
     cold, hot = 0, 1
@@ -266,48 +278,64 @@ def test_freezing_give_up_restarts_budget_hyper_batch_and_trace():
 # 5. validation at the public boundary (before compilation)
 # ------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "kwargs,match",
+    "kind,kwargs,match",
     [
-        (dict(beta0=-1.0), "beta0"),
-        (dict(beta0=float("nan")), "beta0"),
-        (dict(beta0=float("inf")), "beta0"),
-        (dict(gamma0=-0.5), "gamma0"),
-        (dict(gamma0=float("nan")), "gamma0"),
-        (dict(beta_factor=0.99), "beta_factor"),
-        (dict(gamma_factor=0.5), "gamma_factor"),
-        (dict(kind="quantum", field_factor=0.9), "field_factor"),
-        (dict(kind="quantum", field0=0.0), "field0"),
-        (dict(kind="quantum", replicas=1), "replicas"),
-        (dict(kind="quantum", gamma0=1.0), "gamma0"),
-        (dict(field0=1.0), "field0"),
-        (dict(kind="standard", gamma0=0.5), "gamma0"),
-        (dict(replicas=0), "replicas"),
-        (dict(replicas=2.5), "replicas"),
-        (dict(kind="annealed"), "kind"),
-        (dict(interaction="centre"), "interaction"),
-        (dict(kind="quantum", interaction="explicit"), "interaction"),
-        (dict(energy="hinge"), "energy"),
-        (dict(proposal="gibbs"), "proposal"),
-        (dict(max_moves=0), "max_moves"),
-        (dict(max_moves=2**31), "max_moves"),
-        (dict(moves_per_step=0), "moves_per_step"),
-        (dict(give_up=0), "give_up"),
-        (dict(schedule_every=True), "schedule_every"),
-        (dict(restarts=-1), "restarts"),
-        (dict(runs=0), "runs"),
-        (dict(beta0=np.array([1.0, 2.0]), gamma0=np.array([1.0, 2.0, 3.0])), "equal lengths"),
-        (dict(dtype=jnp.int32), "dtype"),
+        ("replicated", dict(beta=-1.0), "beta"),
+        ("replicated", dict(beta=float("nan")), "beta"),
+        ("replicated", dict(beta=float("inf")), "beta"),
+        ("replicated", dict(beta=schedules.exponential(-1.0, 1.01)), "beta"),
+        ("replicated", dict(gamma=-0.5), "gamma"),
+        ("replicated", dict(gamma=float("nan")), "gamma"),
+        ("quantum", dict(field=0.0), "field"),
+        ("quantum", dict(field=schedules.exponential(0.0, 0.99)), "field"),
+        ("quantum", dict(replicas=1), "replicas"),
+        ("replicated", dict(replicas=0), "replicas"),
+        ("standard", dict(replicas=2.5), "replicas"),
+        ("replicated", dict(interaction="centre"), "interaction"),
+        ("replicated", dict(energy="hinge"), "energy"),
+        ("standard", dict(proposal="gibbs"), "proposal"),
+        ("replicated", dict(max_steps=0), "max_steps"),
+        ("replicated", dict(max_steps=2**31), "max_steps"),
+        ("quantum", dict(moves_per_step=0), "moves_per_step"),
+        ("replicated", dict(give_up=0), "give_up"),
+        ("replicated", dict(schedule_every=True), "schedule_every"),
+        ("standard", dict(restarts=-1), "restarts"),
+        ("replicated", dict(runs=0), "runs"),
+        ("replicated", dict(stop="first"), "stop"),
+        ("replicated", dict(beta=np.array([1.0, 2.0]), gamma=np.array([1.0, 2.0, 3.0])), "equal lengths"),
+        ("replicated", dict(dtype=jnp.int32), "dtype"),
     ],
 )
-def test_validation(kwargs, match):
+def test_validation(kind, kwargs, match):
     prob = problems.random_patterns(jax.random.key(0), 11, 0.5)
     with pytest.raises(ValueError, match=match):
-        annealing.solve(jax.random.key(0), prob, **kwargs)
+        SOLVERS[kind](jax.random.key(0), prob, **kwargs)
+
+
+@pytest.mark.parametrize("kind,old,new", [
+    ("replicated", "beta0", "beta"), ("replicated", "gamma_factor", "gamma="), ("replicated", "max_moves", "max_steps"),
+    ("quantum", "field_factor", "field="), ("standard", "gamma0", "replicated_sa"), ("replicated", "kind", "replicated_sa"),
+])
+def test_old_keywords_name_the_new_ones(kind, old, new):
+    prob = problems.random_patterns(jax.random.key(0), 11, 0.5)
+    with pytest.raises(TypeError, match=new):
+        SOLVERS[kind](jax.random.key(0), prob, **{old: 1.0})
 
 
 def test_validation_problem():
-    with pytest.raises(ValueError, match="problem"):
-        annealing.solve(jax.random.key(0), np.ones((3, 5)))
+    for solve in SOLVERS.values():
+        with pytest.raises(ValueError, match="problem"):
+            solve(jax.random.key(0), np.ones((3, 5)))
+
+
+def test_deprecated_solve_kind_dispatches():
+    prob = problems.random_patterns(jax.random.key(0), 11, 0.5)
+    with pytest.warns(DeprecationWarning, match="standard_sa"):
+        old = annealing.solve(jax.random.key(1), prob, kind="standard", max_steps=5000)
+    new = standard_sa.solve(jax.random.key(1), prob, max_steps=5000)
+    assert int(old.steps) == int(new.steps)
+    with pytest.raises(AttributeError, match="ReplicatedSA"):
+        annealing.Annealing  # noqa: B018
 
 
 # ------------------------------------------------------------------------------------------------
@@ -328,13 +356,8 @@ def test_block_matches_numpy_reference():
     bench = _load_bench()
     n, y, B = 21, 3, 3000
     prob = problems.random_patterns(jax.random.key(20), n, 1.0)
-    f = jnp.float64
-    algo = annealing.Annealing(
-        beta0=f(0.5), beta_factor=f(1.05), gamma0=f(0.8), gamma_factor=f(1.05), field0=f(1.0), field_factor=f(1.0),
-        replicas=y, kind="replicated", interaction="traced", energy="minflip", proposal="uniform",
-        schedule_every=50, give_up=2**30, restarts=0, max_moves=2**30, moves_per_step=B, init_equal=False,
-        stop_at_solution=False, dtype="float64",
-    )
+    algo = _algo(y=y, moves=B, dtype=jnp.float64, beta_schedule=schedules.exponential(0.5, 1.05),
+                 gamma_schedule=schedules.exponential(0.8, 1.05), schedule_every=50)
     st0 = algo.init(jax.random.key(21), prob)
     key = jax.random.key(22)
     st1, info = jax.jit(lambda k, s, p: algo.step(k, s, p))(key, st0, prob)
@@ -381,12 +404,12 @@ def test_scaling_fits_drop_unsolved_points_and_validate():
 
 def test_moves_to_solution_takes_the_best_point_per_instance():
     prob = problems.random_patterns(jax.random.key(3), 31, 0.3, samples=3)
-    res = annealing.solve(jax.random.key(4), prob, beta0=np.array([1.0, 2.0]), gamma0=np.array([1.0, 0.0]),
-                          max_moves=20_000, moves_per_step=500)
+    res = replicated_sa.solve(jax.random.key(4), prob, beta=schedules.exponential([1.0, 2.0], 1.01),
+                              gamma=schedules.exponential([1.0, 0.0], 1.01), max_steps=20_000, moves_per_step=500)
     steps = np.where(np.asarray(res.solved), np.asarray(res.steps, float), np.inf)
     np.testing.assert_array_equal(annealing.moves_to_solution(res), steps.min(axis=0))
     np.testing.assert_array_equal(annealing.moves_to_solution(res, slice(1, None)), steps[1])
     assert np.isfinite(annealing.moves_to_solution(res)).all()  # alpha = 0.3 is easy
-    one = annealing.solve(jax.random.key(4), prob, max_moves=20_000, moves_per_step=500)
+    one = replicated_sa.solve(jax.random.key(4), prob, max_steps=20_000, moves_per_step=500)
     with pytest.raises(ValueError, match=r"\(P, S\)"):
         annealing.moves_to_solution(one)

@@ -24,7 +24,7 @@ def test_theory_gardner_json(capsys):
 def test_theory_gardner_table_and_flagged_points(capsys):
     rc = cli.main(["theory", "gardner", "--model", "spherical", "--alpha", "1.0", "2.5"])
     out = capsys.readouterr()
-    assert rc == 3 and "did not converge" in out.err
+    assert rc == 3 and "no RS solution at (alpha=2.5, kappa=0)" in out.err  # says which point and why
     assert "n/a" in out.out  # no result-looking numbers for the flagged point
 
 
@@ -45,15 +45,152 @@ def test_help_runs_as_a_command():
     assert "tour" in out.stdout and "theory" in out.stdout
 
 
-def _check_tour_section(name, tmp_path):
-    from physlearn.tour import run_tour
+def _subparsers(parser, name="physlearn"):
+    import argparse
 
-    path = run_tour(tmp_path / "report", sections=[name], progress=False)
-    text = path.read_text()
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _subparsers(sub, f"{name} {sub_name}")
+
+
+def test_every_option_shows_its_default_and_every_help_ends_with_examples():
+    for name, parser in _subparsers(cli.build_parser()):
+        text = parser.format_help()
+        tail = text.rstrip().splitlines()
+        examples = text.rsplit("examples:", 1)
+        assert len(examples) == 2, f"{name} --help has no examples"
+        ex_lines = [line.strip() for line in examples[1].strip().splitlines()]
+        assert 1 <= len(ex_lines) <= 2 and all(line.startswith("physlearn") for line in ex_lines), (name, tail)
+        for action in parser._actions:
+            if action.option_strings and action.help is not argparse_suppress() and "--help" not in action.option_strings \
+                    and "--version" not in action.option_strings:
+                shown = parser._get_formatter()._get_help_string(action)
+                assert action.help and ("default" in shown or action.required), (name, action.option_strings, shown)
+
+
+def argparse_suppress():
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+@pytest.mark.parametrize("argv, option, bad", [
+    (["theory", "gardner", "--alpha", "abc"], "--alpha", "'abc'"),
+    (["theory", "gardner", "--kappa", "0", "x1"], "--kappa", "'x1'"),
+    (["theory", "gardner", "--alpha-range", "0.1", "1", "2.5"], "--alpha-range", "2.5"),
+    (["theory", "capacity", "--kappa", "zero"], "--kappa", "'zero'"),
+    (["tour", "--sections", "gardner,nope"], "--sections", "'nope'"),
+    (["run", "gardner-rs", "--config", "c.toml", "--out", "o", "--devices", "0"], "--devices", "'0'"),
+])
+def test_a_parse_error_names_the_argument(argv, option, bad, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}:" in err and bad in err, err
+    assert err.strip().splitlines()[0].startswith("usage: physlearn " + argv[0])  # the subcommand's usage
+
+
+def test_sections_flag_parses_keys_in_the_tours_order():
+    from physlearn.tour import SECTION_KEYS, SECTIONS, _section_names
+
+    args = cli.build_parser().parse_args(["tour", "--sections", "golf-course, gardner"])
+    assert args.sections == ["golf-course", "gardner"]
+    assert _section_names(args.sections) == ["Gardner capacity", "Golf course"]  # the report keeps the tour's order
+    assert _section_names(None) == list(SECTIONS) and len(SECTION_KEYS) == len(SECTIONS)
+    assert _section_names("fbp,Annealing") == ["Focusing BP", "Annealing"]  # keys or titles
+    with pytest.raises(ValueError, match="unknown tour section"):
+        _section_names(["gardner", "nope"])
+
+
+def test_readme_cli_examples_exit_0(capsys):
+    """The README's command-line examples of the theory calculators run and succeed."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    examples = re.findall(r"`(physlearn theory (?:gardner|capacity) [^`]+)`", readme)
+    assert len(examples) >= 2, examples
+    for ex in examples:
+        argv = [a for a in shlex.split(ex)[1:] if not a.startswith("[")]  # drop optional flags shown as [--json]
+        assert cli.main(argv) == 0, (ex, capsys.readouterr().err)
+        capsys.readouterr()
+
+
+def test_ctrl_c_during_the_tour_writes_the_finished_sections(tmp_path, capsys, monkeypatch):
+    from physlearn import tour
+
+    def quick(ctx):
+        return [tour.Row("one", 1.0, "s", 1.0, 0.0)]
+
+    def interrupted(ctx):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(tour.SECTIONS, "Gardner capacity", quick)
+    monkeypatch.setitem(tour.SECTIONS, "Replicated SGD", interrupted)
+    rc = cli.main(["tour", "--out", str(tmp_path / "r"), "--sections", "gardner,rsgd,fbp", "--quiet"])
+    assert rc == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted during section 'Replicated SGD'" in err[0], err
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "**Interrupted**" in report and "| one |" in report and "| Gardner capacity |" in report
+    assert "| Focusing BP |" not in report
+
+
+def test_ctrl_c_stops_the_tour_at_once_with_one_line(tmp_path):
+    """A real SIGINT while a section is inside a long computation that does not return to Python
+    (a JAX call; here a sleep in the section): the command stops within seconds, prints one line,
+    exits with 130 and leaves the report of the finished sections."""
+    import os
+    import signal
+    import textwrap
+
+    code = textwrap.dedent("""
+        import sys, time
+        from physlearn import cli, tour
+        def quick(ctx):
+            return [tour.Row("one", 1.0, "s", 1.0, 0.0)]
+        def long(ctx):
+            print("started", flush=True)
+            time.sleep(600)
+        tour.SECTIONS["Gardner capacity"] = quick
+        tour.SECTIONS["Replicated SGD"] = long
+        sys.exit(cli.main(["tour", "--out", sys.argv[1], "--sections", "gardner,rsgd", "--quiet"]))
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "r")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    try:
+        assert proc.stdout.readline().strip() == "started"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "interrupted during section 'Replicated SGD'" in lines[0], err
+    report = (tmp_path / "r" / "report.md").read_text()
+    assert "**Interrupted**" in report and "| one |" in report
+
+
+def _check_tour_section(name, tmp_path):
+    """One section through the command line (``physlearn tour --sections KEY``): its figures are all
+    in the report, every row agrees, every missing point is said."""
+    from physlearn.tour import SECTION_KEYS, SECTIONS
+
+    key = dict(zip(SECTIONS, SECTION_KEYS))[name]
+    assert cli.main(["tour", "--out", str(tmp_path / "report"), "--sections", key, "--quiet"]) == 0
+    text = (tmp_path / "report" / "report.md").read_text()
     pngs = sorted(p.name for p in (tmp_path / "report").glob("*.png"))
     assert all(f"({p})" in text for p in pngs)  # every figure is in the report
     assert "| quantity | reference |" in text
     assert "**no**" not in text  # every theory-vs-reference row agrees
+    timings = text.split("## Timings", 1)[1].split("##", 1)[0]
+    assert f"| {name} |" in timings and timings.count("\n|") == 3, timings  # header, rule, this section only
+    assert "nan" not in text.split("## Notes", 1)[-1].lower().replace("nan)", ""), "a note quotes a missing value"
     return text
 
 
@@ -63,6 +200,11 @@ def _tour_section_class(name):
         if name == "Gardner capacity":
             assert "| binary capacity alpha_KM(kappa=0) | 0.833078599 |" in text
             assert len(list((tmp_path / "report").glob("*.png"))) >= 3
+        if name == "Golf course":  # the curves end where their RS branch ends, and the caption says where
+            assert "Not drawn: " in text and "beyond the end of the RS branch) at d = " in text
+            assert "alpha_U = 0.755 computed by physlearn" in text and "≈ 0.77 quoted" in text
+        if name == "Annealing":
+            assert "bootstrap intervals over instances" in text and "positive in" in text
 
     return type("TestTour_" + "".join(w.capitalize() for w in name.replace("-", " ").split()), (), {"test_section": test_section})
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
-from physlearn.algorithms import fbp, problems
+from physlearn.algorithms import fbp, problems, schedules
 from physlearn.theory import franz_parisi, gardner
 
 
@@ -69,14 +69,18 @@ def test_focusing_message_limits():
 
 
 def test_protocol_formulas():
-    p = fbp.pseudo_reinforcement(0.25)
+    p = schedules.pseudo_reinforcement(0.25)
     rho = np.array([0, 0.25, 0.5, 0.75])
-    np.testing.assert_allclose(p.gamma, np.arctanh(np.sqrt(rho)))
-    np.testing.assert_allclose(p.y, (2 - rho) / (1 - rho))
-    s = fbp.standard_reinforcement(0.01)
-    assert len(s) == 100 and np.all(np.isinf(s.gamma)) and s.y[0] == 1 and np.isclose(s.y[-1], 100)
-    np.testing.assert_allclose(fbp.pseudo_reinforcement(0.25, x=0.0).y, 1 / (1 - rho))  # x=0: standard
-    assert len(fbp.scoping(np.arange(0, 10, 0.1), 21)) == 100
+    np.testing.assert_allclose(p.gamma.values, np.arctanh(np.sqrt(rho)))
+    np.testing.assert_allclose(p.y.values, (2 - rho) / (1 - rho))
+    assert p.steps == 4
+    s = schedules.standard_reinforcement(0.01)
+    y = schedules.evaluate(s.y, np.arange(100))
+    assert s.steps == 100 and np.isinf(s.gamma.value) and y[0] == 1 and np.isclose(y[-1], 100, rtol=1e-6)
+    np.testing.assert_allclose(schedules.pseudo_reinforcement(0.25, x=0.0).y.values, 1 / (1 - rho))  # x=0: standard
+    assert schedules.scoping(np.arange(0, 10, 0.1), 21).steps == 100
+    # the table repeats its last value after the end
+    np.testing.assert_allclose(schedules.evaluate(p.y, [3, 4, 10]), [(2 - 0.75) / 0.25] * 3, rtol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -120,7 +124,7 @@ def test_free_entropy_derivative_is_the_overlap():
 
 def test_parallel_and_sequential_reach_the_same_fixed_point():
     prob = problems.random_patterns(jax.random.key(3), 21, 0.1, k=3, architecture="committee")
-    kw = dict(y=4.0, gamma=0.6, epsilon=1e-10, max_iters=5000)
+    kw = dict(y=4.0, gamma=0.6, epsilon=1e-10, max_steps=5000)
     par = fbp.fixed_point(jax.random.key(0), prob, mode="parallel", **kw)
     seq = fbp.fixed_point(jax.random.key(1), prob, mode="sequential", **kw)
     assert np.all(np.asarray(par.converged)) and np.all(np.asarray(seq.converged))
@@ -133,19 +137,20 @@ def test_parallel_and_sequential_reach_the_same_fixed_point():
 # ------------------------------------------------------------------------------------------------
 def _r1_protocols():
     rho = np.arange(100) / 100
-    return [
-        fbp.standard_reinforcement(0.01),
-        fbp.pseudo_reinforcement(0.01),
-        fbp.scoping(np.arange(100) / 10, 21),
-        fbp.free_scoping(np.stack([np.arctanh(np.sqrt(rho)), (2 - rho) / (1 - rho)], axis=1)),
-    ]
+    return schedules.stack([
+        schedules.standard_reinforcement(0.01),
+        schedules.pseudo_reinforcement(0.01),
+        schedules.scoping(np.arange(100) / 10, 21),
+        schedules.free_scoping(np.stack([np.arctanh(np.sqrt(rho)), (2 - rho) / (1 - rho)], axis=1)),
+    ])
 
 
 @pytest.mark.parametrize("mode", ["parallel", "sequential"])
 def test_reference_case_r1_every_protocol_solves(getkey, mode):
     prob = problems.random_patterns(getkey(), 21, 0.1, k=5, architecture="committee", samples=3)
     assert prob.m == 10  # round(10.5) = 10, as Julia
-    res = fbp.solve(getkey(), prob, protocol=_r1_protocols(), mode=mode, max_iters=1)  # as the reference test
+    gamma, y = _r1_protocols()
+    res = fbp.solve(getkey(), prob, gamma=gamma, y=y, mode=mode, sweeps_per_step=1)  # as the reference test
     assert res.errors.shape == (4, 3)
     assert np.all(np.asarray(res.solved)), np.asarray(res.errors)
     # the reported network really classifies every pattern
@@ -161,11 +166,11 @@ def test_reference_case_r1_every_protocol_solves(getkey, mode):
 def test_batched_samples_equal_single_runs(getkey):
     key = getkey()
     prob = problems.random_patterns(getkey(), 21, 0.3, k=3, architecture="tree", samples=2)
-    proto = fbp.pseudo_reinforcement(0.05)
-    res = fbp.solve(key, prob, protocol=proto, max_iters=3)
+    gamma, y = schedules.pseudo_reinforcement(0.05)
+    res = fbp.solve(key, prob, gamma=gamma, y=y, sweeps_per_step=3)
     one = problems.Problem(prob.inputs[1], prob.labels[1], architecture="tree", k=3)
-    res1 = fbp.solve(jax.random.fold_in(key, 1), one, protocol=proto, max_iters=3)
-    assert int(res.steps[1]) == int(res1.steps)
+    res1 = fbp.solve(jax.random.fold_in(key, 1), one, gamma=gamma, y=y, sweeps_per_step=3)
+    assert int(res.steps[1]) == int(res1.steps) and int(res.focusing_steps[1]) == int(res1.focusing_steps)
     np.testing.assert_array_equal(np.asarray(res.weights[1]), np.asarray(res1.weights))
     np.testing.assert_allclose(float(res.info.overlap[1]), float(res1.info.overlap), rtol=1e-6)
 
@@ -182,7 +187,8 @@ def test_reference_cases_r4_and_perceptron_07(getkey):
     """R4: N=321, K=5, alpha=0.3 (a run which solves); perceptron N=1001 at alpha=0.7 solved in
     most seeds (issue #6)."""
     prob = problems.random_patterns(getkey(), 321, 0.3, k=5, architecture="committee", samples=4)
-    res = fbp.solve(getkey(), prob, max_iters=1, protocol=fbp.standard_reinforcement(0.01))  # R4's settings
+    gamma, y = schedules.standard_reinforcement(0.01)
+    res = fbp.solve(getkey(), prob, sweeps_per_step=1, gamma=gamma, y=y)  # R4's settings
     assert np.sum(np.asarray(res.solved)) >= 1
     res = fbp.solve(getkey(), prob)  # defaults: 100 sweeps per step for committees
     assert np.all(np.asarray(res.solved))
@@ -200,9 +206,14 @@ def test_reference_cases_r4_and_perceptron_07(getkey):
         (dict(damping=1.0), "damping"),
         (dict(damping=-0.1), "damping"),
         (dict(epsilon=0.0), "epsilon"),
-        (dict(max_iters=0), "max_iters"),
+        (dict(sweeps_per_step=0), "sweeps_per_step"),
+        (dict(max_steps=0), "max_steps"),
         (dict(mode="async"), "mode"),
-        (dict(protocol="pseudo"), "protocol"),
+        (dict(gamma="pseudo", y=2.0), "gamma"),
+        (dict(gamma=1.0), "gamma and y"),
+        (dict(gamma=1.0, y=2.0), "max_steps"),
+        (dict(gamma=schedules.table([1.0, -1.0]), y=2.0), "gamma"),
+        (dict(gamma=schedules.table([1.0, 2.0]), y=schedules.table([1.0, 0.5])), "y"),
         (dict(randfact=float("nan")), "randfact"),
         (dict(dtype=jnp.int32), "dtype"),
     ],
@@ -214,15 +225,13 @@ def test_solve_rejects_bad_input(kwargs, match):
 
 
 def test_protocol_and_fixed_point_validation():
-    with pytest.raises(ValueError, match="gamma"):
-        fbp.Protocol([-1.0], [2.0])
-    with pytest.raises(ValueError, match="y"):
-        fbp.Protocol([1.0], [0.5])
-    with pytest.raises(ValueError, match="y"):
-        fbp.Protocol([1.0], [np.nan])
+    with pytest.raises(ValueError, match="values"):
+        schedules.table([1.0, np.nan])
+    with pytest.raises(ValueError, match="lengths"):
+        schedules.stack([schedules.scoping([1.0], 3), schedules.scoping([1.0, 2.0], 3)])
     with pytest.raises(ValueError, match="lengths"):
         fbp.solve(jax.random.key(0), problems.random_patterns(jax.random.key(0), 21, 0.1),
-                  protocol=[fbp.scoping([1.0], 3), fbp.scoping([1.0, 2.0], 3)])
+                  gamma=schedules.table([[1.0, 2.0], [1.0, 2.0]]), y=schedules.table(np.ones((3, 2))))
     prob = problems.random_patterns(jax.random.key(0), 21, 0.1)
     with pytest.raises(ValueError, match="y"):
         fbp.fixed_point(jax.random.key(0), prob, y=0.5, gamma=1.0)

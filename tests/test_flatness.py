@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-from physlearn.algorithms import flatness, nets
+from physlearn.deep import flatness, nets
 
 _RNG = np.random.default_rng(1)
 X = jnp.asarray(_RNG.normal(size=(30, 4)))

@@ -4,10 +4,10 @@ reference numbers)."""
 import jax
 import numpy as np
 import pytest
-
 from physlearn.errors import NonConvergenceError
 from physlearn.theory import franz_parisi as fp
 from physlearn.theory import gardner
+from physlearn.theory.local_entropy import _finite_y_solution as fs
 
 NODES = dict(n=32, nx=16, neta=12)
 D = np.array([0.004, 0.01, 0.03, 0.08, 0.15, 0.25, 0.3, 0.36, 0.42])
@@ -123,8 +123,6 @@ def test_y_to_zero_limit_of_the_finite_y_local_entropy(curves):
     is the Gardner RS entropy of the reference, and its y-derivative at the Franz-Parisi saddle
     point is V(d): with y -> 0 the reference is a typical solution. Ties the two implementations
     (different quadratures and parametrisations) together."""
-    from physlearn.theory import _le_finite_y_solution as fs
-
     i, j = 3, 3  # alpha = 0.6, d = 0.08
     assert ALPHAS[i] == 0.6 and D[j] == 0.08
     f = {k: float(np.asarray(getattr(curves, k))[i, j] if np.ndim(getattr(curves, k)) == 2

@@ -6,10 +6,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from physlearn.errors import NonConvergenceError, ReplicaSymmetryWarning
 from physlearn.theory import franz_parisi as fp
 from physlearn.theory import gardner
+from physlearn.theory._inputs import finish_curve
 
 NODES = dict(n=32, nx=16, neta=12)
 ALPHAS = np.array([1e-3, 0.5, 1.5, 2.5])  # 2.5 > spherical capacity 2: flagged
@@ -89,7 +89,7 @@ def test_small_alpha_limit_is_the_cap_with_a_first_order_bound(curves):
 def test_above_capacity_is_flagged_or_raised(curves):
     assert not curves.converged[3].any()
     with pytest.raises(NonConvergenceError, match="spherical_capacity"):  # the public path's raise
-        fp._check_curve(curves, "raise", "franz_parisi.spherical", "alpha must be below gardner.spherical_capacity")
+        finish_curve(curves, "raise", "franz_parisi.spherical", "alpha must be below gardner.spherical_capacity")
 
 
 def test_stationarity_after_the_margin_homotopy(margins):

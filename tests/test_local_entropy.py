@@ -1,11 +1,18 @@
 """Large-deviation local entropy (y -> inf, free reference, RS): identities, bounds, limits."""
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from physlearn.errors import NonConvergenceError
+from physlearn.theory import _envelopes as env
 from physlearn.theory import franz_parisi as fp
 from physlearn.theory import local_entropy as le
+from physlearn.theory.local_entropy import _finite_y as fy
+from physlearn.theory.local_entropy import _free as lf
+from physlearn.theory.local_entropy import _free_1rsb as r1
+from physlearn.theory.local_entropy import _solution as ls
+from scipy import integrate
 
 H = 1e-5
 D = np.array([0.006, 0.01, 0.02, 0.05 - H, 0.05, 0.05 + H, 0.1, 0.15])
@@ -54,10 +61,9 @@ def test_legendre_identity(curves):
 def test_explicit_saddle_point_equations(curves):
     # the explicit equations of theory notes C.2 (Stein forms) hold at the autodiff solution
     # (the dq_hat equation uses Gaussian integration by parts, exact only up to quadrature error)
-    import jax
 
-    conj = jax.jit(lambda q1, dq, a: le._energetic_conj(q1, dq, a, 0.0, N))
-    moms = jax.jit(lambda q1h, dqh, sh: le._entropic_moments(q1h, dqh, sh, N))
+    conj = jax.jit(lambda q1, dq, a: lf.energetic_conj(q1, dq, a, 0.0, N))
+    moms = jax.jit(lambda q1h, dqh, sh: lf.entropic_moments(q1h, dqh, sh, N))
     for i, a in enumerate(ALPHAS):
         for j, d in enumerate(D):
             if not curves.converged[i, j]:
@@ -148,7 +154,6 @@ def test_dense_region_threshold():
 
 @pytest.mark.slow
 def test_gradient_through_solution_in_d():
-    import jax
 
     g = jax.grad(lambda dd: le.binary(0.6, dd).entropy)(0.05)
     s = le.binary(0.6, 0.05)
@@ -161,10 +166,7 @@ def test_gradient_through_solution_in_d():
 def test_constrained_functional_reduces_to_free_one():
     # with R = a = 0 and the constraint out of reach (kappa_ref -> -inf) the nine-parameter
     # functional is the five-parameter free one (same saddle point, 2D vs 1D quadrature)
-    import jax
-    import jax.numpy as jnp
 
-    from physlearn.theory import _le_solution as ls
 
     tf = jnp.array([0.8127, 1.2654, 0.2647, 0.6139, 0.5972])
     th = jnp.array([tf[0], 2.0, 1.55, tf[1], 0.0, 0.0, tf[2], tf[3], tf[4]])
@@ -192,11 +194,7 @@ def test_solution_reference_matches_free_reference_at_kappa_ref_equal_kappa():
 def test_solution_reference_1rsb_functional_reductions():
     # (i) at the collapse (q1 = q0, q1_hat = q0_hat) the 12-parameter 1RSB functional with a solution
     # reference is the nine-parameter RS one for any m (same nodes: exact up to rounding)
-    import jax
-    import jax.numpy as jnp
 
-    from physlearn.theory import _le_1rsb as r1
-    from physlearn.theory import _le_solution as ls
 
     th9 = jnp.array([0.9, 0.5, 0.3, 0.05, 0.02, 0.1, 1.5, 0.8, 0.3])
     rs = jax.jit(lambda t: ls.free_entropy(t, 0.1, 0.6, 0.0, 0.0, 16))(th9)
@@ -206,11 +204,7 @@ def test_solution_reference_1rsb_functional_reductions():
 
 
 def test_solution_reference_1rsb_intra_map_reduces_to_free_one():
-    import jax
-    import jax.numpy as jnp
 
-    from physlearn.theory import _le_1rsb as r1
-    from physlearn.theory import _le_solution as ls
 
     # (ii) with R = a = 0 and the constraint out of reach (kappa_ref -> -inf) the intra-cluster sweep
     # is the free-reference one (2D vs 1D quadrature; the m -> 1 maps divide by 1 - m = 1e-3)
@@ -246,10 +240,7 @@ def test_solution_reference_1rsb_curve():
 # --------------------------------------------------------------------------------------------
 def test_finite_y_functional_at_alpha_zero():
     # alpha = 0: Phi_tot = log 2 + y log 2cosh(gamma) (q_hat = 0), so Sigma_int = H2(d), Sigma_ext = log 2
-    import jax
-    import jax.numpy as jnp
 
-    from physlearn.theory import _le_finite_y as fy
 
     g, y = 0.3, 5.0
     th = jnp.array([0.1, 0.2, 0.0, 0.0])
@@ -296,21 +287,16 @@ def test_finite_y_at_fixed_distance_approaches_y_infinity():
 # --------------------------------------------------------------------------------------------
 def test_1rsb_inner_entropic_integral():
     # exact four-piece form of log int Dz [2 cosh(x + sigma z)]^m vs adaptive quadrature
-    from scipy import integrate
 
-    from physlearn.theory import _le_1rsb as r1
 
     for x, s2, m in [(0.3, 4.0, 0.5), (2.0, 25.0, 0.3), (-1.0, 0.5, 0.8), (0.01, 1e-10, 0.5)]:
         f = lambda z: np.exp(-z * z / 2 + m * np.log(2 * np.cosh(x + np.sqrt(s2) * z))) / np.sqrt(2 * np.pi)  # noqa: E731
         ref = np.log(integrate.quad(f, -40, 40, points=[-x / np.sqrt(s2)], limit=400, epsabs=0, epsrel=1e-13)[0])
-        assert abs(float(r1.log_inner_entropic(x, s2, m)) - ref) < 1e-9
+        assert abs(float(env.log_inner_entropic_1rsb(x, s2, m)) - ref) < 1e-9
 
 
 def test_1rsb_functional_collapses_to_rs():
-    import jax
-    import jax.numpy as jnp
 
-    from physlearn.theory import _le_1rsb as r1
 
     rs = jnp.array([0.8127, 1.2654, 0.2647, 0.6139, 0.5972])  # near the RS saddle at alpha=0.6, d=0.05
     f1 = jax.jit(lambda t: r1.free_entropy(t, 0.05, 0.6, 0.0, 32, r1.DEFAULT_N_IN))

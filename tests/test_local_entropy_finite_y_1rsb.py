@@ -5,9 +5,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-from physlearn.theory import _le_finite_y as fy
-from physlearn.theory import _le_finite_y_1rsb as f1
+from physlearn.theory.local_entropy import _finite_y as fy
+from physlearn.theory.local_entropy import _finite_y_1rsb as f1
 
 NODES = dict(n=16, n_mid=16, n_in=24)
 

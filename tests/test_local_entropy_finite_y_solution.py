@@ -6,9 +6,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
-from physlearn.theory import _le_finite_y as fy
-from physlearn.theory import _le_finite_y_solution as fs
+from physlearn.theory.local_entropy import _finite_y as fy
+from physlearn.theory.local_entropy import _finite_y_solution as fs
+from physlearn.theory.local_entropy._curves import solution_fy_nodes
 
 NODES = (24, 32, 24, 12)  # reduced quadrature (error ~2e-6 at y = 5; the defaults ~5e-9)
 
@@ -59,7 +59,7 @@ def test_public_solve_is_a_saddle_point_between_franz_parisi_and_the_sphere():
     th = jnp.array([float(r.Q), float(r.S0), float(r.q0), float(r.q1), float(r.Q_hat),
                     float(r.S0_hat) / np.sqrt(float(r.Q_hat)), float(r.S1_hat), float(r.q0_hat), float(r.q1_hat)])
     grad = jax.jit(jax.grad(fs.functional), static_argnames="nodes")(th, 1.0 - 2.0 * d, y, 0.6, 0.0, 0.0,
-                                                                    nodes=le._solution_fy_nodes(n_fy))
+                                                                    nodes=solution_fy_nodes(n_fy))
     assert float(jnp.max(jnp.abs(grad))) < 1e-8
     s_i, s_ext = float(r.entropy), float(r.external_entropy)
     assert abs(float(r.total_local_entropy) - (s_i + s_ext / y)) < 1e-12

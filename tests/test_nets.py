@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from physlearn.algorithms import nets
+from physlearn.deep import nets
 
 
 def test_esp_limits():

@@ -1,34 +1,46 @@
-"""Every notebook (jupytext py:percent) runs top to bottom at its small size and passes its own
-assertions.
+"""Every notebook (jupytext py:percent) runs top to bottom in a Jupyter kernel at its small size and
+passes its own assertions; the executed copy (with its outputs and figures) is what the docs site
+renders: ``tests/test_docs.py`` builds the site from these copies, so no notebook runs twice.
 
 Each notebook gets its own test class, so that pytest-xdist (``--dist loadscope``) can run
 notebooks on different workers: a notebook costs about a minute, mostly XLA compilation of the
-theory functions in a fresh process."""
+theory functions in a fresh kernel."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
+import traceback
 
 import jax
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.py"))
+from _docs_build import NOTEBOOKS, build, require
+
+nbformat = require("nbformat")
+require("nbclient")
 
 
-def run_notebook(path, tmp_path):
-    env = dict(os.environ, MPLBACKEND="Agg", PHYSLEARN_SIZE="small", PHYSLEARN_NOTEBOOK_OUT=str(tmp_path))
+def run_notebook(path, dest):
+    env = dict(os.environ, MPLBACKEND="Agg")
     cache = jax.config.jax_compilation_cache_dir  # set by conftest.py unless PHYSLEARN_JAX_CACHE=0
     if cache:  # the notebooks share the tests' persistent compilation cache (the tour compiles the same curves)
         env.update(JAX_COMPILATION_CACHE_DIR=cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0.5")
-    proc = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert list(tmp_path.glob("*.png")), "a notebook should produce its figures"
+    status = "failed"
+    try:
+        executed = build.execute_notebook(path, dest, size="small", env=env)
+        nb = nbformat.read(executed, as_version=4)
+        images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+        assert images, "an executed notebook carries its figures as outputs"
+        assert list((dest / f"{path.stem}_figures").glob("*.png")), "a notebook should write its figures"
+        status = "ok"
+    except Exception:
+        status = "failed\n" + traceback.format_exc()
+        raise
+    finally:  # tests/test_docs.py waits for this marker
+        (dest / f"{path.stem}.done").write_text(status)
 
 
 def _notebook_class(path):
-    def test_runs(self, tmp_path):
-        run_notebook(path, tmp_path)
+    def test_runs(self, executed_notebooks):
+        run_notebook(path, executed_notebooks)
 
     return type(f"TestNotebook_{path.stem}", (), {"test_runs": test_runs})
 
@@ -49,3 +61,6 @@ def test_notebooks_are_valid_jupytext():
     for path in NOTEBOOKS:
         nb = jupytext.read(path)
         assert any(c.cell_type == "markdown" for c in nb.cells) and any(c.cell_type == "code" for c in nb.cells)
+        text = path.read_text()
+        assert "plotting.output_dir(" in text and "plotting.save(" not in text, (
+            f"{path.name}: figures go through plotting.output_dir/show (never the working folder)")

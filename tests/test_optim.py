@@ -8,7 +8,8 @@ import numpy as np
 import optax
 import pytest
 
-from physlearn.algorithms import optim
+from physlearn.algorithms import schedules
+from physlearn.deep import optim
 
 # a small least-squares problem (convex quadratic loss) shared by the tests: f(w) = mean (x.w + b - y)^2 / 2
 _RNG = np.random.default_rng(0)
@@ -38,11 +39,11 @@ def _run(opt, steps=STEPS, batch=BATCH, seed=0, params=P0):
 # One object per optimiser: fit compiles once per (optimiser, steps, batch), and the tests reuse
 # the compiled runs (the descent test runs every optimiser below again from the cache).
 SGD = optax.sgd(0.2)
-ESGD = optim.entropy_sgd(1.0, L=3, inner_lr=0.2, gamma=0.4, scoping=0.02, noise=0.05)
-PARLE_1 = optim.parle(1.0, replicas=1, rho=0.0, L=3, inner_lr=0.2, gamma=0.4, gamma_scoping=0.02, noise=0.05)
-RSGD = optim.replicated_sgd(0.2, replicas=3, gamma=0.5, scoping=0.1, gamma_max=2.0)
-PARLE_ELASTIC = optim.parle(0.2, replicas=3, L=1, gamma=0.0, alpha=0.0, inner_lr=1.0, rho=0.5, rho_scoping=0.1,
-                            rho_max=2.0)
+ESGD = optim.entropy_sgd(1.0, L=3, inner_lr=0.2, gamma=schedules.exponential(0.4, 1.02), noise=0.05)
+PARLE_1 = optim.parle(1.0, replicas=1, rho=0.0, L=3, inner_lr=0.2, gamma=schedules.exponential(0.4, 1.02), noise=0.05)
+RSGD = optim.replicated_sgd(0.2, replicas=3, gamma=schedules.exponential(0.5, 1.1, end=2.0))
+PARLE_ELASTIC = optim.parle(0.2, replicas=3, L=1, gamma=0.0, alpha=0.0, inner_lr=1.0,
+                            rho=schedules.exponential(0.5, 1.1, end=2.0))
 PARLE = optim.parle(1.0, replicas=2, L=3, inner_lr=0.2, gamma=0.1, rho=0.1, noise=1e-3)
 EASGD = optim.easgd(0.2, workers=3)
 SAM = optim.sam(0.2, rho=0.05)
@@ -71,8 +72,8 @@ def test_entropy_sgd_L0_is_sgd_and_L1_is_rescaled_sgd():
     # L = 1, no noise: x - mu = (1 - alpha) * inner_lr * grad f(x), whatever gamma
     ref, _ = _steps(optax.with_extra_args_support(optax.sgd(0.5 * (1 - 0.6) * 0.2)), x0, _oracle)
     for gamma in (0.0, 3.0):
-        got, _ = _steps(optim.entropy_sgd(0.5, L=1, inner_lr=0.2, alpha=0.6, gamma=gamma, scoping=0.1, noise=0.0),
-                        x0, _oracle)
+        got, _ = _steps(optim.entropy_sgd(0.5, L=1, inner_lr=0.2, alpha=0.6, gamma=schedules.exponential(gamma, 1.1),
+                                          noise=0.0), x0, _oracle)
         _close(got, ref)
 
 
@@ -82,16 +83,22 @@ def test_entropy_sgd_inner_loop_gives_the_moreau_envelope_gradient():
     a = jnp.asarray([[2.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 0.3]])
     x = jnp.asarray([1.0, -2.0, 0.5])
     gamma = 0.7
-    opt = optim.entropy_sgd(1.0, L=400, inner_lr=0.2, gamma=gamma, scoping=0.0, noise=0.0)
+    opt = optim.entropy_sgd(1.0, L=400, inner_lr=0.2, gamma=gamma, noise=0.0)
     upd, _ = opt.update(None, opt.init(x), x, grad_fn=lambda p, i: a @ p)
     want = np.linalg.solve(np.asarray(a) + gamma * np.eye(3), np.asarray(a) @ np.asarray(x))
     np.testing.assert_allclose(-np.asarray(upd), want, rtol=1e-10, atol=1e-12)
 
 
 def test_scoping_schedule():
-    s = optim.scoping(0.01, 0.5, maximum=0.05)
+    s = schedules.exponential(0.01, 1.5, end=0.05)
     want = np.minimum(0.01 * 1.5 ** np.arange(6), 0.05)
     np.testing.assert_allclose([float(s(t)) for t in range(6)], want, rtol=1e-12)
+    with pytest.warns(DeprecationWarning, match="schedules.exponential"):
+        old = optim.scoping(0.01, 0.5, maximum=0.05)
+    np.testing.assert_allclose([float(old(t)) for t in range(6)], want, rtol=1e-12)
+    # optax schedules work as they are
+    opt = optim.replicated_sgd(0.2, replicas=2, gamma=optax.linear_schedule(0.1, 0.5, 10))
+    assert _run(opt, steps=3).params["w"].shape == (5,)
 
 
 def test_parle_special_cases():
@@ -128,7 +135,7 @@ def test_replicated_sgd_uncoupled_is_independent_sgd_and_coupling_contracts():
     _close(reps, w)
     _close(params, jnp.mean(w, axis=0))
     # no data term: the spread contracts by (1 - eta*gamma_t) per step, the mean stays
-    params, reps = run(optim.replicated_sgd(0.3, replicas=3, gamma=0.5, scoping=1.0), w0,
+    params, reps = run(optim.replicated_sgd(0.3, replicas=3, gamma=schedules.exponential(0.5, 2.0)), w0,
                        lambda w, i: jnp.zeros_like(w), 3)
     factor = np.prod([1 - 0.3 * 0.5 * 2.0**t for t in range(3)])
     _close(reps - params, factor * (w0 - jnp.mean(w0, axis=0)))
@@ -213,8 +220,14 @@ def test_validation():
         optim.parle(1.0, L=0)
     with pytest.raises(ValueError, match="replicas"):
         optim.replicated_sgd(0.1, replicas=0)
-    with pytest.raises(ValueError, match="scoping"):
-        optim.replicated_sgd(0.1, scoping=-1.5)
+    with pytest.raises(ValueError, match="factor"):
+        optim.replicated_sgd(0.1, gamma=schedules.exponential(0.1, -0.5))
+    with pytest.raises(TypeError, match="gamma=schedules.exponential"):
+        optim.replicated_sgd(0.1, scoping=0.01)
+    with pytest.raises(TypeError, match="rho=schedules.exponential"):
+        optim.parle(0.1, rho_scoping=0.01)
+    with pytest.raises(ValueError, match="one number or schedule"):
+        optim.entropy_sgd(1.0, gamma=[0.1, 0.2])
     with pytest.raises(ValueError, match="moving_rate"):
         optim.easgd(0.1, workers=4, moving_rate=0.6)
     with pytest.raises(ValueError, match="momentum"):

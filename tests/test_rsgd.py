@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from physlearn.algorithms import energies, problems, rsgd
+from physlearn.algorithms import energies, problems, rsgd, schedules
 from physlearn.algorithms.runner import run
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -28,9 +28,9 @@ def _algo(formula="simple", replicas=5, batch=7, lr=2.0, lam=0.75, gamma=0.05, g
           replica_update="parallel"):
     f = jnp.float32
     return rsgd.RSGD(
-        lr=f(lr), lam=f(lam), gamma=f(gamma), gamma_step=f(gamma_step), lr_factor=f(1.0),
-        lam_factor=f(1.0), replicas=replicas, batch=batch, formula=formula, init_equal=init_equal,
-        dtype="float32", replica_update=replica_update,
+        learning_rate=schedules.constant(lr).astype(f), lam=schedules.constant(lam).astype(f),
+        gamma=schedules.linear(gamma, gamma_step).astype(f), replicas=replicas, batch=batch, formula=formula,
+        init_equal=init_equal, dtype="float32", replica_update=replica_update,
     )
 
 
@@ -76,7 +76,7 @@ def test_epoch_matches_numpy_reference(formula, arch, k, gamma):
     np.testing.assert_allclose(np.asarray(info.replica_energy), np.asarray(energies.min_flips_energy(W, prob)))
     assert float(info.centre_energy) == float(energies.min_flips_energy(C, prob))
     assert float(info.distance) == pytest.approx(float(jnp.mean(W != C[None])))
-    assert int(new.epoch) == 1 and float(new.gamma) == pytest.approx(gamma + 0.001)
+    assert int(new.epoch) == 1 and float(algo.gamma(new.epoch)) == pytest.approx(gamma + 0.001)
 
 
 def _numpy_sequential_epoch(H, Hc, X, sig, idx, perms, *, lr, lam, gamma, formula, tree):
@@ -151,7 +151,7 @@ def test_sequential_epoch_matches_numpy_reference_loop(formula, arch, k, gamma):
 @pytest.mark.parametrize("formula", rsgd.FORMULAS)
 def test_sequential_equals_parallel_for_one_replica(formula):
     prob = problems.random_patterns(jax.random.key(3), 31, 0.6, k=3, architecture="committee", samples=2)
-    kw = dict(replicas=1, batch=5, lr=1.9, lam=0.737, gamma=0.3, formula=formula, max_epochs=7, trace=True)
+    kw = dict(replicas=1, batch=5, learning_rate=1.9, lam=0.737, gamma=0.3, formula=formula, max_steps=7, trace=True)
     a = rsgd.solve(jax.random.key(4), prob, replica_update="parallel", **kw)
     b = rsgd.solve(jax.random.key(4), prob, replica_update="sequential", **kw)
     for x, z in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
@@ -180,18 +180,19 @@ def test_noninteracting_keeps_odd_integer_fields_and_gamma_inf_even_y_is_finite(
         (dict(replicas=0), "replicas"),
         (dict(replicas=2.0), "replicas"),
         (dict(batch=0), "batch"),
-        (dict(max_epochs=0), "max_epochs"),
+        (dict(max_steps=0), "max_steps"),
+        (dict(stop="centre!"), "stop"),
         (dict(formula="fancy"), "formula"),
         (dict(replica_update="random"), "replica_update"),
-        (dict(lr=0.0), "lr"),
-        (dict(lr=-1.0), "lr"),
+        (dict(learning_rate=0.0), "learning_rate"),
+        (dict(learning_rate=-1.0), "learning_rate"),
         (dict(lam=-0.1), "lam"),
         (dict(lam=float("nan")), "lam"),
         (dict(gamma=float("nan")), "gamma"),
         (dict(gamma=-1.0), "gamma"),
-        (dict(gamma_step=float("inf")), "gamma_step"),
-        (dict(lr=[1.0, 2.0], lam=[0.1, 0.2, 0.3]), "equal lengths"),
-        (dict(lr=[[1.0]]), "lr"),
+        (dict(gamma=schedules.linear(-0.1, 0.01)), "gamma"),
+        (dict(learning_rate=[1.0, 2.0], lam=[0.1, 0.2, 0.3]), "equal lengths"),
+        (dict(learning_rate=[[1.0]]), "learning_rate"),
         (dict(dtype=jnp.int32), "dtype"),
         (dict(dtype=jnp.float64), "float64"),
     ],
@@ -217,7 +218,7 @@ def test_solve_rejects_non_problem():
 # ------------------------------------------------------------------------------------------------
 # the reference case of BinaryCommitteeMachineRSGD.jl (spec section 7, R5)
 # ------------------------------------------------------------------------------------------------
-R5 = dict(replicas=7, batch=80, lam=0.75, gamma=0.05, gamma_step=0.001)
+R5 = dict(replicas=7, batch=80, lam=0.75, gamma=schedules.linear(0.05, 0.001))
 
 
 @pytest.mark.parametrize(
@@ -235,7 +236,7 @@ def test_reference_case_r5(formula, extra):
     # committee K=5, N=321, M=201 (alpha = 0.125), y=7, batch 80, lambda 0.75, gamma 0.05 (+0.001)
     prob = problems.random_patterns(jax.random.key(202), 321, 201 / 1605, k=5, architecture="committee", samples=2)
     assert prob.m == 201
-    res = rsgd.solve(jax.random.key(101), prob, formula=formula, max_epochs=2000, **R5, **extra)
+    res = rsgd.solve(jax.random.key(101), prob, formula=formula, max_steps=2000, **R5, **extra)
     assert np.all(np.asarray(res.solved)), (formula, res.errors, res.steps)
     assert np.all(np.asarray(res.errors) == 0)
     for i in range(2):  # the returned network really has zero errors
@@ -246,7 +247,7 @@ def test_reference_case_r5(formula, extra):
 @pytest.mark.parametrize("formula", rsgd.FORMULAS)
 def test_reference_case_r5_full(formula):
     prob = problems.random_patterns(jax.random.key(202), 321, 201 / 1605, k=5, architecture="committee", samples=4)
-    res = rsgd.solve(jax.random.key(101), prob, formula=formula, max_epochs=10_000, **R5)
+    res = rsgd.solve(jax.random.key(101), prob, formula=formula, max_steps=10_000, **R5)
     assert np.all(np.asarray(res.solved)), (formula, res.errors, res.steps)
 
 
@@ -275,7 +276,7 @@ def test_reference_case_r6_alpha_half(formula, replica_update):
     prob = problems.random_patterns(jax.random.key(202), 321, 802 / 1605, k=5, architecture="committee", samples=4)
     assert prob.m == 802
     res = rsgd.solve(
-        jax.random.key(101), prob, formula=formula, replica_update=replica_update, max_epochs=5000, **R5
+        jax.random.key(101), prob, formula=formula, replica_update=replica_update, max_steps=5000, **R5
     )
     assert np.all(np.asarray(res.solved)), (formula, replica_update, res.errors, res.steps)
 
@@ -296,7 +297,7 @@ def test_defaults_solve_inside_capacity(gen, arch, k):
 # batching: vmap over samples and hyper-parameter points == separate runs
 # ------------------------------------------------------------------------------------------------
 # gamma = inf with the "hard" formula and lam = 0.5 keeps every number dyadic: runs are bit-exact
-EXACT = dict(replicas=3, batch=10, formula="hard", gamma=np.inf, gamma_step=0.0, max_epochs=40)
+EXACT = dict(replicas=3, batch=10, formula="hard", gamma=np.inf, max_steps=40)
 
 
 def test_vmap_over_samples_equals_python_loop():
@@ -316,7 +317,7 @@ def test_hyper_batch_equals_separate_runs_and_chunking_is_invisible():
     key = jax.random.key(8)
     lams = [0.0, 0.5]
     rh = rsgd.solve(key, pb, lam=lams, trace=True, **EXACT)
-    assert rh.solved.shape == (2, 3) and rh.trace.errors.shape == (2, 3, EXACT["max_epochs"])
+    assert rh.solved.shape == (2, 3) and rh.trace.errors.shape == (2, 3, EXACT["max_steps"])
     for p, lam in enumerate(lams):
         rp = rsgd.solve(key, pb, lam=lam, **EXACT)
         np.testing.assert_array_equal(np.asarray(rp.steps), np.asarray(rh.steps[p]))
@@ -331,7 +332,12 @@ def test_hyper_batch_equals_separate_runs_and_chunking_is_invisible():
     # running the host loop in chunks (as with the progress bar) changes nothing
     algo = _algo("hard", replicas=3, batch=10, lam=0.5, gamma=np.inf, gamma_step=0.0)
     full = run(algo, key, pb, max_steps=40, chunk=40, progress=True)
-    chunked = run(algo, key, pb, max_steps=40, chunk=7)
+    chunked = run(algo, key, pb, max_steps=40, chunk=7, progress=False)
+    fused = run(algo, key, pb, max_steps=40, progress=False)  # one compiled call, no host loop
+    auto = run(algo, key, pb, max_steps=40)  # progress=None: chunks, the bar only after 2 s
+    for other in (chunked, fused, auto):
+        np.testing.assert_array_equal(np.asarray(full.steps), np.asarray(other.steps))
+        np.testing.assert_array_equal(np.asarray(full.state.H), np.asarray(other.state.H))
     np.testing.assert_array_equal(np.asarray(full.steps), np.asarray(chunked.steps))
     np.testing.assert_array_equal(np.asarray(full.state.H), np.asarray(chunked.state.H))
 
@@ -346,7 +352,7 @@ def test_replicas_collapse_as_gamma_grows_and_centre_is_better(formula):
     prob = problems.random_patterns(jax.random.key(3), 101, 1.0, samples=3)
     gammas = np.array([0.0, 0.02, 0.1, 0.5, 2.0, np.inf])
     res = rsgd.solve(
-        jax.random.key(0), prob, replicas=5, lr=0.25, gamma=gammas, gamma_step=0.0, max_epochs=50,
+        jax.random.key(0), prob, replicas=5, learning_rate=0.25, gamma=gammas, max_steps=50,
         trace=True, formula=formula, init_equal=False,
     )
     assert not np.any(np.asarray(res.solved))

@@ -189,6 +189,69 @@ def test_cli_errors_and_lock(tmp_path, capsys):
     assert not list(out.glob(".chunk-*")) and list(experiments.load(out)["alpha"]) == [0.5, 0.6]
 
 
+def _fake_experiment(monkeypatch, point):
+    """Register a cheap experiment 'fake' whose points run ``point(params)``."""
+    exp = experiments.Experiment("fake", "test double", {"x": experiments.Param(float, help="a value")},
+                                 lambda params, key, mesh=None: point(params))
+    monkeypatch.setitem(experiments.EXPERIMENTS, "fake", exp)
+
+
+def _rows(params):
+    if params["x"] == 13.0:  # a value the experiment itself rejects (no range check in plan() knows it)
+        raise ValueError("x must not be 13")
+    return {"y": np.asarray([2.0 * params["x"]])}
+
+
+def test_rejected_config_leaves_the_folder_reusable(tmp_path, capsys, monkeypatch):
+    """A config that is rejected -- up front by plan()'s range checks, or by the experiment at its
+    first point -- leaves nothing that blocks the same --out once the config is fixed."""
+    cfg, out = tmp_path / "c.toml", tmp_path / "out"
+    # 1. rejected up front: nothing is written at all
+    cfg.write_text("[grid]\nalpha = [0.5, -0.8]\n")
+    assert cli.main(["run", "gardner-rs", "--config", str(cfg), "--out", str(out)]) == 2
+    assert "[grid] 'alpha' must be > 0, got -0.8" in capsys.readouterr().err
+    assert not out.exists()
+    # 2. rejected by the experiment at its first point: the manifest it wrote does not block the fixed config
+    _fake_experiment(monkeypatch, _rows)
+    cfg.write_text("chunk_size = 1\n[grid]\nx = [13.0, 1.0]\n")
+    assert cli.main(["run", "fake", "--config", str(cfg), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "x must not be 13" in err and "nothing was written" in err
+    cfg.write_text("chunk_size = 1\n[grid]\nx = [12.0, 1.0]\n")  # fixed
+    assert cli.main(["run", "fake", "--config", str(cfg), "--out", str(out), "--quiet"]) == 0
+    assert list(experiments.load(out)["y"]) == [24.0, 2.0]
+    assert json.loads((out / "manifest.json").read_text())["config"]["grid"] == [["x", [12.0, 1.0]]]
+    # 3. a folder that holds finished chunks of another config stays protected
+    cfg.write_text("chunk_size = 1\n[grid]\nx = [5.0]\n")
+    assert cli.main(["run", "fake", "--config", str(cfg), "--out", str(out), "--quiet"]) == 2
+    assert "different config" in capsys.readouterr().err
+    # 4. a point rejected after some chunks were written: the error says what the folder holds
+    cfg.write_text("chunk_size = 1\n[grid]\nx = [1.0, 13.0]\n")
+    assert cli.main(["run", "fake", "--config", str(cfg), "--out", str(tmp_path / "o2"), "--quiet"]) == 2
+    assert "the 1 finished chunk(s)" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_a_run_with_one_line_and_keeps_the_chunks(tmp_path, capsys, monkeypatch):
+    calls = []
+
+    def point(params):
+        calls.append(params["x"])
+        if params["x"] == 3.0 and calls.count(3.0) == 1:
+            raise KeyboardInterrupt  # Ctrl-C while the third point computes
+        return {"y": np.asarray([params["x"]])}
+
+    _fake_experiment(monkeypatch, point)
+    cfg, out = tmp_path / "c.toml", tmp_path / "out"
+    cfg.write_text("chunk_size = 1\n[grid]\nx = [1.0, 2.0, 3.0, 4.0]\n")
+    argv = ["run", "fake", "--config", str(cfg), "--out", str(out), "--quiet"]
+    assert cli.main(argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "interrupted; 2 finished chunk(s) kept" in err[0], err
+    assert _chunks(out) == ["chunk-000000.npz", "chunk-000001.npz"]
+    assert cli.main(argv) == 0  # the same command resumes
+    assert list(experiments.load(out)["y"]) == [1.0, 2.0, 3.0, 4.0] and calls == [1.0, 2.0, 3.0, 3.0, 4.0]
+
+
 @pytest.mark.slow
 def test_distributed_two_processes_match_one(tmp_path):
     """--distributed with 2 CPU processes x 2 devices (gloo collectives): the samples are sharded

@@ -11,7 +11,7 @@ import optax
 import pytest
 from scipy import special
 
-from physlearn.algorithms import problems, sbp
+from physlearn.algorithms import problems, sbp, schedules
 
 
 def _problem(arch, k, n, alpha, seed=0, samples=None):
@@ -82,7 +82,7 @@ def test_large_n_formula_agrees_with_monte_carlo(arch, k):
 
 def test_solves_inside_capacity_with_defaults():
     prob = _problem("perceptron", 1, 401, 0.5, seed=11, samples=6)
-    res = sbp.solve(jax.random.key(12), prob, max_epochs=600)
+    res = sbp.solve(jax.random.key(12), prob, max_steps=600)
     assert res.solved.all() and (res.errors == 0).all()
     # the returned weights really are solutions
     x = np.asarray(prob.inputs, float)
@@ -93,14 +93,15 @@ def test_solves_inside_capacity_with_defaults():
 
 def test_committee_and_any_optax_optimizer():
     prob = _problem("tree", 3, 101, 0.3, seed=13, samples=3)
-    res = sbp.solve(jax.random.key(14), prob, optimizer=optax.sgd(0.5, momentum=0.9), max_epochs=800)
+    res = sbp.solve(jax.random.key(14), prob, optimizer=optax.sgd(0.5, momentum=0.9), max_steps=800)
     assert res.solved.all()
     assert res.weights.shape == (3, 3, 101)
 
 
 def test_hyper_batch_polarisation_schedule():
     prob = _problem("perceptron", 1, 201, 0.4, seed=15, samples=2)
-    res = sbp.solve(jax.random.key(16), prob, beta=[1.0, 1.0], beta_factor=[1.0, 1.01], max_epochs=400, trace=True)
+    res = sbp.solve(jax.random.key(16), prob, beta=schedules.exponential([1.0, 1.0], [1.0, 1.01]), max_steps=400,
+                    trace=True)
     assert res.solved.shape == (2, 2)
     b = np.asarray(res.trace.beta)  # (P, S, steps)
     assert b[0, 0, 5] == pytest.approx(1.0) and b[1, 0, 5] == pytest.approx(1.01**5, rel=1e-5)
@@ -110,11 +111,12 @@ def test_hyper_batch_polarisation_schedule():
     "kwargs, match",
     [
         (dict(batch=0), "batch"),
-        (dict(lr=-1.0), "lr"),
+        (dict(learning_rate=-1.0), "learning_rate"),
+        (dict(learning_rate=0.1, optimizer=optax.adam(0.1)), "learning_rate"),
         (dict(beta=0.0), "beta"),
         (dict(temperature=float("nan")), "temperature"),
         (dict(optimizer="adam"), "optimizer"),
-        (dict(beta=[1.0, 2.0], beta_factor=[1.0, 1.0, 1.0]), "equal lengths"),
+        (dict(beta=schedules.exponential([1.0, 2.0], [1.0, 1.0, 1.0])), "equal lengths"),
     ],
 )
 def test_bad_arguments(kwargs, match):

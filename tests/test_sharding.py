@@ -117,7 +117,7 @@ from physlearn.algorithms import rsgd
 key = jax.random.key(5)
 p6 = problems.random_patterns(jax.random.key(2), 21, 0.6, samples=6)
 p8 = problems.random_patterns(jax.random.key(2), 21, 0.6, samples=8)   # p8[:6] == p6
-kw = dict(replicas=3, batch=5, max_epochs=25, lam=[0.0, 0.75], trace=True)
+kw = dict(replicas=3, batch=5, max_steps=25, lam=[0.0, 0.75], trace=True)
 ref = rsgd.solve(key, p6, **kw)
 assert 0 < int(ref.solved.sum()) < ref.solved.size
 leaves_equal(rsgd.solve(key, p6, mesh=mesh4, **kw), ref)   # padded to 8 samples
@@ -128,18 +128,19 @@ print("rsgd ok")
 """
 
 _SBP_FBP = """
-from physlearn.algorithms import fbp, sbp
+from physlearn.algorithms import fbp, sbp, schedules
 key = jax.random.key(7)
 p6 = problems.random_patterns(jax.random.key(4), 21, 0.7, samples=6)
-kw = dict(batch=10, max_epochs=20, trace=True)
+kw = dict(batch=10, max_steps=20, trace=True)
 leaves_equal(sbp.solve(key, p6, mesh=mesh4, **kw), sbp.solve(key, p6, **kw))
-kw = dict(protocol=fbp.pseudo_reinforcement(0.05), trace=True)
+gamma, y = schedules.pseudo_reinforcement(0.05)
+kw = dict(gamma=gamma, y=y, trace=True)
 leaves_equal(fbp.solve(key, p6, mesh=mesh4, **kw), fbp.solve(key, p6, **kw))
-leaves_equal(fbp.fixed_point(key, p6, y=3.0, gamma=0.5, max_iters=20, mesh=mesh4),
-             fbp.fixed_point(key, p6, y=3.0, gamma=0.5, max_iters=20))
-from physlearn.algorithms import annealing
-kw = dict(replicas=3, max_moves=4000, moves_per_step=1000)
-leaves_equal(annealing.solve(key, p6, mesh=mesh4, **kw), annealing.solve(key, p6, **kw))
+leaves_equal(fbp.fixed_point(key, p6, y=3.0, gamma=0.5, max_steps=20, mesh=mesh4),
+             fbp.fixed_point(key, p6, y=3.0, gamma=0.5, max_steps=20))
+from physlearn.algorithms import replicated_sa
+kw = dict(replicas=3, max_steps=4000, moves_per_step=1000)
+leaves_equal(replicated_sa.solve(key, p6, mesh=mesh4, **kw), replicated_sa.solve(key, p6, **kw))
 print("sbp fbp ok")
 """
 
@@ -178,12 +179,12 @@ def test_mesh_validation():
     prob = problems.random_patterns(jax.random.key(0), 7, 0.5, samples=3)
     bad = Mesh(np.asarray(jax.devices()[:1]), ("batch",))
     with pytest.raises(ValueError, match="axis named 'samples'"):
-        rsgd.solve(jax.random.key(1), prob, mesh=bad, max_epochs=1)
+        rsgd.solve(jax.random.key(1), prob, mesh=bad, max_steps=1)
     with pytest.raises(ValueError, match="needs|available devices"):
-        rsgd.solve(jax.random.key(1), prob, mesh=len(jax.devices()) + 1, max_epochs=1)
+        rsgd.solve(jax.random.key(1), prob, mesh=len(jax.devices()) + 1, max_steps=1)
     for m in (0, True, "all", 1.5):
         with pytest.raises(ValueError, match="mesh|devices"):
-            rsgd.solve(jax.random.key(1), prob, mesh=m, max_epochs=1)
+            rsgd.solve(jax.random.key(1), prob, mesh=m, max_steps=1)
     with pytest.raises(ValueError, match="samples axis"):
-        rsgd.solve(jax.random.key(1), prob.sample(0), mesh=1, max_epochs=1)
+        rsgd.solve(jax.random.key(1), prob.sample(0), mesh=1, max_steps=1)
     assert runner.make_mesh(1).axis_names == (runner.SAMPLES_AXIS,)

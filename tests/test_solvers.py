@@ -95,3 +95,83 @@ def test_bad_arguments():
         solvers.root(lambda y, a: y, jnp.asarray(0.0), None, method="secant")
     with pytest.raises(ValueError, match="lower"):
         solvers.root(lambda y, a: y, jnp.asarray(0.0), None, method="bisection")
+
+
+# ----------------------------------------------------------------- engine pieces used by the theory
+def test_result_codes_and_messages():
+    assert solvers.RESULTS.successful == 0 and solvers.RESULTS.message(0) == "converged"
+    codes = solvers.combine(jnp.array([0, 0, 2]), jnp.array([0, 1, 1]))
+    assert list(np.asarray(codes)) == [0, 1, 2]  # the first failure wins
+    bad = solvers.root(lambda y, c: y**2 + c, jnp.asarray(1.0), 1.0, max_steps=20)
+    assert int(bad.result) != 0 and not bool(bad.converged)
+
+
+def test_iterate_fixed_count_and_until_done():
+    out, k, stopped = solvers.iterate(lambda x: x / 2, jnp.asarray(1.0), max_steps=3)
+    assert float(out) == 0.125 and int(k) == 3 and bool(stopped)
+    out, k, stopped = solvers.iterate(lambda x: x / 2, jnp.asarray(1.0), max_steps=50, done=lambda x: x < 0.1)
+    assert float(out) == 0.0625 and int(k) == 4 and bool(stopped)
+    _, k, stopped = solvers.iterate(lambda x: x / 2, jnp.asarray(1.0), max_steps=2, done=lambda x: x < 0.1)
+    assert int(k) == 2 and not bool(stopped)
+
+
+def test_newton_fd_rejects_inadmissible_points_and_differentiates():
+    # x^2 = a with the domain x > 0 (NaN outside): backtracking keeps the iterate admissible
+    def eqs(x, a):
+        return jnp.where(x > 0, x * x - a, jnp.nan)
+
+    sol = solvers.newton(eqs, jnp.array([3.0]), jnp.asarray(2.0), tol=1e-14, accept=1e-12)
+    assert bool(sol.converged) and abs(float(sol.value[0]) - np.sqrt(2.0)) < 1e-12
+    g = jax.grad(lambda a: solvers.newton(eqs, jnp.array([3.0]), a, tol=1e-14, accept=1e-12).value[0])(2.0)
+    assert abs(float(g) - 0.5 / np.sqrt(2.0)) < 1e-6  # finite-difference Jacobians: ~1e-7
+    stuck = solvers.newton(lambda x, a: jnp.where(x > 0, x * x + a, jnp.nan), jnp.array([1.0]), jnp.asarray(1.0))
+    assert not bool(stuck.converged)
+
+
+def test_implicit_fd_and_autodiff_agree_and_fd_derivative():
+    def eqs(q, b):
+        return _sk_update(q, b) - q
+
+    q0 = solvers.root(eqs, jnp.asarray(0.5), 1.4, tol=1e-13, differentiable=False).value
+    ga = jax.grad(lambda b: solvers.implicit(eqs, q0, b))(1.4)
+    gf = jax.grad(lambda b: solvers.implicit(eqs, q0, b, jacobian="fd"))(1.4)
+    assert abs(float(ga - gf)) < 1e-7 * abs(float(ga))
+    f = lambda x: jnp.sin(x) * x  # noqa: E731
+    g = jax.grad(lambda x: solvers.fd_derivative(f, x))(0.7)
+    assert abs(float(g) - (np.cos(0.7) * 0.7 + np.sin(0.7))) < 1e-8
+
+
+def test_nondifferentiable_masks_without_poisoning():
+    def f(a):
+        return solvers.nondifferentiable(jnp.stack([a, a * a]), jnp.array([False, True]), (a,))
+
+    jac = jax.jacfwd(f)(2.0)  # forward mode: the unmasked entry keeps its derivative, the masked one is NaN
+    assert float(jac[0]) == 1.0 and np.isnan(float(jac[1]))
+    # reverse mode over per-point inputs (vmap of grad, the theory's batched use): no leak across points
+    g = jax.vmap(jax.grad(lambda a, mask: solvers.nondifferentiable(a * a, mask, (a,))))(
+        jnp.array([2.0, 3.0]), jnp.array([False, True]))
+    assert float(g[0]) == 4.0 and np.isnan(float(g[1]))
+
+
+def test_follow_ends_branches_with_a_reason_and_refines_steps():
+    # q(beta) on a branch that does not exist below beta = 1 (only q = 0 there)
+    def solve_at(q, b, b_from):
+        sol = solvers.root(lambda qq, bb: _sk_update(qq, bb) - qq, q, b, max_steps=30)
+        ok = sol.converged & (b > 1.0)
+        return solvers.SaddleSolution(sol.value, jnp.where(ok, 0, 1).astype(jnp.int32), sol.residual, sol.n_steps)
+
+    targets = jnp.array([0.5, 0.8, 1.5, 2.5])
+    start = solve_at(jnp.asarray(0.5), jnp.asarray(2.0), jnp.asarray(2.0)).value
+    sols = solvers.follow(solve_at, start, jnp.asarray(2.0), targets, n_down=4, n_up=2, stop_at_failure=True)
+    assert list(np.asarray(sols.converged)) == [False, False, True, True]
+    assert int(sols.result[0]) == solvers.RESULTS.branch_ended  # beyond the first failure: not solved
+    # step control: a jump too far for a cold Newton start succeeds in halved steps
+    def short_reach(q, b, b_from):
+        sol = solvers.root(lambda qq, bb: _sk_update(qq, bb) - qq, q, b, max_steps=30)
+        ok = sol.converged & (jnp.abs(b - b_from) <= 0.3)
+        return solvers.SaddleSolution(sol.value, jnp.where(ok, 0, 1).astype(jnp.int32), sol.residual, sol.n_steps)
+
+    far = jnp.array([3.0])
+    plain = solvers.follow(short_reach, start, jnp.asarray(2.0), far, n_down=1, n_up=1)
+    refined = solvers.follow(short_reach, start, jnp.asarray(2.0), far, n_down=1, n_up=1, max_refinements=4)
+    assert not bool(plain.converged[0]) and bool(refined.converged[0])

@@ -14,6 +14,8 @@ Conventions (Baldassi et al., PNAS 113, E7655 (2016), appendix A):
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 
@@ -123,3 +125,54 @@ def packed_preactivations(wp, xp, n: int, tree: bool, dtype):
     else:
         h = packed_dot(xp[..., :, None, :], wp[..., None, :, :], n)
     return h.astype(dtype)
+
+
+# ------------------------------------------------------------------------------------------------
+# Hidden variables H behind the synapses (ceSGD, LAL/eLAL): W = sign(H) ("binary" synapses) or
+# W = H ("continuous" synapses, kept on the sphere |W_k|^2 = n by ceSGD).
+# ------------------------------------------------------------------------------------------------
+SYNAPSES = ("binary", "continuous")
+
+
+def readout(H, synapses: str):
+    """The synapses of hidden variables ``H``: ``sign(H)`` (binary) or ``H`` (continuous)."""
+    return sign_pm(H) if synapses == "binary" else H
+
+
+def batch_fields(xb, W, tree: bool):
+    """Fields ``(y, b, K)`` of replicas ``W (y, K, n)`` on their minibatches ``xb (y, b, ...)``."""
+    if tree:
+        return jnp.einsum("ybkn,ykn->ybk", xb, W)
+    return jnp.einsum("ybn,ykn->ybk", xb, W)
+
+
+def batch_grad(coef, xb, tree: bool):
+    """``sum_b coef[y, b, k] xb[y, b, (k), :]`` -> ``(y, K, n)``."""
+    if tree:
+        return jnp.einsum("ybk,ybkn->ykn", coef, xb)
+    return jnp.einsum("ybk,ybn->ykn", coef, xb)
+
+
+def network_errors(nets, x, sig, tree: bool):
+    """Training errors of networks ``nets (A, K, n)`` on inputs ``x`` and labels ``sig`` (int32 ``(A,)``)."""
+    if tree:
+        hh = jnp.einsum("mkn,akn->amk", x, nets)
+    else:
+        hh = jnp.einsum("mn,akn->amk", x, nets)
+    out = outputs_from_preacts(hh)
+    return jnp.sum(out != sig[None], axis=-1, dtype=jnp.int32)
+
+
+def init_hidden(key, shape, synapses: str, scale, dt):
+    """Binary: +-scale uniformly at random; continuous: Gaussian rows of norm sqrt(n)."""
+    if synapses == "binary":
+        bits = jax.random.bits(key, shape, dtype=jnp.uint8)
+        return jnp.where((bits & 1) == 1, 1.0, -1.0).astype(dt) * scale.astype(dt)
+    g = jax.random.normal(key, shape, dtype=dt)
+    return to_sphere(g)
+
+
+def to_sphere(H):
+    """Rows of ``H`` rescaled to norm sqrt(n)."""
+    n = H.shape[-1]
+    return H * (math.sqrt(n) / jnp.sqrt(jnp.sum(H * H, axis=-1, keepdims=True)))

@@ -1,5 +1,8 @@
-r"""Replicated simulated annealing, standard SA and quantum (Suzuki--Trotter) annealing on binary
-perceptrons and committee machines.
+r"""The Metropolis engine shared by the simulated-annealing algorithms on binary perceptrons and
+committee machines -- :mod:`~physlearn.algorithms.replicated_sa` (replicated SA),
+:mod:`~physlearn.algorithms.standard_sa` (standard SA) and :mod:`~physlearn.algorithms.quantum_sa`
+(quantum, Suzuki--Trotter SA), each with its own ``solve`` -- and the time-to-solution analysis
+(:func:`moves_to_solution`, :func:`scaling_fits`).
 
 References:
 
@@ -15,19 +18,19 @@ network. With the data energy :math:`E(W)` (``energy="minflip"``: the minimum nu
 flips that fix every pattern, PNAS 2016 eq. 9, the energy of appendix B.1; ``energy="errors"``:
 the number of misclassified patterns) the chain samples :math:`P \propto e^{-\beta H}` with
 
-* ``kind="replicated"``, ``interaction="traced"`` (robust ensemble with the centre traced out,
+* replicated SA, ``interaction="traced"`` (robust ensemble with the centre traced out,
   eq. 14 of appendix B):
 
   .. math:: H = \sum_a E(W^a) - \frac{1}{\beta}\sum_{k,i}\log 2\cosh\Big(\gamma\sum_a W^a_{ki}\Big)
 
   (:math:`\gamma` is *not* multiplied by :math:`\beta`: the weight of a configuration is
   :math:`e^{-\beta\sum_a E(W^a)}\prod_{ki}2\cosh(\gamma\sum_a W^a_{ki})`);
-* ``kind="replicated"``, ``interaction="explicit"``: an explicit reference :math:`\tilde W` with no
+* replicated SA, ``interaction="explicit"``: an explicit reference :math:`\tilde W` with no
   data energy, :math:`H = \sum_a E(W^a) - \frac{\gamma}{\beta}\sum_{ki}\tilde W_{ki}\sum_a
   W^a_{ki}`; the reference spins are flipped by the same Metropolis moves;
-* ``kind="standard"``: :math:`\gamma = 0`, i.e. ``y`` independent simulated annealings (started
+* standard SA: :math:`\gamma = 0`, i.e. ``y`` independent simulated annealings (started
   from the same configuration), the run stopping when any of them reaches zero energy;
-* ``kind="quantum"``: the Suzuki--Trotter representation of :math:`E - \Gamma\sum_{ki}
+* quantum SA: the Suzuki--Trotter representation of :math:`E - \Gamma\sum_{ki}
   \sigma^x_{ki}` at inverse temperature :math:`\beta` with ``y`` Trotter slices on a ring,
 
   .. math:: H = \frac{1}{y}\sum_a E(W^a) - \frac{\gamma_\Gamma}{\beta}\sum_{a=1}^{y}\sum_{ki}
@@ -60,20 +63,22 @@ interaction part is O(y) (a log 2cosh difference of the site sum, computed stabl
 :math:`\gamma=\infty`). ``tests/test_annealing.py`` checks the stored quantities against a full
 recomputation with :mod:`physlearn.algorithms.energies` after every move.
 
-**Schedules (appendix B.3).** All replicas start from the same random network. After every
-``schedule_every`` *accepted* moves, :math:`\beta \leftarrow \beta f_\beta` (annealing) and
-:math:`\gamma \leftarrow \gamma f_\gamma` (scoping); for the quantum kind
-:math:`\Gamma \leftarrow \Gamma / f_\Gamma` instead of the γ update. The run stops at the first
-move after which some replica has zero data energy (solved), or after ``give_up`` consecutive
-non-improving moves (a move is non-improving if it is rejected or does not lower :math:`H`): the
-chain is frozen in a local minimum. A frozen chain is restarted from a fresh random network at the
-initial β, γ (Γ) if ``restarts`` allow it, and otherwise ends with ``gave_up=True``. Every attempted
-move counts, including those of abandoned attempts.
+**Schedules (appendix B.3).** All replicas start from the same random network. The inverse
+temperature :math:`\beta`, the coupling :math:`\gamma` (replicated SA) and the transverse field
+:math:`\Gamma` (quantum SA) are numbers or schedules of the *schedule update* :math:`k`
+(:mod:`~physlearn.algorithms.schedules`): after every ``schedule_every`` *accepted* moves,
+:math:`k \leftarrow k+1` and each takes its value at :math:`k` -- e.g. annealing
+:math:`\beta_k = \beta_0 f_\beta^k` is ``schedules.exponential(beta0, f_beta)``. The run stops at
+the first move after which some replica has zero data energy (solved), or after ``give_up``
+consecutive non-improving moves (a move is non-improving if it is rejected or does not lower
+:math:`H`): the chain is frozen in a local minimum. A frozen chain is restarted from a fresh random
+network at :math:`k = 0` if ``restarts`` allow it, and otherwise ends with ``gave_up=True``. Every
+attempted move counts, including those of abandoned attempts.
 
 The paper's numerical values of :math:`\beta_0, \gamma_0, f_\beta, f_\gamma`, the number of
 accepted moves per schedule update and the give-up length were lost from the text available to us;
-the defaults here are our own, chosen so that random perceptrons well inside capacity are solved
-out of the box (see :func:`solve`).
+the defaults of the three ``solve`` functions are our own, chosen so that random perceptrons well
+inside capacity are solved out of the box.
 
 **Batching.** A step of the shared driver (:func:`~physlearn.algorithms.runner.run`) is a block of
 ``moves_per_step`` attempted moves (a fixed-length ``lax.fori_loop``; a chain that is solved,
@@ -84,6 +89,7 @@ chains, each with its exact sequential dynamics.
 
 from __future__ import annotations
 
+import abc
 import math
 
 import equinox as eqx
@@ -91,26 +97,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _validation as V
+from . import schedules
 from .problems import Problem
-from .runner import float_dtype, hyper_batch, hyper_parameter, positive_int, run
+from .results import ReplicaResult, base_fields
+from .runner import run
 
 __all__ = [
-    "KINDS",
     "INTERACTIONS",
     "ENERGIES",
     "PROPOSALS",
-    "Annealing",
+    "Chain",
     "AnnealState",
     "AnnealInfo",
     "AnnealResult",
     "pattern_energies",
     "quantum_coupling",
-    "solve",
     "moves_to_solution",
     "scaling_fits",
 ]
 
-KINDS = ("replicated", "standard", "quantum")
+KINDS = ("replicated", "standard", "quantum")  # the deprecated solve(kind=...)
 INTERACTIONS = ("traced", "explicit")
 ENERGIES = ("minflip", "errors")
 PROPOSALS = ("uniform", "biased")
@@ -207,7 +214,8 @@ class AnnealState(eqx.Module):
     ``W (y, K, N)`` int8 replicas; ``Wc (K, N)`` int8 explicit reference (a copy of the initial
     network otherwise unused); ``stab (y, K, M)`` int32 stabilities; ``wsum (K, N)`` int32 site
     sums; ``energy (y,)`` int32 data energies; ``beta``, ``gamma``, ``field`` (Γ) current schedule
-    values; ``since`` accepted moves since the last schedule update; ``stuck`` consecutive
+    values; ``updates`` schedule updates done (the step of the schedules); ``since`` accepted moves
+    since the last schedule update; ``stuck`` consecutive
     non-improving moves; ``moves`` attempted moves (all attempts); ``accepted`` accepted moves;
     ``best`` smallest data energy of any replica seen; ``restarts`` restarts done; ``gave_up``
     the chain froze with no restart left."""
@@ -220,6 +228,7 @@ class AnnealState(eqx.Module):
     beta: jax.Array
     gamma: jax.Array
     field: jax.Array
+    updates: jax.Array
     since: jax.Array
     stuck: jax.Array
     moves: jax.Array
@@ -235,7 +244,7 @@ class AnnealInfo(eqx.Module):
     ``errors``: training errors of the centre (sign of the replica sum; the reference for
     ``interaction="explicit"``); ``replica_errors (y,)``; ``best_errors``: min over the *replicas*
     (the stopping rule: the run ends at the first zero-energy replica, the centre is only read
-    out); ``energy (y,)``: data energies; ``beta``, ``gamma`` (for the quantum kind the coupling
+    out); ``energy (y,)``: data energies; ``beta``, ``gamma`` (for quantum SA the coupling
     :math:`\\gamma_\\Gamma`), ``field`` (Γ); ``moves``: attempted moves so far; ``acceptance``:
     accepted fraction in the block; ``halted``: the chain gave up or used its move budget."""
 
@@ -251,38 +260,52 @@ class AnnealInfo(eqx.Module):
     halted: jax.Array
 
 
-class Annealing(eqx.Module):
-    """Annealing hyper-parameters (array fields may carry a leading hyper-parameter axis).
+class Chain(eqx.Module):
+    """The Metropolis chain shared by :class:`~physlearn.algorithms.replicated_sa.ReplicatedSA`,
+    :class:`~physlearn.algorithms.standard_sa.StandardSA` and
+    :class:`~physlearn.algorithms.quantum_sa.QuantumSA` (abstract: each defines its coupling and
+    its schedules). ``beta`` is a schedule of the schedule update (numbers may carry a leading
+    hyper-parameter axis); ``max_steps`` is the budget of attempted moves. ``stop_at_solution=False``
+    and a huge ``give_up`` turn a chain into a plain sampler at fixed parameters, as the
+    detailed-balance tests use it."""
 
-    ``kind="standard"`` ignores ``gamma0``/``gamma_factor`` (no interaction: the coupling is 0);
-    ``stop_at_solution=False`` and a huge ``give_up`` turn a chain into a plain sampler at fixed
-    β, γ (factors 1), as the detailed-balance tests use it. See :func:`solve` for every field."""
-
-    beta0: jax.Array
-    beta_factor: jax.Array
-    gamma0: jax.Array
-    gamma_factor: jax.Array
-    field0: jax.Array
-    field_factor: jax.Array
+    beta: schedules.Schedule
     replicas: int = eqx.field(static=True)
-    kind: str = eqx.field(static=True)
-    interaction: str = eqx.field(static=True)
     energy: str = eqx.field(static=True)
     proposal: str = eqx.field(static=True)
     schedule_every: int = eqx.field(static=True)
     give_up: int = eqx.field(static=True)
     restarts: int = eqx.field(static=True)
-    max_moves: int = eqx.field(static=True)
+    max_steps: int = eqx.field(static=True)
     moves_per_step: int = eqx.field(static=True)
-    init_equal: bool = eqx.field(static=True, default=True)
-    stop_at_solution: bool = eqx.field(static=True, default=True)
-    dtype: str = eqx.field(static=True, default="float32")
+    init_equal: bool = eqx.field(static=True)
+    stop_at_solution: bool = eqx.field(static=True)
+    dtype: str = eqx.field(static=True)
 
-    # -------------------------------------------------------------------------------------------
+    # ---- the hooks of the three algorithms ------------------------------------------------------
     @property
     def _explicit(self) -> bool:
-        return self.kind == "replicated" and self.interaction == "explicit"
+        """An explicit reference spin per weight (replicated SA, ``interaction="explicit"``)."""
+        return False
 
+    @abc.abstractmethod
+    def _coupling(self, st):
+        """The coupling that enters the log weights (γ, 0, or :math:`\\gamma_\\Gamma`)."""
+
+    @abc.abstractmethod
+    def _interaction(self, W, Wc, g):
+        """Change of the log interaction weight caused by flipping each spin of the columns
+        ``W (y, ...)`` (and of the reference ``Wc``): ``(y[+1], ...)``."""
+
+    def _data_scale(self, beta):
+        return beta
+
+    def _schedule(self, k, dt):
+        """``(beta, gamma, field)`` at schedule update ``k``."""
+        zero = jnp.zeros((), dt)
+        return self.beta(k).astype(dt), zero, zero
+
+    # -------------------------------------------------------------------------------------------
     def _fresh(self, key, xs, k, n):
         """Random network (all replicas equal if ``init_equal``) with its bookkeeping."""
         y = self.replicas
@@ -298,39 +321,17 @@ class Annealing(eqx.Module):
         xs = _signed_inputs(problem)
         W, Wc, stab, wsum, energy = self._fresh(key, xs, problem.k, problem.n)
         i0 = jnp.zeros((), jnp.int32)
+        beta, gamma, field = self._schedule(i0, dt)
         return AnnealState(
-            W=W, Wc=Wc, stab=stab, wsum=wsum, energy=energy,
-            beta=self.beta0.astype(dt), gamma=self.gamma0.astype(dt), field=self.field0.astype(dt),
-            since=i0, stuck=i0, moves=i0, accepted=i0, best=jnp.min(energy), restarts=i0,
+            W=W, Wc=Wc, stab=stab, wsum=wsum, energy=energy, beta=beta, gamma=gamma, field=field,
+            updates=i0, since=i0, stuck=i0, moves=i0, accepted=i0, best=jnp.min(energy), restarts=i0,
             gave_up=jnp.zeros((), bool),
         )
-
-    # -------------------------------------------------------------------------------------------
-    def _coupling(self, st):
-        """The coupling that enters the log weights: γ, or :math:`\\gamma_\\Gamma` (quantum)."""
-        if self.kind == "quantum":
-            return quantum_coupling(st.beta, st.field, self.replicas)
-        if self.kind == "standard":
-            return jnp.zeros_like(st.gamma)
-        return st.gamma
 
     def _log_ratios(self, W, Wc, g):
         r"""Change :math:`L` of the log interaction weight caused by flipping each spin of the
         columns ``W (y, ...)`` (and, explicit, of the reference ``Wc (...)``): ``(y[+1], ...)``."""
-        W = W.astype(jnp.int32)
-        if self.kind == "quantum":
-            nb = jnp.roll(W, 1, axis=0) + jnp.roll(W, -1, axis=0)
-            return _times(g, -2 * W * nb)
-        S = jnp.sum(W, axis=0, dtype=jnp.int32)
-        if self._explicit:
-            Wc = Wc.astype(jnp.int32)
-            rep = _times(g, -2 * Wc[None] * W)
-            ref = _times(g, -2 * Wc * S)
-            return jnp.concatenate([rep, ref[None]], axis=0)
-        return _log2cosh_diff(g, S[None] - 2 * W, jnp.broadcast_to(S, W.shape))
-
-    def _data_scale(self, beta):
-        return beta / self.replicas if self.kind == "quantum" else beta
+        return self._interaction(W.astype(jnp.int32), Wc, g)
 
     def _move(self, st: AnnealState, r, u, u2, xs):
         """One attempted move. ``r``: flat spin index (uniform proposal), ``u``: acceptance
@@ -395,20 +396,19 @@ class Annealing(eqx.Module):
         # schedules, per accepted moves (appendix B.3)
         since = st.since + accept.astype(jnp.int32)
         upd = since >= self.schedule_every
-        one = jnp.ones((), dt)
-        beta = st.beta * jnp.where(upd, self.beta_factor.astype(dt), one)
-        gamma = st.gamma * jnp.where(upd, self.gamma_factor.astype(dt), one)
-        field = st.field / jnp.where(upd, self.field_factor.astype(dt), one)
+        updates = st.updates + upd.astype(jnp.int32)
+        new = self._schedule(updates, dt)
+        beta, gamma, field = (jnp.where(upd, v, old) for v, old in zip(new, (st.beta, st.gamma, st.field)))
         return AnnealState(
             W=W, Wc=Wc, stab=stab, wsum=wsum, energy=energy, beta=beta, gamma=gamma, field=field,
-            since=jnp.where(upd, 0, since),
+            updates=updates, since=jnp.where(upd, 0, since),
             stuck=jnp.where(improving, 0, st.stuck + act.astype(jnp.int32)),
             moves=st.moves + act.astype(jnp.int32), accepted=st.accepted + accept.astype(jnp.int32),
             best=jnp.minimum(st.best, jnp.min(energy)), restarts=st.restarts, gave_up=st.gave_up,
         )
 
     def _active(self, st: AnnealState):
-        act = (st.moves < self.max_moves) & ~st.gave_up & (st.stuck < self.give_up)
+        act = (st.moves < self.max_steps) & ~st.gave_up & (st.stuck < self.give_up)
         if self.stop_at_solution:
             act = act & (jnp.min(st.energy) > 0)
         return act
@@ -449,11 +449,12 @@ class Annealing(eqx.Module):
             can_restart = frozen & (st.restarts < self.restarts)
             W, Wc, stab, wsum, energy = self._fresh(jax.random.fold_in(key, 1), xs, K, N)
             sel = lambda new, old: jnp.where(can_restart, new, old)  # noqa: E731
+            beta0, gamma0, field0 = self._schedule(jnp.zeros((), jnp.int32), dt)
             st = AnnealState(
                 W=sel(W, st.W), Wc=sel(Wc, st.Wc), stab=sel(stab, st.stab), wsum=sel(wsum, st.wsum),
-                energy=sel(energy, st.energy), beta=sel(self.beta0.astype(dt), st.beta),
-                gamma=sel(self.gamma0.astype(dt), st.gamma), field=sel(self.field0.astype(dt), st.field),
-                since=sel(0, st.since), stuck=sel(0, st.stuck), moves=st.moves, accepted=st.accepted,
+                energy=sel(energy, st.energy), beta=sel(beta0, st.beta), gamma=sel(gamma0, st.gamma),
+                field=sel(field0, st.field), updates=sel(0, st.updates), since=sel(0, st.since),
+                stuck=sel(0, st.stuck), moves=st.moves, accepted=st.accepted,
                 best=st.best, restarts=st.restarts + can_restart.astype(jnp.int32),
                 gave_up=st.gave_up | (frozen & ~can_restart),
             )
@@ -474,7 +475,7 @@ class Annealing(eqx.Module):
             field=st.field,
             moves=st.moves,
             acceptance=((st.accepted - acc0).astype(dt) / jnp.maximum(n_done, 1).astype(dt)),
-            halted=st.gave_up | (st.moves >= self.max_moves),
+            halted=st.gave_up | (st.moves >= self.max_steps),
         )
         return st, info
 
@@ -495,226 +496,113 @@ def _centre(W, Wc, explicit):
 # ------------------------------------------------------------------------------------------------
 # Public entry point
 # ------------------------------------------------------------------------------------------------
-class AnnealResult(eqx.Module):
-    """Result of :func:`solve`; every array has the batch axes ``(P?, S?, R?)`` in front
-    (hyper-parameter points, disorder samples, independent runs).
+class AnnealResult(ReplicaResult):
+    """Result of the simulated-annealing ``solve`` functions
+    (:class:`~physlearn.algorithms.results.ReplicaResult`); every array has the batch axes
+    ``(P?, S?, R?)`` in front (hyper-parameter points, disorder samples, independent runs).
 
-    - ``solved`` (bool): some replica reached zero energy;
-    - ``errors`` (int): training errors of ``weights`` (min over centre and replicas);
-    - ``centre_errors``, ``replica_errors (..., y)``: at the end;
+    - ``solved`` (bool): some replica reached zero energy (``stop="centre"``: the centre did);
     - ``steps`` (int): attempted moves used (all attempts, restarts included);
+    - ``errors`` (int): training errors of ``weights``;
     - ``weights (..., K, N)`` int8: the best network (a zero-energy replica when solved);
+    - ``trace``: per-block :class:`AnnealInfo` (block axis of length ``ceil(max_steps /
+      moves_per_step) + restarts + 1``, zero past the end), or ``None``;
+    - ``centre_errors``, ``replica_errors (..., y)``: at the end;
     - ``centre (..., K, N)`` int8: sign of the replica sum (the reference for ``"explicit"``);
     - ``gave_up`` (bool): the run froze (``give_up`` consecutive non-improving moves) with no
       restart left; ``restarts`` (int): frozen attempts that were restarted;
     - ``accepted`` (int): accepted moves; ``beta``, ``gamma``, ``field``: final schedule values
-      (``gamma`` is :math:`\\gamma_\\Gamma` for the quantum kind);
-    - ``trace``: per-block :class:`AnnealInfo` (block axis of length ``ceil(max_moves /
-      moves_per_step) + restarts + 1``, zero past the end), or ``None``.
+      (``gamma`` is :math:`\\gamma_\\Gamma` for quantum SA).
     """
 
-    solved: jax.Array
-    errors: jax.Array
-    centre_errors: jax.Array
-    replica_errors: jax.Array
-    steps: jax.Array
-    weights: jax.Array
-    centre: jax.Array
     gave_up: jax.Array
     restarts: jax.Array
     accepted: jax.Array
     beta: jax.Array
     gamma: jax.Array
     field: jax.Array
-    trace: AnnealInfo | None
 
 
-# defaults per kind: (replicas, beta0, beta_factor, gamma0, gamma_factor, field0, field_factor)
-_DEFAULTS = {
-    "replicated": dict(replicas=3, beta0=1.0, beta_factor=1.01, gamma0=1.0, gamma_factor=1.01, field0=1.0,
-                       field_factor=1.0),
-    "standard": dict(replicas=3, beta0=2.0, beta_factor=1.01, gamma0=0.0, gamma_factor=1.0, field0=1.0,
-                     field_factor=1.0),
-    "quantum": dict(replicas=4, beta0=6.0, beta_factor=1.0, gamma0=0.0, gamma_factor=1.0, field0=0.3,
-                    field_factor=1.01),
-}
-
-
-def _int_arg(name, v, *, minimum=1):
-    import numbers
-
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
-    return int(v)
-
-
-def solve(
-    key,
-    problem: Problem,
-    *,
-    replicas: int | None = None,
-    beta0=None,
-    beta_factor=None,
-    gamma0=None,
-    gamma_factor=None,
-    field0=None,
-    field_factor=None,
-    kind: str = "replicated",
-    interaction: str = "traced",
-    energy: str = "minflip",
-    proposal: str = "uniform",
-    max_moves: int = 20_000_000,
-    schedule_every: int | None = None,
-    give_up: int | None = None,
-    restarts: int = 0,
-    runs: int | None = None,
-    moves_per_step: int = 2000,
-    init_equal: bool = True,
-    dtype=jnp.float32,
-    trace: bool = False,
-    progress: bool = False,
-    mesh=None,
-) -> AnnealResult:
-    r"""Train a binary perceptron / committee machine by replicated simulated annealing, standard
-    SA or quantum simulated annealing (PNAS 113, E7655 (2016) sec. IV and appendix B; PNAS 115,
-    1457 (2018)). See the module docstring for the sampled measures and the move rule.
-
-    **Arguments:**
-
-    - ``key``: JAX PRNG key (batch element ``b`` uses ``fold_in(key, b)``, see ``runs``).
+COMMON_DOC = """
+    - ``key``: a JAX PRNG key, ``jax.random.key(seed)`` (batch element ``b`` uses ``fold_in(key, b)``,
+      see ``runs``).
     - ``problem``: a :class:`~physlearn.algorithms.problems.Problem`, one instance or a batch with
       one leading sample axis.
-    - ``kind``: ``"replicated"`` (interacting replicas), ``"standard"`` (γ = 0: ``replicas``
-      independent SAs from the same start, stopped when any solves) or ``"quantum"`` (QSA:
-      Trotter slices on a ring, transverse field Γ decreasing to 0).
-    - ``replicas``: y (replicas or Trotter slices; ≥ 2 for the quantum kind).
-    - ``beta0``, ``beta_factor``: initial inverse temperature, multiplied by ``beta_factor`` (≥ 1)
-      every ``schedule_every`` accepted moves (annealing).
-    - ``gamma0``, ``gamma_factor``: initial coupling γ ≥ 0 and its factor (≥ 1, scoping);
-      replicated kind only (``"standard"`` requires γ = 0).
-    - ``field0``, ``field_factor``: initial transverse field Γ > 0, *divided* by ``field_factor``
-      (≥ 1) every ``schedule_every`` accepted moves; quantum kind only.
-    - ``interaction``: ``"traced"`` (centre traced out, default) or ``"explicit"`` (explicit
-      reference spins); replicated kind only.
     - ``energy``: ``"minflip"`` (minimum number of flips, the paper's energy, default) or
       ``"errors"`` (number of misclassified patterns).
     - ``proposal``: ``"uniform"`` (default) or ``"biased"`` (interaction absorbed in the choice of
       the spin; O(yKN) per move).
-    - ``max_moves``: budget of attempted moves per run (restarts included).
-    - ``schedule_every``: accepted moves per schedule update (default ``10 * K * N``).
+    - ``schedule_every``: accepted moves per schedule update (default ``10 * K * N``): the step of
+      the schedules.
     - ``give_up``: consecutive non-improving moves after which a run is frozen (default
       ``100 * K * N * y``); ``restarts``: how many times a frozen run restarts from scratch before
       giving up.
     - ``runs``: ``None`` or R independent runs per instance (result axis R after the sample
       axis; element ``b = s * R + r`` of the flattened batch uses ``fold_in(key, b)``).
     - ``moves_per_step``: moves per compiled block (the driver's step; tunes overhead only).
-    - ``init_equal``: all replicas start equal (paper, default); ``dtype``: float dtype of β, γ;
-      ``trace``: keep the per-block :class:`AnnealInfo`; ``progress``: ``rich`` progress bar.
+    - ``init_equal``: all replicas start equal (paper, default).
+    - ``max_steps``: budget in **attempted moves** per run (restarts included).
+    - ``stop``: ``"any"`` (default: stop at the first move after which some replica has zero
+      energy), ``"centre"`` (at the end of the first block where the centre classifies every
+      pattern) or ``"never"`` (the whole budget, the chain keeps sampling).
+    - ``dtype``: float dtype of the schedules; ``trace``: keep the per-block :class:`AnnealInfo`;
+      ``progress``: ``rich`` progress bar (``None``: once the run lasts a few seconds).
     - ``mesh``: shard the samples axis (samples x runs) over devices: a ``jax.sharding.Mesh`` with
       an axis ``"samples"``, a number of devices or ``"auto"`` (see
       :func:`physlearn.algorithms.runner.run`); the results equal the single-device run.
 
-    ``beta0``, ``beta_factor``, ``gamma0``, ``gamma_factor``, ``field0``, ``field_factor`` may be
-    1-D arrays of equal length P (hyper-parameter points; leading result axis P).
+    The numbers of the schedules may be 1-D arrays of equal length P (hyper-parameter points;
+    leading result axis P)."""
 
-    Defaults (``None`` = per kind; our own choice, the paper's values are not in the text we
-    have): replicated y=3, β0=1, f_β=1.01, γ0=1, f_γ=1.01; standard y=3, β0=2, f_β=1.01, γ=0; quantum
-    y=4 slices, β=6 fixed (f_β=1), Γ0=0.3, f_Γ=1.01. With ``schedule_every = 10 K N`` they solve
-    random perceptrons (N=201, α ≤ 0.5) and committee machines (K=3, 5; α = 0.2--0.3) in
-    :math:`10^3`--:math:`10^6` moves (``docs/experiments/annealing_scaling.md``).
+def common_doc(fn):
+    """Put the arguments shared by the three ``solve`` functions (:data:`COMMON_DOC`) in place of
+    the line ``{common}`` of ``fn``'s docstring."""
+    fn.__doc__ = fn.__doc__.replace("\n    {common}\n", COMMON_DOC.rstrip() + "\n")
+    return fn
 
-    **Returns:** :class:`AnnealResult`.
-    """
-    if not isinstance(problem, Problem):
-        raise ValueError(f"problem must be a physlearn.algorithms.problems.Problem, got {type(problem).__name__}")
-    if len(problem.batch_shape) > 1:
-        raise ValueError(f"problem must have at most one sample axis, batch_shape={problem.batch_shape}")
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if interaction not in INTERACTIONS:
-        raise ValueError(f"interaction must be one of {INTERACTIONS}, got {interaction!r}")
-    if energy not in ENERGIES:
-        raise ValueError(f"energy must be one of {ENERGIES}, got {energy!r}")
-    if proposal not in PROPOSALS:
-        raise ValueError(f"proposal must be one of {PROPOSALS}, got {proposal!r}")
-    if interaction == "explicit" and kind != "replicated":
-        raise ValueError(f"interaction='explicit' needs kind='replicated', got kind={kind!r}")
-    d = _DEFAULTS[kind]
-    if kind != "quantum" and (field0 is not None or field_factor is not None):
-        raise ValueError(f"field0/field_factor (transverse field) only apply to kind='quantum', got kind={kind!r}")
-    if kind == "quantum" and (gamma0 is not None or gamma_factor is not None):
-        raise ValueError("gamma0/gamma_factor do not apply to kind='quantum' (its coupling comes from beta and field0)")
-    replicas = positive_int("replicas", d["replicas"] if replicas is None else replicas)
-    if kind == "quantum" and replicas < 2:
-        raise ValueError(f"replicas (Trotter slices) must be >= 2 for kind='quantum', got {replicas}")
-    max_moves = positive_int("max_moves", max_moves)
-    if max_moves >= 2**31 - 2**20:
-        raise ValueError(f"max_moves must be < 2**31 - 2**20 (int32 move counters), got {max_moves}")
-    moves_per_step = positive_int("moves_per_step", moves_per_step)
+
+RENAMED = dict(
+    beta0="beta (a number or a schedule: beta=schedules.exponential(beta0, beta_factor))",
+    beta_factor="beta=schedules.exponential(beta0, beta_factor)",
+    max_moves=V.RENAMED["max_moves"],
+    kind="the module of the algorithm: replicated_sa, standard_sa or quantum_sa",
+)
+"""The keywords that the three ``solve`` functions replaced alike."""
+
+
+def _solve(cls, key, problem, *, replicas, schedules_, energy, proposal, schedule_every, give_up, restarts,
+           runs, moves_per_step, init_equal, max_steps, stop, dtype, trace, progress, mesh, description, **fields):
+    """The shared body of the three ``solve`` functions: validation, batching, the driver, the
+    result. ``schedules_``: the algorithm's validated schedules (name -> Schedule)."""
+    key, problem, max_steps, dt = V.solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
+    V.choice("energy", energy, ENERGIES)
+    V.choice("proposal", proposal, PROPOSALS)
+    replicas = V.integer("replicas", replicas)
+    if max_steps >= 2**31 - 2**20:
+        raise ValueError(f"max_steps must be < 2**31 - 2**20 (int32 move counters), got {max_steps}")
+    moves_per_step = V.integer("moves_per_step", moves_per_step)
     KN = problem.k * problem.n
-    schedule_every = positive_int("schedule_every", 10 * KN if schedule_every is None else schedule_every)
-    give_up = positive_int("give_up", 100 * KN * replicas if give_up is None else give_up)
-    restarts = _int_arg("restarts", restarts, minimum=0)
-    if runs is not None:
-        runs = positive_int("runs", runs)
-    dt = float_dtype(dtype)
-
-    def pick(name, v):
-        return d[name] if v is None else v
-
-    hp = {
-        "beta0": hyper_parameter("beta0", pick("beta0", beta0), positive=True),
-        "beta_factor": hyper_parameter("beta_factor", pick("beta_factor", beta_factor), positive=True),
-        "gamma0": hyper_parameter("gamma0", pick("gamma0", gamma0)),
-        "gamma_factor": hyper_parameter("gamma_factor", pick("gamma_factor", gamma_factor), positive=True),
-        "field0": hyper_parameter("field0", pick("field0", field0), positive=True),
-        "field_factor": hyper_parameter("field_factor", pick("field_factor", field_factor), positive=True),
-    }
-    for name in ("beta_factor", "gamma_factor", "field_factor"):
-        if np.any(hp[name] < 1):
-            raise ValueError(f"{name} must be >= 1 (β and γ grow, Γ shrinks), got {hp[name]!r}")
-    if kind == "standard" and np.any(hp["gamma0"] != 0):
-        raise ValueError(f"kind='standard' has no interaction: gamma0 must be 0 (or None), got {gamma0!r}")
-    hp, P = hyper_batch(hp)
-    algo = Annealing(
-        **{k_: jnp.asarray(v, dtype=dt) for k_, v in hp.items()},
-        replicas=replicas,
-        kind=kind,
-        interaction=interaction,
-        energy=energy,
-        proposal=proposal,
-        schedule_every=schedule_every,
-        give_up=give_up,
-        restarts=restarts,
-        max_moves=max_moves,
-        moves_per_step=moves_per_step,
-        init_equal=bool(init_equal),
-        stop_at_solution=True,
-        dtype=dt.name,
+    schedule_every = V.integer("schedule_every", 10 * KN if schedule_every is None else schedule_every)
+    give_up = V.integer("give_up", 100 * KN * replicas if give_up is None else give_up)
+    restarts = V.integer("restarts", restarts, minimum=0)
+    runs = V.integer("runs", runs, allow_none=True)
+    hp, P = V.hyper_batch(schedules_, dt)
+    algo = cls(
+        **hp, **fields, replicas=replicas, energy=energy, proposal=proposal, schedule_every=schedule_every,
+        give_up=give_up, restarts=restarts, max_steps=max_steps, moves_per_step=moves_per_step,
+        init_equal=bool(init_equal), stop_at_solution=stop == "any", dtype=dt.name,
     )
-    prob = Problem(problem.inputs, problem.labels, architecture=problem.architecture, k=problem.k)
+    prob = problem
     n_samples = problem.n_samples
     if runs is not None:
         if n_samples is None:
             prob = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (runs,) + x.shape), prob)
         else:
-            prob = jax.tree_util.tree_map(
-                lambda x: jnp.repeat(x, runs, axis=0), prob
-            )
-    max_steps = math.ceil(max_moves / moves_per_step) + restarts + 1
-    res = run(
-        algo,
-        key,
-        prob,
-        max_steps=max_steps,
-        stop="any",
-        hyper_batch=P,
-        trace=trace,
-        progress=progress,
-        description=f"annealing ({kind}, y={replicas})",
-        mesh=mesh,
-    )
-    out = _result(algo, res, trace)
+            prob = jax.tree_util.tree_map(lambda x: jnp.repeat(x, runs, axis=0), prob)
+    blocks = math.ceil(max_steps / moves_per_step) + restarts + 1
+    res = run(algo, key, prob, max_steps=blocks, stop=stop, hyper_batch=P, trace=trace, progress=progress,
+              description=f"{description} (y={replicas})", mesh=mesh)
+    out = _result(algo, res, prob, trace, P is not None, stop)
     if runs is not None and n_samples is not None:
         lead = 0 if P is None else 1
 
@@ -728,7 +616,7 @@ def solve(
 
 
 @eqx.filter_jit
-def _result(algo, res, trace):
+def _result(algo, res, problem, trace, hyper, stop):
     info = res.info
     st = res.state
     W = st.W
@@ -740,16 +628,12 @@ def _result(algo, res, trace):
     best_rep = jnp.argmin(score, axis=-1)
     rep_best = jnp.take_along_axis(W, best_rep[..., None, None, None], axis=-3)[..., 0, :, :]
     min_rep = jnp.min(rep_err, axis=-1)
-    solved = jnp.min(rep_e, axis=-1) == 0
-    use_centre = (info.errors < min_rep) & ~solved
+    use_centre = (info.errors < min_rep) & (jnp.min(rep_e, axis=-1) > 0)
     weights = jnp.where(use_centre[..., None, None], C, rep_best)
     return AnnealResult(
-        solved=solved,
-        errors=jnp.minimum(info.errors, min_rep),
+        **base_fields(res, weights, problem, trace=trace, hyper=hyper, stop=stop, steps=st.moves),
         centre_errors=info.errors,
         replica_errors=rep_err,
-        steps=st.moves,
-        weights=weights,
         centre=C,
         gave_up=st.gave_up,
         restarts=st.restarts,
@@ -757,8 +641,27 @@ def _result(algo, res, trace):
         beta=st.beta,
         gamma=info.gamma,
         field=st.field,
-        trace=res.trace if trace else None,
     )
+
+
+def solve(key, problem, *, kind: str = "replicated", **kwargs):
+    """Deprecated: use :func:`physlearn.algorithms.replicated_sa.solve`,
+    :func:`physlearn.algorithms.standard_sa.solve` or :func:`physlearn.algorithms.quantum_sa.solve`
+    (their arguments: ``beta``/``gamma``/``field`` as numbers or schedules, ``max_steps``)."""
+    import importlib
+    V.choice("kind", kind, KINDS)
+    module = f"{kind}_sa"
+    V.warn_deprecated(f"annealing.solve(kind={kind!r}) is deprecated: use physlearn.algorithms.{module}.solve")
+    return importlib.import_module(f".{module}", __package__).solve(key, problem, **kwargs)
+
+
+def __getattr__(name):
+    if name == "Annealing":
+        raise AttributeError(
+            "annealing.Annealing was split into replicated_sa.ReplicatedSA, standard_sa.StandardSA and "
+            "quantum_sa.QuantumSA (fields beta/gamma/field are schedules, max_steps counts moves)"
+        )
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------------------------------------

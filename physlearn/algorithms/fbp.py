@@ -36,16 +36,24 @@ with :math:`\ell = \log 2\cosh`, :math:`a_H` the field coming down from the outp
 :math:`\bar\mu_i,\bar\sigma_i^2` the sums without input i. The output node (K odd) is exact: the
 distribution of the other K-1 votes by convolution, clamped to the label.
 
-**Schedules.** ``mode="parallel"`` updates every first-layer factor from the same weight fields,
+**Protocol.** The coupling :math:`\gamma` and the number of replicas :math:`y` are schedules of the
+*focusing step* (:mod:`~physlearn.algorithms.schedules`; the papers' protocols are
+:func:`~physlearn.algorithms.schedules.pseudo_reinforcement` -- the default --
+:func:`~physlearn.algorithms.schedules.standard_reinforcement`,
+:func:`~physlearn.algorithms.schedules.scoping` and
+:func:`~physlearn.algorithms.schedules.free_scoping`). At each focusing step BP is iterated at fixed
+:math:`(\gamma, y)`; the budget ``max_steps`` counts BP sweeps over all focusing steps.
+
+**Sweeps.** ``mode="parallel"`` updates every first-layer factor from the same weight fields,
 then every output node from the new upward fields, then every focusing message (vectorised; the
 fast path). ``mode="sequential"`` is the reference code's dynamics: a random permutation of the
 M patterns and K N focusing nodes per sweep, updated in place (Gauss--Seidel). Both are damped,
 :math:`u \leftarrow (1-\lambda)u_{new} + \lambda u_{old}` in field space. A sweep's change is the
-largest change of any message (as magnetization, before damping); a protocol step iterates sweeps
-until it is below ``epsilon`` or ``max_iters`` sweeps were done, then moves on (as the Julia code
-does; the step's ``converged`` flag says which).
+largest change of any message (as magnetization, before damping); a focusing step iterates sweeps
+until it is below ``epsilon`` or ``sweeps_per_step`` sweeps were done, then moves on (as the Julia
+code does; the step's ``converged`` flag says which).
 
-**Observables** (per weight, at the end of every protocol step; PNAS 2016 appendix D): the Bethe
+**Observables** (per weight, at the end of every focusing step; PNAS 2016 appendix D): the Bethe
 free entropy of the replicated system per replica,
 
 .. math:: \phi = \frac1{NK}\Big[\sum_a\log Z_a + \sum_i\log Z_i - \sum_{(ia)}\log Z_{ia}\Big]
@@ -76,21 +84,18 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from .. import _validation as V
 from .. import numerics as nm
+from . import schedules
 from ._network import sign_pm
 from .energies import num_errors
 from .problems import Problem
-from .runner import float_dtype, hyper_batch, hyper_parameter, positive_int, run
+from .results import ReplicaResult, base_fields
+from .runner import run
 
 __all__ = [
     "MODES",
-    "Protocol",
-    "standard_reinforcement",
-    "pseudo_reinforcement",
-    "scoping",
-    "free_scoping",
     "FBP",
     "FBPState",
     "FBPInfo",
@@ -103,76 +108,6 @@ MODES = ("parallel", "sequential")
 FIELD_MAX = 30.0  # clip of message fields (the reference code's ``mInf``)
 _A_MAX = 60.0  # clip of intermediate fields in the focusing/overlap products (tanh saturated)
 _LOG2 = math.log(2.0)
-
-
-# ============================================================================================
-# Focusing protocols
-# ============================================================================================
-class Protocol(eqx.Module):
-    r"""A focusing protocol: the sequence of couplings ``gamma`` (may be ``inf``) and numbers of
-    replicas ``y`` (>= 1, may be ``inf``), one pair per protocol step (arrays of equal length)."""
-
-    gamma: np.ndarray
-    y: np.ndarray
-
-    def __init__(self, gamma, y):
-        g = np.atleast_1d(np.asarray(gamma, dtype=np.float64))
-        yy = np.atleast_1d(np.asarray(y, dtype=np.float64))
-        g, yy = np.broadcast_arrays(g, yy)
-        if g.ndim != 1 or g.size == 0:
-            raise ValueError(f"protocol gamma/y must be non-empty 1-D sequences, got shape {g.shape}")
-        if np.any(np.isnan(g)) or np.any(g < 0):
-            raise ValueError("protocol gamma must be >= 0 (inf allowed), without NaN")
-        if np.any(np.isnan(yy)) or np.any(yy < 1):
-            raise ValueError("protocol y must be >= 1 (inf allowed), without NaN")
-        self.gamma = np.array(g)
-        self.y = np.array(yy)
-
-    def __len__(self):
-        return int(self.gamma.shape[0])
-
-
-def _range(step, stop):
-    """``0:step:stop`` inclusive, as Julia ranges (robust to rounding)."""
-    n = int(math.floor(stop / step + 1e-9))
-    return np.arange(n + 1) * step
-
-
-def standard_reinforcement(dr=0.01) -> Protocol:
-    r"""Standard reinforcement: :math:`\gamma=\infty`, :math:`y = 1/(1-x)` for
-    :math:`x = 0, dr, \dots, 1-dr` (``dr`` a step), or for the given values of ``x`` (a sequence).
-    The reference code's default is ``dr = 0.01`` (100 steps, y from 1 to 100)."""
-    x = _range(dr, 1 - dr) if np.ndim(dr) == 0 else np.asarray(dr, dtype=np.float64)
-    if np.any((x < 0) | (x >= 1)):
-        raise ValueError("standard_reinforcement values x must lie in [0, 1)")
-    return Protocol(np.inf, 1.0 / (1.0 - x))
-
-
-def pseudo_reinforcement(drho=0.01, *, x=0.5) -> Protocol:
-    r"""Pseudo-reinforcement: :math:`\gamma = \operatorname{atanh}(\rho^x)`,
-    :math:`y = 1 + \rho^{1-2x}/(1-\rho)` for :math:`\rho = 0, d\rho, \dots, 1-d\rho` (``drho`` a
-    step) or the given values of :math:`\rho` (a sequence in [0, 1)). With x = 1/2:
-    :math:`\gamma=\operatorname{atanh}\sqrt\rho`, :math:`y = (2-\rho)/(1-\rho)`."""
-    rho = _range(drho, 1 - drho) if np.ndim(drho) == 0 else np.asarray(drho, dtype=np.float64)
-    if np.any((rho < 0) | (rho >= 1)):
-        raise ValueError("pseudo_reinforcement values rho must lie in [0, 1)")
-    with np.errstate(divide="ignore"):
-        g = np.arctanh(rho**x)
-        yy = 1.0 + rho ** (1.0 - 2.0 * x) / (1.0 - rho)
-    return Protocol(g, yy)
-
-
-def scoping(gammas, y) -> Protocol:
-    r"""Scoping: ``y`` fixed, :math:`\gamma` swept over ``gammas``."""
-    return Protocol(np.asarray(gammas, dtype=np.float64), y)
-
-
-def free_scoping(pairs) -> Protocol:
-    r"""An explicit list of ``(gamma, y)`` pairs."""
-    arr = np.asarray(pairs, dtype=np.float64)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(f"free_scoping needs a sequence of (gamma, y) pairs, got shape {arr.shape}")
-    return Protocol(arr[:, 0], arr[:, 1])
 
 
 # ============================================================================================
@@ -296,7 +231,7 @@ def _mag_change(new, old):
 class FBPState(eqx.Module):
     """Messages (fields): ``uw (M, K, N)`` first layer -> weights, ``up (M, K)`` first layer ->
     hidden units, ``down (M, K)`` output node -> hidden units, ``ux (K, N)`` focusing ->
-    weights; ``t`` the protocol step to do next; ``sweeps`` done so far."""
+    weights; ``t`` the focusing step to do next; ``sweeps`` done so far."""
 
     uw: jax.Array
     up: jax.Array
@@ -307,7 +242,7 @@ class FBPState(eqx.Module):
 
 
 class FBPInfo(eqx.Module):
-    """Per protocol step report (at the end of the step's sweeps).
+    """Per focusing step report (at the end of the step's sweeps).
 
     ``errors``: training errors of :math:`\\mathrm{sign}(m_W)`; ``best_errors``: the same
     (symmetric replicas); ``reference_errors``: of the reference :math:`\\mathrm{sign}(\\tilde m)`;
@@ -317,7 +252,7 @@ class FBPInfo(eqx.Module):
     :math:`\\phi_{int}=\\partial_y\\Phi` (the reference code's :math:`-\\beta F`), ``local_entropy``
     :math:`\\Sigma_{int}=\\phi_{int}-\\gamma S` and ``external_entropy``
     :math:`\\Sigma_{ext} = y(\\phi-\\phi_{int})` (both free entropies are ``inf`` at
-    :math:`\\gamma=\\infty`; the entropies stay finite)."""
+    :math:`\\gamma=\\infty`; the entropies stay finite); ``halted``: the sweep budget is used up."""
 
     errors: jax.Array
     best_errors: jax.Array
@@ -335,6 +270,7 @@ class FBPInfo(eqx.Module):
     internal_free_entropy: jax.Array
     local_entropy: jax.Array
     external_entropy: jax.Array
+    halted: jax.Array
 
 
 def _inputs(problem: Problem, dtype):
@@ -343,15 +279,17 @@ def _inputs(problem: Problem, dtype):
 
 
 class FBP(eqx.Module):
-    """fBP hyper-parameters. Array fields may carry a leading hyper-parameter axis: ``gamma`` and
-    ``y`` are the protocol ``(T,)``."""
+    """fBP hyper-parameters: ``gamma`` and ``y`` are schedules of the focusing step; numbers may
+    carry a leading hyper-parameter axis. ``sweeps_per_step``: BP sweeps per focusing step at most;
+    ``max_steps``: BP sweeps in all."""
 
-    gamma: jax.Array
-    y: jax.Array
+    gamma: schedules.Schedule
+    y: schedules.Schedule
     damping: jax.Array
     epsilon: jax.Array
     randfact: jax.Array
-    max_iters: int = eqx.field(static=True)
+    sweeps_per_step: int = eqx.field(static=True)
+    max_steps: int = eqx.field(static=True)
     mode: str = eqx.field(static=True)
     dtype: str = eqx.field(static=True)
 
@@ -430,17 +368,17 @@ class FBP(eqx.Module):
         dt = jnp.dtype(self.dtype)
         xi = _inputs(problem, dt)
         sigma = problem.labels.astype(dt)
-        T = self.gamma.shape[-1]
-        t = jnp.minimum(state.t, T - 1)
-        g = self.gamma[t].astype(dt)
-        y = self.y[t].astype(dt)
+        g = self.gamma(state.t).astype(dt)
+        y = self.y(state.t).astype(dt)
         r = y - 1.0
         sweep = self._sweep_parallel if self.mode == "parallel" else self._sweep_sequential
         eps = self.epsilon.astype(dt)
 
+        budget = self.max_steps - state.sweeps  # sweeps left
+
         def cond(c):
             _, it, diff, _ = c
-            return (it < self.max_iters) & (diff >= eps)
+            return (it < self.sweeps_per_step) & (diff >= eps) & (it < budget)
 
         def body(c):
             s, it, _, k = c
@@ -451,7 +389,8 @@ class FBP(eqx.Module):
         s, it, diff, _ = jax.lax.while_loop(cond, body, (state, jnp.zeros((), jnp.int32), jnp.asarray(jnp.inf, dt), key))
         s = eqx.tree_at(lambda z: (z.t, z.sweeps), s, (state.t + 1, state.sweeps + it))
         info = _observables(s, problem, xi, sigma, g, y)
-        info = eqx.tree_at(lambda z: (z.converged, z.iterations, z.max_diff), info, (diff < eps, it, diff))
+        info = eqx.tree_at(lambda z: (z.converged, z.iterations, z.max_diff, z.halted), info,
+                           (diff < eps, it, diff, s.sweeps >= self.max_steps))
         return s, info
 
 
@@ -505,148 +444,138 @@ def _observables(s: FBPState, problem: Problem, xi, sigma, g, y) -> FBPInfo:
         errors=err, best_errors=err, reference_errors=ref_err, converged=jnp.zeros((), bool),
         iterations=zero, max_diff=jnp.zeros((), dt), gamma=g, y=y, overlap=S,
         distance=(1.0 - S) / 2.0, q=q, q_ref=q_ref, free_entropy=phi, internal_free_entropy=phi_int,
-        local_entropy=local, external_entropy=external,
+        local_entropy=local, external_entropy=external, halted=jnp.zeros((), bool),
     )
 
 
 # ============================================================================================
 # Public entry points
 # ============================================================================================
-class FBPResult(eqx.Module):
-    """Result of :func:`solve`; every array has the batch axes ``(P?, S?)`` in front.
+class FBPResult(ReplicaResult):
+    """Result of :func:`solve` (:class:`~physlearn.algorithms.results.ReplicaResult`; every array
+    has the batch axes ``(P?, S?)`` in front).
 
-    - ``solved`` (bool): a zero-error network was found (``stop_at_zero``) -- or, with
-      ``stop_at_zero=False``, the final network has zero errors;
-    - ``errors``: training errors of ``weights`` at the end; ``centre_errors``: of ``centre``;
-      ``replica_errors (..., 1)``: the (single, symmetric) replica's errors, as in ``rsgd.solve``;
-    - ``steps``: protocol steps done; ``iterations``: BP sweeps done in all;
-    - ``converged``: whether the last step's BP converged;
-    - ``weights (..., K, N)`` int8: :math:`\\mathrm{sign}(m_W)`; ``centre (..., K, N)`` int8: the
-      reference :math:`\\mathrm{sign}(\\tilde m)`;
-    - ``info``: :class:`FBPInfo` of the last step (the observables);
-    - ``trace``: per-step :class:`FBPInfo` with a step axis of the protocol's length (zero past
-      ``steps``), or ``None``.
+    - ``solved`` (bool): :math:`\\mathrm{sign}(m_W)` classifies every pattern;
+    - ``steps``: BP sweeps done in all; ``errors``: training errors of ``weights``;
+    - ``weights (..., K, N)`` int8: :math:`\\mathrm{sign}(m_W)`;
+    - ``trace``: per focusing step :class:`FBPInfo` (zero past ``focusing_steps``), or ``None``;
+    - ``centre (..., K, N)`` int8: the reference :math:`\\mathrm{sign}(\\tilde m)`;
+      ``centre_errors``: its training errors; ``replica_errors (..., 1)``: the (single, symmetric)
+      replica's errors, as in ``rsgd.solve``;
+    - ``focusing_steps``: focusing (protocol) steps done; ``converged``: whether the last step's BP
+      converged; ``info``: :class:`FBPInfo` of the last step (the observables).
     """
 
-    solved: jax.Array
-    errors: jax.Array
-    centre_errors: jax.Array
-    replica_errors: jax.Array
-    steps: jax.Array
-    iterations: jax.Array
+    focusing_steps: jax.Array
     converged: jax.Array
-    weights: jax.Array
-    centre: jax.Array
     info: FBPInfo
-    trace: FBPInfo | None
+
+    @property
+    def iterations(self):
+        """The BP sweeps, deprecated (read ``steps``)."""
+        V.warn_deprecated("FBPResult.iterations is deprecated: the BP sweeps are FBPResult.steps")
+        return self.steps
 
 
-def _check_problem(problem):
-    if not isinstance(problem, Problem):
-        raise ValueError(f"problem must be a physlearn.algorithms.problems.Problem, got {type(problem).__name__}")
-    if len(problem.batch_shape) > 1:
-        raise ValueError(f"problem must have at most one sample axis, batch_shape={problem.batch_shape}")
-    if problem.teacher is not None:  # not used; keeps one compiled program per shape
-        problem = Problem(problem.inputs, problem.labels, architecture=problem.architecture, k=problem.k)
-    return problem
-
-
-def _protocol_arrays(protocol):
-    """Protocol (or a sequence of P protocols of equal length) -> (gamma, y) arrays."""
-    if isinstance(protocol, Protocol):
-        return protocol.gamma, protocol.y
-    if isinstance(protocol, (list, tuple)) and protocol and all(isinstance(p, Protocol) for p in protocol):
-        lens = {len(p) for p in protocol}
-        if len(lens) != 1:
-            raise ValueError(f"a batch of protocols must have equal lengths, got {sorted(lens)}")
-        return np.stack([p.gamma for p in protocol]), np.stack([p.y for p in protocol])
-    raise ValueError(
-        "protocol must be a physlearn.algorithms.fbp.Protocol (standard_reinforcement, "
-        f"pseudo_reinforcement, scoping, free_scoping) or a list of them, got {type(protocol).__name__}"
-    )
-
-
-def _build(protocol, damping, epsilon, randfact, max_iters, mode, dtype):
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    max_iters = positive_int("max_iters", max_iters)
-    dt = float_dtype(dtype)
+def _build(gamma, y, damping, epsilon, randfact, sweeps_per_step, max_steps, mode, dtype):
+    V.choice("mode", mode, MODES)
+    sweeps_per_step = V.integer("sweeps_per_step", sweeps_per_step)
+    dt = V.float_dtype(dtype)
     hp = {
-        "damping": hyper_parameter("damping", damping),
-        "epsilon": hyper_parameter("epsilon", epsilon, positive=True),
-        "randfact": hyper_parameter("randfact", randfact),
+        "gamma": V.schedule("gamma", gamma, allow_inf=True),
+        "y": V.schedule("y", y, allow_inf=True, at_least=1.0),
+        "damping": V.hyper_parameter("damping", damping, below=1.0),
+        "epsilon": V.hyper_parameter("epsilon", epsilon, positive=True),
+        "randfact": V.hyper_parameter("randfact", randfact, below=1.0),
     }
-    if np.any(hp["damping"] >= 1):
-        raise ValueError(f"damping must lie in [0, 1), got {damping!r}")
-    if np.any(hp["randfact"] >= 1):
-        raise ValueError(f"randfact must lie in [0, 1), got {randfact!r}")
-    gam, yy = _protocol_arrays(protocol)
-    if gam.ndim == 2:
-        hp["_protocol_batch"] = np.zeros(gam.shape[0])
-    hp, P = hyper_batch(hp)
-    hp.pop("_protocol_batch", None)
-    if P is not None and gam.ndim == 1:
-        gam, yy = np.broadcast_to(gam, (P,) + gam.shape), np.broadcast_to(yy, (P,) + yy.shape)
-    algo = FBP(
-        gamma=jnp.asarray(gam, dtype=dt), y=jnp.asarray(yy, dtype=dt),
-        **{k: jnp.asarray(v, dtype=dt) for k, v in hp.items()},
-        max_iters=max_iters, mode=mode, dtype=dt.name,
-    )
-    return algo, P, gam.shape[-1]
+    steps = schedules.Protocol(hp["gamma"], hp["y"]).steps
+    if max_steps is None:
+        if steps is None:
+            raise ValueError(
+                "max_steps (the budget of BP sweeps) is required when neither gamma nor y is a finite protocol "
+                "(a schedules.table or a schedules.Protocol); for a fixed point at one (gamma, y) use fbp.fixed_point"
+            )
+        max_steps = steps * sweeps_per_step
+    max_steps = V.integer("max_steps", max_steps)
+    hp, P = V.hyper_batch(hp, dt)
+    algo = FBP(**hp, sweeps_per_step=sweeps_per_step, max_steps=max_steps, mode=mode, dtype=dt.name)
+    # one driver step per focusing step: the protocol's length, or at most one per sweep
+    return algo, P, steps if steps is not None else max_steps
 
 
+_DEFAULT = schedules.pseudo_reinforcement(0.01)
+
+
+@V.renamed_arguments(
+    protocol="gamma=..., y=... (schedules; gamma, y = schedules.pseudo_reinforcement(0.01))",
+    max_iters="sweeps_per_step (BP sweeps per focusing step; max_steps is the budget of sweeps in all)",
+    stop_at_zero="stop ('any' or 'never')",
+)
 def solve(
     key,
     problem: Problem,
     *,
-    protocol: Protocol | None = None,
+    gamma=None,
+    y=None,
     damping=0.5,
     epsilon=1e-3,
-    max_iters: int | None = None,
+    sweeps_per_step: int | None = None,
     mode: str = "parallel",
     randfact=0.1,
-    stop_at_zero: bool = True,
+    max_steps: int | None = None,
+    stop: str = "any",
     dtype=jnp.float32,
     trace: bool = False,
-    progress: bool = False,
+    progress: bool | None = None,
     mesh=None,
 ) -> FBPResult:
     r"""Train a binary perceptron / committee machine with focusing BP (Baldassi et al., PNAS 113,
     E7655 (2016), sec. VI and appendix D).
 
-    Runs the focusing ``protocol`` step by step; at each step (γ, y) the BP equations of the
-    module docstring are iterated until the largest message change is below ``epsilon`` or
-    ``max_iters`` sweeps were done; the run stops at the first step where :math:`\mathrm{sign}(m_W)`
-    classifies every pattern (``stop_at_zero``) or at the end of the protocol.
+    Runs the focusing protocol step by step; at each step (γ, y) the BP equations of the module
+    docstring are iterated until the largest message change is below ``epsilon`` or
+    ``sweeps_per_step`` sweeps were done; the run stops at the first step where
+    :math:`\mathrm{sign}(m_W)` classifies every pattern (``stop="any"``), at the end of the
+    protocol or when the sweep budget is used.
 
     **Arguments:**
 
-    - ``key``: PRNG key (sample ``i`` of a batch uses ``fold_in(key, i)``).
+    - ``key``: a JAX PRNG key, ``jax.random.key(seed)`` (sample ``i`` of a batch uses
+      ``fold_in(key, i)``).
     - ``problem``: a :class:`~physlearn.algorithms.problems.Problem` (perceptron, committee or
       tree; K odd), one instance or a batch with one leading sample axis.
-    - ``protocol``: a :class:`Protocol` (:func:`standard_reinforcement`,
-      :func:`pseudo_reinforcement`, :func:`scoping`, :func:`free_scoping`), or a list of P
-      protocols of equal length (hyper-parameter points). Default: ``pseudo_reinforcement(0.01)``.
+    - ``gamma``, ``y``: the coupling (may be ``inf``) and the number of replicas (>= 1, may be
+      ``inf``), numbers or schedules of the focusing step. Default (both ``None``): the
+      pseudo-reinforcement protocol of PNAS 2016, ``gamma, y =
+      schedules.pseudo_reinforcement(0.01)`` (100 focusing steps). A table (see
+      :mod:`~physlearn.algorithms.schedules`) sets the number of focusing steps; a P-point batch of
+      protocols is ``schedules.stack([...])``.
     - ``damping``: :math:`\lambda\in[0,1)` (0.5 default: the parallel schedule oscillates without
-      it); ``epsilon``: convergence threshold on the message change; ``max_iters``: sweeps per
-      protocol step. Default: 1 for the perceptron (one sweep per step: at N = 1001 it solves
-      alpha = 0.7 in 15 of 16 instances; 20 sweeps per step did no better on 8 instances, at 9x
-      the cost) and
-      100 for committee machines (with one sweep per step the committee often stays in the
-      permutation-symmetric state: K = 5, N = 201 solved 0/16 at alpha = 0.2 and 6/16 at 0.5,
-      against 8/8 at both with 100). Use e.g. 1000 for converged thermodynamics.
+      it); ``epsilon``: convergence threshold on the message change.
+    - ``sweeps_per_step``: BP sweeps per focusing step at most. Default: 1 for the perceptron (one
+      sweep per step: at N = 1001 it solves alpha = 0.7 in 15 of 16 instances; 20 sweeps per step
+      did no better on 8 instances, at 9x the cost) and 100 for committee machines (with one sweep
+      per step the committee often stays in the permutation-symmetric state: K = 5, N = 201 solved
+      0/16 at alpha = 0.2 and 6/16 at 0.5, against 8/8 at both with 100). Use e.g. 1000 for
+      converged thermodynamics.
     - ``mode``: ``"parallel"`` (vectorised, fast) or ``"sequential"`` (random-order in-place
       sweeps of the reference code).
     - ``randfact``: initial first-layer messages are ``randfact * U(-1, 1)`` magnetizations.
-    - ``stop_at_zero``: stop at zero training errors (the reference code's ``outatzero``).
-    - ``dtype``: float dtype of the messages; ``trace``: keep every step's :class:`FBPInfo`;
-      ``progress``: ``rich`` progress bar.
+    - ``max_steps``: budget in **BP sweeps** over all focusing steps. Default: the whole protocol
+      (its number of steps times ``sweeps_per_step``); required when ``gamma`` and ``y`` have no
+      end (numbers, :func:`~physlearn.algorithms.schedules.linear`, optax schedules, ...).
+    - ``stop``: ``"any"`` or ``"centre"`` (the same here: stop when :math:`\mathrm{sign}(m_W)` has
+      zero training errors, the reference code's ``outatzero``) or ``"never"`` (the whole
+      protocol, e.g. to measure the thermodynamics along it).
+    - ``dtype``: float dtype of the messages; ``trace``: keep every focusing step's
+      :class:`FBPInfo`; ``progress``: ``rich`` progress bar (``None``: once the run lasts a few
+      seconds).
     - ``mesh``: shard the samples axis of a batched ``problem`` over devices (a
       ``jax.sharding.Mesh`` with an axis ``"samples"``, a number of devices or ``"auto"``; see
       :func:`physlearn.algorithms.runner.run`); the results equal the single-device run.
 
-    ``damping``, ``epsilon``, ``randfact`` may be 1-D arrays of equal length P (hyper-parameter
-    points, broadcast with scalars and with a list of P protocols); the result then has a leading
+    ``damping``, ``epsilon``, ``randfact`` and the numbers of ``gamma`` and ``y`` may be 1-D arrays of
+    equal length P (hyper-parameter points, broadcast with scalars); the result then has a leading
     axis P.
 
     **Returns:** :class:`FBPResult`.
@@ -655,42 +584,44 @@ def solve(
     N = 1001 up to alpha ~ 0.7 and committee machines (K = 5, N = 201) up to alpha = 0.5
     (``docs/experiments/fbp.md``).
     """
-    problem = _check_problem(problem)
-    if protocol is None:
-        protocol = pseudo_reinforcement(0.01)
-    if max_iters is None:
-        max_iters = 1 if problem.k == 1 else 100
-    algo, P, T = _build(protocol, damping, epsilon, randfact, max_iters, mode, dtype)
+    key, problem, _, _ = V.solve_arguments(key, problem, max_steps=1, stop=stop, dtype=dtype)
+    if (gamma is None) != (y is None):
+        raise ValueError(
+            "gamma and y form one protocol: give both (e.g. gamma, y = schedules.pseudo_reinforcement(0.01))"
+        )
+    if gamma is None:
+        gamma, y = _DEFAULT
+    if sweeps_per_step is None:
+        sweeps_per_step = 1 if problem.k == 1 else 100
+    algo, P, T = _build(gamma, y, damping, epsilon, randfact, sweeps_per_step, max_steps, mode, dtype)
     res = run(
-        algo, key, problem, max_steps=T, stop="centre" if stop_at_zero else "never",
-        hyper_batch=P, trace=trace, progress=progress, description=f"fBP ({mode})", mesh=mesh,
+        algo, key, problem, max_steps=T, stop=stop, hyper_batch=P, trace=trace, progress=progress,
+        description=f"fBP ({mode})", mesh=mesh,
     )
-    return _result(res, problem, trace)
+    return _result(res, problem, trace, P is not None)
 
 
 @eqx.filter_jit
-def _result(res, problem, trace):
+def _result(res, problem, trace, hyper):
     info = res.info
     mw = res.state.ux + jnp.sum(res.state.uw, axis=-3)
     hx = mw - res.state.ux
     b = _prod_field(info.gamma[..., None, None], hx)
     W = sign_pm(mw).astype(jnp.int8)
     C = sign_pm(b).astype(jnp.int8)
+    # solved: sign(m_W) classifies every pattern, whatever the stopping rule ("never" included)
     return FBPResult(
-        solved=info.errors == 0,
-        errors=info.errors,
+        **base_fields(res, W, problem, trace=trace, hyper=hyper, stop="never", steps=res.state.sweeps),
         centre_errors=info.reference_errors,
         replica_errors=info.errors[..., None],
-        steps=res.steps,
-        iterations=res.state.sweeps,
-        converged=info.converged,
-        weights=W,
         centre=C,
+        focusing_steps=res.steps,
+        converged=info.converged,
         info=info,
-        trace=res.trace if trace else None,
     )
 
 
+@V.renamed_arguments(max_iters="max_steps (BP sweeps)")
 def fixed_point(
     key,
     problem: Problem,
@@ -699,34 +630,57 @@ def fixed_point(
     gamma,
     damping=0.5,
     epsilon=1e-6,
-    max_iters: int = 2000,
+    max_steps: int = 2000,
     mode: str = "parallel",
     randfact=0.1,
     dtype=None,
+    progress: bool | None = None,
     mesh=None,
 ) -> FBPInfo:
     r"""Iterate fBP at one (or a batch of) ``(y, gamma)`` from a random start until converged and
     return the observables (:class:`FBPInfo`): overlap S with the reference, distance d, q,
     :math:`\tilde q`, Bethe free entropy :math:`\phi` and local entropy :math:`\Sigma_{int} =
-    \phi-\gamma S` (PNAS 2016, appendix D). ``y`` and ``gamma`` may be 1-D arrays of equal length
-    (independent fixed points, a leading axis in the result). Check ``converged``.
+    \phi-\gamma S` (PNAS 2016, appendix D). ``y`` and ``gamma`` are numbers or 1-D arrays of equal
+    length (independent fixed points, a leading axis in the result). ``max_steps``: budget in
+    **BP sweeps**. Check ``converged``.
 
-    For curves at fixed y and growing γ, warm starts are better: ``solve(..., protocol=scoping(
-    gammas, y), stop_at_zero=False, max_iters=..., trace=True)``. ``mesh``: shard the samples
-    axis of a batched ``problem`` over devices, as in :func:`solve`.
+    For curves at fixed y and growing γ, warm starts are better: ``solve(..., gamma=
+    schedules.table(gammas), y=y, stop="never", sweeps_per_step=..., trace=True)``. ``mesh``: shard
+    the samples axis of a batched ``problem`` over devices, as in :func:`solve`.
     """
-    problem = _check_problem(problem)
     if dtype is None:
         dtype = jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
-    yy = hyper_parameter("y", y, allow_inf=True)
-    gg = hyper_parameter("gamma", gamma, allow_inf=True)
-    if np.any(yy < 1):
-        raise ValueError(f"y must be >= 1, got {y!r}")
-    yy, gg = np.broadcast_arrays(yy, gg)
-    if yy.ndim == 0:
-        proto = Protocol(gg, yy)
-    else:
-        proto = [Protocol(a, b) for a, b in zip(gg, yy)]
-    algo, P, _ = _build(proto, damping, epsilon, randfact, max_iters, mode, dtype)
-    res = run(algo, key, problem, max_steps=1, stop="never", hyper_batch=P, mesh=mesh)
+    key, problem, max_steps, _ = V.solve_arguments(key, problem, max_steps=max_steps, stop="never", dtype=dtype)
+    gg = V.hyper_parameter("gamma", gamma, allow_inf=True)
+    yy = V.hyper_parameter("y", y, allow_inf=True, at_least=1.0)
+    algo, P, _ = _build(gg, yy, damping, epsilon, randfact, max_steps, max_steps, mode, dtype)
+    res = run(algo, key, problem, max_steps=1, stop="never", hyper_batch=P, progress=progress,
+              description=f"fBP fixed point ({mode})", mesh=mesh)
     return res.info
+
+
+# ------------------------------------------------------------------------------------------------
+# the focusing protocols moved to physlearn.algorithms.schedules
+# ------------------------------------------------------------------------------------------------
+def _moved(name):
+    def fn(*args, **kwargs):
+        V.warn_deprecated(f"fbp.{name} is deprecated: use physlearn.algorithms.schedules.{name}, which returns a "
+                          "(gamma, y) pair for fbp.solve(gamma=..., y=...)")
+        return getattr(schedules, name)(*args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"Deprecated alias of :func:`physlearn.algorithms.schedules.{name}`."
+    return fn
+
+
+standard_reinforcement = _moved("standard_reinforcement")
+pseudo_reinforcement = _moved("pseudo_reinforcement")
+scoping = _moved("scoping")
+free_scoping = _moved("free_scoping")
+
+
+def __getattr__(name):
+    if name == "Protocol":
+        V.warn_deprecated("fbp.Protocol is deprecated: use physlearn.algorithms.schedules.Protocol (gamma, y)")
+        return schedules.Protocol
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

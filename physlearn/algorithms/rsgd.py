@@ -28,8 +28,10 @@ minibatch:
      :math:`\delta_a = (W^c - W^a)/2`, :math:`H^a \mathrel{+}= \lambda\delta_a`,
      :math:`H^c \mathrel{-}= \lambda\sum_a\delta_a`.
 
-After each epoch: :math:`\eta \mathrel{*}= \eta_f`, :math:`\lambda \mathrel{*}= \lambda_f`,
-:math:`\gamma \mathrel{+}= \gamma_{step}` (scoping), and the training errors of the centre and of
+The step size :math:`\eta` (``learning_rate``), the kick :math:`\lambda` (``lam``) and the coupling
+:math:`\gamma` are numbers or schedules of the epoch (:mod:`~physlearn.algorithms.schedules`); the
+paper's scoping :math:`\gamma \mathrel{+}= \gamma_{step}` per epoch is the default
+``gamma=schedules.linear(0.05, 0.001)``. After each epoch the training errors of the centre and of
 every replica are computed.
 
 Replica order: by default (``replica_update="parallel"``) all replicas take their minibatch step,
@@ -58,9 +60,12 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .. import _validation as V
+from . import schedules
 from ._network import least_wrong_selection, pack_pm, packed_preactivations, sign_pm, unpack_pm
 from .problems import Problem
-from .runner import shuffle, float_dtype, hyper_batch, hyper_parameter, positive_int, run
+from .results import ReplicaResult, base_fields, best_network
+from .runner import run, shuffle
 
 __all__ = ["REPLICA_UPDATES", "RSGD", "RSGDState", "RSGDInfo", "RSGDResult", "FORMULAS", "solve"]
 
@@ -89,18 +94,15 @@ def replica_orders(key, nb: int, replicas: int):
 
 class RSGDState(eqx.Module):
     """Carried state: hidden variables ``H (y, K, N)``, explicit centre ``Hc (K, N)`` (unused by
-    the traced formulas), the scheduled ``lr``, ``lam``, ``gamma`` and the ``epoch`` counter."""
+    the traced formulas) and the ``epoch`` counter (the step of the schedules)."""
 
     H: jax.Array
     Hc: jax.Array
-    lr: jax.Array
-    lam: jax.Array
-    gamma: jax.Array
     epoch: jax.Array
 
 
 class RSGDInfo(eqx.Module):
-    """Per-epoch report (after the epoch's updates, before the schedule of the next one).
+    """Per-epoch report (after the epoch's updates).
 
     ``errors``: training errors of the binary centre; ``replica_errors (y,)``; ``best_errors``:
     min over centre and replicas; ``centre_energy`` / ``replica_energy (y,)``: minimum-flip
@@ -117,14 +119,13 @@ class RSGDInfo(eqx.Module):
 
 
 class RSGD(eqx.Module):
-    """RSGD hyper-parameters (array fields may carry a leading hyper-parameter axis)."""
+    """RSGD hyper-parameters: ``learning_rate``, ``lam``, ``gamma`` are schedules of the epoch
+    (:mod:`~physlearn.algorithms.schedules`; their numbers may carry a leading hyper-parameter
+    axis)."""
 
-    lr: jax.Array
-    lam: jax.Array
-    gamma: jax.Array
-    gamma_step: jax.Array
-    lr_factor: jax.Array
-    lam_factor: jax.Array
+    learning_rate: schedules.Schedule
+    lam: schedules.Schedule
+    gamma: schedules.Schedule
     replicas: int = eqx.field(static=True)
     batch: int = eqx.field(static=True)
     formula: str = eqx.field(static=True)
@@ -144,14 +145,7 @@ class RSGD(eqx.Module):
             Hc = pm[0]
         else:
             H, Hc = pm[1:], pm[0]
-        return RSGDState(
-            H=H,
-            Hc=Hc,
-            lr=self.lr.astype(dt),
-            lam=self.lam.astype(dt),
-            gamma=self.gamma.astype(dt),
-            epoch=jnp.zeros((), jnp.int32),
-        )
+        return RSGDState(H=H, Hc=Hc, epoch=jnp.zeros((), jnp.int32))
 
     # -------------------------------------------------------------------------------------------
     def _kick(self, H, Hc, W_new, W_old, lam, gamma):
@@ -227,6 +221,9 @@ class RSGD(eqx.Module):
         dt = state.H.dtype
         y, b = self.replicas, self.batch
         m, n = problem.m, problem.n
+        lr = self.learning_rate(state.epoch).astype(dt)
+        lam = self.lam(state.epoch).astype(dt)
+        gamma = self.gamma(state.epoch).astype(dt)
         b = min(b, m)
         xp = pack_pm(problem.inputs)  # (M, words) or (M, K, words), uint32
         sig = problem.labels.astype(dt)
@@ -255,11 +252,11 @@ class RSGD(eqx.Module):
                 g = jnp.einsum("ybk,ybkn->ykn", coef, xb)
             else:
                 g = jnp.einsum("ybk,ybn->ykn", coef, xb)
-            H_data = H + state.lr * g
+            H_data = H + lr * g
             if self.replica_update == "sequential":
-                H, Hc = self._kick_sequential(H_data, W, Hc, perm, state.lam, state.gamma)
+                H, Hc = self._kick_sequential(H_data, W, Hc, perm, lam, gamma)
             else:
-                H, Hc = self._kick(H_data, Hc, sign_pm(H_data), W, state.lam, state.gamma)
+                H, Hc = self._kick(H_data, Hc, sign_pm(H_data), W, lam, gamma)
             return (H, Hc), None
 
         (H, Hc), _ = jax.lax.scan(sub_epoch, (state.H, state.Hc), (idx, perms))
@@ -284,62 +281,47 @@ class RSGD(eqx.Module):
             centre_energy=energy[0],
             replica_energy=energy[1:],
             distance=dist,
-            gamma=state.gamma,
+            gamma=gamma,
         )
-        new_state = RSGDState(
-            H=H,
-            Hc=Hc,
-            lr=state.lr * self.lr_factor.astype(dt),
-            lam=state.lam * self.lam_factor.astype(dt),
-            gamma=state.gamma + self.gamma_step.astype(dt),
-            epoch=state.epoch + 1,
-        )
-        return new_state, info
+        return RSGDState(H=H, Hc=Hc, epoch=state.epoch + 1), info
 
 
-class RSGDResult(eqx.Module):
-    """Result of :func:`solve`; every array has the batch axes ``(P?, S?)`` in front.
+class RSGDResult(ReplicaResult):
+    """Result of :func:`solve` (:class:`~physlearn.algorithms.results.ReplicaResult`; every array
+    has the batch axes ``(P?, S?)`` in front).
 
-    - ``solved`` (bool): the stopping rule fired (a zero-error network was found);
-    - ``errors`` (int): training errors of ``weights`` at the end (min over centre and replicas);
+    - ``solved``, ``steps`` (epochs), ``errors``, ``weights (..., K, N)`` int8 (the best network:
+      the centre when it ties with a replica), ``trace`` (per-epoch :class:`RSGDInfo`);
     - ``centre_errors``, ``replica_errors (..., y)``: at the end;
-    - ``steps`` (int): epochs used;
-    - ``weights (..., K, N)`` int8: the best network (the centre when it ties with a replica);
-    - ``centre (..., K, N)`` int8: the binary centre;
-    - ``trace``: per-epoch :class:`RSGDInfo` with an epoch axis of length ``max_epochs`` (zero past
-      ``steps``), or ``None``.
+    - ``centre (..., K, N)`` int8: the binary centre.
     """
 
-    solved: jax.Array
-    errors: jax.Array
-    centre_errors: jax.Array
-    replica_errors: jax.Array
-    steps: jax.Array
-    weights: jax.Array
-    centre: jax.Array
-    trace: RSGDInfo | None
+
+_DEFAULT_GAMMA = schedules.linear(0.05, 0.001)
 
 
+@V.renamed_arguments(
+    "lr", "max_epochs", "gamma_step", "lam_factor",
+    lr_factor="learning_rate=schedules.exponential(learning_rate, lr_factor)",
+    wait_centre="stop='centre'",
+)
 def solve(
     key,
     problem: Problem,
     *,
     replicas: int = 7,
     batch: int = 80,
-    lr=2.0,
+    learning_rate=2.0,
     lam=0.75,
-    gamma=0.05,
-    gamma_step=0.001,
+    gamma=_DEFAULT_GAMMA,
     formula: str = "simple",
     replica_update: str = "parallel",
-    max_epochs: int = 1000,
-    lr_factor=1.0,
-    lam_factor=1.0,
     init_equal: bool = True,
-    wait_centre: bool = False,
+    max_steps: int = 1000,
+    stop: str = "any",
     dtype=jnp.float32,
     trace: bool = False,
-    progress: bool = False,
+    progress: bool | None = None,
     mesh=None,
 ) -> RSGDResult:
     r"""Train a binary perceptron / committee machine with replicated SGD (Baldassi et al., PNAS
@@ -347,62 +329,55 @@ def solve(
 
     **Arguments:**
 
-    - ``key``: JAX PRNG key (sample ``i`` of a batch uses ``fold_in(key, i)``).
+    - ``key``: a JAX PRNG key, ``jax.random.key(seed)`` (sample ``i`` of a batch uses
+      ``fold_in(key, i)``).
     - ``problem``: a :class:`~physlearn.algorithms.problems.Problem`, one instance or a batch with
       one leading sample axis.
     - ``replicas``: y, number of replicas (``1`` with ``lam=0``: non-interacting clipped SGD).
     - ``batch``: minibatch size (clipped to M).
-    - ``lr``: :math:`\eta`, learning rate of the data term (2 keeps H odd integers when λ=0).
+    - ``learning_rate``: :math:`\eta` of the data term (2 keeps H odd integers when λ=0).
     - ``lam``: :math:`\lambda` (:math:`\eta'` in the paper), strength of the interaction kick.
-    - ``gamma``: initial coupling :math:`\gamma` (may be ``inf``); ``gamma_step``: added to γ
-      after every epoch (scoping).
+    - ``gamma``: the coupling :math:`\gamma` (may be ``inf``); default ``schedules.linear(0.05,
+      0.001)``: 0.05, plus 0.001 after every epoch (scoping).
+    - ``learning_rate``, ``lam`` and ``gamma`` are numbers or schedules ``epoch -> value``
+      (:mod:`~physlearn.algorithms.schedules`, optax schedules).
     - ``formula``: ``"simple"`` (eq. C7), ``"corrected"`` (C9), ``"hard"``, ``"continuous"`` or
       ``"explicit"`` (explicit centre); see the module docstring.
     - ``replica_update``: ``"parallel"`` (all replicas kicked with the centre of the start of the
       minibatch) or ``"sequential"`` (reference-code order: replicas kicked one after the other
       in a random order per minibatch, the centre refreshed after each).
-    - ``max_epochs``: epoch budget; ``lr_factor``, ``lam_factor``: multiplicative schedules per epoch.
     - ``init_equal``: all replicas start from the same random network (default, as the paper).
-    - ``wait_centre``: stop only when the centre has zero errors (default: centre or any replica).
+    - ``max_steps``: budget in **epochs** (one epoch presents every pattern once to every replica).
+    - ``stop``: ``"any"`` (default: stop when the centre or a replica has zero errors),
+      ``"centre"`` (only when the centre has) or ``"never"`` (the whole budget).
     - ``dtype``: float dtype of H (float32 default); ``trace``: keep per-epoch :class:`RSGDInfo`;
-      ``progress``: ``rich`` progress bar.
+      ``progress``: ``rich`` progress bar (``None``: once the run lasts a few seconds).
     - ``mesh``: shard the samples axis of a batched ``problem`` over devices: a
       ``jax.sharding.Mesh`` with an axis ``"samples"``, a number of devices or ``"auto"``
       (see :func:`physlearn.algorithms.runner.run`); the results equal the single-device run.
 
-    ``lr``, ``lam``, ``gamma``, ``gamma_step``, ``lr_factor``, ``lam_factor`` may be 1-D arrays of
-    equal length P (hyper-parameter points, broadcast with scalars): the result then has a leading
-    axis P, before the sample axis.
+    The numbers of ``learning_rate``, ``lam``, ``gamma`` may be 1-D arrays of equal length P
+    (hyper-parameter points, broadcast with scalars): the result then has a leading axis P, before
+    the sample axis.
 
     **Returns:** :class:`RSGDResult`.
 
-    The defaults (y=7, batch 80, η=2, λ=0.75, γ=0.05, γ-step 0.001, the reference-code test
+    The defaults (y=7, batch 80, η=2, λ=0.75, γ=0.05 + 0.001/epoch, the reference-code test
     settings) solve random committee and perceptron instances well inside capacity (α ≲ 0.4).
     """
-
-    if not isinstance(problem, Problem):
-        raise ValueError(f"problem must be a physlearn.algorithms.problems.Problem, got {type(problem).__name__}")
-    if len(problem.batch_shape) > 1:
-        raise ValueError(f"problem must have at most one sample axis, batch_shape={problem.batch_shape}")
-    replicas = positive_int("replicas", replicas)
-    batch = positive_int("batch", batch)
-    max_epochs = positive_int("max_epochs", max_epochs)
-    if formula not in FORMULAS:
-        raise ValueError(f"formula must be one of {FORMULAS}, got {formula!r}")
-    if replica_update not in REPLICA_UPDATES:
-        raise ValueError(f"replica_update must be one of {REPLICA_UPDATES}, got {replica_update!r}")
-    dt = float_dtype(dtype)
+    key, problem, max_steps, dt = V.solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
+    replicas = V.integer("replicas", replicas)
+    batch = V.integer("batch", batch)
+    V.choice("formula", formula, FORMULAS)
+    V.choice("replica_update", replica_update, REPLICA_UPDATES)
     hp = {
-        "lr": hyper_parameter("lr", lr, positive=True),
-        "lam": hyper_parameter("lam", lam),
-        "gamma": hyper_parameter("gamma", gamma, allow_inf=True),
-        "gamma_step": hyper_parameter("gamma_step", gamma_step),
-        "lr_factor": hyper_parameter("lr_factor", lr_factor, positive=True),
-        "lam_factor": hyper_parameter("lam_factor", lam_factor),
+        "learning_rate": V.schedule("learning_rate", learning_rate, positive=True),
+        "lam": V.schedule("lam", lam),
+        "gamma": V.schedule("gamma", gamma, allow_inf=True),
     }
-    hp, P = hyper_batch(hp)
+    hp, P = V.hyper_batch(hp, dt)
     algo = RSGD(
-        **{k: jnp.asarray(v, dtype=dt) for k, v in hp.items()},
+        **hp,
         replicas=replicas,
         batch=batch,
         formula=formula,
@@ -410,25 +385,23 @@ def solve(
         dtype=dt.name,
         replica_update=replica_update,
     )
-    if problem.teacher is not None:  # not used for training; keeps one compiled program per shape
-        problem = Problem(problem.inputs, problem.labels, architecture=problem.architecture, k=problem.k)
     res = run(
         algo,
         key,
         problem,
-        max_steps=max_epochs,
-        stop="centre" if wait_centre else "any",
+        max_steps=max_steps,
+        stop=stop,
         hyper_batch=P,
         trace=trace,
         progress=progress,
         description=f"RSGD ({formula}, y={replicas})",
         mesh=mesh,
     )
-    return _result(algo, res, problem, trace)
+    return _result(algo, res, problem, trace, P is not None, stop)
 
 
 @eqx.filter_jit
-def _result(algo, res, problem, trace):
+def _result(algo, res, problem, trace, hyper, stop):
     info = res.info
     state = res.state
     W = sign_pm(state.H).astype(jnp.int8)  # (..., y, K, N)
@@ -436,17 +409,10 @@ def _result(algo, res, problem, trace):
         C = sign_pm(state.Hc).astype(jnp.int8)
     else:
         C = sign_pm(jnp.sum(W.astype(jnp.int32), axis=-3)).astype(jnp.int8)
-    best_rep = jnp.argmin(info.replica_errors, axis=-1)
-    rep_best = jnp.take_along_axis(W, best_rep[..., None, None, None], axis=-3)[..., 0, :, :]
-    use_centre = info.errors <= jnp.min(info.replica_errors, axis=-1)
-    weights = jnp.where(use_centre[..., None, None], C, rep_best)
+    weights = best_network(C, W, info.errors, info.replica_errors)
     return RSGDResult(
-        solved=res.solved,
-        errors=info.best_errors,
+        **base_fields(res, weights, problem, trace=trace, hyper=hyper, stop=stop),
         centre_errors=info.errors,
         replica_errors=info.replica_errors,
-        steps=res.steps,
-        weights=weights,
         centre=C,
-        trace=res.trace if trace else None,
     )

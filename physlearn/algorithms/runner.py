@@ -13,14 +13,17 @@ be batched over hyper-parameter points; shape-determining ones are static) with 
 samples, ``jax.vmap``), optionally on a batch of hyper-parameter points as well (leading axis of
 the algorithm's array fields, outermost), until the stopping rule holds:
 
-* ``stop="centre"``: ``info.errors == 0``;
-* ``stop="any"``: ``info.best_errors == 0``;
+* ``stop="any"`` (every solve's default): ``info.best_errors == 0`` -- some network the algorithm
+  holds is a solution;
+* ``stop="centre"``: ``info.errors == 0`` -- its read-out (centre, reference) is a solution;
 * ``stop="never"``: run the full budget;
 
 or ``max_steps`` iterations have been done, or the algorithm halts: an ``info`` may carry a bool
-field ``halted`` (e.g. a Monte Carlo run that gave up), which ends the run without success. The loop is a ``lax.while_loop`` per instance (under
-``vmap`` finished instances are frozen), executed in chunks by a host loop that drives a ``rich``
-progress bar (``progress=True``) -- no host callbacks inside compiled code. Sample ``i`` uses the
+field ``halted`` (e.g. a Monte Carlo run that gave up or used its budget), which ends the run
+without success. The loop is a ``lax.while_loop`` per instance (under ``vmap`` finished instances
+are frozen), executed in chunks by a host loop that drives a ``rich`` progress bar
+(``progress=True``; by default, ``progress=None``, the bar appears once a run has lasted
+:data:`PROGRESS_AFTER` seconds) -- no host callbacks inside compiled code. Sample ``i`` uses the
 key ``fold_in(key, i)`` (common random numbers across hyper-parameter points).
 
 **Several devices** (``mesh=``): the samples axis is sharded over a device mesh with
@@ -47,12 +50,16 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from .. import _validation as V
+
 __all__ = [
-    "RunResult", "run", "sample_keys", "make_mesh", "SAMPLES_AXIS",
+    "RunResult", "run", "sample_keys", "make_mesh", "SAMPLES_AXIS", "STOPS", "PROGRESS_AFTER",
     "hyper_parameter", "hyper_batch", "positive_int", "float_dtype", "shuffle",
 ]
 
-_STOPS = ("centre", "any", "never")
+STOPS = V.STOPS
+"""The stopping rules, ``"any"`` (some network the algorithm holds is a solution), ``"centre"``
+(its read-out / centre / reference is a solution), ``"never"`` (run the whole budget)."""
 
 SAMPLES_AXIS = "samples"
 """Name of the mesh axis that :func:`run` shards the samples axis over."""
@@ -277,6 +284,63 @@ def _advance_batched(algorithm, problem, carry, until, stop, n_sample_axes, hype
     return _advance_impl(algorithm, problem, carry, until, stop, n_sample_axes, hyper, sharding)
 
 
+PROGRESS_AFTER = 2.0
+"""With ``progress=None`` (every ``solve``'s default) the progress bar appears once a run has taken
+this many seconds (compilation included) and is not finished; shorter runs print nothing."""
+
+
+class _Bar:
+    """A ``rich`` progress bar shown from the start (``show=True``) or only once the run has lasted
+    :data:`PROGRESS_AFTER` seconds (``show=None``: a timer thread starts the display, so that it
+    also appears while XLA compiles)."""
+
+    def __init__(self, description, total, show):
+        import threading
+
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+        )
+        self._task = self._progress.add_task(description, total=total, status="")
+        self._lock = threading.Lock()
+        self._started = self._closed = False
+        self._timer = None
+        if show or PROGRESS_AFTER <= 0:
+            self._start()
+        else:
+            self._timer = threading.Timer(PROGRESS_AFTER, self._start)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _start(self):
+        from rich.errors import LiveError
+
+        with self._lock:
+            if not (self._started or self._closed):
+                try:
+                    self._progress.start()
+                except LiveError:  # another rich display is live (e.g. the tour's): stay quiet
+                    self._closed = True
+                    return
+                self._started = True
+
+    def update(self, **kw):
+        self._progress.update(self._task, **kw)
+
+    def close(self):
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+            if self._started:
+                self._progress.stop()
+
+
 def run(
     algorithm,
     key,
@@ -286,7 +350,7 @@ def run(
     stop: str = "any",
     hyper_batch: int | None = None,
     trace: bool = False,
-    progress: bool = False,
+    progress: bool | None = None,
     chunk: int | None = None,
     description: str = "running",
     mesh=None,
@@ -299,29 +363,31 @@ def run(
       every array field has a leading axis of length P (hyper-parameter points).
     - ``key``: PRNG key; ``problem``: a :class:`~physlearn.algorithms.problems.Problem`, single or
       with one leading sample axis.
-    - ``max_steps``: iteration budget; ``stop``: ``"centre"``, ``"any"`` or ``"never"``.
-    - ``trace``: keep every step's ``info``; ``progress``: show a ``rich`` progress bar;
-      ``chunk``: steps per compiled call of the host loop (default: the whole budget without
-      progress, about 1/50 of it with progress).
+    - ``max_steps``: iteration budget (calls of ``step``); ``stop``: ``"any"``, ``"centre"`` or
+      ``"never"``.
+    - ``trace``: keep every step's ``info``; ``progress``: ``True`` shows a ``rich`` progress bar,
+      ``False`` never, ``None`` (default) once the run has lasted :data:`PROGRESS_AFTER` seconds;
+      ``chunk``: steps per compiled call of the host loop (default: the whole budget with
+      ``progress=False``, about 1/50 of it otherwise).
     - ``mesh``: shard the samples axis over devices (see the module docstring): ``None``
       (default, one device), a ``jax.sharding.Mesh`` with an axis ``"samples"``, a number of
       devices or ``"auto"``. Needs a batched ``problem``. Results equal the single-device run.
 
-    **Returns:** :class:`RunResult` with batch axes ``(P, S)`` (absent ones dropped).
+    **Returns:** :class:`RunResult` with batch axes ``(P, S)`` (absent ones dropped). Progress,
+    chunking and sharding never change the results.
     """
-    if stop not in _STOPS:
-        raise ValueError(f"stop must be one of {_STOPS}, got {stop!r}")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    V.choice("stop", stop, STOPS)
+    max_steps = V.integer("max_steps", max_steps)
+    if progress is not None and not isinstance(progress, bool):
+        raise V.ArgumentTypeError(f"progress must be True, False or None, got {V.describe(progress)}")
     n_axes = len(problem.batch_shape)
     if n_axes > 1:
         raise ValueError(
             f"problem must be one instance or a batch with one leading axis, batch_shape={problem.batch_shape}"
         )
     if chunk is None:
-        chunk = max(1, math.ceil(max_steps / 50)) if progress else max_steps
-    if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
-        raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+        chunk = max_steps if progress is False else max(1, math.ceil(max_steps / 50))
+    chunk = V.integer("chunk", chunk)
     hyper = hyper_batch is not None
     n_samples = problem.batch_shape[0] if n_axes else None
     mesh = _resolve_mesh(mesh)
@@ -352,106 +418,45 @@ def run(
             res = _strip(res, n_real, hyper)
         return res
 
-    if chunk >= max_steps and not progress:
+    if chunk >= max_steps and progress is False:
         carry = _run_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, stop, sharding)
         return finish(carry)
-    carry = _init_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, sharding)
 
     def advance(c, until):
         return _advance_batched(
             algorithm, problem, c, jnp.asarray(until, jnp.int32), stop, n_axes, hyper, sharding
         )
 
-    if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    def real_samples(x):  # padded samples (copies) are not counted
+        return x[..., :n_real] if n_real is not None else x
 
-        def n_solved_real(c):  # padded samples (copies) are not counted
-            solved = c.solved[..., :n_real] if n_real is not None else c.solved
-            return int(jnp.sum(solved)), int(solved.size)
-
-        total = n_solved_real(carry)[1]
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(),
-        ) as bar:
-            task = bar.add_task(description, total=max_steps, status="")
-            done = 0
-            while done < max_steps:
-                done = min(max_steps, done + chunk)
-                carry = advance(carry, done)
-                n_solved = n_solved_real(carry)[0]
-                over = carry.solved | _halted(carry.info)
-                n_over = int(jnp.sum(over[..., :n_real] if n_real is not None else over))
-                bar.update(task, completed=done, status=f"solved {n_solved}/{total}")
-                if n_over == total:
-                    bar.update(task, completed=max_steps)
-                    break
-    else:
+    bar = None if progress is False else _Bar(description, max_steps, progress)
+    try:
+        carry = _init_batched(algorithm, problem, key, max_steps, trace, n_samples, hyper_batch, sharding)
+        total = int(real_samples(carry.solved).size)
         done = 0
         while done < max_steps:
             done = min(max_steps, done + chunk)
             carry = advance(carry, done)
-            if done < max_steps and bool(jnp.all(carry.solved | _halted(carry.info))):
+            n_over = int(jnp.sum(real_samples(carry.solved | _halted(carry.info))))
+            if bar is not None:
+                n_solved = int(jnp.sum(real_samples(carry.solved)))
+                status = f"solved {n_solved}/{total}" if stop != "never" else f"{total} runs"
+                bar.update(completed=max_steps if n_over == total else done, status=status)
+            if n_over == total:
                 break
+    finally:
+        if bar is not None:
+            bar.close()
     return finish(carry)
 
 
-def hyper_parameter(name, v, *, allow_inf=False, nonneg=True, positive=False):
-    """Validate a scalar or 1-D hyper-parameter (eager public entry points) -> float64 NumPy."""
-    import numpy as np
-
-    if isinstance(v, jax.core.Tracer):
-        raise ValueError(f"{name} must be concrete (solve is the eager public entry point)")
-    arr = np.asarray(v, dtype=np.float64)
-    if arr.ndim > 1:
-        raise ValueError(f"{name} must be a scalar or a 1-D array of hyper-parameter points, got shape {arr.shape}")
-    if np.any(np.isnan(arr)):
-        raise ValueError(f"{name} must not be NaN")
-    if not allow_inf and np.any(np.isinf(arr)):
-        raise ValueError(f"{name} must be finite, got {v!r}")
-    if positive and np.any(arr <= 0):
-        raise ValueError(f"{name} must be > 0, got {v!r}")
-    if nonneg and np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0, got {v!r}")
-    return arr
-
-
-def hyper_batch(hp: dict):
-    """Broadcast validated hyper-parameters to a common batch: returns ``(hp, P)`` with ``P`` the
-    number of hyper-parameter points (``None`` when all are scalars)."""
-    import numpy as np
-
-    sizes = {k: v.shape[0] for k, v in hp.items() if v.ndim == 1}
-    if len(set(sizes.values())) > 1:
-        raise ValueError(f"hyper-parameter arrays must have equal lengths, got {sizes}")
-    P = next(iter(sizes.values())) if sizes else None
-    if P is None:
-        return hp, None
-    if P < 1:
-        raise ValueError(f"hyper-parameter arrays must be non-empty, got {sizes}")
-    return {k: np.broadcast_to(v, (P,)) for k, v in hp.items()}, P
+# moved to physlearn._validation (kept here for code written against the runner)
+hyper_parameter = V.hyper_parameter
+hyper_batch = V.hyper_batch
+float_dtype = V.float_dtype
 
 
 def positive_int(name, v) -> int:
-    """Validate a positive integer argument (bools rejected)."""
-    import numbers
-
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-        raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    return int(v)
-
-
-def float_dtype(dtype):
-    """Validate an algorithm's float dtype (float64 only when x64 is enabled)."""
-    try:
-        dt = jnp.dtype(dtype)
-    except TypeError as err:
-        raise ValueError(f"dtype must be a floating dtype, got {dtype!r}") from err
-    if not jnp.issubdtype(dt, jnp.floating):
-        raise ValueError(f"dtype must be a floating dtype, got {dtype!r}")
-    if dt == jnp.float64 and not jax.config.jax_enable_x64:
-        raise ValueError("dtype=float64 needs float64 enabled: call physlearn.enable_x64() first")
-    return dt
+    """Validate a positive integer argument (bools rejected); see :func:`physlearn._validation.integer`."""
+    return V.integer(name, v, minimum=1)

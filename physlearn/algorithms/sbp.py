@@ -20,9 +20,10 @@ Poisson-binomial probability :math:`P(\#\{k:\text{agrees}\} > K/2)`, computed ex
 Training minimises the negative log-likelihood :math:`L(h) = -\sum_\mu \log P(\sigma^\mu\mid\xi^\mu)`
 (minibatch means, any optax optimiser) with ``log_H`` in its stable form; the binary network read
 out is :math:`W = \mathrm{sign}(h)`, and the run stops when it has zero training errors.
-Options: a polarisation schedule :math:`\beta \leftarrow \beta\cdot\beta_f` per epoch, and an
-annealed entropy bonus :math:`-(T/M)\sum_i S((1+m_i)/2)` with :math:`T \leftarrow T\cdot T_f` per
-epoch (the one measure that helped at :math:`\alpha=0.7` in our NumPy study, see the spec).
+Options: a polarisation schedule :math:`\beta_t` (a schedule of the epoch, e.g.
+``schedules.exponential(1.0, 1.01)``), and an annealed entropy bonus :math:`-(T_t/M)\sum_i
+S((1+m_i)/2)` (e.g. ``temperature=schedules.exponential(1.0, 0.998)``, the one measure that helped
+at :math:`\alpha=0.7` in an independent NumPy study).
 
 :func:`mc_pattern_probabilities` estimates :math:`P(\sigma\mid\xi)` by sampling W, to check the
 large-N formula at finite N.
@@ -30,19 +31,19 @@ large-N formula at finite N.
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
 
+from .. import _validation as V
 from .. import numerics as nm
+from . import schedules
 from ._network import outputs_from_preacts, preactivations, sign_pm
 from .problems import Problem
+from .results import AlgorithmResult, base_fields
 from .rsgd import minibatch_indices
-from .runner import float_dtype, hyper_batch, hyper_parameter, positive_int, run
+from .runner import run
 
 __all__ = [
     "SBP",
@@ -119,10 +120,11 @@ def mc_pattern_probabilities(key, m, problem: Problem, samples: int = 1000):
     networks :math:`W_{ki}=\pm1` with :math:`P(W_{ki}=1)=(1+m_{ki})/2` and count correct
     classifications. Returns ``(p_hat, stderr)``, each ``(M,)``. Exact in distribution at any N
     (no Gaussian approximation): compare with ``exp(pattern_log_likelihood(...))``."""
+    key = V.key(key)
+    problem = V.problem(problem)
     if problem.batch_shape:
         raise ValueError("mc_pattern_probabilities takes one instance (use jax.vmap over a batch)")
-    if not isinstance(samples, numbers.Integral) or samples < 2:
-        raise ValueError(f"samples must be an integer >= 2, got {samples!r}")
+    samples = V.integer("samples", samples, minimum=2)
     m = jnp.asarray(m, dtype=jnp.result_type(float))
     if m.shape != (problem.k, problem.n):
         raise ValueError(f"m must have shape {(problem.k, problem.n)}, got {m.shape}")
@@ -140,14 +142,13 @@ def mc_pattern_probabilities(key, m, problem: Problem, samples: int = 1000):
 
 
 class SBPState(eqx.Module):
-    """Carried state: fields ``h (K, N)``, the optimiser state, the scheduled ``beta`` and
-    ``temperature``, the ``epoch`` counter."""
+    """Carried state: fields ``h (K, N)``, the optimiser state, the ``epoch`` counter (the step of
+    the schedules) and ``beta``, the polarisation of the next epoch."""
 
     h: jax.Array
     opt_state: optax.OptState
-    beta: jax.Array
-    temperature: jax.Array
     epoch: jax.Array
+    beta: jax.Array
 
 
 class SBPInfo(eqx.Module):
@@ -163,33 +164,35 @@ class SBPInfo(eqx.Module):
 
 
 class SBP(eqx.Module):
-    """SBP hyper-parameters (array fields may carry a leading hyper-parameter axis)."""
+    """SBP hyper-parameters: ``learning_rate`` (of the default Adam; ignored with an ``optimizer``),
+    ``beta`` and ``temperature`` are schedules of the epoch; numbers may carry a leading
+    hyper-parameter axis."""
 
-    beta: jax.Array
-    beta_factor: jax.Array
-    temperature: jax.Array
-    temperature_factor: jax.Array
+    learning_rate: schedules.Schedule
+    beta: schedules.Schedule
+    temperature: schedules.Schedule
     init_scale: jax.Array
     var_floor: jax.Array
-    optimizer: optax.GradientTransformation = eqx.field(static=True)
+    optimizer: optax.GradientTransformation | None = eqx.field(static=True)
     batch: int = eqx.field(static=True)
     dtype: str = eqx.field(static=True)
+
+    def _optimizer(self, epoch, dt):
+        if self.optimizer is not None:
+            return self.optimizer
+        return optax.adam(self.learning_rate(epoch).astype(dt))
 
     def init(self, key, problem: Problem) -> SBPState:
         """Fields :math:`h \\sim N(0, \\text{init\\_scale}^2)`."""
         dt = jnp.dtype(self.dtype)
         h = self.init_scale.astype(dt) * jax.random.normal(key, (problem.k, problem.n), dtype=dt)
-        return SBPState(
-            h=h,
-            opt_state=self.optimizer.init(h),
-            beta=self.beta.astype(dt),
-            temperature=self.temperature.astype(dt),
-            epoch=jnp.zeros((), jnp.int32),
-        )
+        epoch = jnp.zeros((), jnp.int32)
+        return SBPState(h=h, opt_state=self._optimizer(epoch, dt).init(h), epoch=epoch,
+                        beta=self.beta(epoch).astype(dt))
 
     def step(self, key, state: SBPState, problem: Problem):
         """One epoch: a random permutation of the patterns in minibatches, one optimiser step per
-        minibatch; then the read-out's training errors and the schedules."""
+        minibatch; then the read-out's training errors."""
         dt = state.h.dtype
         m_tot = problem.m
         b = min(self.batch, m_tot)
@@ -197,6 +200,9 @@ class SBP(eqx.Module):
         sig = problem.labels
         tree = problem.tree
         idx = minibatch_indices(key, 1, m_tot, b)[:, 0, :]  # (nb, b), -1 = padding
+        beta = self.beta(state.epoch).astype(dt)
+        temperature = self.temperature(state.epoch).astype(dt)
+        optimizer = self._optimizer(state.epoch, dt)
 
         def minibatch(carry, ids):
             h, opt_state = carry
@@ -204,64 +210,55 @@ class SBP(eqx.Module):
             ids = jnp.maximum(ids, 0)
 
             def objective(hh):
-                mm = magnetizations(hh, state.beta)
+                mm = magnetizations(hh, beta)
                 ll = pattern_log_likelihood(mm, x[ids], sig[ids], tree=tree, var_floor=self.var_floor.astype(dt))
                 nll = -jnp.sum(mask * ll) / jnp.sum(mask)
-                return nll - state.temperature * jnp.sum(_entropy_of_field(state.beta * hh)) / m_tot
+                return nll - temperature * jnp.sum(_entropy_of_field(beta * hh)) / m_tot
 
             grads = jax.grad(objective)(h)
-            updates, opt_state = self.optimizer.update(grads, opt_state, h)
+            updates, opt_state = optimizer.update(grads, opt_state, h)
             return (optax.apply_updates(h, updates), opt_state), None
 
         (h, opt_state), _ = jax.lax.scan(minibatch, (state.h, state.opt_state), idx)
         w = sign_pm(h)
         out = outputs_from_preacts(preactivations(w, x, tree))
         errs = jnp.sum(out != sig.astype(dt), dtype=jnp.int32)
-        mm = magnetizations(h, state.beta)
+        mm = magnetizations(h, beta)
         nll = -jnp.mean(pattern_log_likelihood(mm, x, sig, tree=tree, var_floor=self.var_floor.astype(dt)))
-        info = SBPInfo(errors=errs, best_errors=errs, nll=nll, q=jnp.mean(mm * mm), beta=state.beta)
-        new = SBPState(
-            h=h,
-            opt_state=opt_state,
-            beta=state.beta * self.beta_factor.astype(dt),
-            temperature=state.temperature * self.temperature_factor.astype(dt),
-            epoch=state.epoch + 1,
-        )
-        return new, info
+        info = SBPInfo(errors=errs, best_errors=errs, nll=nll, q=jnp.mean(mm * mm), beta=beta)
+        epoch = state.epoch + 1
+        return SBPState(h=h, opt_state=opt_state, epoch=epoch, beta=self.beta(epoch).astype(dt)), info
 
 
-class SBPResult(eqx.Module):
-    """Result of :func:`solve` (batch axes ``(P?, S?)`` in front of every array).
+class SBPResult(AlgorithmResult):
+    """Result of :func:`solve` (:class:`~physlearn.algorithms.results.AlgorithmResult`; batch axes
+    ``(P?, S?)`` in front of every array): ``solved``, ``steps`` (epochs), ``errors``, ``weights``
+    (the binary read-out ``sign(h)``, int8 ``(K, N)``), ``trace`` (per-epoch :class:`SBPInfo`), and
+    ``magnetizations`` (:math:`\\tanh(\\beta h)` at the end)."""
 
-    ``solved`` (bool), ``errors`` (training errors of ``weights``), ``steps`` (epochs used),
-    ``weights`` (the binary read-out ``sign(h)``, int8 ``(K, N)``), ``magnetizations``
-    (:math:`\\tanh(\\beta h)` at the end), ``trace`` (per-epoch :class:`SBPInfo` if asked)."""
-
-    solved: jax.Array
-    errors: jax.Array
-    steps: jax.Array
-    weights: jax.Array
     magnetizations: jax.Array
-    trace: SBPInfo | None
 
 
+@V.renamed_arguments(
+    "lr", "max_epochs", "beta_factor",
+    temperature_factor="temperature=schedules.exponential(temperature, temperature_factor)",
+)
 def solve(
     key,
     problem: Problem,
     *,
     optimizer: optax.GradientTransformation | None = None,
-    lr: float = 0.05,
+    learning_rate=None,
     batch: int = 100,
-    max_epochs: int = 1000,
     beta=1.0,
-    beta_factor=1.0,
     temperature=0.0,
-    temperature_factor=0.998,
     init_scale=0.1,
     var_floor=1e-6,
+    max_steps: int = 1000,
+    stop: str = "any",
     dtype=jnp.float32,
     trace: bool = False,
-    progress: bool = False,
+    progress: bool | None = None,
     mesh=None,
 ) -> SBPResult:
     r"""Train a binary perceptron / committee machine by gradient descent on the erfc likelihood
@@ -271,62 +268,53 @@ def solve(
 
     - ``key``, ``problem``: as in :func:`physlearn.algorithms.rsgd.solve` (one instance or a batch
       with one leading sample axis; sample ``i`` uses ``fold_in(key, i)``).
-    - ``optimizer``: any optax transformation (default ``optax.adam(lr)``).
+    - ``optimizer``: any optax transformation (default: ``optax.adam(learning_rate)``).
+    - ``learning_rate``: Adam's step size (default 0.05), a number or a schedule of the epoch;
+      not with ``optimizer`` (which carries its own).
     - ``batch``: minibatch size (clipped to M; ``batch >= M`` is full-batch descent).
-    - ``max_epochs``: epoch budget; the run stops when ``sign(h)`` has zero training errors.
-    - ``beta``, ``beta_factor``: :math:`m=\tanh(\beta h)`, :math:`\beta` multiplied by
-      ``beta_factor`` after each epoch (polarisation schedule; 1 = off).
-    - ``temperature``, ``temperature_factor``: the annealed entropy bonus (0 = off).
+    - ``beta``: polarisation, :math:`m=\tanh(\beta h)`, a number or a schedule of the epoch (e.g.
+      ``schedules.exponential(1.0, 1.01)``).
+    - ``temperature``: the entropy bonus (0 = off), a number or a schedule of the epoch (e.g.
+      ``schedules.exponential(1.0, 0.998)``).
     - ``init_scale``: std of the initial fields; ``var_floor``: floor on the pre-activation
       variance (the Gaussian approximation degenerates when all :math:`|m_i|\to1`).
-    - ``dtype``: float32 (default) or float64; ``trace``, ``progress``: as for RSGD.
-    - ``mesh``: shard the samples axis over devices, as for RSGD (a ``jax.sharding.Mesh`` with an
-      axis ``"samples"``, a number of devices or ``"auto"``).
+    - ``max_steps``: budget in **epochs**; ``stop``: ``"any"``/``"centre"`` (the same here: stop
+      when ``sign(h)`` has zero training errors) or ``"never"``.
+    - ``dtype``: float32 (default) or float64; ``trace``, ``progress``, ``mesh``: as for RSGD.
 
-    Float hyper-parameters may be 1-D arrays of equal length P (a hyper-parameter batch; leading
-    result axis P). Defaults (Adam, lr 0.05, batch 100) solve random perceptrons up to
-    :math:`\alpha\approx0.6` at N ~ 1000.
+    Numbers of ``learning_rate``, ``beta``, ``temperature``, ``init_scale``, ``var_floor`` may be
+    1-D arrays of equal length P (a hyper-parameter batch; leading result axis P). Defaults (Adam,
+    learning rate 0.05, batch 100) solve random perceptrons up to :math:`\alpha\approx0.6` at
+    N ~ 1000.
     """
-    if not isinstance(problem, Problem):
-        raise ValueError(f"problem must be a physlearn.algorithms.problems.Problem, got {type(problem).__name__}")
-    if len(problem.batch_shape) > 1:
-        raise ValueError(f"problem must have at most one sample axis, batch_shape={problem.batch_shape}")
-    batch = positive_int("batch", batch)
-    max_epochs = positive_int("max_epochs", max_epochs)
-    if optimizer is None:
-        if not (isinstance(lr, numbers.Real) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-        optimizer = optax.adam(float(lr))
-    elif not isinstance(optimizer, optax.GradientTransformation):
-        raise ValueError(f"optimizer must be an optax.GradientTransformation, got {type(optimizer).__name__}")
-    dt = float_dtype(dtype)
+    key, problem, max_steps, dt = V.solve_arguments(key, problem, max_steps=max_steps, stop=stop, dtype=dtype)
+    batch = V.integer("batch", batch)
+    if optimizer is not None:
+        if not isinstance(optimizer, optax.GradientTransformation):
+            raise V.ArgumentTypeError(f"optimizer must be an optax.GradientTransformation, got {V.describe(optimizer)}")
+        if learning_rate is not None:
+            raise ValueError("give learning_rate or optimizer, not both (the optimizer carries its own learning rate)")
     hp = {
-        "beta": hyper_parameter("beta", beta, positive=True),
-        "beta_factor": hyper_parameter("beta_factor", beta_factor, positive=True),
-        "temperature": hyper_parameter("temperature", temperature),
-        "temperature_factor": hyper_parameter("temperature_factor", temperature_factor),
-        "init_scale": hyper_parameter("init_scale", init_scale, positive=True),
-        "var_floor": hyper_parameter("var_floor", var_floor, positive=True),
+        "learning_rate": V.schedule("learning_rate", 0.05 if learning_rate is None else learning_rate, positive=True),
+        "beta": V.schedule("beta", beta, positive=True),
+        "temperature": V.schedule("temperature", temperature),
+        "init_scale": V.hyper_parameter("init_scale", init_scale, positive=True),
+        "var_floor": V.hyper_parameter("var_floor", var_floor, positive=True),
     }
-    hp, P = hyper_batch(hp)
-    algo = SBP(**{k: jnp.asarray(v, dtype=dt) for k, v in hp.items()}, optimizer=optimizer, batch=int(batch), dtype=dt.name)
-    if problem.teacher is not None:
-        problem = Problem(problem.inputs, problem.labels, architecture=problem.architecture, k=problem.k)
+    hp, P = V.hyper_batch(hp, dt)
+    algo = SBP(**hp, optimizer=optimizer, batch=batch, dtype=dt.name)
     res = run(
-        algo, key, problem, max_steps=int(max_epochs), stop="any", hyper_batch=P, trace=trace, progress=progress,
+        algo, key, problem, max_steps=max_steps, stop=stop, hyper_batch=P, trace=trace, progress=progress,
         description="SBP descent", mesh=mesh,
     )
-    return _result(res, trace)
+    return _result(res, problem, trace, P is not None, stop)
 
 
 @eqx.filter_jit
-def _result(res, trace):
+def _result(res, problem, trace, hyper, stop):
     h = res.state.h
+    weights = sign_pm(h).astype(jnp.int8)
     return SBPResult(
-        solved=res.solved,
-        errors=res.info.errors,
-        steps=res.steps,
-        weights=sign_pm(h).astype(jnp.int8),
+        **base_fields(res, weights, problem, trace=trace, hyper=hyper, stop=stop),
         magnetizations=jnp.tanh(res.state.beta[..., None, None] * h),
-        trace=res.trace if trace else None,
     )

@@ -31,7 +31,7 @@ saddle point is known exactly, :math:`q=t=\tilde q`, :math:`\hat q=\hat t=\hat p
 and :math:`V=\phi_{\rm RS}` (the Gardner entropy); curves are solved by continuation from there.
 
 The stationarity conditions are used in their Stein (integration-by-parts) form, which has no
-:math:`1/\sqrt{q-c_0^2-c_1^2}` singularity (theory notes, pitfall 8):
+:math:`1/\sqrt{q-c_0^2-c_1^2}` singularity:
 
 .. math::
 
@@ -46,11 +46,18 @@ with :math:`m=\tanh(\cdot)` the argument of the :math:`\log2\cosh` and :math:`E_
 :math:`(z_0,\eta)` average with weight :math:`1+\tanh\sqrt{\hat{\tilde q}}z_0`. They are solved by
 Newton (Jacobian by forward-mode autodiff) along the continuation path.
 
-Spherical weights (:math:`W\cdot W=N`; theory notes, section E): the Gaussian prior integrates out,
+Spherical weights (:math:`W\cdot W=N`): the Gaussian prior integrates out,
 the entropic part becomes :math:`\tfrac12[\log(1-q)+(q-s)/(1-q)]` with
 :math:`s=[p^2-t^2-\tilde q(p-t)^2/(1-\tilde q)]/(1-\tilde q)`, the energetic part is the same
 :math:`G_E`, and the reference is the spherical Gardner solution (:func:`spherical`,
 :func:`spherical_free_entropy`). Both models share the continuation in :math:`d`.
+
+Failure contract (every solver here): with ``on_failure="raise"`` (default) a point that did not
+converge raises :class:`~physlearn.errors.NonConvergenceError` naming it (inside ``jit``/``vmap``:
+a runtime error with the same message); with ``on_failure="flag"`` its value fields are NaN,
+``converged`` is False and ``result`` holds the reason (:class:`physlearn.solvers.RESULTS`).
+Every value is differentiable in ``alpha``, ``d``, ``kappa`` and ``kappa_ref`` (implicit
+differentiation through the saddle point and the reference's Gardner solution).
 """
 
 from __future__ import annotations
@@ -68,7 +75,10 @@ from .. import numerics as nm
 from .. import solvers
 from .._config import eager_x64, is_traced
 from ..errors import ReplicaSymmetryWarning
-from .gardner import _as_param, _binary_point, _broadcast, _check, _grid_map, _kink, _spherical_point
+from . import _integrals as ig
+from ._gardner_core import binary_point, spherical_point
+from ._inputs import (TheoryResult, check_on_failure, finish, finish_curve, grid_map, validate_d,
+                      validate_margins)
 
 __all__ = [
     "binary",
@@ -95,41 +105,8 @@ _N_GRID_DOWN = 12  # continuation points inserted (geometric) between d_typ and 
 _N_GRID_UP = 3  # ... and (linear) between d_typ and max(d)
 
 
-@eager_x64
-def h2(d):
-    r"""Entropy of the Hamming sphere, :math:`H_2(d) = -d\log d-(1-d)\log(1-d)` (natural log):
-    the :math:`\alpha=0` value of every local entropy and their universal upper bound."""
-    d = jnp.asarray(d, dtype=jnp.result_type(d, float))
-    return -(jax.scipy.special.xlogy(d, d) + jax.scipy.special.xlog1py(1.0 - d, -d))
-
-
-# --------------------------------------------------------------------------------------------
-# Quadrature
-# --------------------------------------------------------------------------------------------
-def _truncated_rule(c, nx):
-    r"""Nodes/weights for :math:`\int Dx\,\theta(x-c) f(x)/H(c)` (normalised truncated Gaussian):
-    :math:`x = c + U s^2` with Gauss--Legendre :math:`s`, weights proportional to
-    :math:`s\,e^{-cu-u^2/2}` (never forms :math:`H(c)`; theory notes, pitfall 5)."""
-    s, ws = nm._gauss_legendre01(nx)
-    s = jnp.asarray(s, dtype=jnp.result_type(c, float))
-    ws = jnp.asarray(ws, dtype=s.dtype)
-    root = jnp.sqrt(c * c + 80.0)
-    U = jnp.where(c > 0, 80.0 / (c + root), root - c)  # sqrt(c^2 + 80) - c without cancellation
-    u = U * s * s
-    logw = jnp.log(ws * s) - c * u - 0.5 * u * u
-    w = jax.nn.softmax(logw)
-    return c + u, w
-
-
-def _z0_rule(c, n):
-    zu, wu = nm.half_line_rule(c, n)
-    zl, wl = nm.half_line_rule(-c, n)
-    return jnp.concatenate([zu, -zl]), jnp.concatenate([wu, wl])
-
-
-def _eta_rule(neta, dtype):
-    e, we = nm.gauss_hermite(neta)
-    return jnp.asarray(e, dtype=dtype), jnp.asarray(we, dtype=dtype)
+h2 = eager_x64(solve=False)(ig.h2)
+h2.__doc__ = ig.h2.__doc__ + " A closed form: no failure mode."
 
 
 # --------------------------------------------------------------------------------------------
@@ -145,11 +122,10 @@ class _Ref(eqx.Module):
 
 
 def _entropic(theta, ref, n, neta):
-    q, t, ph, qh, th = theta
-    del q, t
+    _, _, ph, qh, th = theta
     qhr = ref.qhat_ref
-    z0, w0 = _z0_rule(jnp.zeros_like(qhr), n)
-    eta, we = _eta_rule(neta, qhr.dtype)
+    z0, w0 = ig.split_rule(jnp.zeros_like(qhr), n)
+    eta, we = ig.hermite_rule(neta, qhr.dtype)
     weight = w0 * (1.0 + jnp.tanh(jnp.sqrt(qhr) * z0))
     vs = jnp.sqrt(jnp.maximum(qh - th * th / qhr, _VAR_FLOOR))
     B = (th / jnp.sqrt(qhr)) * z0[:, None] + vs * eta[None, :] + (ph - th)
@@ -174,9 +150,9 @@ def _energetic(theta, ref, n, nx, neta):
     c1 = (ref.p - t) / sr
     v = jnp.sqrt(jnp.maximum(q - c0 * c0 - c1 * c1, _VAR_FLOOR))
     s1 = jnp.sqrt(1.0 - q)
-    z0, w0 = _z0_rule(_kink(qr, ref.kappa), n)
-    xs, wx = jax.vmap(lambda z: _truncated_rule((ref.kappa_ref - sq * z) / sr, nx))(z0)  # (n0, nx)
-    eta, we = _eta_rule(neta, qr.dtype)
+    z0, w0 = ig.split_rule(ig.kink(qr, ref.kappa), n)
+    xs, wx = jax.vmap(lambda z: ig.truncated_rule((ref.kappa_ref - sq * z) / sr, nx))(z0)  # (n0, nx)
+    eta, we = ig.hermite_rule(neta, qr.dtype)
     u = (ref.kappa - c0 * z0[:, None, None] - c1 * xs[:, :, None] - v * eta[None, None, :]) / s1
     W = w0[:, None, None] * wx[:, :, None] * we[None, None, :]
     A = nm.GH(u)
@@ -243,7 +219,7 @@ def free_entropy(theta, ref, n=DEFAULT_NODES, nx=DEFAULT_NX, neta=DEFAULT_NETA):
 # --------------------------------------------------------------------------------------------
 # Solving along a path
 # --------------------------------------------------------------------------------------------
-class FranzParisiRS(eqx.Module):
+class FranzParisiRS(TheoryResult):
     r"""RS Franz--Parisi potential on a curve of distances.
 
     Shapes: ``alpha, kappa, kappa_ref, q_ref, q_hat_ref, d_typ, gardner_entropy`` have the
@@ -257,8 +233,11 @@ class FranzParisiRS(eqx.Module):
         q_ref, q_hat_ref: Gardner RS solution of the reference problem :math:`(\alpha,\kappa_{\rm ref})`.
         d_typ: :math:`(1-\tilde q)/2`, the typical distance between two reference solutions.
         gardner_entropy: the RS entropy :math:`\phi_{\rm RS}(\alpha,\kappa_{\rm ref})` of the reference problem.
-        converged, residual, n_steps: solver diagnostics per point.
+        converged, residual, n_steps, result: solver diagnostics per point (``result``: a
+            :class:`~physlearn.solvers.RESULTS` code).
     """
+
+    INPUTS = ("alpha", "kappa", "kappa_ref", "d", "p")
 
     alpha: jax.Array
     kappa: jax.Array
@@ -278,10 +257,11 @@ class FranzParisiRS(eqx.Module):
     converged: jax.Array
     residual: jax.Array
     n_steps: jax.Array
+    result: jax.Array
 
 
 def _to_x(theta, ref=None):
-    # Newton variables: log(1 - q) and log(q_hat) keep q < 1 and q_hat > 0 (pitfall 10)
+    # Newton variables: log(1 - q) and log(q_hat) keep q < 1 and q_hat > 0
     return jnp.stack([jnp.log1p(-theta[0]), theta[1], theta[2], jnp.log(theta[3]), theta[4]])
 
 
@@ -290,7 +270,7 @@ def _from_x(x, ref=None):
 
 
 # --------------------------------------------------------------------------------------------
-# Spherical weights (theory notes, section E)
+# Spherical weights
 # --------------------------------------------------------------------------------------------
 def _sph_s(q, t, ref):
     r""":math:`s = c^{\rm T}\tilde Q^{-1}c` at :math:`n\to0` (the part of the constrained replicas'
@@ -327,7 +307,7 @@ def spherical_saddle_equations(theta, ref, n=DEFAULT_NODES, nx=DEFAULT_NX, neta=
 
 def spherical_free_entropy(theta, ref, n=DEFAULT_NODES, nx=DEFAULT_NX, neta=DEFAULT_NETA):
     r"""RS Franz--Parisi functional of the spherical perceptron (:math:`W\cdot W = N`) at
-    ``theta = (q, t)`` (theory notes, section E; Gaussian analogue of Huang & Kabashima 2014):
+    ``theta = (q, t)`` (the Gaussian analogue of Huang & Kabashima 2014):
 
     .. math::
 
@@ -391,7 +371,7 @@ def _bin_value(theta, ref, n, nx, neta):
 
 
 _BINARY = _Model(
-    _binary_point,
+    binary_point,
     lambda g: jnp.stack([g.q, g.q, g.q_hat, g.q_hat, g.q_hat]),
     saddle_equations,
     _bin_value,
@@ -400,7 +380,7 @@ _BINARY = _Model(
     _from_x,
 )
 _SPHERICAL = _Model(
-    _spherical_point,
+    spherical_point,
     lambda g: jnp.stack([g.q, g.q]),
     spherical_saddle_equations,
     _sph_value,
@@ -427,7 +407,7 @@ def _solve_point(model, theta0, ref, n, nx, neta, ref0=None):
         tol=_TOL,
         max_steps=60,
     )
-    return solvers.SaddleSolution(model.from_x(sol.value, ref), sol.converged, sol.residual, sol.n_steps)
+    return solvers.SaddleSolution(model.from_x(sol.value, ref), sol.result, sol.residual, sol.n_steps)
 
 
 def _curve_one(alpha, kappa, kappa_ref, d_user, n, nx, neta, model=_BINARY):
@@ -451,39 +431,29 @@ def _curve_one(alpha, kappa, kappa_ref, d_user, n, nx, neta, model=_BINARY):
     lam = (jnp.arange(1, n_hom + 1, dtype=dtype) / n_hom) ** power
     hom = solvers.continuation(step, theta_typ, (jnp.full_like(lam, d_typ), kappa_ref + lam * (kappa - kappa_ref)))
     theta_start = jnp.where(same, theta_typ, hom.value[-1])
-    start_ok = same | hom.converged[-1]
+    start_result = jnp.where(same, solvers.RESULTS.successful, hom.result[-1])
 
-    dpath, idx, above = solvers.continuation_path(d_typ, d_user, _N_GRID_DOWN, _N_GRID_UP)
-
-    def body(carry, pt):
-        theta, d_prev, prev_above = carry
-        d, up = pt
-        restart = up & ~prev_above  # the upward branch starts again from d_typ
-        init = jnp.where(restart, theta_start, theta)
-        d_from = jnp.where(restart, d_typ, d_prev)
+    def solve_at(init, d, d_from):
         sol = step(init, (d, kappa), d_from)
         exact = same & (d == d_typ)  # the start point is known exactly: keep it exact
-        val = jnp.where(exact, theta_typ, sol.value)
-        conv = jnp.where(exact, True, sol.converged)
-        res = jnp.where(exact, 0.0, sol.residual)
-        nxt = jnp.where(conv, val, init)
-        return (nxt, jnp.where(conv, d, d_from), up), (val, conv, res, sol.n_steps)
+        return solvers.SaddleSolution(
+            jnp.where(exact, theta_typ, sol.value),
+            jnp.where(exact, solvers.RESULTS.successful, sol.result).astype(sol.result.dtype),
+            jnp.where(exact, 0.0, sol.residual),
+            sol.n_steps,
+        )
 
-    _, (val, conv, res, steps) = jax.lax.scan(body, (theta_start, d_typ, jnp.asarray(False)), (dpath, above))
-    m = d_user.shape[0]
-
-    def scatter(x):
-        return jnp.zeros((m,) + x.shape[1:], dtype=x.dtype).at[idx].set(x, mode="drop")
-
-    val, conv, res, steps = scatter(val), scatter(conv), scatter(res), scatter(steps)
+    # the curve: continuation in d from d_typ, down to min(d) and up to max(d)
+    curve = solvers.follow(solve_at, theta_start, d_typ, d_user, n_down=_N_GRID_DOWN, n_up=_N_GRID_UP)
+    val = curve.value
     refs = jax.vmap(lambda d: ref_at(d, kappa))(d_user)
     ent = jax.vmap(lambda th, r: model.value(th, r, n, nx, neta))(val, refs)
     fields = jax.vmap(lambda th, r: jnp.stack(model.fields(th, r, n, nx, neta)))(val, refs)
-    conv = conv & start_ok & gard.converged & jnp.isfinite(ent)
+    result = solvers.combine(gard.result, start_result, curve.result, solvers.from_checks(jnp.isfinite(ent), True))
     return FranzParisiRS(
         alpha, kappa, kappa_ref, d_user, 1.0 - 2.0 * d_user, ent,
         *(fields[:, i] for i in range(5)),
-        qr, qhr, d_typ, gard.entropy, conv, res, steps,
+        qr, qhr, d_typ, gard.entropy, result == 0, curve.residual, curve.n_steps, result,
     )
 
 
@@ -500,16 +470,6 @@ def _fp_grid(alpha, kappa, kappa_ref, d, n, nx, neta, model="binary"):
         return x.reshape(shape + d.shape)
 
     return jax.tree_util.tree_map(reshape, out)
-
-
-def _validate_d(d):
-    arr = _as_param("d", d)
-    if not is_traced(arr):
-        if arr.ndim > 1:
-            raise ValueError(f"d must be a scalar or a 1-D array of distances, got shape {arr.shape}")
-        if ((arr <= 0) | (arr >= 0.5)).any():
-            raise ValueError(f"d must lie in (0, 1/2), got values in [{arr.min():.6g}, {arr.max():.6g}]")
-    return arr
 
 
 @eager_x64
@@ -539,11 +499,9 @@ def binary(
     continuation in :math:`d` (towards small d and towards large d), with extra points inserted, so
     no initial guess is needed.
 
-    Small-d end of the RS branch (a finding, not a tuning artefact: it does not move when the
-    quadrature is doubled): for :math:`\alpha\gtrsim0.6` the solution stops at
-    :math:`d_{\rm end}(\alpha)\approx 2\text{--}3\cdot10^{-3}` where :math:`\hat q` diverges
-    (e.g. :math:`\alpha=0.6`: :math:`d_{\rm end}\approx0.0019`, :math:`V(d_{\rm end})\approx-0.0159`);
-    points below are flagged/raise. For :math:`\alpha\le0.5` the branch reaches :math:`d=10^{-3}`.
+    Failure: for :math:`\alpha\gtrsim0.6` the RS branch ends at small :math:`d` (a few
+    :math:`10^{-3}`, where :math:`\hat q` diverges); points beyond the end of a branch, or beyond the
+    Gardner branch of the reference, fail (``on_failure``: raise or flag, module docstring).
 
     Args:
         alpha, kappa, kappa_ref: broadcast against each other (shape ``P``); ``alpha > 0``.
@@ -577,7 +535,7 @@ def spherical(
     r"""RS Franz--Parisi local entropy of the spherical perceptron (:math:`W\cdot W=N`): the
     log-volume per weight, relative to the whole sphere, of the margin-``kappa`` solutions at
     overlap :math:`p = 1-2d` with a reference drawn uniformly among the margin-``kappa_ref``
-    solutions (theory notes, section E; the continuous-weight probe of flatness of Baldassi,
+    solutions (the continuous-weight probe of flatness of Baldassi,
     Pittorino & Zecchina, PNAS 117, 161 (2020)).
 
     Solves the stationarity of :func:`spherical_free_entropy` (two order parameters
@@ -614,20 +572,11 @@ def cap_entropy(d):
     return 0.5 * (math.log(4.0) + jnp.log(d) + jnp.log1p(-d))
 
 
-def _validate_margins(alpha, kappa, kappa_ref):
-    a = _as_param("alpha", alpha, positive=True)
-    k = _as_param("kappa", kappa)
-    kr = _as_param("kappa_ref", kappa_ref)
-    _broadcast(alpha=a, kappa=k, kappa_ref=kr)
-    if not is_traced(kr, k) and (np.asarray(k) > np.asarray(kr) + 1e-15).any():
-        raise ValueError("kappa must be <= kappa_ref (the reference must itself be a margin-kappa solution)")
-    return a, k, kr
-
-
 def _public_curve(model, alpha, d, kappa, kappa_ref, n, nx, neta, on_failure, hint):
     """Shared public path of :func:`binary` and :func:`spherical`: validate, solve, raise or flag."""
-    a, k, kr = _validate_margins(alpha, kappa, kappa_ref)
-    dd = _validate_d(d)
+    check_on_failure(on_failure)
+    a, k, kr = validate_margins(alpha, kappa, kappa_ref)
+    dd = validate_d(d)
     if model == "spherical" and not is_traced(k) and (np.asarray(k) < 0).any():
         warnings.warn(
             "franz_parisi.spherical with kappa < 0: the spherical problem is not convex and the RS "
@@ -638,21 +587,18 @@ def _public_curve(model, alpha, d, kappa, kappa_ref, n, nx, neta, on_failure, hi
     f = jnp.result_type(float)
     sol = _fp_grid(jnp.asarray(a, f), jnp.asarray(k, f), jnp.asarray(kr, f), jnp.asarray(dd, f), n, nx, neta,
                    model=model)
-    return _check_curve(sol, on_failure, f"franz_parisi.{model}", hint)
-
-
-def _check_curve(sol, on_failure, name, hint):
-    """Raise/flag non-converged points of a curve in d (alpha broadcast against the d axis)."""
-    alpha = sol.alpha[..., None] if np.ndim(sol.d) > np.ndim(sol.alpha) else sol.alpha
-    _check(sol, on_failure, name, {"alpha": alpha, "d": sol.d}, hint)
-    return sol
+    return finish_curve(sol, on_failure, f"franz_parisi.{model}", hint)
 
 
 # --------------------------------------------------------------------------------------------
 # Isolation distance
 # --------------------------------------------------------------------------------------------
-class IsolationResult(eqx.Module):
-    """Zero crossing of :math:`V(d)` (see :func:`isolation_distance`)."""
+class IsolationResult(TheoryResult):
+    """Zero crossing of :math:`V(d)` (see :func:`isolation_distance`): ``d_min`` and the saddle
+    point ``q, t, p_hat, q_hat, t_hat`` there; diagnostics ``converged, residual, n_steps,
+    result``."""
+
+    INPUTS = ("alpha", "kappa", "kappa_ref")
 
     alpha: jax.Array
     kappa: jax.Array
@@ -666,6 +612,7 @@ class IsolationResult(eqx.Module):
     converged: jax.Array
     residual: jax.Array
     n_steps: jax.Array
+    result: jax.Array
 
 
 _N_SCAN = 40
@@ -673,7 +620,7 @@ _D_SCAN_MIN = 1e-3
 
 
 def _isolation_one(alpha, kappa, kappa_ref, n, nx, neta):
-    gard = _binary_point(alpha, kappa_ref, n)
+    gard = binary_point(alpha, kappa_ref, n)
     d_typ = 0.5 * (1.0 - gard.q)
     k = jnp.arange(1, _N_SCAN + 1, dtype=d_typ.dtype) / _N_SCAN
     grid = d_typ * (_D_SCAN_MIN / d_typ) ** k  # decreasing
@@ -697,13 +644,18 @@ def _isolation_one(alpha, kappa, kappa_ref, n, nx, neta):
     sol = solvers.root(eqs, y0, None, method="newton", tol=_TOL, max_steps=60)
     th = _from_x(sol.value[:5])
     d_min = jnp.exp(sol.value[5])
-    ok = sol.converged & found & gard.converged & (d_min < d_typ)
-    return IsolationResult(alpha, kappa, kappa_ref, d_min, *th, ok, sol.residual, sol.n_steps)
+    result = solvers.combine(
+        gard.result,
+        jnp.where(found, solvers.RESULTS.successful, solvers.RESULTS.branch_ended),  # no crossing on the branch
+        sol.result,
+        jnp.where(d_min < d_typ, solvers.RESULTS.successful, solvers.RESULTS.inadmissible),
+    )
+    return IsolationResult(alpha, kappa, kappa_ref, d_min, *th, result == 0, sol.residual, sol.n_steps, result)
 
 
 @partial(jax.jit, static_argnames=("n", "nx", "neta"))
 def _isolation_grid(alpha, kappa, kappa_ref, n, nx, neta):
-    return _grid_map(lambda a, k, kr: _isolation_one(a, k, kr, n, nx, neta), alpha, kappa, kappa_ref)
+    return grid_map(lambda a, k, kr: _isolation_one(a, k, kr, n, nx, neta), alpha, kappa, kappa_ref)
 
 
 @eager_x64
@@ -727,12 +679,19 @@ def isolation_distance(
     :math:`d_{\rm typ}` down to :math:`10^{-3}`; the first sign change brackets the crossing, which is
     then solved jointly with the saddle point (Newton on the six equations
     :math:`\{\partial V = 0, V = 0\}` in :math:`(q,t,\hat p,\hat q,\hat t,\log d)`).
-    Not converged (flagged / :class:`~physlearn.errors.NonConvergenceError`) when no crossing is
-    found on the converged part of the branch. Broadcasts over ``alpha, kappa, kappa_ref``;
-    returns the array of :math:`d_{\min}` or an :class:`IsolationResult` if ``full_output``.
+    Broadcasts over ``alpha, kappa, kappa_ref``; differentiable in all three (implicit
+    differentiation of the six equations).
+
+    Returns:
+        The array of :math:`d_{\min}`, or an :class:`IsolationResult` if ``full_output``.
+
+    Failure: no crossing on the converged part of the branch (``result = RESULTS.branch_ended``),
+    or the joint Newton solve fails; flagged or raised per ``on_failure`` (module docstring).
     """
-    a, k, kr = _validate_margins(alpha, kappa, kappa_ref)
+    check_on_failure(on_failure)
+    a, k, kr = validate_margins(alpha, kappa, kappa_ref)
     out = _isolation_grid(a, k, kr, n, nx, neta)
-    _check(out, on_failure, "franz_parisi.isolation_distance", {"alpha": out.alpha, "kappa": out.kappa,
-           "kappa_ref": out.kappa_ref}, "V(d) has no zero crossing above d = 1e-3 on the RS branch")
+    out = finish(out, on_failure, "franz_parisi.isolation_distance",
+                 {"alpha": out.alpha, "kappa": out.kappa, "kappa_ref": out.kappa_ref},
+                 "V(d) has no zero crossing above d = 1e-3 on the RS branch")
     return out if full_output else out.d_min

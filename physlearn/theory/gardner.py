@@ -18,17 +18,21 @@ the replica-symmetric free entropies (log-volume of the solution space per weigh
 
 Every public function accepts scalars or arrays (broadcast against each other and solved as one
 vmapped, compiled call), works under ``jax.grad``/``jit``/``vmap`` (derivatives through the
-saddle point by implicit differentiation) and validates its input eagerly. Eager calls with
-concrete inputs are computed in float64 and return NumPy arrays.
+saddle point by the implicit function theorem) and validates its input eagerly. Eager calls with
+concrete inputs are computed in float64 and return NumPy arrays; traced solves need
+``physlearn.enable_x64()``.
+
+Failure contract (every solver here): with ``on_failure="raise"`` (default) a point that did not
+converge raises :class:`~physlearn.errors.NonConvergenceError` naming it (inside ``jit``/``vmap``:
+a runtime error with the same message); with ``on_failure="flag"`` its value fields are NaN,
+``converged`` is False and ``result`` holds the reason (:class:`physlearn.solvers.RESULTS`).
 """
 
 from __future__ import annotations
 
-import math
 import warnings
 from functools import partial
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -37,12 +41,17 @@ from .. import numerics as nm
 from .. import solvers
 from .._config import eager_x64, is_traced
 from ..errors import ReplicaSymmetryWarning
+from . import _integrals as ig
+from ._gardner_core import GardnerRS, binary_point, spherical_point
+from ._inputs import TheoryResult, as_param, broadcast, check_on_failure, finish, grid_call
+from ._integrals import binary_rs_free_entropy, energetic_term
 
 __all__ = [
     "energetic_term",
     "spherical_capacity",
     "spherical_rs",
     "binary_rs",
+    "binary_rs_free_entropy",
     "binary_capacity",
     "binary_rs_branch_end",
     "one_rsb_free_entropy",
@@ -50,171 +59,16 @@ __all__ = [
     "binary_1rsb_frozen",
     "GardnerRS",
     "Gardner1RSB",
+    "CapacityResult",
 ]
 
-DEFAULT_NODES = 128  # per half line of the split rule (2 x 128 evaluations per integral)
-_LOGIT_BOUND = 36.0  # q in (sigmoid(-36), sigmoid(36)) = (2e-16, 1 - 2e-16)
-_SOLVE_TOL = 1e-11
-_CONVERGED_TOL = 1e-9
-
-
-# --------------------------------------------------------------------------------------------
-# Input validation (eager, before any compilation)
-# --------------------------------------------------------------------------------------------
-def _as_param(name: str, x, *, positive: bool = False, nonneg: bool = False, finite: bool = True):
-    if is_traced(x):
-        return x
-    arr = np.asarray(x)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"{name} must be a real number or array of real numbers, got {x!r}")
-    if np.iscomplexobj(arr):
-        raise ValueError(f"{name} must be real, got a complex value")
-    arr = arr.astype(np.float64)
-    if np.isnan(arr).any():
-        raise ValueError(f"{name} contains NaN")
-    if finite and not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite, got {x!r}")
-    if positive and (arr <= 0).any():
-        raise ValueError(f"{name} must be > 0, got min {arr.min():.6g}")
-    if nonneg and (arr < 0).any():
-        raise ValueError(f"{name} must be >= 0, got min {arr.min():.6g}")
-    return arr
-
-
-def _broadcast(**named):
-    try:
-        shapes = [jnp.shape(v) for v in named.values()]
-        return jnp.broadcast_shapes(*shapes)
-    except ValueError as err:
-        desc = ", ".join(f"{k} of shape {jnp.shape(v)}" for k, v in named.items())
-        raise ValueError(f"cannot broadcast {desc} against each other") from err
-
-
-def _bucket(size: int) -> int:
-    """Pad batch sizes to 8, 16, 32, ... so that sweeps of different lengths share compilations."""
-    return max(8, 1 << max(0, size - 1).bit_length())
-
-
-def _grid_map(fn, *arrays):
-    """Broadcast, flatten, ``vmap`` ``fn`` over the points, reshape back (for use inside jit)."""
-    arrays = [jnp.asarray(a, dtype=jnp.result_type(float)) for a in arrays]
-    shape = jnp.broadcast_shapes(*[a.shape for a in arrays])
-    flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in arrays]
-    out = jax.vmap(fn)(*flat)
-    return jax.tree_util.tree_map(lambda x: x.reshape(shape + x.shape[1:]), out)
-
-
-def _grid_call(jitted, *arrays, **static):
-    """Broadcast the parameter arrays, flatten, pad to a bucket size, call the jitted solver on
-    the flat batch (one compilation per bucket, whatever the grid's shape), reshape back."""
-    arrays = [jnp.asarray(a, dtype=jnp.result_type(float)) for a in arrays]
-    shape = jnp.broadcast_shapes(*[a.shape for a in arrays])
-    size = math.prod(shape)
-    pad = _bucket(size) - size
-    flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in arrays]
-    flat = [jnp.concatenate([f, jnp.broadcast_to(f[:1], (pad,))]) if pad else f for f in flat]
-    out = jitted(*flat, **static)
-    return jax.tree_util.tree_map(lambda x: x[:size].reshape(shape + x.shape[1:]), out)
-
-
-def _check(sol, on_failure, what, params, hint):
-    if on_failure not in ("raise", "flag"):
-        raise ValueError(f"on_failure must be 'raise' or 'flag', got {on_failure!r}")
-    if on_failure == "raise" and not is_traced(sol.converged):
-        solvers.raise_if_not_converged(sol, what, params, hint)
-
-
-# --------------------------------------------------------------------------------------------
-# Shared integrals
-# --------------------------------------------------------------------------------------------
-def _kink(q, kappa):
-    return kappa / jnp.sqrt(jnp.maximum(q, 1e-300))
-
-
-def _u(z, q, kappa):
-    return (kappa - jnp.sqrt(q) * z) / jnp.sqrt(1.0 - q)
-
-
-def energetic_term(q, kappa=0.0, n: int = DEFAULT_NODES):
-    r""":math:`E(q) = \int Dz\,\log H\big((\kappa-\sqrt q z)/\sqrt{1-q}\big)` (Gardner 1988).
-
-    The integrand changes from :math:`\approx -u^2/2` to 0 across :math:`z=\kappa/\sqrt q` over
-    a width :math:`\sqrt{1-q}`: the line is split there (:func:`physlearn.numerics.gauss_expect_split`).
-    Composable (no validation, no x64 scope).
-    """
-    return nm.gauss_expect_split(lambda z: nm.log_H(_u(z, q, kappa)), _kink(q, kappa), n)
-
-
-def _A2_mean(q, kappa, n):
-    r""":math:`\langle A(u)^2\rangle_z` (the Stein form of :math:`-2(1-q)E'(q)`)."""
-    return nm.gauss_expect_split(lambda z: nm.GH(_u(z, q, kappa)) ** 2, _kink(q, kappa), n)
-
-
-def _Aprime2_mean(q, kappa, n):
-    r""":math:`\langle [(\log H)''(u)]^2\rangle_z = \langle A'(u)^2\rangle_z`."""
-    return nm.gauss_expect_split(lambda z: nm.GH_prime(_u(z, q, kappa)) ** 2, _kink(q, kappa), n)
-
-
-def _sech2(x):
-    return jnp.exp(2.0 * (math.log(2.0) - nm.log2cosh(x)))
-
-
-def _q_from_qhat(q_hat, n):
-    return nm.gauss_expect_split(lambda z: jnp.tanh(jnp.sqrt(q_hat) * z) ** 2, 0.0, n)
-
-
-def _one_minus_q_from_qhat(q_hat, n):
-    """1 - <tanh^2> computed as <sech^2> (no cancellation as q -> 1)."""
-    a = jnp.sqrt(q_hat)
-    return nm.gauss_expect_split(lambda z: _sech2(a * z), 0.0, n, width=40.0 / a)
-
-
-def _sech4_mean(q_hat, n):
-    a = jnp.sqrt(q_hat)
-    return nm.gauss_expect_split(lambda z: _sech2(a * z) ** 2, 0.0, n, width=40.0 / a)
-
-
-def _log2cosh_mean(q_hat, n):
-    return nm.gauss_expect_split(lambda z: nm.log2cosh(jnp.sqrt(q_hat) * z), 0.0, n)
-
-
-class GardnerRS(eqx.Module):
-    """RS solution of a Gardner volume.
-
-    Attributes:
-        alpha, kappa: the parameters (broadcast).
-        q: overlap between two solutions.
-        q_hat: its conjugate (binary model; for the spherical model
-            :math:`\\hat q = q/(1-q)^2`, the Gaussian-prior analogue).
-        entropy: RS free entropy = log-volume per weight (binary: log-number per weight).
-        replicon: the de Almeida--Thouless eigenvalue; RS is locally stable when < 1.
-        converged, residual, n_steps: solver diagnostics.
-    """
-
-    alpha: jax.Array
-    kappa: jax.Array
-    q: jax.Array
-    q_hat: jax.Array
-    entropy: jax.Array
-    replicon: jax.Array
-    converged: jax.Array
-    residual: jax.Array
-    n_steps: jax.Array
-
-    @property
-    def stable(self):
-        """RS (replicon) stability: replicon < 1."""
-        return self.replicon < 1.0
+DEFAULT_NODES = ig.DEFAULT_NODES  # per half line of the split rule (2 x 128 evaluations per integral)
 
 
 # --------------------------------------------------------------------------------------------
 # Spherical perceptron
 # --------------------------------------------------------------------------------------------
-def _spherical_capacity(kappa):
-    return 1.0 / ((1.0 + kappa**2) * nm.H(-kappa) + kappa * nm.G(kappa))
-
-
-@eager_x64
+@eager_x64(solve=False)
 def spherical_capacity(kappa=0.0):
     r"""RS storage capacity of the spherical perceptron (Gardner 1988):
 
@@ -224,9 +78,9 @@ def spherical_capacity(kappa=0.0):
     with :math:`\alpha_c(0) = 2` (Cover 1965). Exact for :math:`\kappa \ge 0` (convex problem);
     for :math:`\kappa < 0` replica symmetry is broken (Franz & Parisi 2016; Franz et al., SciPost
     2017) and a :class:`~physlearn.errors.ReplicaSymmetryWarning` is emitted. Array in, array
-    out; differentiable in :math:`\kappa`.
+    out; differentiable in :math:`\kappa`. A closed form: no failure mode.
     """
-    k = _as_param("kappa", kappa)
+    k = as_param("kappa", kappa)
     if not is_traced(k) and (np.asarray(k) < 0).any():
         warnings.warn(
             "spherical_capacity with kappa < 0: the RS result is only an upper estimate "
@@ -234,42 +88,12 @@ def spherical_capacity(kappa=0.0):
             ReplicaSymmetryWarning,
             stacklevel=2,
         )
-    return _spherical_capacity(jnp.asarray(k, dtype=jnp.result_type(float)))
-
-
-def _logit_bisect(residual, args, max_steps=200):
-    """Bisection for a residual r(q) in logit space on (sigmoid(-B), sigmoid(B))."""
-
-    def f(x, a):
-        return residual(jax.nn.sigmoid(x), a)
-
-    y0 = jnp.zeros((), dtype=jnp.result_type(float))
-    return solvers.root(
-        f, y0, args, method="bisection", lower=-_LOGIT_BOUND, upper=_LOGIT_BOUND, tol=_SOLVE_TOL, max_steps=max_steps
-    )
-
-
-def _spherical_residual(n):
-    def r(q, a):
-        alpha, kappa = a
-        return q - alpha * (1.0 - q) * _A2_mean(q, kappa, n)
-
-    return r
-
-
-def _spherical_point(alpha, kappa, n):
-    sol = _logit_bisect(_spherical_residual(n), (alpha, kappa))
-    q = jax.nn.sigmoid(sol.value)
-    entropy = 0.5 * jnp.log1p(-q) + q / (2.0 * (1.0 - q)) + alpha * energetic_term(q, kappa, n)
-    replicon = alpha * _Aprime2_mean(q, kappa, n)
-    res = jnp.abs(_spherical_residual(n)(jax.lax.stop_gradient(q), (alpha, kappa)))
-    ok = sol.converged & (res < _CONVERGED_TOL) & (alpha < _spherical_capacity(kappa))
-    return GardnerRS(alpha, kappa, q, q / (1.0 - q) ** 2, entropy, replicon, ok, res, sol.n_steps)
+    return ig.spherical_capacity(jnp.asarray(k, dtype=jnp.result_type(float)))
 
 
 @partial(jax.jit, static_argnames=("n",))
 def _spherical_rs_grid(alpha, kappa, n):
-    return jax.vmap(lambda a, k: _spherical_point(a, k, n))(alpha, kappa)
+    return jax.vmap(lambda a, k: spherical_point(a, k, n))(alpha, kappa)
 
 
 @eager_x64
@@ -283,8 +107,18 @@ def spherical_rs(alpha, kappa=0.0, *, n: int = DEFAULT_NODES, on_failure: str = 
     by bisection in :math:`\operatorname{logit} q` (robust up to :math:`q\to1`), and returns
     ``entropy`` :math:`=\phi_{\rm sph}(q^*)` and the replicon
     :math:`\lambda = \alpha\int Dz\,[(\log H)''(u)]^2` (RS stable when :math:`\lambda<1`; Gardner
-    & Derrida 1988). Valid for :math:`0<\alpha<\alpha_c(\kappa)`; beyond, the point is flagged
-    (``on_failure="flag"``) or :class:`~physlearn.errors.NonConvergenceError` is raised.
+    & Derrida 1988).
+
+    Args:
+        alpha: load :math:`P/N > 0`; kappa: margin; broadcast against each other.
+        n: quadrature nodes per half line.
+        on_failure: ``"raise"`` or ``"flag"`` (module docstring).
+
+    Returns:
+        :class:`GardnerRS` (``q_hat`` is :math:`q/(1-q)^2`).
+
+    Failure: the branch exists for :math:`0<\alpha<\alpha_c(\kappa)`; beyond it a point fails
+    with ``result = RESULTS.branch_ended``.
     """
     return _solve_rs(
         _spherical_rs_grid, "spherical_rs", alpha, kappa, n, on_failure,
@@ -294,64 +128,27 @@ def spherical_rs(alpha, kappa=0.0, *, n: int = DEFAULT_NODES, on_failure: str = 
 
 def _solve_rs(grid_fn, name, alpha, kappa, n, on_failure, hint):
     """Shared public path of the RS solvers: validate, solve the grid, raise or flag."""
-    a = _as_param("alpha", alpha, positive=True)
-    k = _as_param("kappa", kappa)
-    _broadcast(alpha=a, kappa=k)
-    sol = _grid_call(grid_fn, a, k, n=n)
-    _check(sol, on_failure, name, {"alpha": sol.alpha, "kappa": sol.kappa}, hint)
-    return sol
+    check_on_failure(on_failure)
+    a = as_param("alpha", alpha, positive=True)
+    k = as_param("kappa", kappa)
+    broadcast(alpha=a, kappa=k)
+    sol = grid_call(grid_fn, a, k, n=n)
+    return finish(sol, on_failure, name, {"alpha": sol.alpha, "kappa": sol.kappa}, hint)
 
 
 # --------------------------------------------------------------------------------------------
 # Binary (Ising) perceptron
 # --------------------------------------------------------------------------------------------
-def _binary_qhat(q, alpha, kappa, n):
-    return alpha * _A2_mean(q, kappa, n) / (1.0 - q)
-
-
-def _binary_residual(n):
-    # In log(1 - q): this removes the spurious root q = 1 (where q_new -> 1 as well) and keeps
-    # relative accuracy when q -> 1; the sign change is between q -> 0 and q -> 1 for
-    # alpha < binary_rs_branch_end(kappa).
-    def r(q, a):
-        alpha, kappa = a
-        return jnp.log(_one_minus_q_from_qhat(_binary_qhat(q, alpha, kappa, n), n)) - jnp.log1p(-q)
-
-    return r
-
-
-def binary_rs_free_entropy(q, q_hat, alpha, kappa=0.0, n: int = DEFAULT_NODES):
-    r""":math:`\phi_{\rm bin}(q,\hat q) = -\hat q(1-q)/2 + \int Dz\log2\cosh(\sqrt{\hat q}z) + \alpha E(q)`
-    (Gardner & Derrida 1988). Composable; its gradient vanishes at the RS saddle point."""
-    return -0.5 * q_hat * (1.0 - q) + _log2cosh_mean(q_hat, n) + alpha * energetic_term(q, kappa, n)
-
-
-def _binary_branch_end(kappa):
-    # q -> 1 asymptotics: 1-q ~ sqrt(2/pi)/sqrt(qhat) and qhat ~ alpha/((1-q)^2 alpha_c^sph)
-    return (2.0 / math.pi) * _spherical_capacity(kappa)
-
-
-def _binary_point(alpha, kappa, n):
-    sol = _logit_bisect(_binary_residual(n), (alpha, kappa))
-    q = jax.nn.sigmoid(sol.value)
-    q_hat = _binary_qhat(q, alpha, kappa, n)
-    entropy = binary_rs_free_entropy(q, q_hat, alpha, kappa, n)
-    replicon = alpha / (1.0 - q) ** 2 * _Aprime2_mean(q, kappa, n) * _sech4_mean(q_hat, n)
-    res = jnp.abs(_binary_residual(n)(jax.lax.stop_gradient(q), (alpha, kappa)))
-    ok = sol.converged & (res < _CONVERGED_TOL) & (alpha < _binary_branch_end(kappa))
-    return GardnerRS(alpha, kappa, q, q_hat, entropy, replicon, ok, res, sol.n_steps)
-
-
 @partial(jax.jit, static_argnames=("n",))
 def _binary_rs_grid(alpha, kappa, n):
-    return jax.vmap(lambda a, k: _binary_point(a, k, n))(alpha, kappa)
+    return jax.vmap(lambda a, k: binary_point(a, k, n))(alpha, kappa)
 
 
 @eager_x64
 def binary_rs(alpha, kappa=0.0, *, n: int = DEFAULT_NODES, on_failure: str = "raise") -> GardnerRS:
     r"""RS Gardner volume of the binary (Ising) perceptron (Gardner & Derrida 1988).
 
-    Saddle point of :math:`\phi_{\rm bin}(q,\hat q)`:
+    Saddle point of :math:`\phi_{\rm bin}(q,\hat q)` (:func:`binary_rs_free_entropy`):
 
     .. math:: q = \int Dz\,\tanh^2(\sqrt{\hat q}z), \qquad
               \hat q = \frac{\alpha}{1-q}\int Dz\,A(u)^2,
@@ -361,8 +158,18 @@ def binary_rs(alpha, kappa=0.0, *, n: int = DEFAULT_NODES, on_failure: str = "ra
     capacity, see :func:`binary_capacity`); ``replicon`` is
     :math:`\frac{\alpha}{(1-q)^2}\langle[(\log H)''(u)]^2\rangle\langle\operatorname{sech}^4(\sqrt{\hat q}z)\rangle`
     (RS stable below 1; reaches 1 at :math:`\alpha_{AT}\approx1.015` for :math:`\kappa=0`).
-    The branch exists for :math:`\alpha < \alpha_{q\to1}(\kappa) = (2/\pi)\,\alpha_c^{\rm sph}(\kappa)`
-    (:math:`4/\pi` at :math:`\kappa=0`, see :func:`binary_rs_branch_end`).
+
+    Args:
+        alpha: load :math:`> 0`; kappa: margin; broadcast against each other.
+        n: quadrature nodes per half line.
+        on_failure: ``"raise"`` or ``"flag"`` (module docstring).
+
+    Returns:
+        :class:`GardnerRS`.
+
+    Failure: the branch exists for :math:`\alpha < \alpha_{q\to1}(\kappa) = (2/\pi)\,\alpha_c^{\rm sph}(\kappa)`
+    (:math:`4/\pi` at :math:`\kappa=0`, see :func:`binary_rs_branch_end`); beyond it a point fails
+    with ``result = RESULTS.branch_ended``.
     """
     return _solve_rs(
         _binary_rs_grid, "binary_rs", alpha, kappa, n, on_failure,
@@ -370,23 +177,37 @@ def binary_rs(alpha, kappa=0.0, *, n: int = DEFAULT_NODES, on_failure: str = "ra
     )
 
 
-@eager_x64
+@eager_x64(solve=False)
 def binary_rs_branch_end(kappa=0.0):
     r"""End of the RS branch of the binary perceptron, where :math:`q\to1`:
     :math:`\alpha_{q\to1}(\kappa) = \frac{2}{\pi}\alpha_c^{\rm sph}(\kappa)` (:math:`4/\pi` at
     :math:`\kappa = 0`). This is *not* the capacity (Krauth & Mézard 1989; see
-    :func:`binary_capacity`)."""
-    k = _as_param("kappa", kappa)
-    return _binary_branch_end(jnp.asarray(k, dtype=jnp.result_type(float)))
+    :func:`binary_capacity`). A closed form: no failure mode."""
+    k = as_param("kappa", kappa)
+    return ig.binary_branch_end(jnp.asarray(k, dtype=jnp.result_type(float)))
+
+
+class CapacityResult(TheoryResult):
+    """Krauth--Mézard capacity with solver diagnostics (:func:`binary_capacity` with
+    ``full_output=True``)."""
+
+    INPUTS = ("kappa",)
+
+    kappa: jax.Array
+    alpha_c: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+    n_steps: jax.Array
+    result: jax.Array
 
 
 @partial(jax.jit, static_argnames=("n",))
 def _binary_capacity_grid(kappa, n):
     def one(kappa):
-        hi = _binary_branch_end(kappa) * (1.0 - 1e-6)
+        hi = ig.binary_branch_end(kappa) * (1.0 - 1e-6)
 
         def f(log_alpha, k):
-            return _binary_point(jnp.exp(log_alpha), k, n).entropy
+            return binary_point(jnp.exp(log_alpha), k, n).entropy
 
         sol = solvers.root(
             f,
@@ -399,19 +220,11 @@ def _binary_capacity_grid(kappa, n):
             max_steps=200,
         )
         alpha_c = jnp.exp(sol.value)
-        inner = _binary_point(jax.lax.stop_gradient(alpha_c), kappa, n)
-        ok = sol.converged & inner.converged
-        return alpha_c, ok, sol.residual, sol.n_steps
+        inner = binary_point(jax.lax.stop_gradient(alpha_c), kappa, n)
+        result = solvers.combine(sol.result, inner.result)
+        return CapacityResult(kappa, alpha_c, result == 0, sol.residual, sol.n_steps, result)
 
     return jax.vmap(one)(kappa)
-
-
-class CapacityResult(eqx.Module):
-    kappa: jax.Array
-    alpha_c: jax.Array
-    converged: jax.Array
-    residual: jax.Array
-    n_steps: jax.Array
 
 
 @eager_x64
@@ -423,14 +236,20 @@ def binary_capacity(kappa=0.0, *, n: int = DEFAULT_NODES, on_failure: str = "rai
     zero of the RS entropy, :math:`\phi_{\rm RS}(\alpha_c;\kappa) = 0` -- found by bisection in
     :math:`\log\alpha` with the RS saddle point solved inside. :math:`\alpha_c(0) = 0.8330786`
     (Ding & Sun 2019: 0.833078599); the naive :math:`q\to1` limit :math:`4/\pi` is not the
-    capacity. Differentiable in :math:`\kappa` (nested implicit differentiation). Returns the
-    array of :math:`\alpha_c`, or a ``CapacityResult`` with diagnostics if ``full_output``.
+    capacity. Differentiable in :math:`\kappa` (nested implicit differentiation).
+
+    Args:
+        kappa: margin (scalar or array); n: quadrature nodes per half line;
+        on_failure: ``"raise"`` or ``"flag"``; full_output: return the diagnostics too.
+
+    Returns:
+        The array of :math:`\alpha_c`, or a :class:`CapacityResult` if ``full_output``.
     """
-    k = _as_param("kappa", kappa)
-    alpha_c, ok, res, steps = _grid_call(_binary_capacity_grid, k, n=n)
-    out = CapacityResult(jnp.asarray(k), alpha_c, ok, res, steps)
-    _check(out, on_failure, "binary_capacity", {"kappa": out.kappa}, "increase n")
-    return out if full_output else alpha_c
+    check_on_failure(on_failure)
+    k = as_param("kappa", kappa)
+    out = grid_call(_binary_capacity_grid, k, n=n)
+    out = finish(out, on_failure, "binary_capacity", {"kappa": out.kappa}, "increase n")
+    return out if full_output else out.alpha_c
 
 
 # --------------------------------------------------------------------------------------------
@@ -477,13 +296,16 @@ def one_rsb_free_entropy(params, alpha, m, kappa=0.0, n: int = 64):
     return -0.5 * p1 * (1.0 - q1) - 0.5 * m * (p1 * q1 - p0 * q0) + (g_s + alpha * g_e) / m
 
 
-class Gardner1RSB(eqx.Module):
-    """1RSB solution at a given Parisi parameter ``m``.
+class Gardner1RSB(TheoryResult):
+    r"""1RSB solution at a given Parisi parameter ``m``.
 
-    Attributes: ``q0, q1, q0_hat, q1_hat``; ``free_entropy`` :math:`\\Phi(m)`; ``complexity``
-    :math:`\\Sigma(m) = m\\Phi - m^2\\partial_m\\Phi` (log-number of clusters per weight);
-    ``internal_entropy`` :math:`s = \\partial_m(m\\Phi)`; diagnostics.
+    Attributes: ``q0, q1, q0_hat, q1_hat``; ``free_entropy`` :math:`\Phi(m)`; ``complexity``
+    :math:`\Sigma(m) = m\Phi - m^2\partial_m\Phi` (log-number of clusters per weight);
+    ``internal_entropy`` :math:`s = \partial_m(m\Phi)`; diagnostics ``converged, residual,
+    n_steps, result``.
     """
+
+    INPUTS = ("alpha", "kappa", "m")
 
     alpha: jax.Array
     kappa: jax.Array
@@ -498,6 +320,7 @@ class Gardner1RSB(eqx.Module):
     converged: jax.Array
     residual: jax.Array
     n_steps: jax.Array
+    result: jax.Array
 
 
 def _inner_nodes(n):
@@ -546,20 +369,75 @@ def _one_rsb_update(n):
     return update
 
 
-@partial(jax.jit, static_argnames=("n",))
-def _one_rsb_grid(alpha, m, kappa, theta0, n):
+_ONE_RSB_KEYS = ("q0", "q1", "q0_hat", "q1_hat")
+
+
+def _rs_map_equations(n):
+    r"""The 1RSB map restricted to the collapse :math:`q_1=q_0=q`, :math:`\hat q_1=\hat q_0=\hat q` in the
+    same quadrature: the RS map :math:`q=\langle\tanh^2\sqrt{\hat q}z\rangle`,
+    :math:`\hat q=\alpha\langle A(u)^2\rangle/(1-q)`, written without the intra-cluster variances
+    (whose square roots have no derivative at 0)."""
+
+    def eqs(x, args):
+        alpha, _, kappa = args
+        q, qh = x[0], x[1]
+        new_q = nm.gauss_expect(lambda z: jnp.tanh(jnp.sqrt(qh) * z) ** 2, n)
+        a2 = nm.gauss_expect(lambda z: nm.GH((kappa - jnp.sqrt(q) * z) / jnp.sqrt(1.0 - q)) ** 2, n)
+        return jnp.stack([new_q - q, alpha * a2 / (1.0 - q) - qh])
+
+    return eqs
+
+
+def _one_rsb_derivatives(update, p, args, n):
+    r"""The 1RSB fixed point ``p`` (values unchanged) with implicit derivatives, and
+    :math:`\partial_m\Phi` at it. At a collapse (:math:`q_1=q_0`, :math:`\hat q_1=\hat q_0`, the RS
+    solution: RS is the 1RSB saddle) the derivatives are those of the RS map and
+    :math:`\partial_m\Phi\equiv0`; elsewhere those of the 1RSB map."""
+    alpha, m, kappa = args
+    sg = jax.lax.stop_gradient
+    collapsed = (p["q1"] - p["q0"] <= 1e-10) & (p["q1_hat"] - p["q0_hat"] <= 1e-10 * (1.0 + p["q1_hat"]))
+    rs = solvers.implicit(_rs_map_equations(n), jnp.stack([p["q1"], p["q1_hat"]]), args)
+    # the unused 1RSB branch is evaluated off the collapse, where its Jacobian is finite
+    bump = jnp.where(collapsed, 1e-3, 0.0)
+    off = {**p, "q1": p["q1"] + bump * (1.0 - p["q1"]), "q1_hat": p["q1_hat"] * (1.0 + bump) + bump}
+    full = solvers.implicit(lambda th, a: jax.tree_util.tree_map(jnp.subtract, update(th, a), th), off, args)
+
+    def pick(key, rs_value):
+        v = jnp.where(collapsed, rs_value, full[key])
+        return p[key] + (v - sg(v))  # the solve's value, the selected branch's derivatives
+
+    out = {"q0": pick("q0", rs[0]), "q1": pick("q1", rs[0]), "q0_hat": pick("q0_hat", rs[1]),
+           "q1_hat": pick("q1_hat", rs[1])}
+    value = jax.grad(lambda mm: one_rsb_free_entropy(sg(p), alpha, mm, kappa, n))(m)  # partial, p held fixed
+    src = jax.grad(lambda mm: one_rsb_free_entropy(full, alpha, mm, kappa, n))(m)
+    dphi_dm = sg(value) + jnp.where(collapsed, 0.0, src - sg(src))
+    return out, dphi_dm
+
+
+@partial(jax.jit, static_argnames=("n", "default_init"))
+def _one_rsb_grid(alpha, m, kappa, theta0, n, default_init):
     def one(alpha, m, kappa, theta0):
+        rs_result = jnp.zeros((), jnp.int32)
+        if default_init:  # the RS solution split slightly: a collapse back onto it is a valid outcome
+            rs = binary_point(alpha, kappa, DEFAULT_NODES)
+            qrs, prs = rs.q, rs.q_hat
+            theta0 = dict(zip(_ONE_RSB_KEYS, (jnp.clip(qrs - 0.05, 1e-3, None), jnp.clip(qrs + 0.05, None, 1 - 1e-3),
+                                              0.8 * prs, 1.25 * prs)))
+            theta0 = jax.lax.stop_gradient(theta0)
+            rs_result = rs.result
         args = (alpha, m, kappa)
-        sol = solvers.fixed_point(_one_rsb_update(n), theta0, args, damping=0.5, tol=1e-10, max_steps=5000)
+        update = _one_rsb_update(n)
+        sol = solvers.fixed_point(update, theta0, args, damping=0.5, tol=1e-10, max_steps=5000, differentiable=False)
         p = sol.value
-        phi = one_rsb_free_entropy(p, alpha, m, kappa, n)
-        dphi_dm = jax.grad(lambda mm: one_rsb_free_entropy(jax.lax.stop_gradient(p), alpha, mm, kappa, n))(m)
+        p, dphi_dm = _one_rsb_derivatives(update, p, args, n)
+        sg = jax.lax.stop_gradient
+        phi = one_rsb_free_entropy(sg(p), alpha, m, kappa, n)  # envelope theorem: p is stationary
         complexity = m * phi - m * m * dphi_dm
         s_int = phi + m * dphi_dm
-        ok = sol.converged & jnp.isfinite(phi)
+        result = solvers.combine(rs_result, sol.result, solvers.from_checks(jnp.isfinite(phi), True))
         return Gardner1RSB(
-            alpha, kappa, m, p["q0"], p["q1"], p["q0_hat"], p["q1_hat"], phi, complexity, s_int, ok, sol.residual,
-            sol.n_steps,
+            alpha, kappa, m, p["q0"], p["q1"], p["q0_hat"], p["q1_hat"], phi, complexity, s_int, result == 0,
+            sol.residual, sol.n_steps, result,
         )
 
     return jax.vmap(one)(alpha, m, kappa, theta0)
@@ -567,41 +445,56 @@ def _one_rsb_grid(alpha, m, kappa, theta0, n):
 
 @eager_x64
 def binary_1rsb(alpha, m, kappa=0.0, *, init=None, n: int = 64, on_failure: str = "raise") -> Gardner1RSB:
-    r"""Saddle point of the 1RSB free entropy (:func:`one_rsb_free_entropy`) at fixed :math:`m`.
+    r"""Saddle point of the 1RSB free entropy (:func:`one_rsb_free_entropy`) at fixed :math:`m`
+    (Gardner & Derrida 1988; Krauth & Mézard 1989).
 
-    Damped iteration of the saddle-point map (see ``_one_rsb_update``), ``0 < m < 1``. ``init`` is
-    a dict with the four order parameters; by default the RS solution is split slightly
-    (:math:`q_{0,1} = q_{RS} \mp 0.05`),
-    so a collapse back to :math:`q_0 = q_1 = q_{RS}` (RS is the 1RSB solution) is a valid outcome
-    that the result shows. Also returns the complexity
-    :math:`\Sigma(m) = m\Phi - m^2\partial_m\Phi` and the internal entropy
-    :math:`\partial_m(m\Phi)` (envelope theorem). ``alpha``, ``m``, ``kappa`` broadcast.
+    Damped iteration of the saddle-point map (see ``_one_rsb_update``), ``0 < m < 1``. Also returns
+    the complexity :math:`\Sigma(m) = m\Phi - m^2\partial_m\Phi` and the internal entropy
+    :math:`\partial_m(m\Phi)` (envelope theorem).
+
+    Args:
+        alpha, m, kappa: broadcast against each other; ``0 < m < 1``.
+        init: a dict with the four order parameters (``0 <= q0 <= q1 < 1``,
+            ``0 <= q0_hat <= q1_hat``). By default the RS solution split slightly
+            (:math:`q_{0,1} = q_{RS} \mp 0.05`, conjugates x0.8 and x1.25), so that a collapse back
+            to :math:`q_0 = q_1 = q_{RS}` (RS is the 1RSB solution) is a valid outcome that the
+            result shows.
+        n: Gauss--Hermite nodes of the outer and inner integrals.
+        on_failure: ``"raise"`` or ``"flag"`` (module docstring).
+
+    Returns:
+        :class:`Gardner1RSB`; differentiable in ``alpha``, ``m`` and ``kappa`` (implicit
+        differentiation of the fixed point; at a collapse, the RS derivatives).
+
+    Failure: no fixed point within 5000 damped steps (or a failed RS start) flags the point.
     """
-    a = _as_param("alpha", alpha, positive=True)
-    mm = _as_param("m", m, positive=True)
-    k = _as_param("kappa", kappa)
-    shape = _broadcast(alpha=a, m=mm, kappa=k)
-    af, mf, kf = (np.broadcast_to(np.asarray(v, dtype=np.float64), shape).reshape(-1) for v in (a, mm, k))
+    check_on_failure(on_failure)
+    a = as_param("alpha", alpha, positive=True)
+    mm = as_param("m", m, positive=True)
+    k = as_param("kappa", kappa)
+    shape = broadcast(alpha=a, m=mm, kappa=k)
     if not is_traced(mm) and ((np.asarray(mm) <= 0) | (np.asarray(mm) >= 1)).any():
         raise ValueError("m must be in (0, 1) (at m = 1 the 1RSB functional is the RS one)")
+    f = jnp.result_type(float)
+    af, mf, kf = (jnp.broadcast_to(jnp.asarray(v, dtype=f), shape).reshape(-1) for v in (a, mm, k))
     if init is None:
-        rs = binary_rs(af, kf, on_failure="raise")
-        qrs, prs = np.asarray(rs.q), np.asarray(rs.q_hat)
-        vals = [np.clip(qrs - 0.05, 1e-3, None), np.clip(qrs + 0.05, None, 1 - 1e-3), 0.8 * prs, 1.25 * prs]
+        x0 = {key: jnp.zeros_like(af) for key in _ONE_RSB_KEYS}
     else:
-        missing = {"q0", "q1", "q0_hat", "q1_hat"} - set(init)
+        missing = set(_ONE_RSB_KEYS) - set(init)
         if missing:
             raise ValueError(f"init is missing {sorted(missing)}")
-        vals = [np.broadcast_to(np.asarray(init[key], dtype=np.float64), shape).reshape(-1) for key in ("q0", "q1", "q0_hat", "q1_hat")]
-        if not ((0 <= vals[0]) & (vals[0] <= vals[1]) & (vals[1] < 1)).all():
-            raise ValueError("init must satisfy 0 <= q0 <= q1 < 1")
-        if not ((0 <= vals[2]) & (vals[2] <= vals[3])).all():
-            raise ValueError("init must satisfy 0 <= q0_hat <= q1_hat")
-    x0 = {k: jnp.asarray(v) for k, v in zip(("q0", "q1", "q0_hat", "q1_hat"), vals)}
-    out = _one_rsb_grid(jnp.asarray(af), jnp.asarray(mf), jnp.asarray(kf), x0, n)
+        vals = [as_param(key, init[key]) for key in _ONE_RSB_KEYS]
+        if not is_traced(vals):
+            vals = [np.broadcast_to(np.asarray(v, dtype=np.float64), shape).reshape(-1) for v in vals]
+            if not ((0 <= vals[0]) & (vals[0] <= vals[1]) & (vals[1] < 1)).all():
+                raise ValueError("init must satisfy 0 <= q0 <= q1 < 1")
+            if not ((0 <= vals[2]) & (vals[2] <= vals[3])).all():
+                raise ValueError("init must satisfy 0 <= q0_hat <= q1_hat")
+        x0 = {key: jnp.broadcast_to(jnp.asarray(v, dtype=f), shape).reshape(-1) for key, v in zip(_ONE_RSB_KEYS, vals)}
+    out = _one_rsb_grid(af, mf, kf, x0, n, init is None)
     out = jax.tree_util.tree_map(lambda v: v.reshape(shape + v.shape[1:]), out)
-    _check(out, on_failure, "binary_1rsb", {"alpha": out.alpha, "m": out.m, "kappa": out.kappa}, "start from another init")
-    return out
+    return finish(out, on_failure, "binary_1rsb", {"alpha": out.alpha, "m": out.m, "kappa": out.kappa},
+                  "start from another init")
 
 
 @eager_x64
@@ -618,11 +511,15 @@ def binary_1rsb_frozen(alpha, m=1.0, kappa=0.0, *, n: int = DEFAULT_NODES, on_fa
     The saddle point is the RS one, :math:`q_0 = q_{\rm RS}`, :math:`\hat q_0 = \hat q_{\rm RS}/m^2`;
     the internal entropy vanishes and the complexity :math:`\Sigma(m) = \phi_{\rm RS}(\alpha)`
     is independent of :math:`m` -- it vanishes at the capacity :func:`binary_capacity`.
+
+    Returns :class:`Gardner1RSB` (``q1 = 1``, ``q1_hat = inf``). Failure: that of the RS solve
+    (:func:`binary_rs`).
     """
-    a = _as_param("alpha", alpha, positive=True)
-    mm = _as_param("m", m, positive=True)
-    k = _as_param("kappa", kappa)
-    shape = _broadcast(alpha=a, m=mm, kappa=k)
+    check_on_failure(on_failure)
+    a = as_param("alpha", alpha, positive=True)
+    mm = as_param("m", m, positive=True)
+    k = as_param("kappa", kappa)
+    shape = broadcast(alpha=a, m=mm, kappa=k)
     rs = binary_rs.__wrapped_traced__(a, k, n=n, on_failure=on_failure)
     a_, m_, k_ = (jnp.broadcast_to(jnp.asarray(v, dtype=jnp.result_type(float)), shape) for v in (a, mm, k))
     q0 = jnp.broadcast_to(rs.q, shape)
@@ -632,4 +529,5 @@ def binary_1rsb_frozen(alpha, m=1.0, kappa=0.0, *, n: int = DEFAULT_NODES, on_fa
     return Gardner1RSB(
         a_, k_, m_, q0, one, p / m_**2, jnp.full(shape, jnp.inf, dtype=q0.dtype), s / m_, s, jnp.zeros_like(s),
         jnp.broadcast_to(rs.converged, shape), jnp.broadcast_to(rs.residual, shape), jnp.broadcast_to(rs.n_steps, shape),
+        jnp.broadcast_to(rs.result, shape),
     )

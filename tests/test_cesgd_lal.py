@@ -1,6 +1,7 @@
-"""Committee-machine rules of PNAS 117, 161 (2020): ceSGD (cross-entropy loss, its gradient and
-limits), LAL / eLAL (against a hand-worked example and an independent NumPy loop), solving,
-honesty above capacity, batching, validation."""
+"""Committee-machine rules of PNAS 117, 161 (2020): ceSGD (physlearn.algorithms.cesgd: the
+cross-entropy loss, its gradient and limits), LAL / eLAL (physlearn.algorithms.lal, .elal: against a
+hand-worked example and an independent NumPy loop), solving, honesty above capacity, batching,
+validation."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from physlearn.algorithms import committee, problems
+from physlearn.algorithms import cesgd, elal, lal, problems, schedules
 from physlearn.algorithms.rsgd import minibatch_indices
+
+
+def _const(v, dt):
+    return schedules.constant(v).astype(dt)
 
 
 def _np_problem(seed, n, alpha, k, arch, samples=None):
@@ -50,7 +55,7 @@ def test_lal_selection_hand_worked():
                    [-9.0, -3.0, -5.0]])  # +: all wrong -> smallest |h| is unit 1
     lab = jnp.array([1, -1, 1, 1, 1])
     expected = np.array([[0, 1, 0], [0, 1, 0], [0, 0, 0], [1, 0, 0], [0, 1, 0]])
-    np.testing.assert_array_equal(np.asarray(committee.lal_selection(h, lab)), expected)
+    np.testing.assert_array_equal(np.asarray(lal.lal_selection(h, lab)), expected)
 
 
 def test_lal_step_hand_worked_tree():
@@ -62,10 +67,10 @@ def test_lal_step_hand_worked_tree():
     x = np.array([[[1, 1, 1], [1, -1, 1], [-1, -1, 1]]], np.int8)
     prob = problems.Problem(x, np.array([1], np.int8), architecture="tree")
     H0 = jnp.array([[[-1.0, -1.0, 1.0], [-1.0, 1.0, -1.0], [1.0, 1.0, -1.0]]])
-    algo = committee.LAL(lr=jnp.float32(2.0), lam=jnp.float32(0), lam_factor=jnp.float32(1),
-                         gamma=jnp.float32(0), gamma_step=jnp.float32(0), init_scale=jnp.float32(1),
-                         replicas=1, batch=1, weights="binary", init_equal=True, dtype="float32")
-    state = committee.LALState(H=H0, lam=jnp.float32(0), gamma=jnp.float32(0), epoch=jnp.int32(0))
+    f = jnp.float32
+    algo = lal.LAL(learning_rate=_const(2.0, f), lam=_const(0.0, f), gamma=_const(0.0, f), init_scale=f(1),
+                   replicas=1, batch=1, synapses="binary", init_equal=True, dtype="float32")
+    state = lal.LALState(H=H0, epoch=jnp.int32(0))
     step = eqx.filter_jit(algo.step)
     new, info = step(jax.random.key(0), state, prob)
     np.testing.assert_array_equal(np.asarray(new.H[0]), [[1, 1, 3], [-1, 1, -1], [1, 1, -1]])
@@ -119,9 +124,9 @@ def test_lal_epoch_matches_numpy(weights, arch, k, replicas, batch):
     prob = _np_problem(3, 11, 2.0, k, arch)
     lr, lam, gamma = (2.0, 0.37, 0.3) if weights == "binary" else (0.83, 0.21, 0.0)
     f = jnp.float64
-    algo = committee.LAL(lr=f(lr), lam=f(lam), lam_factor=f(1.1), gamma=f(gamma), gamma_step=f(0.01),
-                         init_scale=f(1.0), replicas=replicas, batch=batch, weights=weights,
-                         init_equal=False, dtype="float64")
+    algo = lal.LAL(learning_rate=_const(lr, f), lam=schedules.exponential(lam, 1.1).astype(f),
+                   gamma=schedules.linear(gamma, 0.01).astype(f), init_scale=f(1.0), replicas=replicas, batch=batch,
+                   synapses=weights, init_equal=False, dtype="float64")
     state = algo.init(jax.random.key(4), prob)
     key = jax.random.key(5)
     step = eqx.filter_jit(algo.step)
@@ -139,7 +144,9 @@ def test_lal_epoch_matches_numpy(weights, arch, k, replicas, batch):
     if replicas == 1:
         C = W[0]
     assert int(info.errors) == _np_errors(C, x, s, prob.tree)
-    assert float(new.lam) == pytest.approx(lam * 1.1) and float(new.gamma) == pytest.approx(gamma + 0.01)
+    assert float(info.lam) == pytest.approx(lam) and float(info.gamma) == pytest.approx(gamma)
+    assert float(algo.lam(new.epoch)) == pytest.approx(lam * 1.1)
+    assert float(algo.gamma(new.epoch)) == pytest.approx(gamma + 0.01)
     if weights == "binary":
         # for random labels P(some binary network solves it) <= 2^(N-M) = 2^-33 (first moment: a
         # fixed W is right on M independent uniform labels with probability 2^-M); 30 more epochs
@@ -166,16 +173,16 @@ def test_lal_epoch_matches_numpy(weights, arch, k, replicas, batch):
 def test_ce_loss_function_identities():
     x = np.linspace(-3, 3, 61)
     for g in [0.5, 2.0, 40.0]:
-        f = np.asarray(committee.ce_loss_fn(jnp.asarray(x), g))
+        f = np.asarray(cesgd.ce_loss_fn(jnp.asarray(x), g))
         # the slides' form -x/2 + log(2 cosh(g x))/(2g)
         np.testing.assert_allclose(f, -x / 2 + np.log(2 * np.cosh(g * x)) / (2 * g), rtol=1e-12, atol=1e-14)
         # gamma -> inf: max(0, -x), uniformly within log(2)/(2 gamma), attained at x = 0
         gap = f - np.maximum(0, -x)
         assert np.all(gap >= 0) and np.all(gap <= math.log(2) / (2 * g) + 1e-15)
         assert gap[30] == pytest.approx(math.log(2) / (2 * g), rel=1e-12)
-    np.testing.assert_array_equal(np.asarray(committee.ce_loss_fn(jnp.asarray(x), jnp.inf)), np.maximum(0, -x))
+    np.testing.assert_array_equal(np.asarray(cesgd.ce_loss_fn(jnp.asarray(x), jnp.inf)), np.maximum(0, -x))
     # huge gamma * x: finite, no overflow
-    assert np.isfinite(float(committee.ce_loss_fn(jnp.asarray(-50.0), 1e6)))
+    assert np.isfinite(float(cesgd.ce_loss_fn(jnp.asarray(-50.0), 1e6)))
 
 
 @pytest.mark.parametrize("arch,k", [("perceptron", 1), ("tree", 5),
@@ -192,12 +199,12 @@ def test_ce_loss_limit_counts_errors(arch, k):
     n_fix = (1 - s * vote) // 2
     count = int(np.sum(np.where(wrong, 2 * n_fix - 1, 0)))
     assert wrong.sum() > 0 and count >= wrong.sum()
-    lim = float(committee.ce_loss(W, prob.inputs, prob.labels, beta=jnp.inf, gamma=jnp.inf, tree=prob.tree))
+    lim = float(cesgd.ce_loss(W, prob.inputs, prob.labels, beta=jnp.inf, gamma=jnp.inf, tree=prob.tree))
     assert lim == count
     if k == 1:  # the perceptron: n_fix = 1 on every error
         assert lim == wrong.sum()
     # large but finite beta, gamma: within M log2 / (2 gamma) (+ the tanh saturation, negligible)
-    big = float(committee.ce_loss(W, prob.inputs, prob.labels, beta=200.0, gamma=1e4, tree=prob.tree))
+    big = float(cesgd.ce_loss(W, prob.inputs, prob.labels, beta=200.0, gamma=1e4, tree=prob.tree))
     assert abs(big - count) <= prob.m * math.log(2) / 2e4 + 1e-9
 
 
@@ -219,9 +226,9 @@ def test_ce_gradient_equals_autodiff_and_finite_differences(arch, k, project):
     kw = dict(beta=1.3, gamma=0.7, tree=prob.tree)
 
     def loss(ww):
-        return committee.ce_loss(ww, prob.inputs, prob.labels, normalize=project, **kw)
+        return cesgd.ce_loss(ww, prob.inputs, prob.labels, normalize=project, **kw)
 
-    g = np.asarray(committee.ce_gradient(w, prob.inputs, prob.labels, project=project, **kw))
+    g = np.asarray(cesgd.ce_gradient(w, prob.inputs, prob.labels, project=project, **kw))
     np.testing.assert_allclose(g, np.asarray(jax.grad(loss)(w)), rtol=1e-10, atol=1e-12)
     eps = 1e-6
     for idx in [(0, 0), (k - 1, n - 1), (k // 2, 7)]:
@@ -265,8 +272,9 @@ def test_cesgd_epoch_matches_numpy(weights, arch):
     prob = _np_problem(30, 9, 1.0, 3, arch)
     f = jnp.float64
     lr = 3.0 if weights == "binary" else 0.9
-    algo = committee.CESGD(lr=f(lr), beta=f(1.7), beta_factor=f(1.1), gamma=f(0.8), gamma_factor=f(1.2),
-                           init_scale=f(0.1), clip=f(1.0), batch=4, weights=weights, dtype="float64")
+    algo = cesgd.CESGD(learning_rate=_const(lr, f), beta=schedules.exponential(1.7, 1.1).astype(f),
+                       gamma=schedules.exponential(0.8, 1.2).astype(f), init_scale=f(0.1), clip=f(1.0), batch=4,
+                       synapses=weights, dtype="float64")
     state = algo.init(jax.random.key(31), prob)
     key = jax.random.key(32)
     new, info = eqx.filter_jit(algo.step)(key, state, prob)
@@ -278,7 +286,8 @@ def test_cesgd_epoch_matches_numpy(weights, arch):
         assert np.max(np.abs(ref)) == 1.0  # the clipping was active
     W = np.asarray(new.H) if weights == "continuous" else np.where(np.asarray(new.H) > 0, 1, -1)
     assert int(info.errors) == _np_errors(W, np.asarray(prob.inputs, float), np.asarray(prob.labels), prob.tree)
-    assert float(new.beta) == pytest.approx(1.87) and float(new.gamma) == pytest.approx(0.96)
+    assert float(info.beta) == pytest.approx(1.7) and float(info.gamma) == pytest.approx(0.8)
+    assert float(algo.beta(new.epoch)) == pytest.approx(1.87) and float(algo.gamma(new.epoch)) == pytest.approx(0.96)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -295,12 +304,13 @@ def _check_result(res, prob):
     np.testing.assert_array_equal(np.asarray(res.solved), np.asarray(res.errors) == 0)
 
 
+_FAST_SLOW = schedules.exponential(1.0, [1.02, 1.002])
 SOLVERS = {  # fixed settings, so that tests share compiled programs
-    "ceSGD": lambda key, prob, max_epochs: committee.solve_cesgd(key, prob, schedule="slow", max_epochs=max_epochs),
-    "ceSGD-fast+slow": lambda key, prob, max_epochs: committee.solve_cesgd(  # a hyper-parameter batch
-        key, prob, beta_factor=[1.02, 1.002], gamma_factor=[1.02, 1.002], max_epochs=max_epochs),
-    "LAL": lambda key, prob, max_epochs: committee.solve_lal(key, prob, max_epochs=max_epochs),
-    "eLAL": lambda key, prob, max_epochs: committee.solve_elal(key, prob, replicas=3, max_epochs=max_epochs),
+    "ceSGD": lambda key, prob, max_steps: cesgd.solve(key, prob, schedule="slow", max_steps=max_steps),
+    "ceSGD-fast+slow": lambda key, prob, max_steps: cesgd.solve(  # a hyper-parameter batch
+        key, prob, beta=_FAST_SLOW, gamma=_FAST_SLOW, max_steps=max_steps),
+    "LAL": lambda key, prob, max_steps: lal.solve(key, prob, max_steps=max_steps),
+    "eLAL": lambda key, prob, max_steps: elal.solve(key, prob, replicas=3, max_steps=max_steps),
 }
 
 
@@ -338,11 +348,11 @@ def _cover_log2(m, n):
 @pytest.mark.slow
 def test_continuous_weights_solve_and_respect_the_counting_bound():
     easy = problems.random_patterns(jax.random.key(50), 31, 1.0, k=3, architecture="tree", samples=2)
-    for solver in (committee.solve_lal, lambda *a, **k: committee.solve_elal(*a, replicas=3, **k)):
-        res = solver(jax.random.key(51), easy, weights="continuous", max_epochs=300)
+    for solver in (lal.solve, lambda *a, **k: elal.solve(*a, replicas=3, **k)):
+        res = solver(jax.random.key(51), easy, synapses="continuous", max_steps=300)
         _check_result(res, easy)
         assert np.all(np.asarray(res.solved))
-    res = committee.solve_cesgd(jax.random.key(52), easy, weights="continuous", max_epochs=600)
+    res = cesgd.solve(jax.random.key(52), easy, synapses="continuous", max_steps=600)
     _check_result(res, easy)
     assert np.any(np.asarray(res.solved))
     np.testing.assert_allclose(np.linalg.norm(np.asarray(res.weights), axis=-1), math.sqrt(31), rtol=1e-5)
@@ -350,7 +360,7 @@ def test_continuous_weights_solve_and_respect_the_counting_bound():
     # unit): P(random labels are realisable) <= 2^(K log2 C(M, n) - M) < 1e-9 here
     hard = problems.random_patterns(jax.random.key(53), 5, 12.0, k=3, architecture="tree", samples=2)
     assert 3 * _cover_log2(hard.m, 5) - hard.m < -30
-    res = committee.solve_lal(jax.random.key(54), hard, weights="continuous", max_epochs=20)
+    res = lal.solve(jax.random.key(54), hard, synapses="continuous", max_steps=20)
     _check_result(res, hard)
     assert not np.any(np.asarray(res.solved))
 
@@ -375,19 +385,19 @@ def test_batched_equals_single_sample(name):
 @pytest.mark.parametrize(
     "fn,kwargs,match",
     [
-        (committee.solve_cesgd, dict(schedule="medium"), "schedule"),
-        (committee.solve_cesgd, dict(weights="ternary"), "weights"),
-        (committee.solve_cesgd, dict(lr=-1.0), "lr"),
-        (committee.solve_cesgd, dict(beta=0.0), "beta"),
-        (committee.solve_cesgd, dict(gamma_factor=float("nan")), "gamma_factor"),
-        (committee.solve_cesgd, dict(batch=0), "batch"),
-        (committee.solve_cesgd, dict(beta=[1.0, 2.0], gamma=[1.0, 2.0, 3.0]), "equal lengths"),
-        (committee.solve_lal, dict(max_epochs=0), "max_epochs"),
-        (committee.solve_lal, dict(lr=float("inf")), "lr"),
-        (committee.solve_lal, dict(weights="real"), "weights"),
-        (committee.solve_elal, dict(replicas=0), "replicas"),
-        (committee.solve_elal, dict(lam=-0.1), "lam"),
-        (committee.solve_elal, dict(dtype=jnp.int32), "dtype"),
+        (cesgd.solve, dict(schedule="medium"), "schedule"),
+        (cesgd.solve, dict(synapses="ternary"), "synapses"),
+        (cesgd.solve, dict(learning_rate=-1.0), "learning_rate"),
+        (cesgd.solve, dict(beta=0.0), "beta"),
+        (cesgd.solve, dict(gamma=schedules.exponential(-1.0, 1.0)), "gamma"),
+        (cesgd.solve, dict(batch=0), "batch"),
+        (cesgd.solve, dict(beta=[1.0, 2.0], gamma=[1.0, 2.0, 3.0]), "equal lengths"),
+        (lal.solve, dict(max_steps=0), "max_steps"),
+        (lal.solve, dict(learning_rate=float("inf")), "learning_rate"),
+        (lal.solve, dict(synapses="real"), "synapses"),
+        (elal.solve, dict(replicas=0), "replicas"),
+        (elal.solve, dict(lam=-0.1), "lam"),
+        (elal.solve, dict(dtype=jnp.int32), "dtype"),
     ],
 )
 def test_validation(fn, kwargs, match):

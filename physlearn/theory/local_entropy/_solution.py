@@ -3,7 +3,7 @@ r"""Large-deviation local entropy with the reference constrained to be a solutio
 Baldassi, Ingrosso, Lucibello, Saglietti & Zecchina, PRL 115, 128101 (2015), Supplemental
 Material: the reference :math:`\tilde W` of the large-deviation measure is itself required to
 satisfy all patterns (with margin :math:`\kappa_{\rm ref}`). The :math:`y\to\infty` limit of the RS
-functional (theory notes §C.2, "constrained reference"; :math:`1-Q=\delta Q/y`,
+functional (constrained reference; :math:`1-Q=\delta Q/y`,
 :math:`S-S_0=\delta S/y`, :math:`q_1-q_0=\delta q/y`, :math:`\hat Q = y^2R^2`,
 :math:`\hat S_0 = yRa`, :math:`\hat q_1-\hat q_0=\delta\hat q/y`) has nine order parameters
 :math:`(q_1,\delta Q,\delta S,\delta q;R,a,\hat q_1,\delta\hat q,\hat S)`:
@@ -18,7 +18,7 @@ functional (theory notes §C.2, "constrained reference"; :math:`1-Q=\delta Q/y`,
            + \log H\Big(\frac{\kappa - S z_0-\sqrt{q_1-S^2}z_1-\frac{\delta S}{\delta Q}(r-z_0)
            -\sqrt{\delta q-\delta S^2/\delta Q}\,w}{\sqrt{1-q_1}}\Big)\Big],
 
-with :math:`M_S` the entropic Moreau envelope of :mod:`~physlearn.theory.local_entropy`. The
+with :math:`M_S` the entropic Moreau envelope of :mod:`physlearn.theory._envelopes`. The
 energetic maximisation is closed-form: without the constraint the optimum is
 :math:`r-z_0=\delta S A(u)/\sqrt{1-q_1}` and the value is the free-reference envelope
 :math:`M_E(c,\delta q/(1-q_1))`; where that optimum violates :math:`r\ge\kappa_{\rm ref}` the
@@ -26,7 +26,7 @@ constraint is active, :math:`r=\kappa_{\rm ref}`, and the value is
 :math:`-(\kappa_{\rm ref}-z_0)^2/(2\delta Q) + M_E(c-\frac{\delta S}{\delta Q}\frac{\kappa_{\rm ref}-z_0}{\sqrt{1-q_1}},
 \frac{\delta q-\delta S^2/\delta Q}{1-q_1})`.
 
-Quadrature (theory notes §0.1, pitfalls 4 and 6): both integrands have kinks on curves of the
+Quadrature: both integrands have kinks on curves of the
 :math:`(z_0,z_1)` plane (switch of :math:`\tilde W^*`; activation of the constraint). In rotated
 coordinates (:math:`t` along the Gaussian combination that enters the envelope, :math:`s`
 orthogonal to it) the kink is at a closed-form :math:`s^*(t)`, so the inner :math:`s` line is split
@@ -38,18 +38,12 @@ Saddle point: damped iteration of the reduced map :math:`(q_1,\delta q,\delta Q,
 :math:`S=\partial_{\hat S}G_S`) :math:`\to(q_1,\delta q,\delta Q,\delta S)` (derivatives of
 :math:`G_S`), started from the free-reference solution.
 
-Finding (``kappa_ref == kappa``): at small d the free-reference optimum :math:`\tilde W=\mathrm{sign}`
-of the cavity field already satisfies the constraint except on a negligible Gaussian mass (the
-replicas sit within :math:`\sqrt{q_1-S^2}\ll1` of the reference direction; ~1e-7 at
-:math:`\alpha=0.7, d=0.03`), so :math:`R\to0` and the constrained saddle point *is* the free one:
-:math:`S_I` agrees to quadrature accuracy and :math:`\delta Q` becomes a flat direction (reported,
-not used). The mass grows with d (:math:`\alpha=0.7`: 2.6e-3 at d = 0.06, 2.3e-2 at d = 0.1, where
-:math:`R=0.015` and :math:`S_I` is 1.2e-4 below the free value). With ``kappa_ref > kappa`` the
-constraint is active on a finite mass already at small d.
+Where the constraint is inactive on the whole Gaussian mass (:math:`R\to0`), :math:`\delta Q` and then
+:math:`\delta S` become flat directions; the saddle point is then the free-reference one.
 
 1RSB among the replicas around the solution reference (:func:`free_entropy_1rsb`,
 :func:`intra_map_1rsb`): the same 2D integrals with the 1RSB envelopes of
-:mod:`physlearn.theory._le_1rsb`; used by ``local_entropy.binary(reference="solution", rsb="1rsb")``
+:mod:`physlearn.theory._envelopes`; used by :func:`physlearn.theory.local_entropy.solution_reference_1rsb`
 for the :math:`m\to1` analysis.
 """
 
@@ -58,25 +52,16 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .. import numerics as nm
+from ... import numerics as nm
+from ... import solvers
+from .._envelopes import DEFAULT_N_IN, moreau_energetic_1rsb, moreau_entropic, moreau_entropic_1rsb, u_of
+from .._integrals import split_rule
 
 DEFAULT_N2 = 48  # nodes per half line in each of the two dimensions
 _ITERS = 600
 _DAMP = 0.5
 _TOL = 1e-9
 _R_DEGENERATE = 1e-3  # below this R the constraint is (numerically) inactive; dQ is then flat
-
-
-def _split_rule(c, n):
-    zu, wu = nm.half_line_rule(c, n)
-    zl, wl = nm.half_line_rule(-c, n)
-    return jnp.concatenate([zu, -zl]), jnp.concatenate([wu, wl])
-
-
-def _ms(B, D):
-    from .local_entropy import moreau_entropic
-
-    return moreau_entropic(B, D)
 
 
 def _entropic_2d(ms, R, a, p, sh, n):
@@ -87,7 +72,7 @@ def _entropic_2d(ms, R, a, p, sh, n):
     sq = jnp.sqrt(p)
     rho = a / sq
     orth = jnp.sqrt(jnp.maximum(1.0 - rho * rho, 1e-300))
-    t, wt = _split_rule(jnp.zeros_like(R), n)
+    t, wt = split_rule(jnp.zeros_like(R), n)
     Rs = jnp.where(jnp.abs(R) < 1e-300, 1e-300, R)
 
     def inner(tt):
@@ -95,7 +80,7 @@ def _entropic_2d(ms, R, a, p, sh, n):
         mp, mm = ms(A + sh), ms(A - sh)
         z0s = jax.lax.stop_gradient((mm - mp) / (2.0 * Rs))  # W* = +1 iff R z0 > (mm - mp)/2
         s_star = jnp.clip((z0s - rho * tt) / orth, -30.0, 30.0)
-        s, ws = _split_rule(s_star, n)
+        s, ws = split_rule(s_star, n)
         z0 = rho * tt + orth * s
         f = jnp.maximum(R * z0 + mp, -R * z0 + mm)
         return jnp.sum(ws * f)
@@ -112,20 +97,21 @@ def _energetic_2d(me, q, dQ, dS, dq, S, kappa, kappa_ref, n, with_mass):
     rho = S / jnp.sqrt(q)
     orth = jnp.sqrt(jnp.maximum(1.0 - rho * rho, 1e-300))
     dqa = jnp.maximum(dq - dS * dS / dQ, 1e-300)
-    t, wt = _split_rule(kappa / jnp.sqrt(q), n)
+    t, wt = split_rule(kappa / jnp.sqrt(q), n)
 
     def inner(tt):
         c = kappa - jnp.sqrt(q) * tt
         free, g = me(c, dq)
         z0s = jax.lax.stop_gradient(kappa_ref - dS * g)  # active iff z0 < z0s
         s_star = jnp.clip((z0s - rho * tt) / orth, -30.0, 30.0)
-        s, ws = _split_rule(s_star, n)
+        s, ws = split_rule(s_star, n)
         z0 = rho * tt + orth * s
         vm = kappa_ref - z0
         act = -0.5 * vm * vm / dQ + jax.vmap(lambda cc: me(cc, dqa)[0])(c - dS * vm / dQ)
         active = z0 + dS * g < kappa_ref
         f = jnp.where(active, act, free)
-        return jnp.sum(ws * f), jnp.sum(ws * active)
+        # Gaussian mass of the active part of this line, P(s < s*), in closed form (differentiable)
+        return jnp.sum(ws * f), nm.H(-(kappa_ref - dS * g - rho * tt) / orth)
 
     val, mass = jax.vmap(inner)(t)
     val, mass = jnp.sum(wt * val), jnp.sum(wt * mass)
@@ -135,19 +121,17 @@ def _energetic_2d(me, q, dQ, dS, dq, S, kappa, kappa_ref, n, with_mass):
 def entropic(R, a, q1h, dqh, sh, n=DEFAULT_N2):
     r""":math:`G_S = \mathbb E\max_{\tilde W}[Rz_0\tilde W + M_S(A+\hat S\tilde W)]`,
     :math:`A = az_0+\sqrt{\hat q_1-a^2}z_1` (PRL 2015 SM), split where :math:`\tilde W^*` switches."""
-    return _entropic_2d(lambda B: _ms(B, dqh), R, a, q1h, sh, n)
+    return _entropic_2d(lambda B: moreau_entropic(B, dqh), R, a, q1h, sh, n)
 
 
 def energetic(q1, dQ, dS, dq, S, kappa, kappa_ref, n=DEFAULT_N2, with_mass=False):
     r""":math:`G_E` of the module docstring (RS envelope :math:`M_E(c/\sqrt{1-q_1},\delta q/(1-q_1))`),
     split where the reference constraint switches on. ``with_mass``: also return the Gaussian mass
     of the active region (where the reference field sits at :math:`\kappa_{\rm ref}`)."""
-    from .local_entropy import _u_of
-
     s1 = jnp.sqrt(1.0 - q1)
 
     def me(c, dq_):
-        u = _u_of(c / s1, dq_ / (1.0 - q1))
+        u = u_of(c / s1, dq_ / (1.0 - q1))
         Au = nm.GH(u)
         return -0.5 * dq_ / (1.0 - q1) * Au * Au + nm.log_H(u), Au / s1
 
@@ -181,11 +165,11 @@ def _reduced_map(x, sh0, S, alpha, kappa, kappa_ref, n):
     q1h, dqh, R, a = _conjugates(x, S, alpha, kappa, kappa_ref, n)
     dsh = jax.grad(entropic, argnums=4)
 
-    def newton(_, sh):
+    def newton(sh):
         f, fp = jax.jvp(lambda s: dsh(R, a, q1h, dqh, s, n), (sh,), (jnp.ones_like(sh),))
         return sh - jnp.clip((f - S) / jnp.maximum(fp, 1e-8), -1.0, 1.0)
 
-    sh = jax.lax.fori_loop(0, 8, newton, sh0)
+    sh = solvers.iterate(newton, sh0, max_steps=8)[0]
     gR, ga, gq1h, gdqh = jax.grad(entropic, argnums=(0, 1, 2, 3))(R, a, q1h, dqh, sh, n)
     Rs = jnp.maximum(R, 1e-300)
     # dS = dG_S/da / R is 0/0 once R underflows (small d, constraint out of reach): keep the iterate,
@@ -194,7 +178,7 @@ def _reduced_map(x, sh0, S, alpha, kappa, kappa_ref, n):
     dQ = (gR - a * dS) / Rs
     q1 = 2.0 * gdqh
     dq = 2.0 * gq1h - (1.0 - q1)
-    # keep the iteration in the physical domain (pitfall 10); R -> 0: dQ becomes a flat direction
+    # keep the iteration in the physical domain; R -> 0: dQ becomes a flat direction
     degenerate = R < _R_DEGENERATE
     dQ = jnp.where(degenerate | (dQ <= 0), x[2], dQ)
     dQ = jnp.maximum(dQ, dS * dS / jnp.maximum(dq, 1e-12) + 1e-12)
@@ -203,34 +187,47 @@ def _reduced_map(x, sh0, S, alpha, kappa, kappa_ref, n):
 
 def solve_point(theta_free, x_guess, d, alpha, kappa, kappa_ref, n=DEFAULT_N2):
     r"""Constrained saddle point at one :math:`d`, from the free-reference solution
-    ``theta_free = (q1, dq, q1_hat, dq_hat, S_hat)`` and a guess ``x_guess = (dQ, dS)``.
-    Returns ``(theta9, converged, residual, n_steps, active_mass)``."""
+    ``theta_free = (q1, dq, q1_hat, dq_hat, S_hat)`` and a guess ``x_guess = (dQ, dS)``: damped
+    iteration of the reduced map (:func:`physlearn.solvers.fixed_point`, damping 0.5) until the
+    relative change of :math:`(q_1,\delta q,\delta Q,\delta S)` is below 1e-9, the flat directions
+    excepted (:math:`\delta Q` once :math:`R<10^{-3}`, :math:`\delta S` once :math:`R<10^{-8}`: the
+    constraint then acts on a negligible mass).
+
+    Returns ``(theta9, result, residual, n_steps, active_mass)``, ``theta9 = (q1, dQ, dS, dq, R, a,
+    q1_hat, dq_hat, S_hat)`` with implicit derivatives of :math:`\nabla S_I=0` in ``d, alpha, kappa,
+    kappa_ref`` (finite-difference Jacobians, which see the kinks of the integrands; the flat
+    directions get zero derivative)."""
     S = 1.0 - 2.0 * d
-    x0 = jnp.stack([theta_free[0], theta_free[1], x_guess[0], x_guess[1]])
-    sh0 = theta_free[4]
+    sg = jax.lax.stop_gradient
+    x0 = sg(jnp.stack([theta_free[0], theta_free[1], x_guess[0], x_guess[1]]))
+    pars = sg((S, alpha, kappa, kappa_ref))
 
-    def cond(st):
-        _, _, res, k = st
-        return (res > _TOL) & (k < _ITERS)
+    def update(x, _, conj):
+        return _reduced_map(x, conj[4], *pars, n)
 
-    def body(st):
-        x, sh, _, k = st
-        xn, conj = _reduced_map(x, sh, S, alpha, kappa, kappa_ref, n)
+    def residual(x, xn, x_next, conj):
         deg = conj[0] < _R_DEGENERATE
         diff = jnp.abs(xn - x) / (1.0 + jnp.abs(x))
         # dQ is flat once R is degenerate; dS too once R ~ 0 (the constraint acts on a mass ~R^2 ~ 0)
         flat = (deg & (jnp.arange(4) == 2)) | ((conj[0] < 1e-8) & (jnp.arange(4) == 3))
         res = jnp.max(jnp.where(flat, 0.0, diff))
-        res = jnp.where(jnp.all(jnp.isfinite(xn)), res, jnp.inf)
-        return (1.0 - _DAMP) * x + _DAMP * xn, conj[4], res, k + 1
+        return jnp.where(jnp.all(jnp.isfinite(xn)), res, jnp.inf)
 
-    x, sh, res, k = jax.lax.while_loop(cond, body, (x0, sh0, jnp.asarray(jnp.inf, x0.dtype), jnp.asarray(0)))
-    xn, conj = _reduced_map(x, sh, S, alpha, kappa, kappa_ref, n)
+    aux0 = jnp.zeros(5, x0.dtype).at[4].set(sg(theta_free[4]))
+    sol = solvers.fixed_point(update, x0, None, damping=_DAMP, tol=_TOL, max_steps=_ITERS, has_aux=True, aux0=aux0,
+                              residual=residual, differentiable=False)
+    x, conj = sol.value
+    xn, conj = _reduced_map(x, conj[4], *pars, n)
     R, a, q1h, dqh, sh = (conj[i] for i in range(5))
     theta = jnp.stack([xn[0], xn[2], xn[3], xn[1], R, a, q1h, dqh, sh])
-    _, mass = energetic(xn[0], xn[2], xn[3], xn[1], S, kappa, kappa_ref, n, with_mass=True)
-    ok = (res <= _TOL) & jnp.all(jnp.isfinite(theta))
-    return theta, ok, res, k, mass
+    result = solvers.combine(sol.result, solvers.from_checks(jnp.all(jnp.isfinite(theta)), True))
+    theta = solvers.implicit(
+        lambda th, p: jax.grad(free_entropy)(th, p[0], p[1], p[2], p[3], n), theta, (d, alpha, kappa, kappa_ref),
+        jacobian="fd", degenerate=True, rcond=1e-7,
+    )
+    xs = (theta[0], theta[1], theta[2], theta[3])
+    _, mass = energetic(xs[0], xs[1], xs[2], xs[3], S, kappa, kappa_ref, n, with_mass=True)
+    return theta, result, sol.residual, sol.n_steps, mass
 
 
 # --------------------------------------------------------------------------------------------
@@ -239,7 +236,7 @@ def solve_point(theta_free, x_guess, d, alpha, kappa, kappa_ref, n=DEFAULT_N2):
 # The replicas around one reference split into groups of m (intra-cluster overlap q1 and conjugate
 # p1 = q1_hat; the RS order parameters become the inter-cluster level q0 = q1^RS, p0 = q1_hat^RS).
 # The 2D integrals keep their form, with the RS envelopes replaced by the 1RSB ones of
-# :mod:`physlearn.theory._le_1rsb` (theory notes §C.4):
+# :mod:`physlearn.theory._envelopes`:
 #
 #   S_I = -R^2 dQ/2 - S_hat S - a R dS - p1 (1 - q1)/2 - m (p1 q1 - p0 q0)/2 - (dp q0 + p0 dq)/2
 #         + E max_W~ [R z0 W~ + M_S^(1RSB)(a z0 + sqrt(p0 - a^2) z1 + S_hat W~)]
@@ -254,25 +251,21 @@ def solve_point(theta_free, x_guess, d, alpha, kappa, kappa_ref, n=DEFAULT_N2):
 # free-reference one; the constraint enters through the nodes where it binds (mass ``active_mass``).
 def entropic_1rsb(R, a, p0, p1, dp, sh, m, n=DEFAULT_N2, n_in=None):
     r"""1RSB entropic term :math:`\mathbb E\max_{\tilde W}[Rz_0\tilde W + M_S(A+\hat S\tilde W)]` with
-    the 1RSB envelope :math:`M_S` of :func:`physlearn.theory._le_1rsb.moreau_entropic`
+    the 1RSB envelope :math:`M_S` of :func:`physlearn.theory._envelopes.moreau_entropic_1rsb`
     (:math:`A=az_0+\sqrt{\hat q_0-a^2}z_1`, intra-cluster variance :math:`\hat q_1-\hat q_0`)."""
-    from . import _le_1rsb as r1
-
-    n_in = r1.DEFAULT_N_IN if n_in is None else n_in
-    return _entropic_2d(lambda B: r1.moreau_entropic(B, dp, p1 - p0, m, n_in)[0], R, a, p0, sh, n)
+    n_in = DEFAULT_N_IN if n_in is None else n_in
+    return _entropic_2d(lambda B: moreau_entropic_1rsb(B, dp, p1 - p0, m, n_in)[0], R, a, p0, sh, n)
 
 
 def energetic_1rsb(q0, q1, dQ, dS, dq, S, kappa, kappa_ref, m, n=DEFAULT_N2, n_in=None, with_mass=False):
     r"""1RSB energetic term (comment above): the constrained maximisation over the reference field of
     :func:`energetic` with the 1RSB envelope :math:`M_E` of
-    :func:`physlearn.theory._le_1rsb.moreau_energetic` (:math:`g=-\partial_cM_E=(c-v^*)/\delta q`)."""
-    from . import _le_1rsb as r1
-
-    n_in = r1.DEFAULT_N_IN if n_in is None else n_in
+    :func:`physlearn.theory._envelopes.moreau_energetic_1rsb` (:math:`g=-\partial_cM_E=(c-v^*)/\delta q`)."""
+    n_in = DEFAULT_N_IN if n_in is None else n_in
     s1 = jnp.sqrt(1.0 - q1)
 
     def me(c, dq_):
-        val, v = r1.moreau_energetic(c, dq_, q1 - q0, s1, m, n_in)
+        val, v = moreau_energetic_1rsb(c, dq_, q1 - q0, s1, m, n_in)
         return val, (c - v) / dq_
 
     return _energetic_2d(me, q0, dQ, dS, dq, S, kappa, kappa_ref, n, with_mass)

@@ -1,13 +1,14 @@
 r"""Large-deviation local entropy at finite :math:`y`, free reference, RS: the fixed-coupling form.
 
 Baldassi, Borgs, Chayes, Ingrosso, Lucibello, Saglietti & Zecchina, PNAS 113, E7655 (2016) (robust
-ensemble; fBP measures this form); theory notes §C.1 with the reference unconstrained.
+ensemble; fBP measures this form); the finite-:math:`y` RS functional with the reference
+unconstrained.
 
 Measure: :math:`Z(\gamma,y) = \sum_{\tilde W}\big[\sum_W X(W)\,e^{\gamma W\cdot\tilde W}\big]^y`
 (``y`` real replicas coupled to a reference with strength :math:`\gamma` per weight). In the RS
-ansatz of §C.1 the energetic term depends on the replica overlaps only, so for a free reference
+ansatz the energetic term depends on the replica overlaps only, so for a free reference
 the stationarity in :math:`Q, S_0` gives :math:`\hat Q=\hat S_0=0`, the reference overlaps drop out,
-and :math:`\hat S_1=\gamma`. Per weight (derived here from §C.1):
+and :math:`\hat S_1=\gamma`. Per weight (derived here):
 
 .. math::
 
@@ -30,11 +31,8 @@ must be :math:`\ge0`). The fixed-:math:`d` curve is the Legendre transform:
 :math:`S_I(d,y)\to S_I(d)` (the :math:`y\to\infty` result) as :math:`y\to\infty`.
 Check: at :math:`\alpha=0`, :math:`\Sigma_{\rm int}=H_2(d)`, :math:`\Sigma_{\rm ext}=\log2`.
 
-Inner integrals (pitfall 6): :math:`\int Dz_2 e^{yf(z_2)}` is recentred on the maximiser of
-:math:`yf(z_2)-z_2^2/2` and rescaled by the curvature (Laplace shift), both in closed form through
-the :math:`y\to\infty` envelopes (:math:`h=B+y\Delta\tanh h`, resp. :math:`u+KA(u)=c`), then
-Gauss--Hermite with a log-sum-exp. The shift is a change of variables, so the value is exact up to
-quadrature and its derivatives are correct with the shift held fixed.
+Inner integrals: the Laplace-recentred Gauss--Hermite rules of :mod:`physlearn.theory._envelopes`
+(exact up to quadrature for any shift; derivatives correct with the shift held fixed).
 """
 
 from __future__ import annotations
@@ -42,47 +40,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .. import numerics as nm
+from ... import numerics as nm
+from ... import solvers
+from .._envelopes import log_inner_energetic_y, log_inner_entropic_y
 
 DEFAULT_N_OUTER = 48  # per half line
 DEFAULT_N_INNER = 24  # Gauss-Hermite nodes of the recentred inner integral
-
-
-def _inner_rule(n):
-    t, w = nm.gauss_hermite(n)
-    return jnp.asarray(t), jnp.asarray(jnp.log(w))
-
-
-def _log_inner_entropic(B, delta, y, n_in):
-    r""":math:`\log\int Dz_2\,[2\cosh(B+\sqrt\Delta z_2)]^y` (Laplace-recentred)."""
-    from .local_entropy import _h_of
-
-    D = y * delta
-    h = _h_of(*jax.lax.stop_gradient((B, D)))  # shift only: no tangents traced through the solve
-    sd = jnp.sqrt(jnp.maximum(delta, 1e-300))
-    zs = jax.lax.stop_gradient((h - B) / sd)
-    th = jnp.tanh(h)
-    sig = jax.lax.stop_gradient(1.0 / jnp.sqrt(jnp.maximum(1.0 - D * (1.0 - th * th), 1e-12)))
-    t, lw = _inner_rule(n_in)
-    z = zs + sig * t
-    ell = -0.5 * z * z + y * nm.log2cosh(B + sd * z) + 0.5 * t * t
-    return jax.scipy.special.logsumexp(lw + ell) + jnp.log(sig)
-
-
-def _log_inner_energetic(c, q1, q0, y, n_in):
-    r""":math:`\log\int Dz_2\,H((c-\sqrt{q_1-q_0}z_2)/\sqrt{1-q_1})^y` (Laplace-recentred)."""
-    from .local_entropy import _u_of
-
-    s1 = jnp.sqrt(1.0 - q1)
-    sd = jnp.sqrt(jnp.maximum(q1 - q0, 1e-300))
-    K = y * (q1 - q0) / (1.0 - q1)
-    u = _u_of(*jax.lax.stop_gradient((c / s1, K)))  # shift only: no tangents traced through the solve
-    zs = jax.lax.stop_gradient(y * sd * nm.GH(u) / s1)
-    sig = jax.lax.stop_gradient(1.0 / jnp.sqrt(1.0 + K * nm.GH_prime(u)))
-    t, lw = _inner_rule(n_in)
-    z = zs + sig * t
-    ell = -0.5 * z * z + y * nm.log_H((c - sd * z) / s1) + 0.5 * t * t
-    return jax.scipy.special.logsumexp(lw + ell) + jnp.log(sig)
 
 
 def entropic(q0h, q1h, gamma, y, n=DEFAULT_N_OUTER, n_in=DEFAULT_N_INNER):
@@ -90,14 +53,14 @@ def entropic(q0h, q1h, gamma, y, n=DEFAULT_N_OUTER, n_in=DEFAULT_N_INNER):
 
     def f(z):
         B = jnp.sqrt(q0h) * z
-        return jnp.logaddexp(_log_inner_entropic(B + gamma, delta, y, n_in), _log_inner_entropic(B - gamma, delta, y, n_in))
+        return jnp.logaddexp(log_inner_entropic_y(B + gamma, delta, y, n_in), log_inner_entropic_y(B - gamma, delta, y, n_in))
 
     return nm.gauss_expect_split(f, jnp.zeros_like(q0h), n)
 
 
 def energetic(q0, q1, y, kappa=0.0, n=DEFAULT_N_OUTER, n_in=DEFAULT_N_INNER):
     def f(z):
-        return _log_inner_energetic(kappa - jnp.sqrt(q0) * z, q1, q0, y, n_in)
+        return log_inner_energetic_y(kappa - jnp.sqrt(q0) * z, q1, q0, y, n_in)
 
     return nm.gauss_expect_split(f, kappa / jnp.sqrt(q0), n)
 
@@ -133,19 +96,11 @@ def _grad_x(x, args):
     return g / (y * y)
 
 
-def _lm(x0, gamma, y, alpha, kappa, n, n_in, max_steps=100):
-    import optimistix as optx
-
-    fn = lambda x, a: _grad_x(x, (a[0], a[1], a[2], a[3], n, n_in))  # noqa: E731
-    sol = optx.root_find(fn, optx.LevenbergMarquardt(rtol=1e-12, atol=1e-12), x0, (gamma, y, alpha, kappa),
-                         max_steps=max_steps, throw=False)
-    return sol.value, sol.stats["num_steps"]
-
-
 def derived(theta, gamma, y, alpha, kappa, n=DEFAULT_N_OUTER, n_in=DEFAULT_N_INNER):
-    r"""``(Phi_tot, S, phi_int, Sigma_int, Sigma_ext)`` at a saddle point (envelope theorem)."""
-    th = jax.lax.stop_gradient(theta)
-    P = lambda g, yy: total_free_entropy(th, g, yy, alpha, kappa, n, n_in)  # noqa: E731
+    r"""``(Phi_tot, S, phi_int, Sigma_int, Sigma_ext)`` at a saddle point: partial derivatives of
+    :math:`\Phi_{\rm tot}` at fixed ``theta`` (envelope theorem). ``theta`` may carry its implicit
+    derivatives: the results then have exact total derivatives."""
+    P = lambda g, yy: total_free_entropy(theta, g, yy, alpha, kappa, n, n_in)  # noqa: E731
     tot = P(gamma, y)
     S = jax.grad(P, 0)(gamma, y) / y
     phi = jax.grad(P, 1)(gamma, y)
@@ -155,40 +110,46 @@ def derived(theta, gamma, y, alpha, kappa, n=DEFAULT_N_OUTER, n_in=DEFAULT_N_INN
 def solve_coupling(gamma, y, alpha, kappa, n=DEFAULT_N_OUTER, n_in=DEFAULT_N_INNER):
     r"""Saddle point at fixed :math:`(\gamma, y)`: homotopy in :math:`\alpha` from
     :math:`\alpha/8` (started near the :math:`\alpha=0` solution :math:`q_0=q_1=\tanh^2\gamma`),
-    Levenberg--Marquardt on :math:`\nabla\Phi_{\rm tot}=0` at every step. Returns
-    ``(theta, converged, residual, n_steps)``."""
+    Levenberg--Marquardt on :math:`\nabla\Phi_{\rm tot}=0` at every step
+    (:func:`physlearn.solvers.continuation`, each step kept where finite), accepted at
+    :math:`\max|\nabla\Phi_{\rm tot}|/y^2\le10^{-9}`. Returns ``(theta, result, residual,
+    n_steps)``, ``theta`` with implicit derivatives in ``gamma, y, alpha, kappa``."""
     t2 = jnp.tanh(gamma) ** 2
     a1 = alpha / _N_ALPHA
     th0 = jnp.stack([t2, t2 + 0.05 * (1.0 - t2), 0.4 * a1, 0.5 * a1])
     alphas = alpha * jnp.arange(1, _N_ALPHA + 1, dtype=th0.dtype) / _N_ALPHA
+    pars = jax.lax.stop_gradient((gamma, y, kappa))
 
-    def body(x, a):
-        xn, k = _lm(x, gamma, y, a, kappa, n, n_in)
-        ok = jnp.all(jnp.isfinite(xn))
-        return jnp.where(ok, xn, x), k
+    def step(x, a):
+        return solvers.root(lambda v, args: _grad_x(v, (*args, n, n_in)), x, (pars[0], pars[1], a, pars[2]),
+                            method="levenberg_marquardt", tol=1e-12, max_steps=100, differentiable=False)
 
-    x, ks = jax.lax.scan(body, from_theta(th0), alphas)
+    sols, x = solvers.continuation(step, jax.lax.stop_gradient(from_theta(th0)), jax.lax.stop_gradient(alphas),
+                                   carry="finite", with_carry=True)
+    x = solvers.implicit(lambda v, args: _grad_x(v, (*args, n, n_in)), x, (gamma, y, alpha, kappa))
     theta = to_theta(x)
-    res = jnp.max(jnp.abs(jax.grad(total_free_entropy)(theta, gamma, y, alpha, kappa, n, n_in))) / (y * y)
-    ok = jnp.isfinite(res) & (res < _CONV)
-    return theta, ok, res, jnp.sum(ks)
+    res = jnp.max(jnp.abs(jax.grad(total_free_entropy)(jax.lax.stop_gradient(theta), *pars[:2],
+                                                       jax.lax.stop_gradient(alpha), pars[2], n, n_in))) / (y * y)
+    res = jax.lax.stop_gradient(res)
+    result = solvers.from_checks(jnp.isfinite(res), res < _CONV)
+    return theta, result, res, jnp.sum(sols.n_steps)
 
 
 def solve_distance(d, y, alpha, kappa, theta0, gamma0, n=DEFAULT_N_OUTER, n_in=DEFAULT_N_INNER):
     r"""Fixed-:math:`d` point: stationarity of :math:`\Phi_{\rm tot}(\gamma)-y\gamma(1-2d)` in
-    :math:`(q_0,q_1,\hat q_0,\hat q_1,\gamma)` (the Legendre transform), from a fixed-coupling
-    solution ``theta0`` at ``gamma0``."""
-    import optimistix as optx
+    :math:`(q_0,q_1,\hat q_0,\hat q_1,\gamma)` (the Legendre transform), by Levenberg--Marquardt from a
+    fixed-coupling solution ``theta0`` at ``gamma0``. Returns ``(theta, gamma, result, residual,
+    n_steps)`` with implicit derivatives in ``d, y, alpha, kappa``."""
 
-    S = 1.0 - 2.0 * d
-
-    def fn(v, _):
-        g = jax.grad(lambda th, gm: total_free_entropy(th, gm, y, alpha, kappa, n, n_in) - y * gm * S, (0, 1))(
+    def fn(v, args):
+        d_, y_, alpha_, kappa_ = args
+        S = 1.0 - 2.0 * d_
+        g = jax.grad(lambda th, gm: total_free_entropy(th, gm, y_, alpha_, kappa_, n, n_in) - y_ * gm * S, (0, 1))(
             to_theta(v[:4]), v[4])
-        return jnp.concatenate([g[0], g[1][None]]) / (y * y)
+        return jnp.concatenate([g[0], g[1][None]]) / (y_ * y_)
 
     v0 = jnp.concatenate([from_theta(theta0), gamma0[None]])
-    sol = optx.root_find(fn, optx.LevenbergMarquardt(rtol=1e-12, atol=1e-12), v0, None, max_steps=100, throw=False)
+    sol = solvers.root(fn, v0, (d, y, alpha, kappa), method="levenberg_marquardt", tol=1e-12, max_steps=100,
+                       accept=_CONV)
     v = sol.value
-    res = jnp.max(jnp.abs(fn(v, None)))
-    return to_theta(v[:4]), v[4], jnp.isfinite(res) & (res < _CONV), res, sol.stats["num_steps"]
+    return to_theta(v[:4]), v[4], sol.result, sol.residual, sol.n_steps

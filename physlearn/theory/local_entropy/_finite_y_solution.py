@@ -2,7 +2,7 @@ r"""Large-deviation local entropy at finite :math:`y` with the reference constra
 (PRL 2015 convention), RS.
 
 Baldassi, Ingrosso, Lucibello, Saglietti & Zecchina, PRL 115, 128101 (2015) and its Supplemental
-Material; theory notes §C.1 with the constraint :math:`\theta(\tilde W\cdot\xi/\sqrt N-\kappa_{\rm ref})`
+Material: the finite-:math:`y` RS functional with the constraint :math:`\theta(\tilde W\cdot\xi/\sqrt N-\kappa_{\rm ref})`
 kept. Measure: :math:`P(\tilde W)\propto X_{\kappa_{\rm ref}}(\tilde W)\,\mathcal N(\tilde W,d)^y`, with
 :math:`\mathcal N(\tilde W,d)` the number of solutions at distance :math:`d` from :math:`\tilde W`.
 Order parameters (per reference, :math:`n\to0` references of :math:`y` replicas each):
@@ -29,13 +29,13 @@ Derived quantities (envelope theorem at the saddle point): :math:`S_I(d,y)=\part
 :math:`\gamma=-\frac1y\partial_S\Phi` (the field focusing BP applies at this :math:`d`).
 
 Limits (tested, except the last): for :math:`\kappa_{\rm ref}\to-\infty` the constraint disappears and
-:math:`\Phi` is the free-reference functional of :mod:`physlearn.theory._le_finite_y` (Legendre-transformed
+:math:`\Phi` is the free-reference functional of :mod:`physlearn.theory.local_entropy._finite_y` (Legendre-transformed
 to fixed :math:`d`) for any :math:`Q,S_0` with :math:`\hat Q=\hat S_0=0`; at :math:`y=0` it is the Gardner RS
 entropy of the reference, and :math:`\partial_y\Phi|_{y=0}` at the Franz--Parisi saddle point
 (:math:`p=S`, :math:`t=S_0`, :math:`q=q_1`, :math:`\tilde q=Q` and conjugates) is the
 Franz--Parisi potential (the reference is then a typical solution). As :math:`y\to\infty`,
-:math:`S_I(d,y)` should approach the :math:`y=\infty` result of :mod:`physlearn.theory._le_solution`
-(not checked: that needs the saddle point, see Status).
+:math:`S_I(d,y)` should approach the :math:`y=\infty` result of :mod:`physlearn.theory.local_entropy._solution`
+(not checked).
 
 Quadrature: both outer integrals are taken in rotated coordinates, :math:`t` along the Gaussian
 combination that carries the main crossover (:math:`A` for :math:`G_S`, the common replica field
@@ -48,13 +48,10 @@ at the Laplace estimate :math:`x^*` of the mode and scaled by the Laplace width 
 (the integrand is log-concave with curvature :math:`\ge1`): two linear Gauss--Legendre pieces,
 from the edge (or :math:`-9\sigma`) to the mode and from there over :math:`\sqrt{80}\sigma`, the
 first empty when the constraint cuts past the mode (:math:`x_0>x^*`); the :math:`z_2` integrals are the
-Laplace-recentred Gauss--Hermite rules of :mod:`physlearn.theory._le_finite_y`.
+Laplace-recentred Gauss--Hermite rules of :mod:`physlearn.theory._envelopes`.
 
-Accuracy (against the free-reference functional at :math:`\kappa_{\rm ref}=-40`, :math:`y=5`, and
-1e-15-converged node counts): ~5e-9 at the defaults
-``nodes=(32, 48, 32, 16)`` (nodes per half line in :math:`s` and :math:`t`, nodes of the :math:`x` and
-:math:`z_2` rules), ~2e-6 at ``(24, 32, 24, 12)`` (~1e-7 at :math:`y=0`). One evaluation with its
-gradient takes seconds on a CPU core.
+Default nodes ``(32, 48, 32, 16)`` (per half line in :math:`s` and :math:`t`, nodes of the
+:math:`x` and :math:`z_2` rules); measured accuracies and timings are in ``docs/findings.md``.
 
 Saddle point (:func:`solve`, :func:`solve_path`): the stationarity conditions in the overlaps
 :math:`o=(Q,S_0,q_0,q_1)` are linear in the conjugates and give them in closed form from
@@ -65,18 +62,7 @@ four-dimensional fixed point (Jacobian by finite differences, step halving, inad
 rejected); at the solution the full gradient of :math:`\Phi` vanishes to ~1e-14. Path, guess-free:
 the Franz--Parisi saddle point (:func:`theta_from_franz_parisi`) is the :math:`y\to0` solution;
 from it :math:`y=1.5` and then geometric steps up to the target (:func:`y_schedule`; the maps are
-singular at :math:`y=1`). Example, ``alpha = 0.6, d = 0.1, kappa = kappa_ref = 0`` at ``(24, 32, 24, 12)``:
-:math:`y=1.5, 2.5, 3.5, 5`: :math:`S_I = 0.1413, 0.1505, 0.1570, 0.1635` (the free reference at
-:math:`y=5`: 0.1516; :math:`y=\infty`: 0.1784), :math:`\Sigma_{\rm ext} = 0.2125, 0.1944,
-0.1752, 0.1480`, :math:`Q = 0.510, 0.574, 0.627, 0.689`.
-
-What did not work (kept as a record): Levenberg--Marquardt on the full nine-dimensional gradient,
-in the admissible parametrisation :func:`to_theta` or in ``theta`` with inadmissible points
-rejected, from the free-reference saddle point (:math:`Q\approx q_0/S^2`, :math:`S_0=SQ`): the
-iterates run to the edge :math:`q_1-q_0=(S-S_0)^2/(1-Q)` of the admissible region and stall there
-(residuals 1e-5--3); from the Franz--Parisi start it creeps (residuals ~1e-6 after 40 steps per
-:math:`y`) along the directions :math:`q_0,\hat q_0`, which enter at :math:`O(y^2)`. The plain
-(undamped) iteration of the two maps diverges at :math:`y=0.3`.
+singular at :math:`y=1`).
 """
 
 from __future__ import annotations
@@ -85,9 +71,11 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
-from .. import numerics as nm
-from ._le_finite_y import _log_inner_energetic, _log_inner_entropic
+from ... import numerics as nm
+from ... import solvers
+from .._envelopes import log_inner_energetic_y, log_inner_entropic_y, u_of
 
 DEFAULT_N0 = 32  # nodes per half line of the second (s) direction
 DEFAULT_N1 = 48  # nodes per half line of the first (t) direction, split at the main crossover
@@ -159,15 +147,15 @@ def entropic(Qh, rho, Sh1, q0h, q1h, y, n0=DEFAULT_N0, n1=DEFAULT_N1, n_in=DEFAU
 
     def f(z0, z1):
         A = rho * z0 + b * z1
-        return jnp.logaddexp(sQh * z0 + _log_inner_entropic(A + sig, delta, y, n_in),
-                             -sQh * z0 + _log_inner_entropic(A - sig, delta, y, n_in))
+        return jnp.logaddexp(sQh * z0 + log_inner_entropic_y(A + sig, delta, y, n_in),
+                             -sQh * z0 + log_inner_entropic_y(A - sig, delta, y, n_in))
 
     e0, e1 = _unit(rho, b)  # t = A / sqrt(q0_hat)
     sq0h = jnp.sqrt(rho * rho + b * b)
 
     def switch(t):  # the sign of the optimal reference changes where 2 sqrt(Q_hat) z0 = -D(A)
         A = sq0h * t
-        D = _log_inner_entropic(A + sig, delta, y, n_in) - _log_inner_entropic(A - sig, delta, y, n_in)
+        D = log_inner_entropic_y(A + sig, delta, y, n_in) - log_inner_entropic_y(A - sig, delta, y, n_in)
         z0s = _safe_div(-D, 2.0 * sQh)
         return _safe_div(e0 * t - z0s, e1)
 
@@ -179,13 +167,11 @@ def _x_mode(c0, a1, b1sq, q1, y):
     :func:`_log_truncated_x`: the combination :math:`v=a_1x+b_1z_2\sim N(0,a_1^2+b_1^2)` maximises
     :math:`-v^2/(2\,{\rm var})+y\log H((c_0-v)/\sqrt{1-q_1})` at :math:`v^*=\sqrt{1-q_1}KA(u)`,
     :math:`u+KA(u)=c_0/\sqrt{1-q_1}`; the width follows from the curvature (Schur complement)."""
-    from .local_entropy import _u_of
-
     c0, a1, b1sq, q1 = jax.lax.stop_gradient((c0, a1, b1sq, q1))
     var = a1 * a1 + b1sq
     s1 = jnp.sqrt(1.0 - q1)
     K = y * var / (1.0 - q1)
-    u = _u_of(c0 / s1, K)
+    u = u_of(c0 / s1, K)
     xstar = a1 * s1 * K * nm.GH(u) / jnp.maximum(var, 1e-300)
     kpp = y * nm.GH_prime(u) / (1.0 - q1)
     return xstar, 1.0 / jnp.sqrt(1.0 + kpp * a1 * a1 / (1.0 + kpp * b1sq))
@@ -211,7 +197,7 @@ def _log_truncated_x(x0, c0, a1, b1sq, q1, y, nx, n_in):
     nonempty = b > a
     log_len = jnp.where(nonempty, jnp.log(jnp.where(nonempty, b - a, 1.0)), -jnp.inf)
     logw = jnp.concatenate([jnp.log(ws) + log_len, jnp.log(ws * U)]) + jnp.log(sigma) - _LOG_SQRT_2PI
-    g = jax.vmap(lambda xx: _log_inner_energetic(c0 - a1 * xx, q1, q1 - b1sq, y, n_in))(x)
+    g = jax.vmap(lambda xx: log_inner_energetic_y(c0 - a1 * xx, q1, q1 - b1sq, y, n_in))(x)
     return jax.scipy.special.logsumexp(logw - 0.5 * x * x + g)
 
 
@@ -287,12 +273,12 @@ def from_theta(theta, S):
 
 
 def derived(theta, d, y, alpha, kappa, kappa_ref, nodes=None):
-    r"""``(Phi, S_I, Sigma_ext, gamma)`` at a saddle point ``theta`` (envelope theorem):
-    :math:`S_I=\partial_y\Phi`, :math:`\Sigma_{\rm ext}=\Phi-yS_I`, :math:`\gamma=-\partial_S\Phi/y`
-    (derivatives at fixed ``theta``)."""
-    th = jax.lax.stop_gradient(theta)
+    r"""``(Phi, S_I, Sigma_ext, gamma)`` at a saddle point ``theta``: :math:`S_I=\partial_y\Phi`,
+    :math:`\Sigma_{\rm ext}=\Phi-yS_I`, :math:`\gamma=-\partial_S\Phi/y` (partial derivatives at fixed
+    ``theta``, envelope theorem). ``theta`` may carry its implicit derivatives: the results then
+    have exact total derivatives."""
     S = 1.0 - 2.0 * d
-    phi, (dS, dy) = jax.value_and_grad(lambda s, yy: functional(th, s, yy, alpha, kappa, kappa_ref, nodes),
+    phi, (dS, dy) = jax.value_and_grad(lambda s, yy: functional(theta, s, yy, alpha, kappa, kappa_ref, nodes),
                                        (0, 1))(S, y)
     return phi, dy, phi - y * dy, -dS / jnp.where(y == 0, 1.0, y)
 
@@ -345,7 +331,7 @@ def coupling(oh, S, y, Sh1, nodes=None, iters=8):
     ``Sh1``; the right side increases with :math:`\hat S_1`). Returns ``(Sh1, residual)``."""
     Qh, Sh0, q0h, q1h = (oh[i] for i in range(4))
     f = lambda s: jax.grad(_entropic_sh0, 2)(Qh, Sh0, s, q0h, q1h, y, nodes) / y - S  # noqa: E731
-    Sh1 = jax.lax.fori_loop(0, iters, lambda _, s: s - f(s) / jax.grad(f)(s), Sh1)
+    Sh1 = solvers.iterate(lambda s: s - f(s) / jax.grad(f)(s), Sh1, max_steps=iters)[0]
     return Sh1, f(Sh1)
 
 
@@ -378,70 +364,36 @@ def to_full(o, oh, Sh1):
     return jnp.stack([o[0], o[1], o[2], o[3], oh[0], oh[1] / jnp.sqrt(oh[0]), Sh1, oh[2], oh[3]])
 
 
-def _newton_fd(fn, x0, max_steps, tol=1e-12, max_halvings=12):
-    r"""Damped Newton for a small system: ``fn(x) -> (r, aux)`` with ``r = 0`` at the solution (NaN
-    outside its domain). The Jacobian is taken by forward differences, in one vmapped batch with the
-    residual itself (no derivatives traced); the step is halved until the residual is finite and
-    decreases. ``fn`` appears at two call sites only (compile time). Returns
-    ``(x, max|r|, aux, n_steps)``."""
-    n = x0.shape[0]
-    eye = jnp.eye(n, dtype=x0.dtype)
-    norm = lambda r: jnp.where(jnp.all(jnp.isfinite(r)), jnp.max(jnp.abs(r)), jnp.inf)  # noqa: E731
-    aux0 = jax.tree_util.tree_map(lambda v: jnp.zeros(v.shape, v.dtype), jax.eval_shape(fn, x0)[1])
-
-    def step(st):
-        x, _, _, k, _ = st
-        h = 1e-7 * jnp.maximum(1.0, jnp.abs(x))
-        R, A = jax.vmap(fn)(jnp.concatenate([x[None, :], x[None, :] + h[:, None] * eye]))
-        r, aux = R[0], jax.tree_util.tree_map(lambda v: v[0], A)
-        dx = -jnp.linalg.solve(((R[1:] - r[None, :]) / h[:, None]).T, r)
-        nr0 = norm(r)
-
-        def shrink(c):
-            lam, _, _, _, i = c
-            lam = 0.5 * lam
-            rn, an = fn(x + lam * dx)
-            return lam, rn, an, norm(rn), i + 1
-
-        def more(c):
-            return (c[3] >= nr0) & (c[4] <= max_halvings)
-
-        lam, rn, an, nr, _ = jax.lax.while_loop(more, shrink, (jnp.asarray(2.0, x.dtype), r, aux, jnp.inf, 0))
-        moved = (nr0 > tol) & (nr < nr0)  # else converged at x, or stuck there: report x
-        sel = lambda a, b: jax.tree_util.tree_map(lambda u, v: jnp.where(moved, u, v), a, b)  # noqa: E731
-        return sel(x + lam * dx, x), sel(rn, r), sel(an, aux), jnp.where(moved, k + 1, k), ~moved
-
-    def go(st):
-        return ~st[4] & (st[3] < max_steps)
-
-    x, r, aux, k, _ = jax.lax.while_loop(
-        go, step, (x0, jnp.full((n,), jnp.inf, x0.dtype), aux0, jnp.asarray(0), jnp.asarray(False)))
-    return x, norm(r), aux, k
-
-
 def solve(theta0, d, y, alpha, kappa, kappa_ref, nodes=None, max_steps=30):
     r"""Saddle point at fixed :math:`(d, y)` from ``theta0``: the conjugates are eliminated
-    (:func:`conjugates`, :func:`coupling`) and damped Newton (finite-difference Jacobian, step
-    halving) solves the four-dimensional fixed point :math:`o=\mathrm{overlaps}(\mathrm{conjugates}(o))`;
-    an inadmissible trial point (covariances not positive) is rejected. Returns
-    ``(theta, converged, residual, n_steps)`` with ``residual`` the largest of the fixed-point and
-    :math:`\hat S_1` residuals."""
-    S = 1.0 - 2.0 * d
-    Sh1_0 = theta0[6]
+    (:func:`conjugates`, :func:`coupling`) and damped Newton (:func:`physlearn.solvers.newton`:
+    finite-difference Jacobian, step halving) solves the four-dimensional fixed point
+    :math:`o=\mathrm{overlaps}(\mathrm{conjugates}(o))`; an inadmissible trial point (covariances not
+    positive) is rejected. Returns ``(theta, result, residual, n_steps)`` with ``residual`` the
+    largest of the fixed-point and :math:`\hat S_1` residuals; ``theta`` has implicit derivatives in
+    ``d, alpha, kappa, kappa_ref`` (``y`` is static)."""
+    Sh1_0 = jax.lax.stop_gradient(theta0[6])
 
-    def fn(o):
-        r, oh, s1, s_res = _reduced(o, S, y, alpha, kappa, kappa_ref, Sh1_0, nodes)
+    def reduced(o, args):
+        d_, alpha_, kappa_, kappa_ref_ = args
+        return _reduced(o, 1.0 - 2.0 * d_, y, alpha_, kappa_, kappa_ref_, Sh1_0, nodes)
+
+    def fn(o, args):
+        r, oh, s1, s_res = reduced(o, args)
         return r, (oh, s1, s_res)
 
-    o, res_o, (oh, s1, s_res), k = _newton_fd(fn, theta0[:4], max_steps)
-    res = jnp.maximum(res_o, jnp.abs(s_res))
-    return to_full(o, oh, s1), jnp.isfinite(res) & (res < _CONV), res, k
+    args = (d, alpha, kappa, kappa_ref)
+    sol = solvers.newton(fn, theta0[:4], args, max_steps=max_steps, accept=_CONV, has_aux=True, jacobian="fd")
+    o, (oh, s1, s_res) = sol.value, sol.aux
+    res = jnp.maximum(sol.residual, jnp.abs(s_res))
+    # the conjugates and S1_hat at the solution, with their derivatives (through o and the parameters)
+    oh, s1 = solvers.attach_derivatives(lambda oo, a: reduced(oo, a)[1:3], o, args, value=(oh, s1))
+    result = solvers.combine(sol.result, solvers.from_checks(jnp.isfinite(res), res < _CONV))
+    return to_full(o, oh, s1), result, res, sol.n_steps
 
 
 def y_schedule(y, ratio=1.6):
     r"""Static path :math:`Y_{\rm start}=1.5\to y` (geometric, steps at most ``ratio``), as a tuple."""
-    import numpy as np
-
     y = float(y)
     if y <= Y_START:
         return (y,)
@@ -451,13 +403,12 @@ def y_schedule(y, ratio=1.6):
 
 def solve_path(theta_fp, d, ys, alpha, kappa, kappa_ref, nodes=None, max_steps=30):
     r"""Guess-free path: from the :math:`y\to0` saddle ``theta_fp`` (:func:`theta_from_franz_parisi`)
-    through the values ``ys`` (each solve starts from the previous solution). Returns
-    ``(theta, converged, residual, n_steps)`` at ``ys[-1]``; ``converged`` requires every step."""
-    # a Python loop over the (static) schedule: y stays a constant in every solve (a lax.scan with a
-    # traced y stalled at alpha = 0.5, d = 0.1, y = 1.5, residual 4e-4, where this converges)
-    th, ok, k, res = theta_fp, jnp.asarray(True), jnp.asarray(0), jnp.asarray(jnp.inf, theta_fp.dtype)
-    for yv in ys:
-        th_n, ok_n, res, k_n = solve(th, d, float(yv), alpha, kappa, kappa_ref, nodes, max_steps)
-        th = jnp.where(jnp.all(jnp.isfinite(th_n)), th_n, th)
-        ok, k = ok & ok_n, k + k_n
-    return th, ok, res, k
+    through the values ``ys`` (:func:`physlearn.solvers.continuation` over a static schedule: each
+    ``y`` is a compile-time constant of its solve; each solve starts from the previous finite
+    solution). Returns ``(theta, result, residual, n_steps)`` at ``ys[-1]``; the first failed
+    step gives the result."""
+    sols, th = solvers.continuation(
+        lambda th, yv: solve(th, d, yv, alpha, kappa, kappa_ref, nodes, max_steps), theta_fp, tuple(ys),
+        carry="finite", static=True, with_carry=True)
+    result = solvers.combine(*[sols.result[i] for i in range(len(ys))])
+    return th, result, sols.residual[-1], jnp.sum(sols.n_steps)

@@ -1,13 +1,13 @@
 r"""Finite-:math:`y` large-deviation measure with a free reference and a 1RSB structure among the
 replicas around each reference (fixed-coupling form; Baldassi et al. PNAS 113, E7655 (2016),
 App. D.3 and Fig. 11 compare focusing BP with RS and 1RSB theory at fixed :math:`y`; functional
-derived here from theory notes §C.1 and §C.4).
+derived here).
 
 The ``y`` replicas coupled to one reference are split into :math:`y/m` groups of :math:`m`
 (:math:`1<m<y`): overlap :math:`q_c` inside a group, :math:`q_b` between groups around the same
 reference, :math:`q_0` with replicas of other references; conjugates
 :math:`\hat q_c\ge\hat q_b\ge\hat q_0`. The free reference gives :math:`\hat Q=\hat S_0=0` and
-:math:`\hat S_1=\gamma` as in :mod:`physlearn.theory._le_finite_y`. Per weight:
+:math:`\hat S_1=\gamma` as in the RS fixed-coupling functional (:func:`physlearn.theory.local_entropy.fixed_coupling_rs`). Per weight:
 
 .. math::
 
@@ -21,7 +21,7 @@ reference, :math:`q_0` with replicas of other references; conjugates
            \quad L_E(v)=\log\int Dz_2\,H\Big(\frac{v-\sqrt{q_c-q_b}z_2}{\sqrt{1-q_c}}\Big)^m .
 
 Exact reductions (tested): at :math:`m=1` the inner convolutions are exact and :math:`\Phi` is the
-RS functional of :mod:`physlearn.theory._le_finite_y` with :math:`q_1=q_b` (for any
+RS fixed-coupling functional with :math:`q_1=q_b` (for any
 :math:`q_c,\hat q_c`); at :math:`m=y` it is RS with :math:`q_1=q_c`; at :math:`q_c=q_b`,
 :math:`\hat q_c=\hat q_b` it is RS for any :math:`m` (the collapse).
 
@@ -35,11 +35,10 @@ ordered overlaps) from a nearly frozen intra-group start :math:`q_c=q_1+0.9(1-q_
 saddle, and stops when the groups merge (collapse onto RS) or at a fixed point.
 
 Numerics. :math:`L_S` and :math:`L_E` are the exact four-piece and recentred Gauss--Hermite forms of
-:mod:`physlearn.theory._le_1rsb`; the middle integral :math:`\int Dz_1 e^{F(z_1)}` is Gauss--Hermite
+:mod:`physlearn.theory._envelopes`; the middle integral :math:`\int Dz_1 e^{F(z_1)}` is Gauss--Hermite
 recentred on the maximiser of :math:`F(z_1)-z_1^2/2` (a few finite-difference Newton steps from the
 RS Laplace point, held under ``stop_gradient``: the value is exact up to quadrature for any centre).
-Measured against a brute-force 6001 x 6001-point quadrature: ~1e-8 (n_mid = n_in = 24), also where
-the middle integrand is bimodal.
+Accuracy: ``docs/findings.md``.
 """
 
 from __future__ import annotations
@@ -47,8 +46,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .. import numerics as nm
-from . import _le_1rsb as r1
+from ... import numerics as nm
+from ... import solvers
+from .._envelopes import h_of, log_inner_energetic_1rsb, log_inner_entropic_1rsb, u_of
 
 DEFAULT_N = 32  # outer nodes per half line
 DEFAULT_N_MID = 16  # recentred Gauss-Hermite nodes of the middle integral
@@ -71,12 +71,12 @@ def _log_mid(F, z0, n_mid):
         f = F(z + jnp.array([-_FD, 0.0, _FD]))
         return (f[2] - f[0]) / (2 * _FD) - z, (f[2] - 2 * f[1] + f[0]) / (_FD * _FD) - 1.0
 
-    def body(_, z):
+    def step(z):
         g1, g2 = fd(z)
         return z - g1 / jnp.minimum(g2, -1e-3)
 
     sg = jax.lax.stop_gradient
-    zs = jax.lax.fori_loop(0, _MID_NEWTON, body, sg(z0))
+    zs = solvers.iterate(step, sg(z0), max_steps=_MID_NEWTON)[0]
     zs, sig = sg(zs), sg(1.0 / jnp.sqrt(jnp.maximum(-fd(zs)[1], 1e-3)))
     t, w = nm.gauss_hermite(n_mid)
     t = jnp.asarray(t, dtype=jnp.result_type(z0, float))
@@ -87,14 +87,12 @@ def _log_mid(F, z0, n_mid):
 
 def entropic(q0h, qbh, qch, gamma, y, m, n=DEFAULT_N, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN):
     r""":math:`G_S` of the module docstring."""
-    from .local_entropy import _h_of
-
     sb = jnp.sqrt(jnp.maximum(qbh - q0h, 1e-300))
     dc = qch - qbh
 
     def mid(B):
-        F = jax.vmap(lambda z: (y / m) * r1.log_inner_entropic(B + sb * z, dc, m, n_in))
-        h = _h_of(*jax.lax.stop_gradient((B, y * sb * sb)))  # RS Laplace point: Newton start
+        F = jax.vmap(lambda z: (y / m) * log_inner_entropic_1rsb(B + sb * z, dc, m, n_in))
+        h = h_of(*jax.lax.stop_gradient((B, y * sb * sb)))  # RS Laplace point: Newton start
         return _log_mid(F, (h - B) / sb, n_mid)
 
     def f(z):
@@ -106,16 +104,14 @@ def entropic(q0h, qbh, qch, gamma, y, m, n=DEFAULT_N, n_mid=DEFAULT_N_MID, n_in=
 
 def energetic(q0, qb, qc, y, m, kappa=0.0, n=DEFAULT_N, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN):
     r""":math:`G_E` of the module docstring."""
-    from .local_entropy import _u_of
-
     sb = jnp.sqrt(jnp.maximum(qb - q0, 1e-300))
     s1 = jnp.sqrt(1.0 - qc)
 
     def f(z):
         v = kappa - jnp.sqrt(q0) * z
-        F = jax.vmap(lambda zz: (y / m) * r1._log_inner_energetic(v - sb * zz, qc - qb, s1, m, n_in))
+        F = jax.vmap(lambda zz: (y / m) * log_inner_energetic_1rsb(v - sb * zz, qc - qb, s1, m, n_in))
         sbb = jnp.sqrt(1.0 - qb)
-        u = _u_of(*jax.lax.stop_gradient((v / sbb, y * (qb - q0) / (1.0 - qb))))
+        u = u_of(*jax.lax.stop_gradient((v / sbb, y * (qb - q0) / (1.0 - qb))))
         return _log_mid(F, y * sb * nm.GH(u) / sbb, n_mid)
 
     return nm.gauss_expect_split(f, kappa / jnp.sqrt(q0), n)
@@ -154,57 +150,69 @@ def _project(q):
 def search(theta_rs, gamma, y, m, alpha, kappa=0.0, n=DEFAULT_N, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN,
            start=START):
     r"""1RSB saddle point at fixed :math:`(\gamma,y,m)` from the RS saddle ``theta_rs = (q0, q1, q0_hat,
-    q1_hat)`` of :mod:`physlearn.theory._le_finite_y` with a nearly frozen intra-group start.
+    q1_hat)`` (:func:`physlearn.theory.local_entropy._finite_y.solve_coupling`) with a nearly frozen
+    intra-group start: damped iteration (0.5) of the map overlaps -> conjugates -> overlaps, projected
+    on the ordered overlaps (:func:`physlearn.solvers.iterate`).
 
-    Returns ``(theta, collapsed, converged, residual, n_steps, slope)``: ``collapsed`` where the groups
+    Returns ``(theta, collapsed, result, residual, n_steps, slope)``: ``collapsed`` where the groups
     merged, i.e. the gap :math:`q_c-q_b` fell below ``COLLAPSE`` (1 - q_b) or shrank geometrically at a
     steady rate for ``_GEOMETRIC`` steps with the inter-group level converged (then ``slope`` is the
     undamped contraction rate of the gap, the replicon slope of the RS saddle in this direction, and
-    ``theta`` is the RS saddle written in 1RSB form, :math:`q_c=q_b=q_1`); otherwise ``theta`` is the last
-    iterate, ``converged`` if the damped map reached a fixed point (sup-norm step ``residual`` below
-    1e-10)."""
-    q1 = theta_rs[1]
-    q = jnp.stack([theta_rs[0], q1, q1 + start * (1.0 - q1)])
+    ``theta`` is the RS saddle written in 1RSB form, :math:`q_c=q_b=q_1`, with its derivatives);
+    otherwise ``theta`` is the last iterate (implicit derivatives of the fixed point, finite-difference
+    Jacobians), ``successful`` if the damped map reached a fixed point (sup-norm step ``residual``
+    below 1e-10). ``slope`` is read off the iteration: it has no derivative (NaN)."""
+    sg = jax.lax.stop_gradient
+    th_rs = sg(theta_rs)
+    q1 = th_rs[1]
+    q = jnp.stack([th_rs[0], q1, q1 + start * (1.0 - q1)])
+    pars = sg((gamma, y, m, alpha, kappa))
 
-    def step(q):
-        qn = overlaps(conjugates(q, y, m, alpha, kappa, n, n_mid, n_in), gamma, y, m, n, n_mid, n_in)
-        ok = jnp.all(jnp.isfinite(qn))
-        qn = _project(jnp.where(ok, qn, q))
-        return _DAMPING * qn + (1.0 - _DAMPING) * q, ok
+    def fmap(q, p):
+        gamma_, y_, m_, alpha_, kappa_ = p
+        return overlaps(conjugates(q, y_, m_, alpha_, kappa_, n, n_mid, n_in), gamma_, y_, m_, n, n_mid, n_in)
 
     def merged(q):
         return (q[2] - q[1]) < COLLAPSE * (1.0 - q[1])
 
-    def cond(st):
-        q, r, k, ok, _, _, geo = st
-        return (k < _MAX_ITERS) & (r > _TOL) & ~merged(q) & ok & (geo < _GEOMETRIC)
-
-    def body(st):
-        q, _, k, _, gap, rate, geo = st
-        qn, ok = step(q)
+    def step(st):
+        q, _, _, gap, rate, geo = st
+        qn = fmap(q, pars)
+        ok = jnp.all(jnp.isfinite(qn))
+        qn = _DAMPING * _project(jnp.where(ok, qn, q)) + (1.0 - _DAMPING) * q
         gn = qn[2] - qn[1]
         rn = gn / jnp.maximum(gap, 1e-300)
         outer = jnp.max(jnp.abs(qn[:2] - q[:2]))
         steady = (jnp.abs(rn - rate) < 1e-3) & (rn < 0.995) & (outer < 1e-9)
-        return qn, jnp.max(jnp.abs(qn - q)), k + 1, ok, gn, rn, jnp.where(steady, geo + 1, 0)
+        return qn, jnp.max(jnp.abs(qn - q)), ok, gn, rn, jnp.where(steady, geo + 1, 0)
+
+    def done(st):
+        q, r, ok, _, _, geo = st
+        return ~((r > _TOL) & ~merged(q) & ok & (geo < _GEOMETRIC))
 
     one = jnp.asarray(1.0, q.dtype)
-    st = (q, one, jnp.asarray(0), jnp.asarray(True), q[2] - q[1], one, jnp.asarray(0))
-    q, res, k, ok, _, rate, geo = jax.lax.while_loop(cond, body, st)
+    st = (q, one, jnp.asarray(True), q[2] - q[1], one, jnp.asarray(0))
+    (q, res, ok, _, rate, geo), k, _ = solvers.iterate(step, st, max_steps=_MAX_ITERS, done=done)
     # a gap that shrinks geometrically at a steady rate < 1 (inter-group level converged) goes to 0
     collapsed = merged(q) | (geo >= _GEOMETRIC)
     rs = jnp.stack([theta_rs[0], theta_rs[1], theta_rs[1], theta_rs[2], theta_rs[3], theta_rs[3]])
+    q = solvers.implicit(lambda qq, p: fmap(qq, p) - qq, q, (gamma, y, m, alpha, kappa), jacobian="fd")
     full = jnp.concatenate([q, conjugates(q, y, m, alpha, kappa, n, n_mid, n_in)])
     theta = jnp.where(collapsed, rs, full)
-    slope = jnp.where(geo >= _GEOMETRIC, (rate - (1.0 - _DAMPING)) / _DAMPING, jnp.nan)
-    return theta, collapsed, ok & (collapsed | (res <= _TOL)), res, k, slope
+    slope = solvers.nondifferentiable(jnp.where(geo >= _GEOMETRIC, (rate - (1.0 - _DAMPING)) / _DAMPING, jnp.nan),
+                                      True, (theta_rs, gamma, y, m, alpha, kappa))
+    result = jnp.where(ok, jnp.where(collapsed | (res <= _TOL), solvers.RESULTS.successful,
+                                     jnp.where(k >= _MAX_ITERS, solvers.RESULTS.max_steps_reached,
+                                               solvers.RESULTS.tolerance_not_met)),
+                       solvers.RESULTS.nonfinite).astype(jnp.int32)
+    return theta, collapsed, result, res, k, slope
 
 
 def derived(theta, gamma, y, m, alpha, kappa, n=DEFAULT_N, n_mid=DEFAULT_N_MID, n_in=DEFAULT_N_IN):
-    r"""``(Phi, S, phi_int, Sigma_int, Sigma_ext, dPhi_dm)`` at a saddle point (envelope theorem;
-    :math:`y`-derivative at fixed :math:`m`)."""
-    th = jax.lax.stop_gradient(theta)
-    P = lambda g, yy, mm: total_free_entropy(th, g, yy, mm, alpha, kappa, n, n_mid, n_in)  # noqa: E731
+    r"""``(Phi, S, phi_int, Sigma_int, Sigma_ext, dPhi_dm)`` at a saddle point: partial derivatives at
+    fixed ``theta`` (envelope theorem; :math:`y`-derivative at fixed :math:`m`). ``theta`` may carry
+    its implicit derivatives: the results then have exact total derivatives."""
+    P = lambda g, yy, mm: total_free_entropy(theta, g, yy, mm, alpha, kappa, n, n_mid, n_in)  # noqa: E731
     tot = P(gamma, y, m)
     dg, dy, dm = jax.grad(P, (0, 1, 2))(gamma, y, m)
     S = dg / y

@@ -1,0 +1,141 @@
+"""Derivatives through every public theory entry point against central finite differences.
+
+One parametrised test walks the public entry points: for each, every differentiable output field
+is differentiated by ``jax.jacfwd`` with respect to every continuous input (alpha, kappa, d, gamma,
+y, kappa_ref, m) at two parameter points, and compared with central differences of eager calls.
+Small quadratures keep it cheap: the claim is that the derivatives of the computed values are
+right, whatever the nodes. The few entry points whose compilation takes minutes on a CI core are
+marked slow (listed in ``SLOW``)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from physlearn.theory import franz_parisi as fp
+from physlearn.theory import gardner
+from physlearn.theory import local_entropy as le
+
+
+def _case(fn, inputs, points, fields, h=1e-5, rtol=1e-5, atol=1e-7, slow=False):
+    return pytest.param(fn, inputs, points, fields, h, rtol, atol, marks=[pytest.mark.slow] if slow else [],
+                        id=None)
+
+
+GARDNER_RS = ("q", "q_hat", "entropy", "replicon")
+FP_FIELDS = ("entropy", "q", "t", "p_hat", "q_hat", "t_hat", "q_ref", "q_hat_ref", "d_typ", "gardner_entropy")
+LE_RS = ("entropy", "q1", "dq", "q1_hat", "dq_hat", "S_hat")
+FP_NODES = dict(n=16, nx=8, neta=8)
+FC_FIELDS = ("free_entropy", "S", "d", "q0", "q1", "q0_hat", "q1_hat", "phi_int", "internal_entropy",
+             "total_local_entropy", "external_entropy")
+FY_FIELDS = ("entropy", "gamma", "total_local_entropy", "external_entropy", "q0", "q1", "q0_hat", "q1_hat")
+ONE_RSB = ("entropy", "q0", "q1", "dq", "q0_hat", "q1_hat", "dq_hat", "S_hat", "replicon", "complexity")
+
+CASES = {
+    "gardner.spherical_capacity": _case(lambda kappa: gardner.spherical_capacity(kappa), ("kappa",),
+                                        [(0.0,), (0.7,)], None),
+    "gardner.binary_rs_branch_end": _case(lambda kappa: gardner.binary_rs_branch_end(kappa), ("kappa",),
+                                          [(0.0,), (0.7,)], None),
+    "gardner.spherical_rs": _case(lambda alpha, kappa: gardner.spherical_rs(alpha, kappa, n=32), ("alpha", "kappa"),
+                                  [(0.5, 0.0), (1.2, 0.3)], GARDNER_RS),
+    "gardner.binary_rs": _case(lambda alpha, kappa: gardner.binary_rs(alpha, kappa, n=32), ("alpha", "kappa"),
+                               [(0.4, 0.0), (0.6, 0.3)], GARDNER_RS),
+    "gardner.binary_capacity": _case(lambda kappa: gardner.binary_capacity(kappa, n=32), ("kappa",),
+                                     [(0.0,), (0.4,)], None, h=1e-4, rtol=1e-5),
+    "gardner.binary_1rsb": _case(lambda alpha, m, kappa: gardner.binary_1rsb(alpha, m, kappa, n=64),
+                                 ("alpha", "m", "kappa"), [(0.5, 0.5, 0.0), (0.6, 0.4, 0.1)],
+                                 ("q0", "q1", "q0_hat", "q1_hat", "free_entropy", "complexity", "internal_entropy"),
+                                 h=1e-4, rtol=1e-4, atol=1e-6),
+    "gardner.binary_1rsb_frozen": _case(lambda alpha, m, kappa: gardner.binary_1rsb_frozen(alpha, m, kappa, n=32),
+                                        ("alpha", "m", "kappa"), [(0.5, 0.5, 0.0), (0.7, 0.3, 0.2)],
+                                        ("q0", "q0_hat", "free_entropy", "complexity")),
+    "franz_parisi.binary": _case(lambda alpha, d, kappa, kappa_ref: fp.binary(alpha, d, kappa, kappa_ref, **FP_NODES),
+                                 ("alpha", "d", "kappa", "kappa_ref"), [(0.5, 0.05, 0.0, 0.2), (0.6, 0.1, 0.1, 0.2)],
+                                 FP_FIELDS, rtol=1e-4, atol=1e-6),
+    "franz_parisi.spherical": _case(
+        lambda alpha, d, kappa, kappa_ref: fp.spherical(alpha, d, kappa, kappa_ref, **FP_NODES),
+        ("alpha", "d", "kappa", "kappa_ref"), [(0.5, 0.05, 0.0, 0.2), (1.0, 0.1, 0.1, 0.2)], FP_FIELDS,
+        rtol=1e-4, atol=1e-6),
+    "franz_parisi.isolation_distance": _case(
+        lambda alpha, kappa, kappa_ref: fp.isolation_distance(alpha, kappa, kappa_ref, **FP_NODES, full_output=True),
+        ("alpha", "kappa", "kappa_ref"), [(0.5, 0.0, 0.0), (0.6, 0.0, 0.05)],
+        ("d_min", "q", "t", "p_hat", "q_hat", "t_hat"), rtol=1e-4, atol=1e-6, slow=True),
+    "franz_parisi.cap_entropy": _case(lambda d: fp.cap_entropy(d), ("d",), [(0.05,), (0.3,)], None),
+    "franz_parisi.h2": _case(lambda d: fp.h2(d), ("d",), [(0.05,), (0.3,)], None),
+    "local_entropy.free_reference_rs": _case(lambda alpha, d, kappa: le.free_reference_rs(alpha, d, kappa, n=32),
+                                             ("alpha", "d", "kappa"), [(0.6, 0.05, 0.0), (0.5, 0.1, 0.2)], LE_RS,
+                                             rtol=1e-4, atol=1e-6),
+    "local_entropy.solution_reference_rs": _case(
+        lambda alpha, d, kappa, kappa_ref: le.solution_reference_rs(alpha, d, kappa, kappa_ref, n=32, n2=16),
+        ("alpha", "d", "kappa", "kappa_ref"), [(0.6, 0.05, 0.0, 0.3), (0.5, 0.1, 0.0, 0.2)],
+        LE_RS + ("dQ", "dS", "R", "a", "active_mass", "entropy_free"), h=1e-4, rtol=1e-3, atol=1e-5, slow=True),
+    "local_entropy.free_reference_1rsb": _case(
+        lambda alpha, d, kappa: le.free_reference_1rsb(alpha, d, kappa, n=32, n_1rsb=16),
+        ("alpha", "d", "kappa"), [(0.7, 0.1, 0.0), (0.6, 0.05, 0.1)], ONE_RSB, h=1e-4, rtol=1e-3, atol=1e-5),
+    "local_entropy.free_reference_1rsb(m)": _case(
+        lambda alpha, d, kappa, m: le.free_reference_1rsb(alpha, d, kappa, m=m, n=32, n_1rsb=16),
+        ("alpha", "d", "kappa", "m"), [(0.7, 0.1, 0.0, 0.5), (0.6, 0.05, 0.1, 0.3)], ONE_RSB,
+        h=1e-4, rtol=1e-3, atol=1e-5, slow=True),
+    "local_entropy.solution_reference_1rsb": _case(
+        lambda alpha, d, kappa, kappa_ref: le.solution_reference_1rsb(alpha, d, kappa, kappa_ref, n=32, n2=16),
+        ("alpha", "d", "kappa", "kappa_ref"), [(0.7, 0.1, 0.0, 0.0), (0.6, 0.05, 0.0, 0.2)], ONE_RSB,
+        h=1e-4, rtol=1e-3, atol=1e-5, slow=True),
+    "local_entropy.free_reference_rs_finite_y": _case(
+        lambda alpha, d, y, kappa: le.free_reference_rs_finite_y(alpha, d, y, kappa, n=32, n_fy=16),
+        ("alpha", "d", "y", "kappa"), [(0.6, 0.1, 5.0, 0.0), (0.5, 0.15, 3.0, 0.1)], FY_FIELDS,
+        h=1e-4, rtol=1e-4, atol=1e-6),
+    "local_entropy.free_reference_1rsb_finite_y": _case(
+        lambda alpha, d, y, kappa, m: le.free_reference_1rsb_finite_y(alpha, d, y, kappa, m=m, n=32, n_fy=16),
+        ("alpha", "d", "y", "kappa", "m"), [(0.6, 0.1, 5.0, 0.0, 3.0), (0.5, 0.15, 3.0, 0.1, 2.0)],
+        FY_FIELDS + ("qb", "qc", "qb_hat", "qc_hat"), h=1e-4, rtol=1e-4, atol=1e-6, slow=True),
+    "local_entropy.solution_reference_rs_finite_y": _case(
+        lambda alpha, d, kappa, kappa_ref: le.solution_reference_rs_finite_y(alpha, d, 1.5, kappa, kappa_ref, n_fy=12),
+        ("alpha", "d", "kappa", "kappa_ref"), [(0.6, 0.1, 0.0, 0.0), (0.5, 0.15, 0.0, 0.1)],
+        ("entropy", "gamma", "total_local_entropy", "external_entropy", "Q", "S0", "q0", "q1", "Q_hat", "S0_hat",
+         "S1_hat", "q0_hat", "q1_hat"), h=1e-4, rtol=1e-3, atol=1e-5, slow=True),
+    "local_entropy.fixed_coupling_rs": _case(
+        lambda alpha, gamma, y, kappa: le.fixed_coupling_rs(alpha, gamma, y, kappa, n=16, n_in=12),
+        ("alpha", "gamma", "y", "kappa"), [(0.6, 0.5, 5.0, 0.0), (0.4, 0.3, 3.0, 0.2)], FC_FIELDS,
+        h=1e-4, rtol=1e-4, atol=1e-6),
+    "local_entropy.fixed_coupling_1rsb": _case(
+        lambda alpha, gamma, y, kappa, m: le.fixed_coupling_1rsb(alpha, gamma, y, kappa, m=m, n=12, n_mid=8, n_in=8),
+        ("alpha", "gamma", "y", "kappa", "m"), [(0.6, 0.4, 5.0, 0.0, 2.0), (0.5, 0.3, 4.0, 0.1, 3.0)],
+        FC_FIELDS + ("qb", "qc", "qb_hat", "qc_hat", "dphi_dm"), h=1e-4, rtol=1e-4, atol=1e-6, slow=True),
+    "local_entropy.dense_region_threshold": _case(
+        lambda kappa: le.dense_region_threshold(kappa, n=32, full_output=True), ("kappa",), [(0.0,), (0.05,)],
+        ("alpha_U", "d_star", "min_S_hat_below"), h=2e-2, rtol=2e-2, atol=1e-3, slow=True),
+}
+SLOW = sorted(k for k, v in CASES.items() if v.marks)
+
+
+def _values(fn, fields, *xs):
+    out = fn(*xs)
+    if fields is None:
+        return jnp.atleast_1d(jnp.asarray(out))
+    return jnp.stack([jnp.asarray(getattr(out, f)).reshape(()) for f in fields])
+
+
+@pytest.mark.parametrize("fn, inputs, points, fields, h, rtol, atol", list(CASES.values()), ids=list(CASES))
+def test_derivatives_match_finite_differences(fn, inputs, points, fields, h, rtol, atol):
+    for x0 in points:
+        x0 = np.asarray(x0, dtype=np.float64)
+        jac = np.asarray(jax.jacfwd(lambda x: _values(fn, fields, *x))(jnp.asarray(x0)))
+        assert np.isfinite(jac).all(), (x0, jac)
+        for j, name in enumerate(inputs):
+            step = h * max(1.0, abs(x0[j]))
+            xp, xm = x0.copy(), x0.copy()
+            xp[j] += step
+            xm[j] -= step
+            fd = (np.asarray(_values(fn, fields, *xp)) - np.asarray(_values(fn, fields, *xm))) / (2 * step)
+            np.testing.assert_allclose(jac[:, j], fd, rtol=rtol, atol=atol,
+                                       err_msg=f"d/d{name} at {dict(zip(inputs, x0))}, fields {fields}")
+
+
+def test_dispatchers_differentiate_like_the_explicit_functions():
+    """local_entropy.binary and fixed_coupling are conveniences over the explicit entry points."""
+    g1 = jax.grad(lambda a: le.binary(a, 0.05, n=32).entropy)(0.6)
+    g2 = jax.grad(lambda a: le.free_reference_rs(a, 0.05, n=32).entropy)(0.6)
+    assert float(g1) == float(g2)
+    g3 = jax.grad(lambda g: le.fixed_coupling(0.6, g, 5.0, n=16, n_in=12).internal_entropy)(0.5)
+    g4 = jax.grad(lambda g: le.fixed_coupling_rs(0.6, g, 5.0, n=16, n_in=12).internal_entropy)(0.5)
+    assert float(g3) == float(g4)
