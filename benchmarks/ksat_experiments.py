@@ -12,8 +12,8 @@ the figures and the Markdown page from the JSON without running anything.
   counting violated clauses; budgets per run in the JSON and the page (sweeps for the BP family,
   flips for WalkSAT). The satisfiability of the small-N instances is checked with PySAT (CaDiCaL)
   where that is cheap (N <= ``--pysat-max-n``, 60 s per instance at most).
-* ``edmc``: EdMC vs simulated annealing (standard SA on the min-flip energy, the annealing
-  module's defaults) on random perceptrons: attempted moves and seconds to solution vs N at the
+* ``edmc``: EdMC vs simulated annealing (``standard_sa``: one Metropolis chain on the min-flip
+  energy, its default schedule) on random perceptrons: attempted moves and seconds to solution vs N at the
   loads ``--alphas``; SA gets the same number of attempted moves as EdMC's budget and, separately,
   ``--sa-factor`` times more.
 
@@ -37,7 +37,7 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)  # the entropy part measures in float64; algorithms keep float32
 
-from physlearn.algorithms import annealing, edmc, energies, ksat, problems
+from physlearn.algorithms import edmc, energies, ksat, problems, standard_sa
 from physlearn.algorithms.ksat import bp, bpgd, focusing, walksat
 from physlearn.theory import ksat as theory
 
@@ -164,7 +164,7 @@ def part_edmc(args, raw):
             res = {}
             for label, mm in (("sa_same", budget), ("sa_more", budget * args.sa_factor)):
                 t0 = time.time()
-                s = annealing.solve(jax.random.key(4), p, kind="standard", max_moves=int(mm), progress=False)
+                s = standard_sa.solve(jax.random.key(4), p, replicas=1, max_steps=int(mm), progress=False)
                 res[label] = dict(solved=np.asarray(s.solved).tolist(), moves=np.asarray(s.steps).tolist(),
                                   budget=int(mm), seconds=time.time() - t0)
             raw.setdefault("edmc", {})[f"{alpha}/{n}"] = dict(

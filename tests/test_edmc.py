@@ -42,7 +42,7 @@ def test_free_entropy_derivative_is_the_overlap(model, getkey):
 
     def F(gg):
         return edmc.local_entropy(key, p, ref, gg, objective="free_entropy", dtype=jnp.float64, epsilon=1e-12,
-                                  bp_iters=5000)
+                                  max_steps=5000)
 
     fp, _, c1 = F(g + h)
     fm, _, c2 = F(g - h)
@@ -57,7 +57,7 @@ def test_perceptron_local_entropy_limits(getkey):
     from physlearn.algorithms import fbp
 
     p = problems.teacher_student(getkey(), 201, 0.3)
-    info = fbp.fixed_point(getkey(), p, y=1.0, gamma=0.0, epsilon=1e-10, max_iters=3000)
+    info = fbp.fixed_point(getkey(), p, y=1.0, gamma=0.0, epsilon=1e-10, max_steps=3000)
     ref = np.asarray(p.teacher)
     F0, _, _ = edmc.local_entropy(getkey(), p, ref, 0.0, objective="free_entropy", dtype=jnp.float64, epsilon=1e-10)
     np.testing.assert_allclose(float(F0), float(info.free_entropy) - np.log(2), atol=1e-6)
@@ -84,7 +84,7 @@ def test_edmc_validation(getkey):
         edmc.solve(getkey(), p, objective="energy")
     with pytest.raises(ValueError, match="beta must be > 0"):
         edmc.solve(getkey(), p, beta=0.0)
-    with pytest.raises(ValueError, match="gamma must lie"):
+    with pytest.raises(ValueError, match="gamma must be >= 0"):
         edmc.solve(getkey(), p, gamma=-1.0)
     with pytest.raises(ValueError, match="problem must be"):
         edmc.solve(getkey(), np.zeros(3))

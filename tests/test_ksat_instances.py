@@ -94,7 +94,7 @@ def test_random_ksat_validation(getkey):
         ksat.random_ksat(getkey(), 10, 2.0, 1)
     with pytest.raises(ValueError, match="alpha"):
         ksat.random_ksat(getkey(), 10, -1.0, 3)
-    with pytest.raises(ValueError, match="n \\(number of variables\\) must be an integer >= k"):
+    with pytest.raises(ValueError, match="n \\(number of variables, at least the clause width k\\) must be an integer >= 3"):
         ksat.random_ksat(getkey(), 2, 2.0, 3)
     with pytest.raises(ValueError, match="samples"):
         ksat.random_ksat(getkey(), 10, 2.0, 3, samples=0)

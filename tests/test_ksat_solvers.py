@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from physlearn.algorithms import ksat
+from physlearn.algorithms import ksat, schedules
 from physlearn.algorithms.ksat import bpgd, focusing, walksat
 
 pysat_solvers = pytest.importorskip("pysat.solvers")
@@ -119,12 +119,18 @@ def test_schedules_and_validation(getkey):
     np.testing.assert_allclose(g[1:], 0.1 * ks[:-1], rtol=1e-6)
     r = focusing.solve_rbp(getkey(), p, reinforcement=0.5, max_steps=20, trace=True)
     assert np.allclose(np.asarray(r.trace.parameter)[: int(r.steps)], 0.5)
-    with pytest.raises(ValueError, match="gamma must lie in \\[0.0, inf\\].*at step 0"):
-        focusing.solve_fbp(getkey(), p, gamma=lambda k: -1.0 + 0.0 * k)
-    with pytest.raises(ValueError, match="y must lie in \\[1.0"):
+    with pytest.raises(ValueError, match="gamma \\(schedule start\\) must be >= 0"):
+        focusing.solve_fbp(getkey(), p, gamma=schedules.linear(-1.0, 0.1))
+    with pytest.raises(ValueError, match="y must be >= 1"):
         focusing.solve_fbp(getkey(), p, y=0.5)
-    with pytest.raises(ValueError, match="reinforcement must lie in \\[0.0, 1.0\\]"):
+    with pytest.raises(ValueError, match="reinforcement must be <= 1"):
         focusing.solve_rbp(getkey(), p, reinforcement=1.5)
+    with pytest.raises(ValueError, match="reinforcement must be <= 1"):
+        focusing.solve_rbp(getkey(), p, reinforcement=schedules.table([0.5, 1.2]))
+    with pytest.raises(ValueError, match="one hyper-parameter point"):
+        focusing.solve_fbp(getkey(), p, y=[2.0, 3.0])
+    with pytest.raises(ValueError, match="stop must be one of"):
+        walksat.solve(getkey(), p, stop="centre")
     with pytest.raises(ValueError, match="stop must be one of"):
         focusing.solve_rbp(getkey(), p, stop="never")
     with pytest.raises(ValueError, match="fraction"):

@@ -28,12 +28,12 @@ reference in the robust ensemble with :math:`y = \beta` replicas) or :math:`-N\,
 (``"local_entropy"``; at fixed :math:`\gamma` it rewards references *far* from the solutions, whose
 selected distance and count are large, so it drives the walk to solutions only with a coupling
 tuned to a target distance -- see ``docs/experiments/ksat.md``): a uniformly
-chosen variable of the reference is flipped, BP is re-converged (at most ``bp_iters`` sweeps, until
+chosen variable of the reference is flipped, BP is re-converged (at most ``sweeps_per_move`` sweeps, until
 the largest message change is below ``epsilon``), and the flip is accepted with probability
 :math:`\min(1, e^{\beta N\Delta})` (:math:`\Delta` the change of the objective). With
 ``reject_unconverged`` (the default for networks) a proposal whose BP did not converge is rejected
 (its value is not a measurement); on K-SAT beyond the clustering threshold BP does not converge at
-all, and the walk uses the value after ``bp_iters`` sweeps as a rough estimate (the default there;
+all, and the walk uses the value after ``sweeps_per_move`` sweeps as a rough estimate (the default there;
 the companion paper also calls its K-SAT estimate rough, because of replica symmetry breaking).
 
 A *step* is a sweep of N attempted moves; at the start of every step the schedules set :math:`\gamma_t` (scoping: the coupling grows) and :math:`\beta_t` (annealing;
@@ -59,11 +59,12 @@ from . import fbp as _fbp
 from ._network import sign_pm
 from .energies import num_errors
 from .ksat import bp as _kbp
-from .ksat._compat import (AlgorithmResult, check_key, check_progress, check_stop, exponential, int_arg, real_arg,
-                           tabulate)
-from .ksat.instances import KSAT, num_violated
+from .. import _validation as V
+from . import schedules
+from .results import AlgorithmResult
+from .ksat.instances import KSAT, check_problem, num_violated
 from .problems import Problem
-from .runner import float_dtype, run
+from .runner import run
 
 __all__ = ["EdMC", "EdMCState", "EdMCInfo", "EdMCResult", "solve", "local_entropy", "OBJECTIVES"]
 
@@ -202,16 +203,16 @@ class EdMCInfo(eqx.Module):
 
 
 class EdMC(eqx.Module):
-    """EdMC hyper-parameters: ``gamma (T,)``, ``beta (T,)`` per step (the last repeats), damping,
-    epsilon, randfact; static: ``bp_iters``, ``model`` (``"perceptron"``/``"ksat"``), ``objective``,
+    """EdMC hyper-parameters: ``gamma``, ``beta`` (schedules of the step), damping, epsilon,
+    randfact; static: ``sweeps_per_move``, ``model`` (``"perceptron"``/``"ksat"``), ``objective``,
     ``stop``, ``max_moves`` and ``dtype``."""
 
-    gamma: jax.Array
-    beta: jax.Array
+    gamma: schedules.Schedule
+    beta: schedules.Schedule
     damping: jax.Array
     epsilon: jax.Array
     randfact: jax.Array
-    bp_iters: int = eqx.field(static=True)
+    sweeps_per_move: int = eqx.field(static=True)
     reject_unconverged: bool = eqx.field(static=True)
     model: str = eqx.field(static=True)
     objective: str = eqx.field(static=True)
@@ -220,7 +221,7 @@ class EdMC(eqx.Module):
     dtype: str = eqx.field(static=True)
 
     def _converge(self, msgs, ref, g, problem):
-        """BP from ``msgs`` with field ``g * ref`` until converged or ``bp_iters`` sweeps:
+        """BP from ``msgs`` with field ``g * ref`` until converged or ``sweeps_per_move`` sweeps:
         ``(msgs, value, overlap, clamped, converged, sweeps)``."""
         _, sweep_fn, local_fn, _ = _MODELS[self.model]
         dt = jnp.dtype(self.dtype)
@@ -228,7 +229,7 @@ class EdMC(eqx.Module):
         lam, eps = self.damping.astype(dt), self.epsilon.astype(dt)
 
         def cond(c):
-            return (c[1] < self.bp_iters) & (c[2] >= eps)
+            return (c[1] < self.sweeps_per_move) & (c[2] >= eps)
 
         def body(c):
             m, it, _ = c
@@ -246,7 +247,7 @@ class EdMC(eqx.Module):
         k_ref, k_msg = jax.random.split(key)
         ref = jnp.where(jax.random.bernoulli(k_ref, 0.5, _ref_shape(problem)), 1, -1).astype(jnp.int8)
         msgs = init_fn(k_msg, problem, self.randfact.astype(dt), dt)
-        msgs, value, S, clamped, _, it = self._converge(msgs, ref, self.gamma[0].astype(dt), problem)
+        msgs, value, S, clamped, _, it = self._converge(msgs, ref, jnp.asarray(self.gamma(0), dt), problem)
         z = jnp.zeros((), jnp.int32)
         return EdMCState(ref, msgs, value, S, z, z, z, z, it, err_fn(ref, problem), err_fn(clamped, problem), clamped)
 
@@ -260,9 +261,8 @@ class EdMC(eqx.Module):
     def step(self, key, st: EdMCState, problem):
         _, _, _, err_fn = _MODELS[self.model]
         dt = jnp.dtype(self.dtype)
-        T = self.gamma.shape[0]
-        g = self.gamma[jnp.minimum(st.t, T - 1)].astype(dt)
-        beta = self.beta[jnp.minimum(st.t, T - 1)].astype(dt)
+        g = jnp.asarray(self.gamma(st.t), dt)
+        beta = jnp.asarray(self.beta(st.t), dt)
         n_vars = _n_vars(problem)
         # the new coupling: re-converge BP for the current reference (warm start); if that fails, from
         # fresh random messages (BP can have several fixed points; a failed warm start is not a measurement)
@@ -334,17 +334,15 @@ class EdMCResult(AlgorithmResult):
 
 
 def _check_problem(problem):
+    """A perceptron / committee :class:`~physlearn.algorithms.problems.Problem` (teacher dropped) or
+    a :class:`~physlearn.algorithms.ksat.KSAT`, one instance or a batch with one leading axis."""
     if isinstance(problem, KSAT):
-        p = problem
-    elif isinstance(problem, Problem):
-        p = Problem(problem.inputs, problem.labels, architecture=problem.architecture, k=problem.k)
-    else:
-        raise ValueError(
-            f"problem must be a physlearn.algorithms.problems.Problem or a ksat.KSAT instance, got {type(problem).__name__}"
+        return check_problem(problem)
+    if not isinstance(problem, Problem):
+        raise V.ArgumentTypeError(
+            f"problem must be a physlearn.algorithms.problems.Problem or a ksat.KSAT instance, got {V.describe(problem)}"
         )
-    if len(p.batch_shape) > 1:
-        raise ValueError(f"problem must be one instance or a batch with one leading axis, batch_shape={p.batch_shape}")
-    return p
+    return V.problem(problem)
 
 
 def solve(
@@ -356,7 +354,7 @@ def solve(
     objective: str = "free_entropy",
     max_steps: int = 100,
     stop: str = "any",
-    bp_iters: int = 50,
+    sweeps_per_move: int = 50,
     reject_unconverged: bool | None = None,
     damping=0.5,
     epsilon=1e-4,
@@ -374,51 +372,43 @@ def solve(
       :class:`~physlearn.algorithms.problems.Problem` or a :class:`~physlearn.algorithms.ksat.KSAT`,
       one instance or a batch).
     - ``gamma``: coupling :math:`\gamma\ge0` per step (a float or a schedule ``step -> gamma``,
-      scoping); default ``exponential(0.3, 1.2)`` (a 20% increase per sweep of moves).
+      scoping); default ``schedules.exponential(0.3, 1.2)`` (a 20% increase per sweep of moves).
     - ``beta``: inverse temperature :math:`\beta>0` per step (float, ``inf`` allowed, or a schedule;
       annealing); default ``inf`` (the zero-temperature walk of the companion paper).
     - ``objective``: ``"free_entropy"`` (F, default) or ``"local_entropy"`` (:math:`\Sigma_{int}`).
-    - ``max_steps``: budget in **steps** (sweeps of N attempted moves); the result's ``steps``
-      counts attempted moves.
+    - ``max_steps``: budget in steps, each a sweep of N **attempted moves** (N the number of binary
+      variables); the result's ``steps`` counts attempted moves.
     - ``stop``: ``"any"`` (reference or clamped marginals a solution), ``"centre"`` (reference) or
       ``"never"``.
-    - ``bp_iters``, ``damping``, ``epsilon``, ``randfact``: BP's sweeps per measurement at most, its
+    - ``sweeps_per_move``, ``damping``, ``epsilon``, ``randfact``: BP's sweeps per measurement at most, its
       damping, convergence threshold and initial messages; ``reject_unconverged``: reject proposals
       whose BP did not converge (default True for networks, False for K-SAT).
-    - ``dtype``, ``trace``, ``progress`` (None: a bar for long runs), ``mesh`` (shard the samples).
+    - ``dtype``, ``trace``, ``progress`` (None: a bar once the run lasts a few seconds), ``mesh``
+      (shard the samples).
 
     **Returns:** :class:`EdMCResult`; ``solved`` is verified on the returned configuration.
     """
-    check_key(key)
+    V.key(key)
     problem = _check_problem(problem)
     model = _model_of(problem)
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
-    check_stop(stop)
-    max_steps = int_arg("max_steps", max_steps)
-    dt = float_dtype(dtype)
-    if gamma is None:
-        gamma = exponential(0.3, 1.2)
-    if beta is None:
-        beta = float("inf")
-    g = tabulate("gamma", gamma, max_steps, low=0.0)
-    b = tabulate("beta", beta, max_steps, low=0.0, allow_inf=True)
-    if np.any(b <= 0):
-        raise ValueError(f"beta must be > 0; the schedule gives {b[np.argmax(b <= 0)]!r} at step {int(np.argmax(b <= 0))}")
-    n_vars = _n_vars(problem)
+    V.choice("objective", objective, OBJECTIVES)
+    V.choice("stop", stop, V.STOPS)
+    max_steps = V.integer("max_steps", max_steps)
+    dt = V.float_dtype(dtype)
+    hp, P = V.hyper_batch({
+        "gamma": V.schedule("gamma", schedules.exponential(0.3, 1.2) if gamma is None else gamma),
+        "beta": V.schedule("beta", float("inf") if beta is None else beta, allow_inf=True, positive=True),
+    }, dt)
+    if P is not None:
+        raise ValueError(f"gamma, beta: edmc.solve takes one hyper-parameter point, got a batch of {P}")
     algo = EdMC(
-        gamma=jnp.asarray(g, dt), beta=jnp.asarray(b, dt),
-        damping=jnp.asarray(real_arg("damping", damping, low=0.0, high=1.0, high_open=True), dt),
-        epsilon=jnp.asarray(real_arg("epsilon", epsilon, low=0.0, low_open=True), dt),
-        randfact=jnp.asarray(real_arg("randfact", randfact, low=0.0, high=1.0, high_open=True), dt),
-        bp_iters=int_arg("bp_iters", bp_iters), model=model, objective=objective, stop=stop,
+        **hp, **_bp_fields(damping, epsilon, randfact, dt),
+        sweeps_per_move=V.integer("sweeps_per_move", sweeps_per_move), model=model, objective=objective, stop=stop,
         reject_unconverged=(model != "ksat") if reject_unconverged is None else bool(reject_unconverged),
-        max_moves=max_steps * n_vars, dtype=dt.name,
+        max_moves=max_steps * _n_vars(problem), dtype=dt.name,
     )
-    edges = problem.n_edges if model == "ksat" else problem.m * problem.n * problem.k
-    show = check_progress(progress, 10.0 * edges * 5 * n_vars * max_steps * (problem.n_samples or 1))
     res = run(algo, key, problem, max_steps=max_steps, stop=stop, trace=trace,
-              progress=show, description=f"EdMC ({model})", mesh=mesh)
+              progress=progress, description=f"EdMC ({model})", mesh=mesh)
     return _result(res, problem, model, trace)
 
 
@@ -438,34 +428,40 @@ def _result(res, problem, model, trace):
     )
 
 
+def _bp_fields(damping, epsilon, randfact, dt):
+    """BP's validated ``damping``, ``epsilon`` and ``randfact`` as ``dt`` arrays."""
+    return dict(
+        damping=jnp.asarray(V.real("damping", damping, nonneg=True, below=1.0), dt),
+        epsilon=jnp.asarray(V.real("epsilon", epsilon, positive=True), dt),
+        randfact=jnp.asarray(V.real("randfact", randfact, nonneg=True, below=1.0), dt),
+    )
+
+
 def _batched_errors(err_fn, x, problem):
     return jax.vmap(err_fn)(x, problem) if problem.batch_shape else err_fn(x, problem)
 
 
-def local_entropy(key, problem, reference, gamma, *, objective: str = "local_entropy", bp_iters: int = 1000,
+def local_entropy(key, problem, reference, gamma, *, objective: str = "local_entropy", max_steps: int = 1000,
                   damping=0.5, epsilon=1e-6, randfact=0.1, dtype=None):
     r"""Measure :math:`\Sigma_{int}(\tilde x,\gamma)` (or F) of a given reference by BP with the
     field :math:`\gamma\tilde x` (module doc), on one instance. Returns ``(value, overlap S,
-    converged)``; ``reference`` is +-1, shape ``(K, N)`` for networks and ``(N,)`` for K-SAT."""
-    check_key(key)
+    converged)``; ``reference`` is +-1, shape ``(K, N)`` for networks and ``(N,)`` for K-SAT;
+    ``max_steps`` bounds the BP sweeps."""
+    V.key(key)
     problem = _check_problem(problem)
     if problem.batch_shape:
         raise ValueError(f"local_entropy measures one instance, got a batch {problem.batch_shape}")
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    V.choice("objective", objective, OBJECTIVES)
     ref = np.asarray(reference)
     if ref.shape != _ref_shape(problem) or not np.all(np.abs(ref) == 1):
         raise ValueError(f"reference must be a +-1 array of shape {_ref_shape(problem)}, got shape {ref.shape}")
-    dt = float_dtype(dtype if dtype is not None else (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32))
-    g = real_arg("gamma", gamma, low=0.0)
+    dt = V.float_dtype(dtype if dtype is not None else (jnp.float64 if jax.config.jax_enable_x64 else jnp.float32))
+    g = V.real("gamma", gamma, nonneg=True)
+    one = schedules.Constant(jnp.asarray(1.0, dt))
     algo = EdMC(
-        gamma=jnp.asarray([g], dt), beta=jnp.asarray([1.0], dt),
-        damping=jnp.asarray(real_arg("damping", damping, low=0.0, high=1.0, high_open=True), dt),
-        epsilon=jnp.asarray(real_arg("epsilon", epsilon, low=0.0, low_open=True), dt),
-        randfact=jnp.asarray(real_arg("randfact", randfact, low=0.0, high=1.0, high_open=True), dt),
-        bp_iters=int_arg("bp_iters", bp_iters), reject_unconverged=True, model=_model_of(problem),
-        objective=objective, stop="never",
-        max_moves=1, dtype=dt.name,
+        gamma=schedules.Constant(jnp.asarray(g, dt)), beta=one, **_bp_fields(damping, epsilon, randfact, dt),
+        sweeps_per_move=V.integer("max_steps", max_steps), reject_unconverged=True, model=_model_of(problem),
+        objective=objective, stop="never", max_moves=1, dtype=dt.name,
     )
     return _measure(algo, key, problem, jnp.asarray(ref, jnp.int8), jnp.asarray(g, dt))
 

@@ -40,13 +40,13 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _validation as V
 from .._config import _x64_scope
 
 __all__ = ["THRESHOLDS", "EntropyRS", "annealed_entropy", "entropy_rs"]
@@ -61,15 +61,11 @@ THRESHOLDS = {
 
 
 def _check_k(k):
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 2:
-        raise ValueError(f"k (clause width) must be an integer >= 2, got {k!r}")
-    return int(k)
+    return V.integer("k", k, minimum=2, what="clause width")
 
 
 def _check_alpha(alpha):
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not math.isfinite(alpha) or alpha < 0:
-        raise ValueError(f"alpha (clause density) must be a finite number >= 0, got {alpha!r}")
-    return float(alpha)
+    return V.real("alpha", alpha, nonneg=True)
 
 
 def annealed_entropy(alpha, k: int = 3):
@@ -146,12 +142,8 @@ def entropy_rs(alpha, k: int = 3, *, population: int = 200_000, generations: int
     k = _check_k(k)
     alpha = _check_alpha(alpha)
     for name, v, lo in (("population", population, 100), ("generations", generations, 10), ("burn_in", burn_in, 0)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < lo:
-            raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-    if key is None:
-        key = jax.random.key(0)
-    if not (isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key) and key.shape == ()):
-        raise TypeError(f"key must be a typed JAX PRNG key, jax.random.key(seed), got {type(key).__name__}")
+        V.integer(name, v, minimum=lo)
+    key = jax.random.key(0) if key is None else V.key(key)
     ann = float(annealed_entropy(alpha, k))
     if alpha == 0:
         return EntropyRS(alpha, k, math.log(2.0), 0.0, ann, int(population), int(generations))

@@ -45,10 +45,11 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ... import _validation as V
 from ...numerics import log2cosh
-from ..runner import float_dtype, run
-from ._compat import AlgorithmResult, check_key, check_progress, int_arg, real_arg
-from .instances import KSAT, num_violated, variable_sums
+from ..results import AlgorithmResult
+from ..runner import run
+from .instances import KSAT, check_problem, num_violated, variable_sums
 
 __all__ = [
     "W_MAX", "FIELD_MAX", "BP", "BPState", "BPInfo", "BPResult", "solve", "bethe_free_entropy",
@@ -176,30 +177,21 @@ class BPResult(AlgorithmResult):
     messages: jax.Array
 
 
-def setup(key, problem, *, damping, randfact, max_steps, dtype, progress, epsilon=None):
-    """Shared public-boundary checks of the BP-family solvers: returns ``(problem, max_steps,
-    show_progress, fields)`` with ``fields`` the validated ``damping``, ``randfact``, ``dtype``
-    (and ``epsilon``) for the algorithm Module."""
-    check_key(key)
+def setup(key, problem, *, damping, randfact, max_steps, dtype, epsilon=None):
+    """Shared public-boundary checks of the BP-family solvers (through :mod:`physlearn._validation`):
+    returns ``(key, problem, max_steps, fields)`` with ``fields`` the validated ``damping``,
+    ``randfact``, ``dtype`` (and ``epsilon``) for the algorithm Module."""
+    key = V.key(key)
     problem = check_problem(problem)
-    max_steps = int_arg("max_steps", max_steps)
-    show = check_progress(progress, 30.0 * problem.n_edges * max_steps * (problem.n_samples or 1))
+    max_steps = V.integer("max_steps", max_steps)
     fields = dict(
-        damping=jnp.asarray(real_arg("damping", damping, low=0.0, high=1.0, high_open=True)),
-        randfact=jnp.asarray(real_arg("randfact", randfact, low=0.0, high=1.0, high_open=True)),
-        dtype=float_dtype(dtype).name,
+        damping=jnp.asarray(V.real("damping", damping, nonneg=True, below=1.0)),
+        randfact=jnp.asarray(V.real("randfact", randfact, nonneg=True, below=1.0)),
+        dtype=V.float_dtype(dtype).name,
     )
     if epsilon is not None:
-        fields["epsilon"] = jnp.asarray(real_arg("epsilon", epsilon, low=0.0, low_open=True))
-    return problem, max_steps, show, fields
-
-
-def check_problem(problem) -> KSAT:
-    if not isinstance(problem, KSAT):
-        raise ValueError(f"problem must be a physlearn.algorithms.ksat.KSAT instance, got {type(problem).__name__}")
-    if len(problem.batch_shape) > 1:
-        raise ValueError(f"problem must be one instance or a batch with one leading axis, batch_shape={problem.batch_shape}")
-    return problem
+        fields["epsilon"] = jnp.asarray(V.real("epsilon", epsilon, positive=True))
+    return key, problem, max_steps, fields
 
 
 def solve(
@@ -222,7 +214,8 @@ def solve(
     ``problem`` (:class:`~physlearn.algorithms.ksat.KSAT`, one instance or a batch), ``damping``
     :math:`\lambda\in[0, 1)`, ``epsilon`` (convergence: largest change of :math:`\tanh u` below
     it), ``max_steps`` (budget in **sweeps**), ``randfact`` (initial :math:`\delta\sim
-    U(0, \text{randfact})`), ``dtype``, ``trace``, ``progress`` (None: a bar for long runs),
+    U(0, \text{randfact})`), ``dtype``, ``trace``, ``progress`` (None: a bar once the run lasts
+    a few seconds),
     ``mesh`` (shard the samples axis, see :func:`physlearn.algorithms.runner.run`).
 
     **Returns:** :class:`BPResult`; ``entropy`` is :math:`\log Z/N` at the last messages (meaningful
@@ -230,10 +223,10 @@ def solve(
     :math:`\alpha_d\approx 3.86`). ``solved`` says whether the clamped marginals happen to be a
     solution (verified by counting violated clauses).
     """
-    problem, max_steps, show, fields = setup(key, problem, damping=damping, randfact=randfact, max_steps=max_steps,
-                                             dtype=dtype, progress=progress, epsilon=epsilon)
+    key, problem, max_steps, fields = setup(key, problem, damping=damping, randfact=randfact, max_steps=max_steps,
+                                            dtype=dtype, epsilon=epsilon)
     algo = BP(**fields)
-    res = run(algo, key, problem, max_steps=max_steps, stop="never", trace=trace, progress=show,
+    res = run(algo, key, problem, max_steps=max_steps, stop="never", trace=trace, progress=progress,
               description="BP (K-SAT)", mesh=mesh)
     return _bp_result(res, problem, trace)
 

@@ -5,7 +5,7 @@ through belief propagation-guided decimation", Allerton 2007 (arXiv:0709.1667); 
 PNAS 113, E7655 (2016), appendix D.4 (the variant used here).
 
 **Protocol.** Iterate zero-temperature BP (:mod:`physlearn.algorithms.ksat.bp`) until the largest
-message change is below ``epsilon`` or ``max_iters`` sweeps were done (a *round*); then fix the
+message change is below ``epsilon`` or ``sweeps_per_round`` sweeps were done (a *round*); then fix the
 ``ceil(fraction * N)`` free variables with the most polarised marginals :math:`|H_i|` to their
 preferred value :math:`\mathrm{sign}(H_i)`, and start the next round on the reduced problem. A fixed
 variable keeps an external field :math:`\pm10^4` (hard): its messages are exactly 0 or 1, so
@@ -26,8 +26,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ... import _validation as V
+from ..results import AlgorithmResult
 from ..runner import run
-from ._compat import AlgorithmResult, int_arg, real_arg
 from .bp import assignment, clause_fields, messages_init, setup, sweep
 from .instances import KSAT, num_violated, variable_sums
 
@@ -74,7 +75,7 @@ class BPGD(eqx.Module):
     epsilon: jax.Array
     randfact: jax.Array
     n_fix: int = eqx.field(static=True)
-    max_iters: int = eqx.field(static=True)
+    sweeps_per_round: int = eqx.field(static=True)
     dtype: str = eqx.field(static=True)
 
     def init(self, key, problem: KSAT) -> BPGDState:
@@ -91,7 +92,7 @@ class BPGD(eqx.Module):
         f_old = jnp.where(st.fixed, st.value.astype(dt) * FIX_FIELD, 0.0)
         H = f_old + Hc
         in_round = st.in_round + 1
-        decimate = (diff < self.epsilon.astype(dt)) | (in_round >= self.max_iters)
+        decimate = (diff < self.epsilon.astype(dt)) | (in_round >= self.sweeps_per_round)
         # the n_fix free variables with the most polarised marginals
         score = jnp.where(st.fixed, -jnp.inf, jnp.abs(H))
         top, idx = jax.lax.top_k(score, self.n_fix)
@@ -127,10 +128,11 @@ def solve(
     problem: KSAT,
     *,
     fraction=0.01,
-    max_iters: int = 50,
+    sweeps_per_round: int = 50,
     damping=0.5,
     epsilon=1e-3,
     max_steps: int = 10_000,
+    stop: str = "any",
     randfact=0.5,
     dtype=jnp.float32,
     trace: bool = False,
@@ -141,20 +143,25 @@ def solve(
 
     **Arguments:** ``key`` (typed PRNG key; sample i of a batch uses ``fold_in(key, i)``),
     ``problem`` (:class:`~physlearn.algorithms.ksat.KSAT`, one or a batch), ``fraction`` (variables
-    fixed per round, as a fraction of N, in (0, 1]; ``ceil(fraction N)`` of them), ``max_iters``
-    (BP sweeps per round at most), ``damping`` :math:`\lambda\in[0,1)`, ``epsilon`` (BP
-    convergence threshold of a round), ``max_steps`` (budget in **sweeps**, all rounds together),
-    ``randfact`` (initial messages), ``dtype``, ``trace``, ``progress`` (None: a bar for long
-    runs), ``mesh`` (shard the samples axis).
+    fixed per round, as a fraction of N, in (0, 1]; ``ceil(fraction N)`` of them),
+    ``sweeps_per_round`` (BP sweeps per round at most), ``damping`` :math:`\lambda\in[0,1)`,
+    ``epsilon`` (BP convergence threshold of a round), ``max_steps`` (budget in **BP sweeps**, all
+    rounds together), ``stop`` (``"any"``, the default, or ``"centre"``: stop as soon as the current
+    assignment is a solution -- BPGD holds one configuration, so the two agree; ``"never"``: go on
+    decimating until a contradiction, every variable fixed or the budget), ``randfact`` (initial
+    messages), ``dtype``, ``trace``, ``progress`` (None: a bar once the run lasts a few seconds),
+    ``mesh`` (shard the samples axis).
 
     **Returns:** :class:`BPGDResult`; ``solved`` is verified by counting the violated clauses of
     the returned assignment.
     """
-    problem, max_steps, show, fields = setup(key, problem, damping=damping, randfact=randfact, max_steps=max_steps,
-                                             dtype=dtype, progress=progress, epsilon=epsilon)
-    fraction = real_arg("fraction", fraction, low=0.0, high=1.0, low_open=True)
-    algo = BPGD(**fields, n_fix=max(1, math.ceil(fraction * problem.n)), max_iters=int_arg("max_iters", max_iters))
-    res = run(algo, key, problem, max_steps=max_steps, stop="any", trace=trace, progress=show,
+    key, problem, max_steps, fields = setup(key, problem, damping=damping, randfact=randfact, max_steps=max_steps,
+                                            dtype=dtype, epsilon=epsilon)
+    V.choice("stop", stop, V.STOPS)
+    fraction = V.real("fraction", fraction, positive=True, at_most=1.0)
+    algo = BPGD(**fields, n_fix=max(1, math.ceil(fraction * problem.n)),
+                sweeps_per_round=V.integer("sweeps_per_round", sweeps_per_round))
+    res = run(algo, key, problem, max_steps=max_steps, stop=stop, trace=trace, progress=progress,
               description="BPGD (K-SAT)", mesh=mesh)
     return _result(res, problem, trace)
 

@@ -10,7 +10,7 @@ Both run zero-temperature BP (:mod:`physlearn.algorithms.ksat.bp`) with an exter
 
 **rBP** ("soft decimation"): :math:`f_i \leftarrow \rho_t\,(f_i + H^c_i)`, the previous total
 field scaled by the reinforcement :math:`\rho_t` that grows to 1 (``reinforcement``: a float or a
-schedule ``sweep -> rho``). With :math:`\rho` fixed the fixed point has
+schedule ``sweep -> rho``, :mod:`~physlearn.algorithms.schedules`). With :math:`\rho` fixed the fixed point has
 :math:`f = \rho H^c/(1-\rho)`: the marginals are sharpened as :math:`H = H^c/(1-\rho)`, which
 drives BP onto one configuration. Fields are clipped at ``FIELD_MAX``.
 
@@ -23,8 +23,8 @@ is traced out; under the replica-symmetric assumption the replicas' BP is one co
 
 damped like the messages. The PNAS 2016 protocol: y fixed, :math:`\gamma` raised by steps
 (``gamma``: a float or a schedule ``protocol step -> gamma``, default
-``linear(gamma0, increment)``); a protocol step ends when BP has converged (largest change below
-``epsilon``) or after ``tau`` sweeps, and the run stops when clamping the marginals gives a
+``schedules.linear(0.05, 0.05)``); a protocol step ends when BP has converged (largest change below
+``epsilon``) or after ``sweeps_per_step`` sweeps, and the run stops when clamping the marginals gives a
 solution. :math:`\gamma=\infty` is standard reinforcement with :math:`f = (y-1)H^c`.
 
 **Clamping.** After every sweep both :math:`\mathrm{sign}(H)` and the cavity assignment
@@ -36,13 +36,18 @@ returned assignment is the better of the two, and its violated clauses are count
 
 from __future__ import annotations
 
+import math
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from ... import _validation as V
+from .. import schedules
 from ..fbp import _focusing
+from ..results import AlgorithmResult
 from ..runner import run
-from ._compat import AlgorithmResult, check_stop, int_arg, linear, real_arg, tabulate
 from .bp import FIELD_MAX, assignment, clause_fields, messages_init, setup, sweep
 from .instances import KSAT, num_violated, variable_sums
 
@@ -111,36 +116,36 @@ class _FieldBP(eqx.Module):
 
 
 class ReinforcedBP(_FieldBP):
-    """rBP hyper-parameters: ``reinforcement (T,)`` the value per sweep (the last one repeats)."""
+    """rBP hyper-parameters: ``reinforcement``, a schedule of the sweep
+    (:mod:`~physlearn.algorithms.schedules`)."""
 
-    reinforcement: jax.Array
+    reinforcement: schedules.Schedule
 
     def _field(self, st, Hc, diff):
         dt = Hc.dtype
-        rho = self.reinforcement[jnp.minimum(st.t, self.reinforcement.shape[0] - 1)].astype(dt)
+        rho = jnp.asarray(self.reinforcement(st.t), dt)
         f = jnp.clip(rho * (st.f + Hc), -FIELD_MAX, FIELD_MAX)
         return f, jnp.zeros((), dt), rho, st.k, st.in_step
 
 
 class FocusingBP(_FieldBP):
-    """fBP hyper-parameters: ``gamma (T,)``, ``y (T,)`` per protocol step (the last one repeats),
-    ``epsilon`` (convergence within a step), ``tau`` (sweeps per protocol step at most)."""
+    """fBP hyper-parameters: ``gamma`` and ``y``, schedules of the protocol step; ``epsilon``
+    (convergence within a step), ``sweeps_per_step`` (sweeps per protocol step at most)."""
 
-    gamma: jax.Array
-    y: jax.Array
+    gamma: schedules.Schedule
+    y: schedules.Schedule
     epsilon: jax.Array
-    tau: int = eqx.field(static=True)
+    sweeps_per_step: int = eqx.field(static=True)
 
     def _field(self, st, Hc, diff):
         dt = Hc.dtype
-        kk = jnp.minimum(st.k, self.gamma.shape[0] - 1)
-        g, r = self.gamma[kk].astype(dt), self.y[kk].astype(dt) - 1.0
+        g, r = jnp.asarray(self.gamma(st.k), dt), jnp.asarray(self.y(st.k), dt) - 1.0
         new = _focusing(Hc, g, r)
         lam = self.damping.astype(dt)
         f = (1.0 - lam) * new + lam * st.f
         dfield = jnp.max(jnp.abs(jnp.tanh(new) - jnp.tanh(st.f)), initial=0.0)
         in_step = st.in_step + 1
-        advance = (jnp.maximum(diff, dfield) < self.epsilon.astype(dt)) | (in_step >= self.tau)
+        advance = (jnp.maximum(diff, dfield) < self.epsilon.astype(dt)) | (in_step >= self.sweeps_per_step)
         return f, dfield, g, st.k + advance.astype(jnp.int32), jnp.where(advance, 0, in_step)
 
 
@@ -163,16 +168,27 @@ class FocusingResult(AlgorithmResult):
     marginals: jax.Array
 
 
-def default_reinforcement(start: float = 0.0, increment: float = 2e-3):
-    """The default rBP schedule: :math:`\\rho_t = \\min(1, \\text{start} + \\text{increment}\\,t)`
-    (reaches 1 after 500 sweeps)."""
-    lin = linear(start, increment)
-    return lambda t: jnp.minimum(1.0, lin(t))
+def default_reinforcement(start: float = 0.0, increment: float = 2e-3) -> schedules.Table:
+    r"""The default rBP schedule: :math:`\rho_t = \min(1, \text{start} + \text{increment}\,t)`
+    (reaches 1 after 500 sweeps), as a :func:`~physlearn.algorithms.schedules.table` that ends at 1."""
+    start = V.real("start", start, nonneg=True, at_most=1.0)
+    increment = V.real("increment", increment, positive=True)
+    n = math.ceil((1.0 - start) / increment) + 1
+    return schedules.table(np.minimum(1.0, start + increment * np.arange(n)))
 
 
-def _common(key, problem, damping, randfact, max_steps, dtype, stop, progress):
-    check_stop(stop, ("any", "centre"))
-    return setup(key, problem, damping=damping, randfact=randfact, max_steps=max_steps, dtype=dtype, progress=progress)
+def _one_point(hp, dt):
+    """Hyper-parameters as one point of ``dt`` numbers (the K-SAT solvers take no batches of
+    hyper-parameter points: pass a batch of instances instead)."""
+    hp, P = V.hyper_batch(hp, dt)
+    if P is not None:
+        raise ValueError(f"{', '.join(hp)}: the K-SAT solvers take one hyper-parameter point, got a batch of {P}")
+    return hp
+
+
+def _common(key, problem, damping, randfact, max_steps, dtype, stop):
+    V.choice("stop", stop, ("any", "centre"))
+    return setup(key, problem, damping=damping, randfact=randfact, max_steps=max_steps, dtype=dtype)
 
 
 def solve_rbp(
@@ -194,17 +210,17 @@ def solve_rbp(
     **Arguments:** ``key``, ``problem`` (:class:`~physlearn.algorithms.ksat.KSAT`, one or a batch),
     ``reinforcement`` :math:`\rho\in[0, 1]` (a float or a schedule ``sweep -> rho``; default
     :func:`default_reinforcement`), ``damping`` :math:`\lambda\in[0,1)` of the messages,
-    ``max_steps`` (budget in **sweeps**), ``stop`` (``"any"``: ``sign(H)`` or ``sign(H^c)`` is a
+    ``max_steps`` (budget in **BP sweeps**), ``stop`` (``"any"``: ``sign(H)`` or ``sign(H^c)`` is a
     solution; ``"centre"``: ``sign(H)`` is), ``randfact``, ``dtype``, ``trace``, ``progress``,
     ``mesh``.
 
     **Returns:** :class:`ReinforcedResult` (``solved`` verified on the returned assignment).
     """
-    problem, max_steps, show, common = _common(key, problem, damping, randfact, max_steps, dtype, stop, progress)
-    rho = tabulate("reinforcement", default_reinforcement() if reinforcement is None else reinforcement, max_steps,
-                   low=0.0, high=1.0)
-    algo = ReinforcedBP(**common, reinforcement=jnp.asarray(rho, jnp.dtype(common["dtype"])))
-    res = run(algo, key, problem, max_steps=max_steps, stop=stop, trace=trace, progress=show,
+    key, problem, max_steps, common = _common(key, problem, damping, randfact, max_steps, dtype, stop)
+    rho = default_reinforcement() if reinforcement is None else reinforcement
+    hp = _one_point({"reinforcement": V.schedule("reinforcement", rho, at_most=1.0)}, common["dtype"])
+    algo = ReinforcedBP(**common, **hp)
+    res = run(algo, key, problem, max_steps=max_steps, stop=stop, trace=trace, progress=progress,
               description="rBP (K-SAT)", mesh=mesh)
     x, e, H = _final(res, problem)
     return ReinforcedResult(solved=e == 0, steps=res.steps, errors=e, weights=x, trace=res.trace if trace else None,
@@ -217,7 +233,7 @@ def solve_fbp(
     *,
     y=None,
     gamma=None,
-    tau: int = 10,
+    sweeps_per_step: int = 10,
     damping=0.5,
     epsilon=1e-3,
     max_steps: int = 5000,
@@ -233,22 +249,24 @@ def solve_fbp(
     **Arguments:** ``key``, ``problem`` (:class:`~physlearn.algorithms.ksat.KSAT`, one or a batch),
     ``y`` (number of replicas >= 1, may be ``inf``; a float or a schedule ``protocol step -> y``;
     default 4), ``gamma`` (coupling >= 0, may be ``inf``; a float or a schedule ``protocol step ->
-    gamma``; default ``linear(0.05, 0.05)``), ``tau`` (sweeps per protocol step at most: γ moves
-    on after ``tau`` sweeps or when BP has converged), ``damping`` :math:`\lambda\in[0,1)`,
-    ``epsilon`` (convergence within a protocol step), ``max_steps`` (budget in **sweeps**),
+    gamma``; default ``schedules.linear(0.05, 0.05)``), ``sweeps_per_step`` (sweeps per protocol
+    step at most: γ moves on after ``sweeps_per_step`` sweeps or when BP has converged),
+    ``damping`` :math:`\lambda\in[0,1)`, ``epsilon`` (convergence within a protocol step),
+    ``max_steps`` (budget in **BP sweeps**, all protocol steps together),
     ``stop``, ``randfact``, ``dtype``, ``trace``, ``progress``, ``mesh``.
 
     **Returns:** :class:`FocusingResult` (``solved`` verified on the returned assignment).
     """
-    problem, max_steps, show, common = _common(key, problem, damping, randfact, max_steps, dtype, stop, progress)
-    dt = jnp.dtype(common["dtype"])
-    g = tabulate("gamma", linear(0.05, 0.05) if gamma is None else gamma, max_steps, low=0.0, allow_inf=True)
-    yy = tabulate("y", 4.0 if y is None else y, max_steps, low=1.0, allow_inf=True)
+    key, problem, max_steps, common = _common(key, problem, damping, randfact, max_steps, dtype, stop)
+    hp = _one_point({
+        "gamma": V.schedule("gamma", schedules.linear(0.05, 0.05) if gamma is None else gamma, allow_inf=True),
+        "y": V.schedule("y", 4.0 if y is None else y, allow_inf=True, at_least=1.0),
+    }, common["dtype"])
     algo = FocusingBP(
-        **common, gamma=jnp.asarray(g, dt), y=jnp.asarray(yy, dt),
-        epsilon=jnp.asarray(real_arg("epsilon", epsilon, low=0.0, low_open=True)), tau=int_arg("tau", tau),
+        **common, **hp, epsilon=jnp.asarray(V.real("epsilon", epsilon, positive=True)),
+        sweeps_per_step=V.integer("sweeps_per_step", sweeps_per_step),
     )
-    res = run(algo, key, problem, max_steps=max_steps, stop=stop, trace=trace, progress=show,
+    res = run(algo, key, problem, max_steps=max_steps, stop=stop, trace=trace, progress=progress,
               description="fBP (K-SAT)", mesh=mesh)
     x, e, H = _final(res, problem)
     return FocusingResult(solved=e == 0, steps=res.steps, errors=e, weights=x, trace=res.trace if trace else None,

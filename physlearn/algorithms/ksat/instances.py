@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._compat import check_key
+from ... import _validation as V
 
 __all__ = [
     "KSAT", "random_ksat", "from_clauses", "to_clauses", "violated", "num_violated", "variable_sums",
@@ -69,8 +69,7 @@ class KSAT(eqx.Module):
     n: int = eqx.field(static=True)
 
     def __init__(self, clauses, signs, n):
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"n (number of variables) must be a positive integer, got {n!r}")
+        n = V.integer("n", n, what="number of variables")
         n = int(n)
         clauses = clauses if isinstance(clauses, jax.Array | jax.core.Tracer) else np.asarray(clauses)
         signs = signs if isinstance(signs, jax.Array | jax.core.Tracer) else np.asarray(signs)
@@ -211,18 +210,14 @@ def random_ksat(key, n, alpha, k=3, samples=None) -> KSAT:
 
     **Returns:** :class:`KSAT`. Raises ``ValueError`` naming the argument.
     """
-    check_key(key)
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 2:
-        raise ValueError(f"k (clause width) must be an integer >= 2, got {k!r}")
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < k:
-        raise ValueError(f"n (number of variables) must be an integer >= k = {k}, got {n!r}")
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not math.isfinite(alpha) or alpha <= 0:
-        raise ValueError(f"alpha (clause density) must be a finite number > 0, got {alpha!r}")
-    m = int(round(float(alpha) * int(n)))
+    V.key(key)
+    k = V.integer("k", k, minimum=2, what="clause width")
+    n = V.integer("n", n, minimum=k, what="number of variables, at least the clause width k")
+    alpha = V.real("alpha", alpha, positive=True)
+    m = int(round(alpha * n))
     if m < 1:
         raise ValueError(f"alpha = {alpha} gives M = round(alpha n) = {m} clauses; it must give at least one")
-    if samples is not None and (isinstance(samples, bool) or not isinstance(samples, numbers.Integral) or samples < 1):
-        raise ValueError(f"samples must be None or a positive integer, got {samples!r}")
+    samples = V.integer("samples", samples, allow_none=True)
     c, s = _random_arrays(key, int(n), m, int(k), None if samples is None else int(samples))
     return KSAT(c, s, int(n))
 
@@ -291,8 +286,7 @@ def from_clauses(clauses, n=None) -> KSAT:
         cls.append([int(v) for v in lits])
     if not cls:
         raise ValueError("clauses must hold at least one clause")
-    if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1):
-        raise ValueError(f"n (number of variables) must be a positive integer, got {n!r}")
+    n = V.integer("n", n, allow_none=True, what="number of variables")
     width = None
     for a, c in enumerate(cls):
         w = _check_clause(c, n, f"clause {a}", width)
@@ -320,8 +314,7 @@ def parse_dimacs(text: str, *, k=None, source: str = "<text>") -> KSAT:
     a clause not ended by 0, or a clause count that differs from the header's."""
     if not isinstance(text, str):
         raise ValueError(f"text must be a str, got {type(text).__name__}")
-    if k is not None and (isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 2):
-        raise ValueError(f"k (clause width) must be None or an integer >= 2, got {k!r}")
+    k = V.integer("k", k, minimum=2, allow_none=True, what="clause width")
     n = m_decl = header_line = None
     clauses, cur, cur_line = [], [], None
     width = None if k is None else (int(k), f"k={k}")
@@ -413,3 +406,14 @@ def write_dimacs(problem: KSAT, path, *, comment: str | None = None) -> None:
     text = dimacs_text(problem, comment=comment)
     with open(path, "w") as fh:
         fh.write(text)
+
+
+def check_problem(problem, name: str = "problem") -> KSAT:
+    """The public-boundary check of a K-SAT solver's problem: a :class:`KSAT`, one instance or a
+    batch with one leading axis (``ValueError`` naming ``name`` otherwise)."""
+    if not isinstance(problem, KSAT):
+        raise V.ArgumentTypeError(f"{name} must be a physlearn.algorithms.ksat.KSAT instance, got {V.describe(problem)}")
+    if len(problem.batch_shape) > 1:
+        raise ValueError(f"{name} must be one instance or a batch with one leading axis, "
+                         f"batch_shape={problem.batch_shape}")
+    return problem

@@ -29,10 +29,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ... import _validation as V
+from ..results import AlgorithmResult
 from ..runner import run
-from ._compat import AlgorithmResult, check_key, check_progress, int_arg, real_arg
-from .bp import check_problem
-from .instances import KSAT, num_violated
+from .instances import KSAT, check_problem, num_violated
 
 __all__ = ["WalkSAT", "WalkSATState", "WalkSATInfo", "WalkSATResult", "solve", "edge_table"]
 
@@ -179,6 +179,7 @@ def solve(
     max_steps: int = 1_000_000,
     runs: int | None = None,
     flips_per_step: int = 1000,
+    stop: str = "any",
     trace: bool = False,
     progress: bool | None = None,
     mesh=None,
@@ -191,19 +192,23 @@ def solve(
     reported for random 3-SAT -- and 0.35 for K >= 4, our choice), ``max_steps`` (budget in
     **flips** per run), ``runs`` (``None`` or R independent runs per instance: a result axis after
     the sample axis), ``flips_per_step`` (flips per compiled block; tunes overhead only),
-    ``trace``, ``progress``, ``mesh`` (shard the samples x runs axis).
+    ``stop`` (``"any"``, the default: the call returns once every run has found a solution or used
+    its budget; ``"never"``: it runs the whole budget -- a run stops flipping at its first solution
+    either way, so the results agree; WalkSAT holds no centre, so ``"centre"`` is refused),
+    ``trace``, ``progress`` (None: a bar once the run lasts a few seconds), ``mesh`` (shard the
+    samples x runs axis). WalkSAT has no floating-point state, hence no ``dtype``.
 
     **Returns:** :class:`WalkSATResult`.
     """
-    check_key(key)
+    V.key(key)
     problem = check_problem(problem)
+    V.choice("stop", stop, ("any", "never"))
     if noise is None:
         noise = 0.567 if problem.k == 3 else 0.35
-    noise = real_arg("noise", noise, low=0.0, high=1.0)
-    max_flips = int_arg("max_steps", max_steps, maximum=2**31 - 2**20)
-    fps = int_arg("flips_per_step", flips_per_step)
-    if runs is not None:
-        runs = int_arg("runs", runs)
+    noise = V.real("noise", noise, nonneg=True, at_most=1.0)
+    max_flips = V.integer("max_steps", max_steps, maximum=2**31 - 2**20)
+    fps = V.integer("flips_per_step", flips_per_step)
+    runs = V.integer("runs", runs, allow_none=True)
     if problem.k > 16:
         raise ValueError(f"WalkSAT supports clause widths K <= 16, got K = {problem.k}")
     deg = np.asarray(jax.vmap(lambda c: jnp.zeros((problem.n,), jnp.int32).at[c.reshape(-1)].add(1))(
@@ -216,9 +221,7 @@ def solve(
             prob = jax.tree_util.tree_map(lambda x: jnp.broadcast_to(x, (runs,) + x.shape), prob)
         else:
             prob = jax.tree_util.tree_map(lambda x: jnp.repeat(x, runs, axis=0), prob)
-    B = prob.n_samples or 1
-    show = check_progress(progress, 20.0 * problem.k * algo.dmax * max_flips * B)
-    res = run(algo, key, prob, max_steps=math.ceil(max_flips / fps), stop="any", trace=trace, progress=show,
+    res = run(algo, key, prob, max_steps=math.ceil(max_flips / fps), stop=stop, trace=trace, progress=progress,
               description="WalkSAT", mesh=mesh)
     out = _result(res, prob, trace)
     if runs is not None and n_samples is not None:
