@@ -56,8 +56,8 @@ THRESHOLDS = {
     4: {"alpha_d": 9.38, "alpha_c": 9.547, "alpha_s": 9.931, "alpha_sp": 8.297},
     5: {"alpha_d": 19.16, "alpha_c": 20.80, "alpha_s": 21.117, "alpha_sp": 16.12},
 }
-"""Literature thresholds of random K-SAT (module doc): ``THRESHOLDS[K]["alpha_d" | "alpha_c" |
-"alpha_s" | "alpha_sp"]``, to the last digit quoted there."""
+"""The literature thresholds of random K-SAT quoted in the module doc, as
+``THRESHOLDS[K]["alpha_d" | "alpha_c" | "alpha_s" | "alpha_sp"]``, to the last digit quoted there."""
 
 
 def _check_k(k):

@@ -35,7 +35,8 @@ from .instances import KSAT, num_violated, variable_sums
 __all__ = ["BPGD", "BPGDState", "BPGDInfo", "BPGDResult", "solve", "FIX_FIELD"]
 
 FIX_FIELD = 1e4
-"""External field of a decimated variable (hard: its messages are exactly 0 or 1)."""
+"""The external field that holds a decimated variable at its value; it is hard, so that its
+messages are exactly 0 or 1."""
 
 
 class BPGDState(eqx.Module):

@@ -52,7 +52,7 @@ from .bp import FIELD_MAX, assignment, clause_fields, messages_init, setup, swee
 from .instances import KSAT, num_violated, variable_sums
 
 __all__ = [
-    "ReinforcedBP", "FocusingBP", "FieldBPState", "FieldBPInfo", "ReinforcedResult", "FocusingResult",
+    "FieldBP", "ReinforcedBP", "FocusingBP", "FieldBPState", "FieldBPInfo", "ReinforcedResult", "FocusingResult",
     "solve_rbp", "solve_fbp", "default_reinforcement",
 ]
 
@@ -90,7 +90,10 @@ def _clamped(H, f, problem):
     return jnp.where(best[..., None], x_cav, x_tot), jnp.minimum(e_tot, e_cav), e_tot
 
 
-class _FieldBP(eqx.Module):
+class FieldBP(eqx.Module):
+    """The machinery that rBP and fBP share: BP with an external field ``f`` that ``_field``
+    updates after every sweep (abstract; see :class:`ReinforcedBP`, :class:`FocusingBP`)."""
+
     damping: jax.Array
     randfact: jax.Array
     dtype: str = eqx.field(static=True)
@@ -115,7 +118,7 @@ class _FieldBP(eqx.Module):
         return st, FieldBPInfo(e, best, jnp.maximum(diff, dfield), par, k)
 
 
-class ReinforcedBP(_FieldBP):
+class ReinforcedBP(FieldBP):
     """rBP hyper-parameters: ``reinforcement``, a schedule of the sweep
     (:mod:`~physlearn.algorithms.schedules`)."""
 
@@ -128,7 +131,7 @@ class ReinforcedBP(_FieldBP):
         return f, jnp.zeros((), dt), rho, st.k, st.in_step
 
 
-class FocusingBP(_FieldBP):
+class FocusingBP(FieldBP):
     """fBP hyper-parameters: ``gamma`` and ``y``, schedules of the protocol step; ``epsilon``
     (convergence within a step), ``sweeps_per_step`` (sweeps per protocol step at most)."""
 
