@@ -30,10 +30,15 @@
 # %%
 import os
 
-import jax
-import jax.numpy as jnp
-import matplotlib
-import numpy as np
+SIZE = os.environ.get("PHYSLEARN_SIZE", "small")
+if SIZE != "paper" and "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    # at small size the run is dominated by XLA compile time (as in notebook 6)
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import matplotlib  # noqa: E402
+import numpy as np  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -45,9 +50,8 @@ from physlearn.algorithms import edmc, ksat, problems  # noqa: E402
 from physlearn.algorithms.ksat import bp, bpgd, focusing, walksat  # noqa: E402
 from physlearn.theory import ksat as theory  # noqa: E402
 
-SIZE = os.environ.get("PHYSLEARN_SIZE", "small")
 PAPER = SIZE == "paper"
-OUT = os.environ.get("PHYSLEARN_NOTEBOOK_OUT", ".")
+OUT = plotting.output_dir(globals().get("__file__"))  # $PHYSLEARN_NOTEBOOK_OUT, else notebooks/output/ (git-ignored)
 N = 5000 if PAPER else 200
 SAMPLES = 8 if PAPER else 4
 POP = 200_000 if PAPER else 10_000
@@ -108,7 +112,8 @@ ax.set_xlabel(r"$\alpha = M/N$")
 ax.set_ylabel("P(solve)")
 ax.set_title(f"random 3-SAT, N = {N}, {SAMPLES} instances per point")
 ax.legend(fontsize=7)
-plotting.save(fig, os.path.join(OUT, "nb7_ksat_psolve.png"))
+plotting.show(fig, OUT / "nb7_ksat_psolve.png")
+plt.close("all")
 
 # %% [markdown]
 # ## Entropy-driven Monte Carlo on a binary perceptron
