@@ -53,7 +53,7 @@ from .instances import KSAT, check_problem, num_violated, variable_sums
 
 __all__ = [
     "W_MAX", "FIELD_MAX", "BP", "BPState", "BPInfo", "BPResult", "solve", "bethe_free_entropy",
-    "messages_init", "sweep", "assignment",
+    "messages_init", "start", "sweep", "assignment",
 ]
 
 W_MAX = 60.0
@@ -86,6 +86,15 @@ def messages_init(key, problem: KSAT, randfact, dtype):
     r"""Random initial messages :math:`w = \log(1-\delta)`, :math:`\delta\sim U(0, \text{randfact})`."""
     d = randfact * jax.random.uniform(key, (problem.m, problem.k), dtype)
     return jnp.log1p(-d)
+
+
+def start(key, problem: KSAT, randfact, dtype_name: str):
+    """Random initial messages (:func:`messages_init`) and the variable fields
+    :math:`H^c_i=\sum_a u_{a\to i}` they send: ``(w, Hc)``, for the ``init`` of every BP-family
+    solver."""
+    dt = jnp.dtype(dtype_name)
+    w = messages_init(key, problem, randfact.astype(dt), dt)
+    return w, variable_sums(clause_fields(w, problem), problem)
 
 
 def sweep(w, H, problem: KSAT, damping):
@@ -150,9 +159,7 @@ class BP(eqx.Module):
     dtype: str = eqx.field(static=True)
 
     def init(self, key, problem: KSAT) -> BPState:
-        dt = jnp.dtype(self.dtype)
-        w = messages_init(key, problem, self.randfact.astype(dt), dt)
-        return BPState(w, variable_sums(clause_fields(w, problem), problem))
+        return BPState(*start(key, problem, self.randfact, self.dtype))
 
     def step(self, key, state: BPState, problem: KSAT):
         w, Hc, diff = sweep(state.w, state.H, problem, self.damping.astype(state.w.dtype))

@@ -29,8 +29,8 @@ import jax.numpy as jnp
 from ... import _validation as V
 from ..results import AlgorithmResult
 from ..runner import run
-from .bp import assignment, clause_fields, messages_init, setup, sweep
-from .instances import KSAT, num_violated, variable_sums
+from .bp import assignment, setup, start, sweep
+from .instances import KSAT, num_violated
 
 __all__ = ["BPGD", "BPGDState", "BPGDInfo", "BPGDResult", "solve", "FIX_FIELD"]
 
@@ -80,9 +80,7 @@ class BPGD(eqx.Module):
     dtype: str = eqx.field(static=True)
 
     def init(self, key, problem: KSAT) -> BPGDState:
-        dt = jnp.dtype(self.dtype)
-        w = messages_init(key, problem, self.randfact.astype(dt), dt)
-        H = variable_sums(clause_fields(w, problem), problem)
+        w, H = start(key, problem, self.randfact, self.dtype)
         z = jnp.zeros((), jnp.int32)
         return BPGDState(w, H, jnp.zeros((problem.n,), bool), jnp.ones((problem.n,), jnp.int8), z, z,
                          jnp.zeros((), bool))

@@ -48,8 +48,8 @@ from .. import schedules
 from ..fbp import _focusing
 from ..results import AlgorithmResult
 from ..runner import run
-from .bp import FIELD_MAX, assignment, clause_fields, messages_init, setup, sweep
-from .instances import KSAT, num_violated, variable_sums
+from .bp import FIELD_MAX, assignment, setup, start, sweep
+from .instances import KSAT, num_violated
 
 __all__ = [
     "FieldBP", "ReinforcedBP", "FocusingBP", "FieldBPState", "FieldBPInfo", "ReinforcedResult", "FocusingResult",
@@ -99,9 +99,7 @@ class FieldBP(eqx.Module):
     dtype: str = eqx.field(static=True)
 
     def init(self, key, problem: KSAT) -> FieldBPState:
-        dt = jnp.dtype(self.dtype)
-        w = messages_init(key, problem, self.randfact.astype(dt), dt)
-        Hc = variable_sums(clause_fields(w, problem), problem)
+        w, Hc = start(key, problem, self.randfact, self.dtype)
         z = jnp.zeros((), jnp.int32)
         return FieldBPState(w, jnp.zeros_like(Hc), Hc, z, z, z)
 
