@@ -91,8 +91,9 @@ def _not_array(name, v, what):
 
 
 def integer(name: str, v, *, minimum: int | None = 1, odd: bool = False, allow_none: bool = False,
-            what: str = "") -> int | None:
-    """A Python (or NumPy) integer, bools rejected; ``>= minimum``; odd if asked."""
+            what: str = "", maximum: int | None = None) -> int | None:
+    """A Python (or NumPy) integer, bools rejected; ``>= minimum`` (and ``<= maximum`` if given); odd
+    if asked."""
     if v is None and allow_none:
         return None
     label = f"{name} ({what})" if what else name
@@ -102,6 +103,8 @@ def integer(name: str, v, *, minimum: int | None = 1, odd: bool = False, allow_n
     v = int(v)
     if minimum is not None and v < minimum:
         raise ValueError(f"{label} must be an integer >= {minimum}, got {v}")
+    if maximum is not None and v > maximum:
+        raise ValueError(f"{label} must be an integer <= {maximum}, got {v}")
     if odd and v % 2 == 0:
         raise ValueError(f"{label} must be odd (no ties in sign(h)), got {v}")
     return v

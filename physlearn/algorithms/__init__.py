@@ -24,7 +24,10 @@ mesh)`` in one vocabulary (``docs/conventions.md``):
   simulated annealing, on the Metropolis engine of :mod:`~physlearn.algorithms.annealing`;
 * :mod:`~physlearn.algorithms.cesgd`, :mod:`~physlearn.algorithms.lal`,
   :mod:`~physlearn.algorithms.elal` -- cross-entropy SGD with growing polarisation, least action
-  learning and its replicated version (Baldassi, Pittorino & Zecchina, PNAS 117, 161 (2020)).
+  learning and its replicated version (Baldassi, Pittorino & Zecchina, PNAS 117, 161 (2020));
+* :mod:`~physlearn.algorithms.edmc` -- entropy-driven Monte Carlo (on these networks and on K-SAT);
+* :mod:`~physlearn.algorithms.ksat` -- random K-SAT: instances and DIMACS files, BP and its Bethe
+  entropy, BP-guided decimation, reinforced and focusing BP, WalkSAT.
 
 The deep-network tools (local-entropy optimisers, flatness measures, small nets) are in
 :mod:`physlearn.deep`, the data sets in :mod:`physlearn.datasets`. The old modules
