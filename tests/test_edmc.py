@@ -65,6 +65,7 @@ def test_perceptron_local_entropy_limits(getkey):
     assert bool(conv) and float(S) > 0.99 and -1e-3 < float(sig) < 0.05
 
 
+@pytest.mark.slow  # ~60 s on 2 busy cores, a third of it compiling EdMC
 def test_edmc_solves_small_perceptrons_and_ksat(getkey):
     p = problems.random_patterns(getkey(), 101, 0.3, samples=2)
     r = edmc.solve(getkey(), p, max_steps=20, stop="centre", progress=False)

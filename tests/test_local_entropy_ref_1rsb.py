@@ -104,6 +104,7 @@ def test_decoupled_references_equal_the_existing_finite_y_1rsb(phi_fy, mr):
     assert abs(v - (np.log(2.0) + (old - np.log(2.0)) / mr)) < 1e-9, (v, old)
 
 
+@pytest.mark.slow  # ~45 s on 2 busy cores
 def test_gradients_match_finite_differences(s_inf, phi_fy):
     """Both functionals are differentiable in every order parameter (the stationarity maps use it)."""
     th = _inf_theta(0.65, 0.22, 3.0)

@@ -20,7 +20,7 @@ require("nbclient")
 
 def run_notebook(path, dest):
     env = dict(os.environ, MPLBACKEND="Agg")
-    cache = jax.config.jax_compilation_cache_dir  # set by conftest.py unless PHYSLEARN_JAX_CACHE=0
+    cache = jax.config.jax_compilation_cache_dir  # set by conftest.py when PHYSLEARN_JAX_CACHE=1
     if cache:  # the notebooks share the tests' persistent compilation cache (the tour compiles the same curves)
         env.update(JAX_COMPILATION_CACHE_DIR=cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0.5")
     status = "failed"
