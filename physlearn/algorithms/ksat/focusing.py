@@ -36,6 +36,7 @@ returned assignment is the better of the two, and its violated clauses are count
 
 from __future__ import annotations
 
+import abc
 import math
 
 import equinox as eqx
@@ -103,8 +104,9 @@ class FieldBP(eqx.Module):
         z = jnp.zeros((), jnp.int32)
         return FieldBPState(w, jnp.zeros_like(Hc), Hc, z, z, z)
 
-    def _field(self, st, Hc, diff):  # -> (f, extra diff, parameter, k, in_step)
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _field(self, st, Hc, diff):
+        """The field after a sweep: ``(f, extra diff, parameter, k, in_step)``."""
 
     def step(self, key, st: FieldBPState, problem: KSAT):
         dt = st.w.dtype
