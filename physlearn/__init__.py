@@ -14,19 +14,21 @@ Submodules:
 
 physlearn never enables float64 globally on import; eager theory calls are computed in float64
 in a scoped way. Call :func:`physlearn.enable_x64` to get float64 everywhere.
+:func:`physlearn.set_compile_mode` trades the run time of the compiled theory curves for
+compilation time (``"fast"``: for small grids evaluated once).
 """
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import errors, numerics
-from ._config import enable_x64
+from ._config import compile_mode, enable_x64, set_compile_mode
 
 try:
     __version__ = _version("physlearn")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+local"
 
-__all__ = ["enable_x64", "errors", "numerics", "__version__"]
+__all__ = ["enable_x64", "set_compile_mode", "compile_mode", "errors", "numerics", "__version__"]
 
 
 def __getattr__(name):  # lazy subpackages keep `import physlearn` cheap

@@ -2,10 +2,12 @@
 
 One parametrised test walks the public entry points: for each, every differentiable output field
 is differentiated by ``jax.jacfwd`` with respect to every continuous input (alpha, kappa, d, gamma,
-y, kappa_ref, m) at two parameter points, and compared with central differences of eager calls.
-Small quadratures keep it cheap: the claim is that the derivatives of the computed values are
-right, whatever the nodes. The few entry points whose compilation takes minutes on a CI core are
-marked slow (listed in ``SLOW``)."""
+y, kappa_ref, m) at two parameter points, and compared with central differences of the computed
+values. Small quadratures keep it cheap: the claim is that the derivatives of the computed values
+are right, whatever the nodes. The entry points whose compilation takes a minute or more on a CI
+core are marked slow (listed in ``SLOW``; ``python -m pytest -m slow tests/test_gradients.py`` runs
+them): the finite-y and 1RSB free references, the solution references, the fixed-coupling 1RSB
+forms, the thresholds."""
 
 import jax
 import jax.numpy as jnp
@@ -71,7 +73,8 @@ CASES = {
         LE_RS + ("dQ", "dS", "R", "a", "active_mass", "entropy_free"), h=1e-4, rtol=1e-3, atol=1e-5, slow=True),
     "local_entropy.free_reference_1rsb": _case(
         lambda alpha, d, kappa: le.free_reference_1rsb(alpha, d, kappa, n=32, n_1rsb=16),
-        ("alpha", "d", "kappa"), [(0.7, 0.1, 0.0), (0.6, 0.05, 0.1)], ONE_RSB, h=1e-4, rtol=1e-3, atol=1e-5),
+        ("alpha", "d", "kappa"), [(0.7, 0.1, 0.0), (0.6, 0.05, 0.1)], ONE_RSB, h=1e-4, rtol=1e-3, atol=1e-5,
+        slow=True),
     "local_entropy.free_reference_1rsb(m)": _case(
         lambda alpha, d, kappa, m: le.free_reference_1rsb(alpha, d, kappa, m=m, n=32, n_1rsb=16),
         ("alpha", "d", "kappa", "m"), [(0.7, 0.1, 0.0, 0.5), (0.6, 0.05, 0.1, 0.3)], ONE_RSB,
@@ -83,7 +86,7 @@ CASES = {
     "local_entropy.free_reference_rs_finite_y": _case(
         lambda alpha, d, y, kappa: le.free_reference_rs_finite_y(alpha, d, y, kappa, n=32, n_fy=16),
         ("alpha", "d", "y", "kappa"), [(0.6, 0.1, 5.0, 0.0), (0.5, 0.15, 3.0, 0.1)], FY_FIELDS,
-        h=1e-4, rtol=1e-4, atol=1e-6),
+        h=1e-4, rtol=1e-4, atol=1e-6, slow=True),
     "local_entropy.free_reference_1rsb_finite_y": _case(
         lambda alpha, d, y, kappa, m: le.free_reference_1rsb_finite_y(alpha, d, y, kappa, m=m, n=32, n_fy=16),
         ("alpha", "d", "y", "kappa", "m"), [(0.6, 0.1, 5.0, 0.0, 3.0), (0.5, 0.15, 3.0, 0.1, 2.0)],
@@ -126,25 +129,47 @@ def _values(fn, fields, *xs):
 
 @pytest.mark.parametrize("fn, inputs, points, fields, h, rtol, atol", list(CASES.values()), ids=list(CASES))
 def test_derivatives_match_finite_differences(fn, inputs, points, fields, h, rtol, atol):
+    # One compiled function per entry point, the forward-mode Jacobian with the values as its
+    # auxiliary output, evaluated at each point and at its central-difference neighbours
+    # x0 +- h e_j: the finite differences use the values of that same compiled function (eager
+    # calls would compile the entry point a second time, doubling the cost of the test).
+    def value_and_aux(x):
+        v = _values(fn, fields, *x)
+        return v, v
+
+    jac_and_values = jax.jit(jax.jacfwd(value_and_aux, has_aux=True))
     for x0 in points:
         x0 = np.asarray(x0, dtype=np.float64)
-        jac = np.asarray(jax.jacfwd(lambda x: _values(fn, fields, *x))(jnp.asarray(x0)))
+        jac = np.asarray(jac_and_values(jnp.asarray(x0))[0])
         assert np.isfinite(jac).all(), (x0, jac)
         for j, name in enumerate(inputs):
             step = h * max(1.0, abs(x0[j]))
             xp, xm = x0.copy(), x0.copy()
             xp[j] += step
             xm[j] -= step
-            fd = (np.asarray(_values(fn, fields, *xp)) - np.asarray(_values(fn, fields, *xm))) / (2 * step)
+            fd = (np.asarray(jac_and_values(jnp.asarray(xp))[1])
+                  - np.asarray(jac_and_values(jnp.asarray(xm))[1])) / (2 * step)
             np.testing.assert_allclose(jac[:, j], fd, rtol=rtol, atol=atol,
                                        err_msg=f"d/d{name} at {dict(zip(inputs, x0))}, fields {fields}")
 
 
 def test_dispatchers_differentiate_like_the_explicit_functions():
-    """local_entropy.binary and fixed_coupling are conveniences over the explicit entry points."""
-    g1 = jax.grad(lambda a: le.binary(a, 0.05, n=32).entropy)(0.6)
-    g2 = jax.grad(lambda a: le.free_reference_rs(a, 0.05, n=32).entropy)(0.6)
-    assert float(g1) == float(g2)
-    g3 = jax.grad(lambda g: le.fixed_coupling(0.6, g, 5.0, n=16, n_in=12).internal_entropy)(0.5)
-    g4 = jax.grad(lambda g: le.fixed_coupling_rs(0.6, g, 5.0, n=16, n_in=12).internal_entropy)(0.5)
-    assert float(g3) == float(g4)
+    """local_entropy.binary and fixed_coupling are conveniences over the explicit entry points: the
+    derivative programs they trace are the explicit functions' ones, equation for equation (so
+    their gradients are equal without compiling either)."""
+    def program(f, x):
+        closed = jax.make_jaxpr(jax.grad(f))(x)
+        return str(closed.jaxpr), [np.asarray(c) for c in closed.consts]
+
+    def same_program(f, g, x):
+        (text_f, consts_f), (text_g, consts_g) = program(f, x), program(g, x)
+        return text_f == text_g and len(consts_f) == len(consts_g) and all(
+            a.shape == b.shape and np.array_equal(a, b) for a, b in zip(consts_f, consts_g))
+
+    assert same_program(lambda a: le.binary(a, 0.05, n=32).entropy,
+                        lambda a: le.free_reference_rs(a, 0.05, n=32).entropy, 0.6)
+    assert same_program(lambda g: le.fixed_coupling(0.6, g, 5.0, n=16, n_in=12).internal_entropy,
+                        lambda g: le.fixed_coupling_rs(0.6, g, 5.0, n=16, n_in=12).internal_entropy, 0.5)
+    # the comparison sees the arguments: another load is another program
+    assert not same_program(lambda g: le.fixed_coupling(0.6, g, 5.0, n=16, n_in=12).internal_entropy,
+                            lambda g: le.fixed_coupling_rs(0.61, g, 5.0, n=16, n_in=12).internal_entropy, 0.5)

@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from functools import partial
 
 import equinox as eqx
 import jax
@@ -73,7 +72,7 @@ import numpy as np
 
 from .. import numerics as nm
 from .. import solvers
-from .._config import eager_x64, is_traced
+from .._config import eager_x64, is_traced, theory_jit
 from ..errors import ReplicaSymmetryWarning
 from . import _integrals as ig
 from ._gardner_core import binary_point, spherical_point
@@ -457,7 +456,7 @@ def _curve_one(alpha, kappa, kappa_ref, d_user, n, nx, neta, model=_BINARY):
     )
 
 
-@partial(jax.jit, static_argnames=("n", "nx", "neta", "model"))
+@theory_jit(static_argnames=("n", "nx", "neta", "model"))
 def _fp_grid(alpha, kappa, kappa_ref, d, n, nx, neta, model="binary"):
     shape = jnp.broadcast_shapes(alpha.shape, kappa.shape, kappa_ref.shape)
     flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in (alpha, kappa, kappa_ref)]
@@ -653,7 +652,7 @@ def _isolation_one(alpha, kappa, kappa_ref, n, nx, neta):
     return IsolationResult(alpha, kappa, kappa_ref, d_min, *th, result == 0, sol.residual, sol.n_steps, result)
 
 
-@partial(jax.jit, static_argnames=("n", "nx", "neta"))
+@theory_jit(static_argnames=("n", "nx", "neta"))
 def _isolation_grid(alpha, kappa, kappa_ref, n, nx, neta):
     return grid_map(lambda a, k, kr: _isolation_one(a, k, kr, n, nx, neta), alpha, kappa, kappa_ref)
 

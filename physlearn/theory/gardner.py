@@ -31,7 +31,6 @@ a runtime error with the same message); with ``on_failure="flag"`` its value fie
 from __future__ import annotations
 
 import warnings
-from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -39,7 +38,7 @@ import numpy as np
 
 from .. import numerics as nm
 from .. import solvers
-from .._config import eager_x64, is_traced
+from .._config import eager_x64, is_traced, theory_jit
 from ..errors import ReplicaSymmetryWarning
 from . import _integrals as ig
 from ._gardner_core import GardnerRS, binary_point, spherical_point
@@ -91,7 +90,7 @@ def spherical_capacity(kappa=0.0):
     return ig.spherical_capacity(jnp.asarray(k, dtype=jnp.result_type(float)))
 
 
-@partial(jax.jit, static_argnames=("n",))
+@theory_jit(static_argnames=("n",))
 def _spherical_rs_grid(alpha, kappa, n):
     return jax.vmap(lambda a, k: spherical_point(a, k, n))(alpha, kappa)
 
@@ -139,7 +138,7 @@ def _solve_rs(grid_fn, name, alpha, kappa, n, on_failure, hint):
 # --------------------------------------------------------------------------------------------
 # Binary (Ising) perceptron
 # --------------------------------------------------------------------------------------------
-@partial(jax.jit, static_argnames=("n",))
+@theory_jit(static_argnames=("n",))
 def _binary_rs_grid(alpha, kappa, n):
     return jax.vmap(lambda a, k: binary_point(a, k, n))(alpha, kappa)
 
@@ -201,7 +200,7 @@ class CapacityResult(TheoryResult):
     result: jax.Array
 
 
-@partial(jax.jit, static_argnames=("n",))
+@theory_jit(static_argnames=("n",))
 def _binary_capacity_grid(kappa, n):
     def one(kappa):
         hi = ig.binary_branch_end(kappa) * (1.0 - 1e-6)
@@ -414,7 +413,7 @@ def _one_rsb_derivatives(update, p, args, n):
     return out, dphi_dm
 
 
-@partial(jax.jit, static_argnames=("n", "default_init"))
+@theory_jit(static_argnames=("n", "default_init"))
 def _one_rsb_grid(alpha, m, kappa, theta0, n, default_init):
     def one(alpha, m, kappa, theta0):
         rs_result = jnp.zeros((), jnp.int32)

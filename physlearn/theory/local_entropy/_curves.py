@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ... import solvers
+from ..._config import theory_jit
 from .. import franz_parisi as fp
 from . import _finite_y as fy
 from . import _finite_y_1rsb as f1
@@ -73,7 +74,7 @@ def _curves(one, d, *params):
     return jax.tree_util.tree_map(reshape, out)
 
 
-@partial(jax.jit, static_argnames=("n",))
+@theory_jit(static_argnames=("n",))
 def free_grid(alpha, kappa, d, n):
     return _curves(lambda a, k, dd: curve_free(a, k, dd, n), d, alpha, kappa)
 
@@ -105,7 +106,7 @@ def _solution_curve_one(alpha, kappa, kappa_ref, d_user, n, n2):
     )
 
 
-@partial(jax.jit, static_argnames=("n", "n2"))
+@theory_jit(static_argnames=("n", "n2"))
 def solution_grid(alpha, kappa, kappa_ref, d, n, n2):
     return _curves(lambda a, k, kr, dd: _solution_curve_one(a, k, kr, dd, n, n2), d, alpha, kappa, kappa_ref)
 
@@ -159,7 +160,7 @@ def _one_rsb_point(rs_theta, rs_result, d, alpha, kappa, m_fixed, n1, n_in, fixe
             result == _OK, res, steps, result)
 
 
-@partial(jax.jit, static_argnames=("n1", "n_in", "fixed_m"))
+@theory_jit(static_argnames=("n1", "n_in", "fixed_m"))
 def _le1_points(theta, result, d, alpha, kappa, m, n1, n_in, fixed_m):
     return jax.lax.map(lambda x: _one_rsb_point(*x, n1, n_in, fixed_m), (theta, result, d, alpha, kappa, m))
 
@@ -213,7 +214,7 @@ def _solution_1rsb_point(theta9, rs_result, d, alpha, kappa, kappa_ref, n2, n_in
             nanify(th[1]), nanify(th[2]), nanify(th[4]), nanify(th[5]))
 
 
-@partial(jax.jit, static_argnames=("n2", "n_in"))
+@theory_jit(static_argnames=("n2", "n_in"))
 def _sol1_points(theta9, result, d, alpha, kappa, kappa_ref, n2, n_in):
     return jax.lax.map(lambda x: _solution_1rsb_point(*x, n2, n_in), (theta9, result, d, alpha, kappa, kappa_ref))
 
@@ -233,7 +234,7 @@ def solution_1rsb_grid(alpha, kappa, kappa_ref, d, n, n2, n_in):
 # --------------------------------------------------------------------------------------------
 # finite y, free reference, RS: fixed distance
 # --------------------------------------------------------------------------------------------
-@partial(jax.jit, static_argnames=("n", "n_fy", "n_in"))
+@theory_jit(static_argnames=("n", "n_fy", "n_in"))
 def finite_y_grid(alpha, kappa, y, d, n, n_fy, n_in):
     r"""Guess-free path: the :math:`y=\infty` curve gives :math:`\gamma_0=\hat S(d)`; the fixed-coupling
     saddle point at :math:`(\gamma_0,y)` (homotopy in :math:`\alpha`) starts the fixed-d solve."""
@@ -268,7 +269,7 @@ def finite_y_grid(alpha, kappa, y, d, n, n_fy, n_in):
 # --------------------------------------------------------------------------------------------
 # finite y, free reference, 1RSB: fixed distance
 # --------------------------------------------------------------------------------------------
-@partial(jax.jit, static_argnames=("n", "n_mid", "n_in"))
+@theory_jit(static_argnames=("n", "n_mid", "n_in"))
 def _fy1_points(theta_rs, gamma, alpha, kappa, y, m, n, n_mid, n_in):
     def one(x):
         th, g, a, k = x
@@ -306,7 +307,7 @@ def solution_fy_nodes(n_fy):
     return (2 * (n_fy // 3), n_fy, 2 * (n_fy // 3), max(n_fy // 3, 4))
 
 
-@partial(jax.jit, static_argnames=("ys", "nodes"))
+@theory_jit(static_argnames=("ys", "nodes"))
 def _finite_y_solution_grid(alpha, kappa, kappa_ref, d, theta_fp, fp_result, ys, nodes):
     r"""Every (alpha, d) point independently: the y path of
     :func:`physlearn.theory.local_entropy._finite_y_solution.solve_path` from its Franz--Parisi start."""
@@ -360,7 +361,7 @@ def _grid_map(fn, *arrays):
     return jax.tree_util.tree_map(lambda x: x.reshape(shape + x.shape[1:]), out)
 
 
-@partial(jax.jit, static_argnames=("n", "n_in"))
+@theory_jit(static_argnames=("n", "n_in"))
 def fixed_coupling_grid(alpha, gamma, y, kappa, n, n_in):
     def one(a, g, yy, k):
         th, result, res, ns = fy.solve_coupling(g, yy, a, k, n, n_in)
@@ -372,7 +373,7 @@ def fixed_coupling_grid(alpha, gamma, y, kappa, n, n_in):
     return _grid_map(one, alpha, gamma, y, kappa)
 
 
-@partial(jax.jit, static_argnames=("n", "n_mid", "n_in"))
+@theory_jit(static_argnames=("n", "n_mid", "n_in"))
 def fixed_coupling_1rsb_grid(alpha, gamma, y, kappa, m, n, n_mid, n_in):
     def one(a, g, yy, k, mm):
         th_rs, rs_result, _, _ = fy.solve_coupling(g, yy, a, k, n, n_in)
@@ -389,7 +390,7 @@ def fixed_coupling_1rsb_grid(alpha, gamma, y, kappa, m, n, n_mid, n_in):
 # --------------------------------------------------------------------------------------------
 # 1RSB among the references: fixed coupling (finite y) and fixed d (y = inf)
 # --------------------------------------------------------------------------------------------
-@partial(jax.jit, static_argnames=("n", "n_mid", "n_in", "n_rs_in", "fixed"))
+@theory_jit(static_argnames=("n", "n_mid", "n_in", "n_rs_in", "fixed"))
 def fixed_coupling_ref_1rsb_grid(alpha, gamma, y, kappa, m_r, n, n_mid, n_in, n_rs_in, fixed):
     def one(x):
         a, g, yy, k, mr = x
@@ -438,6 +439,6 @@ def _ref_1rsb_curve(alpha, kappa, d, mu, n, n1, n_in, fixed):
                                col, result == _OK, res, ns, result)
 
 
-@partial(jax.jit, static_argnames=("n", "n1", "n_in", "fixed"))
+@theory_jit(static_argnames=("n", "n1", "n_in", "fixed"))
 def free_ref_1rsb_grid(alpha, kappa, d, mu, n, n1, n_in, fixed):
     return _curves(lambda a, k, dd: _ref_1rsb_curve(a, k, dd, mu, n, n1, n_in, fixed), d, alpha, kappa)

@@ -3,14 +3,13 @@ E7655 (2016))."""
 
 from __future__ import annotations
 
-from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ... import solvers
-from ..._config import eager_x64, is_traced
+from ..._config import eager_x64, is_traced, theory_jit
 from .._inputs import as_param, check_on_failure, finish
 from . import _api
 from ._curves import DEFAULT_NODES, curve_free
@@ -58,12 +57,12 @@ def _threshold_one(kappa, n, lo, hi):
     return ThresholdResult(kappa, a, d_lo, m_lo, result == _OK, sol.residual, sol.n_steps, result)
 
 
-@partial(jax.jit, static_argnames=("n", "lo", "hi"))
+@theory_jit(static_argnames=("n", "lo", "hi"))
 def _threshold_grid(kappa, n, lo, hi):
     return jax.lax.map(lambda k: _threshold_one(k, n, lo, hi), kappa.reshape(-1))
 
 
-@partial(jax.jit, static_argnames=("n",))
+@theory_jit(static_argnames=("n",))
 def _min_shat_jit(alpha, kappa, n):
     return _min_shat(alpha, kappa, n)
 
