@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import warnings
 
@@ -86,6 +87,15 @@ def theory_jit(fun=None, **jit_kwargs):
     def call(*args, **kwargs):
         return jitted[_compile_mode](*args, **kwargs)
 
+    # the jitted function's own tools, for the mode in use
+    call.lower = lambda *args, **kwargs: jitted[_compile_mode].lower(*args, **kwargs)
+    call._cache_size = lambda: jitted[_compile_mode]._cache_size()
+
+    def clear_cache():
+        for j in jitted.values():
+            j.clear_cache()
+
+    call.clear_cache = clear_cache
     return call
 
 _warned: set[str] = set()
@@ -129,6 +139,28 @@ def _x64_scope():
             yield
 
 
+# Tracing a theory curve allocates millions of Python objects; with the interpreter's default
+# thresholds the cyclic garbage collector then runs full collections over every live object again
+# and again (JAX's caches included), which was ~40% of the tracing time of a local-entropy curve.
+_EAGER_GC_THRESHOLDS = (100_000, 50, 100)
+
+
+@contextlib.contextmanager
+def _rare_collections():
+    """Raise the garbage collector's thresholds for the duration of an eager theory call (restored
+    on exit; nothing changes when the collector is disabled). Garbage is still collected, less
+    often."""
+    old = gc.get_threshold()
+    if old[0] == 0:
+        yield
+        return
+    gc.set_threshold(*(max(o, t) for o, t in zip(old, _EAGER_GC_THRESHOLDS)))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def to_numpy(tree):
     """Convert every array leaf of a pytree to NumPy (host) arrays."""
     return jax.tree_util.tree_map(
@@ -149,7 +181,8 @@ def require_x64(name: str) -> None:
 def eager_x64(fn=None, *, solve: bool = True):
     """Decorator for public theory entry points.
 
-    With concrete inputs the wrapped function runs in float64 (scoped) and its pytree result is
+    With concrete inputs the wrapped function runs in float64 (scoped), with Python's garbage
+    collector running less often while it traces and compiles (scoped), and its pytree result is
     converted to NumPy. With traced inputs it runs as is: a saddle-point solve (``solve=True``)
     raises :class:`~physlearn.errors.PrecisionError` if float64 is off; a closed form warns once
     and runs in float32.
@@ -165,7 +198,7 @@ def eager_x64(fn=None, *, solve: bool = True):
             else:
                 warn_precision(fn.__qualname__)
             return fn(*args, **kwargs)
-        with _x64_scope():
+        with _x64_scope(), _rare_collections():
             return to_numpy(fn(*args, **kwargs))
 
     wrapper.__wrapped_traced__ = fn

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import __version__, plotting
+from ._config import compile_mode, set_compile_mode
 
 __all__ = ["Row", "TourContext", "SECTIONS", "SECTION_KEYS", "TourInterrupted", "run_tour"]
 
@@ -730,6 +731,15 @@ class _TourRun:
         self.bar = None
 
     def run(self) -> Path:
+        previous = compile_mode()
+        if self.ctx.size == "small":  # small curves, evaluated once: compilation is most of their cost
+            set_compile_mode("fast")
+        try:
+            return self._run_sections()
+        finally:
+            set_compile_mode(previous)
+
+    def _run_sections(self) -> Path:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -760,7 +770,8 @@ def run_tour(out="physlearn-report", size: str = "small", sections=None, progres
     """Run the tour sections, write figures and ``report.md`` into ``out``; return the report path.
 
     ``size="small"`` runs in minutes on 2 CPU cores; ``size="paper"`` runs the large version
-    (meant for an accelerator). ``sections``: ``None`` (all), or an iterable (or a comma-separated
+    (meant for an accelerator); at small size the theory curves are compiled in the fast mode of
+    :func:`physlearn.set_compile_mode` (restored afterwards). ``sections``: ``None`` (all), or an iterable (or a comma-separated
     string) of keys from :data:`SECTION_KEYS` or titles from :data:`SECTIONS`; they run in the
     tour's order. Raises ``ValueError`` for an unknown size or section, and
     :class:`TourInterrupted` on Ctrl-C after writing the report of the sections that finished

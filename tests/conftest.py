@@ -58,9 +58,26 @@ def getkey():
     return next_key
 
 
+# Tracing allocates millions of objects; with the default thresholds the cyclic collector keeps
+# running full collections over all of them (JAX's caches included), a large share of the trace
+# time of a theory curve. Collect less often in the test processes (physlearn's eager theory calls
+# do the same, scoped, for users), and at a module boundary only when memory is high: a collection
+# there costs seconds.
+gc.set_threshold(100_000, 50, 100)
+_COLLECT_ABOVE_BYTES = 3 * 2**30
+
+
+def _resident_bytes():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):  # not Linux: always collect
+        return _COLLECT_ABOVE_BYTES
+
+
 def pytest_runtest_teardown(item, nextitem):
     # keep memory flat on the small CI machine without throwing compiled functions away
-    if nextitem is None or item.module is not nextitem.module:
+    if (nextitem is None or item.module is not nextitem.module) and _resident_bytes() >= _COLLECT_ABOVE_BYTES:
         gc.collect()
 
 

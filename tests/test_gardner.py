@@ -233,3 +233,22 @@ def test_eager_x64_without_global_switch():
         sol = gardner.binary_rs(0.5)
         assert np.asarray(sol.q).dtype == np.float64
         assert not jax.config.jax_enable_x64
+
+
+def test_compile_modes_give_the_same_values():
+    """set_compile_mode changes how the theory's curves are compiled, not what they compute."""
+    import physlearn
+
+    before = physlearn.compile_mode()
+    try:
+        vals = {}
+        for mode in ("default", "fast"):
+            physlearn.set_compile_mode(mode)
+            assert physlearn.compile_mode() == mode
+            r = gardner.spherical_rs([0.5, 1.2], n=16)
+            vals[mode] = np.array([r.q, r.entropy, r.replicon])
+        np.testing.assert_allclose(vals["fast"], vals["default"], rtol=1e-13, atol=0)
+        with pytest.raises(ValueError, match="mode must be one of"):
+            physlearn.set_compile_mode("quick")
+    finally:
+        physlearn.set_compile_mode(before)
