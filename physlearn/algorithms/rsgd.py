@@ -65,7 +65,7 @@ from . import schedules
 from ._network import least_wrong_selection, pack_pm, packed_preactivations, sign_pm, unpack_pm
 from .problems import Problem, solve_arguments
 from .results import ReplicaResult, base_fields, best_network
-from .runner import run, shuffle
+from .runner import permutations, run
 
 __all__ = ["REPLICA_UPDATES", "RSGD", "RSGDState", "RSGDInfo", "RSGDResult", "FORMULAS", "solve"]
 
@@ -75,10 +75,11 @@ REPLICA_UPDATES = ("parallel", "sequential")
 
 def minibatch_indices(key, replicas: int, m: int, batch: int):
     """Pattern indices of one epoch, ``(ceil(m/batch), replicas, batch)``: an independent random
-    permutation of the M patterns per replica, cut into minibatches; the last minibatch is padded
+    permutation of the M patterns per replica (:func:`~physlearn.algorithms.runner.permutations`:
+    each pattern once per epoch, no sort), cut into minibatches; the last minibatch is padded
     with -1 (masked) when ``batch`` does not divide M."""
     nb = math.ceil(m / batch)
-    perms = shuffle(key, (replicas,), m)
+    perms = permutations(key, (replicas,), m)
     pad = nb * batch - m
     idx = jnp.concatenate([perms, jnp.full((replicas, pad), -1, perms.dtype)], axis=1)
     return idx.reshape(replicas, nb, batch).transpose(1, 0, 2)
