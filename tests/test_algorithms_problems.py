@@ -295,3 +295,17 @@ def test_permutations_are_honest_epochs_and_look_uniform():
     # rows differ, and m = 1 is the identity
     assert not np.array_equal(q[0], q[1])
     assert np.asarray(permutations(jax.random.key(0), (3,), 1)).tolist() == [[0], [0], [0]]
+
+
+def test_minibatch_indices_cut_the_epoch_permutation():
+    from physlearn.algorithms.rsgd import minibatch_indices
+    from physlearn.algorithms.runner import permutations
+
+    key = jax.random.key(3)
+    for m, batch in ((802, 80), (40, 8), (7, 10)):
+        idx = np.asarray(minibatch_indices(key, 3, m, batch))  # (nb, replicas, batch)
+        nb = -(-m // batch)
+        assert idx.shape == (nb, 3, batch)
+        flat = idx.transpose(1, 0, 2).reshape(3, nb * batch)
+        np.testing.assert_array_equal(flat[:, :m], np.asarray(permutations(key, (3,), m)))
+        assert np.all(flat[:, m:] == -1)

@@ -56,7 +56,7 @@ from . import schedules
 __all__ = [
     "RunResult", "run", "sample_keys", "make_mesh", "SAMPLES_AXIS", "STOPS", "PROGRESS_AFTER",
     "hyper_parameter", "hyper_batch", "positive_int", "float_dtype", "shuffle",
-    "permutations",
+    "permutations", "permutation_rounds", "permute",
 ]
 
 STOPS = V.STOPS
@@ -229,18 +229,37 @@ def permutations(key, rows: tuple, m: int, rounds: int | None = None):
     positions of neighbouring items uncorrelated, and two given items in one minibatch as
     often as under a uniform shuffle.
     """
-    bits = max(1, (m - 1).bit_length())
-    rounds = bits + 8 if rounds is None else int(rounds)
+    rounds_key = permutation_rounds(key, rows, m, rounds)
+    x = jnp.arange(m, dtype=jnp.int32)
+    return permute(tuple(p[..., None, :] for p in rounds_key), x, m)
+
+
+def permutation_rounds(key, rows: tuple, m: int, rounds: int | None = None):
+    """The random numbers of :func:`permutations`: ``(pivot, mul, add)``, each
+    ``rows + (rounds,)`` (pivots uniform in ``range(m)``, odd multipliers, offsets), for
+    :func:`permute`."""
+    rounds = max(1, (m - 1).bit_length()) + 8 if rounds is None else int(rounds)
     k_pivot, k_mul, k_add = jax.random.split(key, 3)
     pivot = jax.random.randint(k_pivot, rows + (rounds,), 0, m, dtype=jnp.int32)
     mul = jax.random.bits(k_mul, rows + (rounds,), jnp.uint32) | jnp.uint32(1)
     add = jax.random.bits(k_add, rows + (rounds,), jnp.uint32)
-    x = jnp.broadcast_to(jnp.arange(m, dtype=jnp.int32), rows + (m,))
-    for r in range(rounds):
-        d = pivot[..., r : r + 1] - x  # in (-m, m)
+    return pivot, mul, add
+
+
+def permute(rounds_key, x, m: int):
+    """The keyed permutation of :func:`permutations` evaluated at positions ``x`` (int32 in
+    ``range(m)``; other values give unspecified numbers): ``rounds_key`` from
+    :func:`permutation_rounds`, each array shaped so that ``a[..., r]`` broadcasts against ``x``.
+    Evaluating it where the result is wanted (e.g. directly in the layout of an epoch's
+    minibatches) keeps the rounds one vectorised loop: XLA fuses them into any reshape or
+    transpose that follows, and there they run on gathered scalars several times slower."""
+    pivot, mul, add = rounds_key
+    x = jnp.asarray(x, jnp.int32)
+    for r in range(pivot.shape[-1]):
+        d = pivot[..., r] - x  # in (-m, m)
         partner = jnp.where(d < 0, d + m, d)
         pair = jnp.maximum(x, partner).astype(jnp.uint32)  # the same for x and its partner
-        swap = (pair * mul[..., r : r + 1] + add[..., r : r + 1]) >> 31
+        swap = (pair * mul[..., r] + add[..., r]) >> 31
         x = jnp.where(swap == 1, partner, x)
     return x
 
