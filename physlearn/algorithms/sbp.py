@@ -64,8 +64,9 @@ def magnetizations(h, beta=1.0):
     return jnp.tanh(beta * h)
 
 
-def _unit_z(m, mu, var_floor):
-    """Per hidden unit: mean ``mu (M, K)`` of the pre-activation over sqrt(variance)."""
+def _unit_z(m, inputs, tree: bool, var_floor):
+    """Per hidden unit: mean / sqrt(variance) of the pre-activation, shape (M, K)."""
+    mu = preactivations(m, inputs, tree)
     # +-1 inputs (xi^2 = 1): v_k = sum_i (1 - m_ki^2) is the same for every pattern
     v = jnp.sum(1.0 - m * m, axis=-1)
     return mu * jax.lax.rsqrt(jnp.maximum(v, var_floor))
@@ -91,12 +92,7 @@ def pattern_log_likelihood(m, inputs, labels, *, tree: bool = False, var_floor=1
     each pattern correctly, shape ``(M,)``: :math:`\log H(-\sigma\mu/\sqrt v)` for the perceptron,
     the log Poisson-binomial majority probability for committees (K > 1). Stable for
     :math:`|m|\to1` and large stabilities (``numerics.log_H``)."""
-    return _log_likelihood(m, preactivations(m, inputs, tree), labels, var_floor)
-
-
-def _log_likelihood(m, mu, labels, var_floor):
-    """:func:`pattern_log_likelihood` from the pre-activations' means ``mu = x . m``."""
-    z = _unit_z(m, mu, var_floor)
+    z = _unit_z(m, inputs, tree, var_floor)
     s = labels.astype(m.dtype)[..., None] * z  # sigma * mu_k / sqrt(v_k)
     log_agree = nm.log_H(-s)
     if m.shape[-2] == 1:
@@ -211,12 +207,8 @@ class SBP(eqx.Module):
             xb = jax.lax.dynamic_slice_in_dim(x, start, b, axis=0)
             sb = jax.lax.dynamic_slice_in_dim(sig, start, b, axis=0)
             new = start + jnp.arange(b) >= j * b  # not counted by the previous block
-            if tree:
-                h, mu = preactivations(w, xb, tree), preactivations(mm, xb, tree)
-            else:  # one product for both networks: the block is read once
-                h, mu = jnp.split(preactivations(jnp.concatenate([w, mm]), xb, tree), 2, axis=-1)
-            wrong = outputs_from_preacts(h) != sb.astype(dt)
-            ll = _log_likelihood(mm, mu, sb, var_floor)
+            wrong = outputs_from_preacts(preactivations(w, xb, tree)) != sb.astype(dt)
+            ll = pattern_log_likelihood(mm, xb, sb, tree=tree, var_floor=var_floor)
             errs, total = carry
             return (errs + jnp.sum(new & wrong, dtype=jnp.int32), total + jnp.sum(jnp.where(new, ll, 0))), None
 
