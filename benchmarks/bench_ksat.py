@@ -31,7 +31,7 @@ from pathlib import Path as _Path
 import numpy as np
 
 _sys.path.insert(0, str(_Path(__file__).resolve().parent))
-from _timing import best_time  # noqa: E402
+from _timing import timed  # noqa: E402
 
 W_MAX = 60.0
 
@@ -66,7 +66,7 @@ def _bandwidth():
     """Bytes per second of a 256 MB NumPy copy (read + write counted)."""
     a = np.ones(2**25, np.float64)
     b = np.empty_like(a)
-    t = best_time(lambda: np.copyto(b, a), repeats=5)
+    t = timed(lambda: np.copyto(b, a)).median
     return 2 * a.nbytes / t
 
 
@@ -83,15 +83,15 @@ def _time_pair(p, batch=None):
     shape = (batch,) if batch else ()
     w0 = jnp.asarray(np.log1p(-0.5 * rng.random(shape + (p.m, p.k))), jnp.float32)
     H0 = jnp.asarray(rng.normal(size=shape + (p.n,)), jnp.float32)
-    t_jax = best_time(lambda: jax.block_until_ready(f(w0, H0, p)), repeats=5, calls=3)
+    t_jax = timed(lambda: jax.block_until_ready(f(w0, H0, p)), calls=3).median
     cl, sg = np.asarray(p.clauses), np.asarray(p.signs)
     wn, Hn = np.asarray(w0), np.asarray(H0)
     if batch:
-        t_np = best_time(lambda: [numpy_sweep(wn[i], Hn[i], cl[i], sg[i], p.n) for i in range(batch)], repeats=3)
+        t_np = timed(lambda: [numpy_sweep(wn[i], Hn[i], cl[i], sg[i], p.n) for i in range(batch)]).median
         ref = numpy_sweep(wn[0], Hn[0], cl[0], sg[0], p.n)
         got = [np.asarray(x)[0] for x in f(w0, H0, p)[:2]]
     else:
-        t_np = best_time(lambda: numpy_sweep(wn, Hn, cl, sg, p.n), repeats=3)
+        t_np = timed(lambda: numpy_sweep(wn, Hn, cl, sg, p.n)).median
         ref = numpy_sweep(wn, Hn, cl, sg, p.n)
         got = [np.asarray(x) for x in f(w0, H0, p)[:2]]
     err = max(float(np.max(np.abs(got[0] - ref[0]))), float(np.max(np.abs(got[1] - ref[1]) / (1 + np.abs(ref[1])))))
@@ -136,7 +136,7 @@ def _layouts(p):
     out = {}
     for kind in ("segment", "sorted", "padded"):
         f = make(kind)
-        out[kind] = best_time(lambda: jax.block_until_ready(f(w0, H0)), repeats=5, calls=3)
+        out[kind] = timed(lambda: jax.block_until_ready(f(w0, H0)), calls=3).median
     return out, int(deg.max()), float(deg.mean())
 
 
@@ -149,12 +149,16 @@ def _load_note():
         return ""
 
 
-def run():
+QUICK = dict(cases=((2000, 9.5, 4),), batch=(500, 9.5, 4, 2))
+"""``run(**QUICK)``: the smallest sizes, for ``run.py --quick`` (a check that everything runs)."""
+
+
+def run(cases=((20000, 9.5, 4), (20000, 4.0, 3)), batch=(5000, 9.5, 4, 8)):
     import jax
 
     rows = []
     bw = _bandwidth()
-    for n, alpha, k in ((20000, 9.5, 4), (20000, 4.0, 3)):
+    for n, alpha, k in cases:
         p = _instance(n, alpha, k, 1)
         E = p.n_edges
         tj, tn, err = _time_pair(p)
@@ -169,12 +173,13 @@ def run():
                    f"padded (N, {dmax}) gather {lay['padded'] * 1e3:.2f} ms (mean degree {dmean:.1f}); "
                    f"max |jax - numpy| = {err:.1e}; jax {jax.__version__}, compile excluded{_load_note()}"),
         ))
-    p = _batch(5000, 9.5, 4, 8)
-    tj, tn, err = _time_pair(p, batch=8)
+    n, alpha, k, samples = batch
+    p = _batch(n, alpha, k, samples)
+    tj, tn, err = _time_pair(p, batch=samples)
     rows.append(dict(
-        workload="K-SAT BP sweep, K=4, N=5000, alpha=9.5, 8 samples",
+        workload=f"K-SAT BP sweep, K={k}, N={n}, alpha={alpha}, {samples} samples",
         physlearn_s=tj, baseline_s=tn, ratio=tn / tj,
-        notes=(f"{tj / (8 * p.n_edges) * 1e9:.2f} ns/edge (f32); physlearn vmapped, NumPy loops; "
+        notes=(f"{tj / (samples * p.n_edges) * 1e9:.2f} ns/edge (f32); physlearn vmapped, NumPy loops; "
                f"max |jax - numpy| = {err:.1e}{_load_note()}"),
     ))
     return rows

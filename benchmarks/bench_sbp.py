@@ -102,7 +102,7 @@ def make_algorithm(batch: int = 100):
 
 def time_epoch(n, alpha, samples, epochs, batch=100, *, np_epochs=None, repeats=5, np_repeats=5):
     """Seconds per SBP epoch of all ``samples`` perceptrons (Adam lr 0.05, beta 1, stopping rule
-    off): physlearn's driver over ``epochs`` epochs (best of ``repeats`` after a compiling
+    off): physlearn's driver over ``epochs`` epochs (median of ``repeats`` rounds after a compiling
     warm-up) and the NumPy baseline over ``np_epochs`` (default ``max(2, epochs // 4)``) epochs
     after a warm-up; medians over ``repeats`` / ``np_repeats`` rounds (at least 5). Returns
     ``(problem, physlearn, baseline)``, two ``_timing.Timing`` per epoch."""

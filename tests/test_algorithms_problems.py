@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import jax
 import jax.numpy as jnp
@@ -264,3 +265,47 @@ def test_shuffle_gives_uniform_permutations():
     pos = np.argsort(q, axis=1).mean(axis=0)
     sigma = np.sqrt((m * m - 1) / 12.0 / 4000)
     assert np.max(np.abs(pos - (m - 1) / 2)) < 5 * sigma
+
+
+def test_permutations_are_honest_epochs_and_look_uniform():
+    from physlearn.algorithms.runner import permutations
+
+    # all 4! orders of 4 items and all 5! of 5 equally likely (chi-square; p < 2e-4 fails)
+    for m, rows, limit in ((4, 24000, 56.0), (5, 60000, 185.0)):  # chi2_{23}, chi2_{119} at ~1.5e-4
+        p = np.asarray(permutations(jax.random.key(m), (rows,), m))
+        assert p.dtype == np.int32 and np.all(np.sort(p, axis=1) == np.arange(m))
+        counts = np.unique(p @ (m ** np.arange(m)), return_counts=True)[1]
+        expected = rows / math.factorial(m)
+        assert counts.size == math.factorial(m)
+        assert np.sum((counts - expected) ** 2 / expected) < limit
+    # long rows: permutations; mean positions (m-1)/2 within 5 sigma; neighbours' positions
+    # uncorrelated; items 0 and 1 share a minibatch of 80 as often as under a uniform shuffle
+    m, rows = 802, 4000
+    q = np.asarray(permutations(jax.random.key(1), (rows,), m))
+    assert np.all(np.sort(q, axis=1) == np.arange(m))
+    pos = np.argsort(q, axis=1)
+    sigma = np.sqrt((m * m - 1) / 12.0 / rows)
+    assert np.max(np.abs(pos.mean(axis=0) - (m - 1) / 2)) < 5 * sigma
+    corr = np.corrcoef(pos[:, :-1].ravel(), pos[:, 1:].ravel())[0, 1]
+    assert abs(corr + 1 / (m - 1)) < 5 / np.sqrt(rows * (m - 1))  # uniform: -1/(m-1)
+    # P(same batch) for a uniform shuffle of 802 items in batches of 80 (10 full, one of 2)
+    p_same = (10 * 80 * 79 + 2 * 1) / (m * (m - 1))
+    together = np.mean(pos[:, 0] // 80 == pos[:, 1] // 80)
+    assert abs(together - p_same) < 5 * np.sqrt(p_same * (1 - p_same) / rows)
+    # rows differ, and m = 1 is the identity
+    assert not np.array_equal(q[0], q[1])
+    assert np.asarray(permutations(jax.random.key(0), (3,), 1)).tolist() == [[0], [0], [0]]
+
+
+def test_minibatch_indices_cut_the_epoch_permutation():
+    from physlearn.algorithms.rsgd import minibatch_indices
+    from physlearn.algorithms.runner import permutations
+
+    key = jax.random.key(3)
+    for m, batch in ((802, 80), (40, 8), (7, 10)):
+        idx = np.asarray(minibatch_indices(key, 3, m, batch))  # (nb, replicas, batch)
+        nb = -(-m // batch)
+        assert idx.shape == (nb, 3, batch)
+        flat = idx.transpose(1, 0, 2).reshape(3, nb * batch)
+        np.testing.assert_array_equal(flat[:, :m], np.asarray(permutations(key, (3,), m)))
+        assert np.all(flat[:, m:] == -1)

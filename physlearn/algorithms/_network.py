@@ -147,10 +147,17 @@ def batch_fields(xb, W, tree: bool):
 
 
 def batch_grad(coef, xb, tree: bool):
-    """``sum_b coef[y, b, k] xb[y, b, (k), :]`` -> ``(y, K, n)``."""
+    """``sum_b coef[y, b, k] xb[y, b, (k), :]`` -> ``(y, K, n)``.
+
+    Fully connected: ``coef`` is transposed to ``(y, K, b)`` behind an optimization barrier, so
+    that the product is a plain row-major GEMM ``(K, b) @ (b, n)`` per replica. Left to itself,
+    XLA folds the transpose into the dot, which then contracts the major axis of ``coef``, and the
+    CPU backend runs that layout on its generic batched-dot path at under half the rate
+    (``docs/performance.md``); the transposed copy is small (K b numbers per replica)."""
     if tree:
         return jnp.einsum("ybk,ybkn->ykn", coef, xb)
-    return jnp.einsum("ybk,ybn->ykn", coef, xb)
+    coef_t = jax.lax.optimization_barrier(jnp.swapaxes(coef, -1, -2))
+    return jnp.einsum("ykb,ybn->ykn", coef_t, xb)
 
 
 def network_errors(nets, x, sig, tree: bool):

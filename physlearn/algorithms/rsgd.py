@@ -62,10 +62,10 @@ import jax.numpy as jnp
 
 from .. import _validation as V
 from . import schedules
-from ._network import least_wrong_selection, pack_pm, packed_preactivations, sign_pm, unpack_pm
+from ._network import batch_grad, least_wrong_selection, pack_pm, packed_preactivations, sign_pm, unpack_pm
 from .problems import Problem, solve_arguments
 from .results import ReplicaResult, base_fields, best_network
-from .runner import run, shuffle
+from .runner import permutation_rounds, permute, run
 
 __all__ = ["REPLICA_UPDATES", "RSGD", "RSGDState", "RSGDInfo", "RSGDResult", "FORMULAS", "solve"]
 
@@ -75,13 +75,16 @@ REPLICA_UPDATES = ("parallel", "sequential")
 
 def minibatch_indices(key, replicas: int, m: int, batch: int):
     """Pattern indices of one epoch, ``(ceil(m/batch), replicas, batch)``: an independent random
-    permutation of the M patterns per replica, cut into minibatches; the last minibatch is padded
-    with -1 (masked) when ``batch`` does not divide M."""
+    permutation of the M patterns per replica (:func:`~physlearn.algorithms.runner.permutations`:
+    each pattern once per epoch, no sort), cut into minibatches; the last minibatch is padded
+    with -1 (masked) when ``batch`` does not divide M. The permutation is evaluated directly at
+    the positions ``j * batch + i`` of this layout (:func:`~physlearn.algorithms.runner.permute`)."""
     nb = math.ceil(m / batch)
-    perms = shuffle(key, (replicas,), m)
-    pad = nb * batch - m
-    idx = jnp.concatenate([perms, jnp.full((replicas, pad), -1, perms.dtype)], axis=1)
-    return idx.reshape(replicas, nb, batch).transpose(1, 0, 2)
+    pivot, mul, add = permutation_rounds(key, (replicas,), m)
+    pos = (jnp.arange(nb, dtype=jnp.int32)[:, None, None] * batch
+           + jnp.arange(batch, dtype=jnp.int32)[None, None, :])  # (nb, 1, batch)
+    idx = permute(tuple(p[None, :, None, :] for p in (pivot, mul, add)), pos, m)  # (nb, replicas, batch)
+    return jnp.where(pos < m, idx, -1)
 
 
 def replica_orders(key, nb: int, replicas: int):
@@ -247,11 +250,7 @@ class RSGD(eqx.Module):
             h = packed_preactivations(pack_pm(W), xbp, n, tree, dt)  # (y, b, K)
             sel, _ = least_wrong_selection(h, sb)
             coef = sel * (sb * mask)[..., None]  # (y, b, K)
-            xb = unpack_pm(xbp, n, dt)
-            if tree:
-                g = jnp.einsum("ybk,ybkn->ykn", coef, xb)
-            else:
-                g = jnp.einsum("ybk,ybn->ykn", coef, xb)
+            g = batch_grad(coef, unpack_pm(xbp, n, dt), tree)  # (y, K, N)
             H_data = H + lr * g
             if self.replica_update == "sequential":
                 H, Hc = self._kick_sequential(H_data, W, Hc, perm, lam, gamma)

@@ -56,6 +56,7 @@ from . import schedules
 __all__ = [
     "RunResult", "run", "sample_keys", "make_mesh", "SAMPLES_AXIS", "STOPS", "PROGRESS_AFTER",
     "hyper_parameter", "hyper_batch", "positive_int", "float_dtype", "shuffle",
+    "permutations", "permutation_rounds", "permute",
 ]
 
 STOPS = V.STOPS
@@ -205,6 +206,62 @@ def shuffle(key, rows: tuple, m: int):
         pos = jnp.sort(hi | jnp.arange(m, dtype=jnp.uint32), axis=-1) & low
         perm = jnp.take_along_axis(perm, pos.astype(jnp.int32), axis=-1)
     return perm
+
+
+def permutations(key, rows: tuple, m: int, rounds: int | None = None):
+    r"""Pseudo-random permutations of ``range(m)``, shape ``rows + (m,)`` (int32), without a sort.
+
+    Each row applies a keyed bijection of :math:`\{0,\dots,m-1\}` to ``arange(m)``, so every
+    item appears exactly once per row (an honest epoch); the bijection is the *swap-or-not*
+    construction (Hoang, Morris, Rogaway, CRYPTO 2012): in round :math:`r` each item :math:`x`
+    is paired with :math:`x' = (K_r - x) \bmod m` (:math:`K_r` uniform in
+    :math:`\{0,\dots,m-1\}`) and the pair is swapped when a keyed bit of
+    :math:`\max(x, x')` is 1 (here the top bit of :math:`a_r \max(x,x') + c_r \bmod 2^{32}`,
+    :math:`a_r` odd, :math:`a_r, c_r` random); each round is an involution, so the composition
+    is a permutation. ``rounds`` (default ``ceil(log2 m) + 8``, 18 for m = 802) element-wise
+    passes fuse into one loop: O(m rounds) work per row and no sort, where :func:`shuffle` and
+    :func:`jax.random.permutation` sort each row (XLA's CPU sort is the slow part of an epoch's
+    shuffle; ``docs/performance.md``).
+
+    The permutations are not exactly uniform over all m! orders (a keyed family), but the
+    statistics checked in ``tests/test_algorithms_problems.py`` do not tell them from uniform:
+    all 4! and 5! orders equally likely (chi-square), each item's mean position (m-1)/2, the
+    positions of neighbouring items uncorrelated, and two given items in one minibatch as
+    often as under a uniform shuffle.
+    """
+    rounds_key = permutation_rounds(key, rows, m, rounds)
+    x = jnp.arange(m, dtype=jnp.int32)
+    return permute(tuple(p[..., None, :] for p in rounds_key), x, m)
+
+
+def permutation_rounds(key, rows: tuple, m: int, rounds: int | None = None):
+    """The random numbers of :func:`permutations`: ``(pivot, mul, add)``, each
+    ``rows + (rounds,)`` (pivots uniform in ``range(m)``, odd multipliers, offsets), for
+    :func:`permute`."""
+    rounds = max(1, (m - 1).bit_length()) + 8 if rounds is None else int(rounds)
+    k_pivot, k_mul, k_add = jax.random.split(key, 3)
+    pivot = jax.random.randint(k_pivot, rows + (rounds,), 0, m, dtype=jnp.int32)
+    mul = jax.random.bits(k_mul, rows + (rounds,), jnp.uint32) | jnp.uint32(1)
+    add = jax.random.bits(k_add, rows + (rounds,), jnp.uint32)
+    return pivot, mul, add
+
+
+def permute(rounds_key, x, m: int):
+    """The keyed permutation of :func:`permutations` evaluated at positions ``x`` (int32 in
+    ``range(m)``; other values give unspecified numbers): ``rounds_key`` from
+    :func:`permutation_rounds`, each array shaped so that ``a[..., r]`` broadcasts against ``x``.
+    Evaluating it where the result is wanted (e.g. directly in the layout of an epoch's
+    minibatches) keeps the rounds one vectorised loop: XLA fuses them into any reshape or
+    transpose that follows, and there they run on gathered scalars several times slower."""
+    pivot, mul, add = rounds_key
+    x = jnp.asarray(x, jnp.int32)
+    for r in range(pivot.shape[-1]):
+        d = pivot[..., r] - x  # in (-m, m)
+        partner = jnp.where(d < 0, d + m, d)
+        pair = jnp.maximum(x, partner).astype(jnp.uint32)  # the same for x and its partner
+        swap = (pair * mul[..., r] + add[..., r]) >> 31
+        x = jnp.where(swap == 1, partner, x)
+    return x
 
 
 def _init_one(algorithm, key, problem, max_steps, trace):
