@@ -35,7 +35,7 @@ import numpy as np
 from .errors import PrecisionError, PrecisionWarning
 
 __all__ = ["enable_x64", "x64_enabled", "is_traced", "eager_x64", "require_x64", "set_compile_mode",
-           "compile_mode", "theory_jit"]
+           "compile_mode", "compiler_options", "theory_jit"]
 
 COMPILE_MODES = ("default", "fast")
 _FAST_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0}
@@ -73,11 +73,19 @@ def compile_mode() -> str:
     return _compile_mode
 
 
+def compiler_options() -> dict | None:
+    """The XLA compiler options of the current compile mode (``None`` in the default mode), for a
+    user's own top-level ``jax.jit(..., compiler_options=...)`` around theory calls."""
+    return dict(_FAST_COMPILER_OPTIONS) if _compile_mode == "fast" else None
+
+
 def theory_jit(fun=None, **jit_kwargs):
     """``jax.jit`` for the theory's grid functions, honouring :func:`set_compile_mode`: the
     function is jitted twice (default and fast compiler options, each compiled on first use) and
-    every call goes to the one of the current mode. Under an outer ``jit``/``grad`` the outer
-    transformation decides how the whole program is compiled."""
+    every call with concrete arguments goes to the one of the current mode. Under an outer
+    ``jit``/``grad``/``vmap`` (traced arguments) the default one is used: the outer transformation
+    decides how the whole program is compiled (:func:`compiler_options` gives the options of the
+    current mode for a user's own ``jax.jit``)."""
     if fun is None:
         return functools.partial(theory_jit, **jit_kwargs)
     jitted = {"default": jax.jit(fun, **jit_kwargs),
@@ -85,7 +93,9 @@ def theory_jit(fun=None, **jit_kwargs):
 
     @functools.wraps(fun)
     def call(*args, **kwargs):
-        return jitted[_compile_mode](*args, **kwargs)
+        # compiler options belong to a top-level jit only: under an outer transformation the
+        # outer program is compiled as a whole, as its owner decided
+        return jitted["default" if is_traced(args, kwargs) else _compile_mode](*args, **kwargs)
 
     # the jitted function's own tools, for the mode in use
     call.lower = lambda *args, **kwargs: jitted[_compile_mode].lower(*args, **kwargs)
