@@ -10,8 +10,13 @@ the figures and the Markdown page from the JSON without running anything.
 * ``psolve``: probability of solving vs alpha for BPGD, rBP, fBP and WalkSAT (``--algos``) at
   K = ``--k`` and N = ``--ns``, ``--samples`` instances per point, every solution verified by
   counting violated clauses; budgets per run in the JSON and the page (sweeps for the BP family,
-  flips for WalkSAT). The satisfiability of the small-N instances is checked with PySAT (CaDiCaL)
-  where that is cheap (N <= ``--pysat-max-n``, 60 s per instance at most).
+  flips for WalkSAT; ``--budget`` overrides them). The satisfiability of the small-N instances is
+  checked with PySAT (CaDiCaL) where that is cheap (N <= ``--pysat-max-n``, ``--pysat-limit`` s
+  per instance; near the 4-SAT threshold at N = 1000 the interrupt did not stop CaDiCaL here, so
+  the 2026-12-05 runs used ``--pysat-max-n 0``). The BPGD controls ``bpgd_pure`` (random variable
+  drawn from its marginal, success only when the fixed variables alone satisfy every clause),
+  ``bpgd_greedy`` (the same with the most polarised variable) and ``bpgd_single`` (the default
+  read-out) fix ``--pure-fix`` variables per round.
 * ``edmc``: EdMC vs simulated annealing (``standard_sa``: one Metropolis chain on the min-flip
   energy, its default schedule) on random perceptrons: attempted moves and seconds to solution vs N at the
   loads ``--alphas``; SA gets the same number of attempted moves as EdMC's budget and, separately,
@@ -19,6 +24,8 @@ the figures and the Markdown page from the JSON without running anything.
 
     nice python benchmarks/ksat_experiments.py --part entropy --ns 5000 --samples 8
     nice python benchmarks/ksat_experiments.py --part psolve --k 4 --ns 5000 --samples 8
+    nice python benchmarks/ksat_experiments.py --part psolve --k 4 --ns 20000 --samples 2 --budget walksat=150
+    nice python benchmarks/ksat_experiments.py --part psolve --k 4 --ns 1000 --algos bpgd_pure,bpgd_greedy --pure-fix 2
     nice python benchmarks/ksat_experiments.py --part edmc --ns 101,201,401 --alphas 0.3,0.5,0.6
     python benchmarks/ksat_experiments.py --report
 """
@@ -346,6 +353,7 @@ def report(raw, out: Path):
                 ax.set_xlabel("alpha = M/N")
                 ax.set_ylabel("P(solve)")
                 ax.set_ylim(-0.05, 1.05)
+                ax.set_xlim(min(v["alpha"] for v in entries) - 0.05, max(th["alpha_s"], *(v["alpha"] for v in entries)) + 0.05)
                 ax.set_title(f"random {k}-SAT, N = {n}")
                 ax.legend(fontsize=6, ncol=2)
         fig.tight_layout()
