@@ -10,8 +10,13 @@ the figures and the Markdown page from the JSON without running anything.
 * ``psolve``: probability of solving vs alpha for BPGD, rBP, fBP and WalkSAT (``--algos``) at
   K = ``--k`` and N = ``--ns``, ``--samples`` instances per point, every solution verified by
   counting violated clauses; budgets per run in the JSON and the page (sweeps for the BP family,
-  flips for WalkSAT). The satisfiability of the small-N instances is checked with PySAT (CaDiCaL)
-  where that is cheap (N <= ``--pysat-max-n``, 60 s per instance at most).
+  flips for WalkSAT; ``--budget`` overrides them). The satisfiability of the small-N instances is
+  checked with PySAT (CaDiCaL) where that is cheap (N <= ``--pysat-max-n``, ``--pysat-limit`` s
+  per instance; near the 4-SAT threshold at N = 1000 the interrupt did not stop CaDiCaL here, so
+  the 2026-12-05 runs used ``--pysat-max-n 0``). The BPGD controls ``bpgd_pure`` (random variable
+  drawn from its marginal, success only when the fixed variables alone satisfy every clause),
+  ``bpgd_greedy`` (the same with the most polarised variable) and ``bpgd_single`` (the default
+  read-out) fix ``--pure-fix`` variables per round.
 * ``edmc``: EdMC vs simulated annealing (``standard_sa``: one Metropolis chain on the min-flip
   energy, its default schedule) on random perceptrons: attempted moves and seconds to solution vs N at the
   loads ``--alphas``; SA gets the same number of attempted moves as EdMC's budget and, separately,
@@ -19,6 +24,8 @@ the figures and the Markdown page from the JSON without running anything.
 
     nice python benchmarks/ksat_experiments.py --part entropy --ns 5000 --samples 8
     nice python benchmarks/ksat_experiments.py --part psolve --k 4 --ns 5000 --samples 8
+    nice python benchmarks/ksat_experiments.py --part psolve --k 4 --ns 20000 --samples 2 --budget walksat=150
+    nice python benchmarks/ksat_experiments.py --part psolve --k 4 --ns 1000 --algos bpgd_pure,bpgd_greedy --pure-fix 2
     nice python benchmarks/ksat_experiments.py --part edmc --ns 101,201,401 --alphas 0.3,0.5,0.6
     python benchmarks/ksat_experiments.py --report
 """
@@ -48,7 +55,18 @@ OUT = ROOT / "docs" / "experiments"
 # alpha grids (sized for a shared 2-core CPU; denser grids are one --alphas away)
 ALPHAS = {3: [3.8, 4.0, 4.1, 4.2], 4: [8.5, 9.0, 9.3, 9.6]}
 # budgets per run (sweeps for the BP family, flips for WalkSAT)
-BUDGET = {"bpgd": 6000, "rbp": 1500, "fbp": 2000, "rbp_slow": 8000, "fbp_slow": 8000}
+BUDGET = {"bpgd": 6000, "rbp": 1500, "fbp": 2000, "rbp_slow": 8000, "fbp_slow": 8000,
+          "bpgd_pure": 30_000, "bpgd_greedy": 30_000, "bpgd_single": 30_000}
+# BPGD controls (``--pure-fix`` variables per round, BP to a change below 1e-3 or 50 sweeps between
+# rounds): bpgd_pure = random variable drawn from its marginal, success only when the fixed
+# variables satisfy every clause (the decimation analysed by Montanari, Ricci-Tersenghi and
+# Semerjian); bpgd_greedy = the same with the most polarised variable; bpgd_single = the default
+# BPGD (most polarised, stop when the marginals of the free variables finish the job) but with
+# --pure-fix variables per round instead of 1% of N
+BPGD_VARIANTS = {"bpgd_pure": dict(order="random", readout="fixed"),
+                 "bpgd_greedy": dict(order="polarised", readout="fixed"),
+                 "bpgd_single": dict(order="polarised", readout="marginals")}
+PURE_FIX = 1
 # the *_slow variants anneal 5x more slowly: rBP's rho reaches 1 after 2500 sweeps (default 500),
 # fBP's gamma grows by 0.01 per protocol step (default 0.05)
 WALKSAT_FLIPS_PER_N = 2000  # flips per run = 2000 N
@@ -56,6 +74,21 @@ WALKSAT_FLIPS_PER_N = 2000  # flips per run = 2000 N
 
 def _load(path):
     return json.loads(Path(path).read_text()) if Path(path).exists() else {}
+
+
+def _budgets(text):
+    """``--budget bpgd=6000,walksat=500``: per-run budgets replacing :data:`BUDGET` (sweeps) and, for
+    ``walksat``, :data:`WALKSAT_FLIPS_PER_N` (flips per variable)."""
+    global WALKSAT_FLIPS_PER_N
+    for item in filter(None, text.split(",")):
+        name, value = item.split("=")
+        if name == "walksat":
+            WALKSAT_FLIPS_PER_N = int(value)
+        elif name in BUDGET:
+            BUDGET[name] = int(value)
+        else:
+            raise SystemExit(f"--budget: unknown algorithm {name!r}")
+    return text
 
 
 def _save(path, data):
@@ -100,7 +133,7 @@ def part_entropy(args, raw):
 
 
 # ------------------------------------------------------------------------------------------------
-def _pysat_sat(p, limit_s=60.0):
+def _pysat_sat(p, limit_s):
     from threading import Timer
 
     from pysat.solvers import Solver
@@ -119,6 +152,9 @@ def _pysat_sat(p, limit_s=60.0):
 def _run_algo(name, key, p, n):
     if name == "bpgd":
         return bpgd.solve(key, p, max_steps=BUDGET["bpgd"], progress=False)
+    if name in BPGD_VARIANTS:
+        return bpgd.solve(key, p, fraction=PURE_FIX / n, sweeps_per_round=50, epsilon=1e-3, max_steps=BUDGET[name],
+                          progress=False, **BPGD_VARIANTS[name])
     if name == "rbp":
         return focusing.solve_rbp(key, p, max_steps=BUDGET["rbp"], progress=False)
     if name == "fbp":
@@ -141,13 +177,15 @@ def part_psolve(args, raw):
             p = ksat.random_ksat(jax.random.key(int(1e6 * k + 1000 * alpha + n)), n, alpha, k, samples=args.samples)
             entry = raw.setdefault("psolve", {}).setdefault(f"{k}/{n}/{alpha}", dict(k=k, n=n, alpha=alpha))
             if n <= args.pysat_max_n and "sat" not in entry:
-                entry["sat"] = _pysat_sat(p)
+                entry["sat"] = _pysat_sat(p, args.pysat_limit)
             for name in args.algos:
                 t0 = time.time()
                 r = _run_algo(name, jax.random.key(7), p, n)
                 e = np.asarray(ksat.num_violated(r.weights, p))  # verified here once more
                 assert np.array_equal(e == 0, np.asarray(r.solved))
                 budget = f"{WALKSAT_FLIPS_PER_N * n} flips" if name == "walksat" else f"{BUDGET[name]} sweeps"
+                if name in BPGD_VARIANTS:
+                    budget += f", {PURE_FIX} variable(s) per round"
                 entry[name] = dict(solved=(e == 0).tolist(), errors=e.tolist(), steps=np.asarray(r.steps).tolist(),
                                    budget=budget, seconds=time.time() - t0, load=_load_info(),
                                    date=time.strftime("%Y-%m-%d"))
@@ -188,6 +226,50 @@ def part_edmc(args, raw):
 
 
 # ------------------------------------------------------------------------------------------------
+FINDINGS_BEGIN = "<!-- findings: written by hand, kept by --report -->"
+FINDINGS_END = "<!-- end of findings -->"
+
+
+def _threshold(rows, algo):
+    """Where P(solve) first drops below 1/2 on the alpha grid: ``(last alpha with P >= 1/2 before it,
+    first alpha with P < 1/2)``, either None when absent; ``nonmonotone`` when P climbs back to
+    1/2 or more at a larger alpha."""
+    pts = sorted((v["alpha"], float(np.mean(v[algo]["solved"]))) for v in rows if algo in v)
+    first = next((i for i, (_, q) in enumerate(pts) if q < 0.5), None)
+    if first is None:
+        return (pts[-1][0] if pts else None), None, False
+    below = pts[first][0]
+    above = pts[first - 1][0] if first > 0 else None
+    return above, below, any(q >= 0.5 for _, q in pts[first + 1:])
+
+
+def _threshold_lines(raw):
+    entries = list(raw["psolve"].values())
+    algos = [a for a in ("bpgd", "rbp", "fbp", "walksat", "fbp_slow", "rbp_slow", *BPGD_VARIANTS)
+             if any(a in v for v in entries)]
+    lines = ["## Algorithmic thresholds seen", "",
+             "Where P(solve) first drops below 1/2 on each alpha grid: `a-b` means P >= 1/2 at alpha = a and "
+             "P < 1/2 at the next grid point b (`< b`: already below at the smallest alpha run; `> a`: never "
+             "below on the grid; `*`: P climbs back to 1/2 or more at a larger alpha). Instances and budgets "
+             "as in the tables below; a coarse grid and 2-4 instances per point make these brackets, not "
+             "estimates.", "",
+             "| K | N | " + " | ".join(algos) + " | alpha_d | alpha_c | alpha_s |",
+             "|---|---" + "|---" * (len(algos) + 3) + "|"]
+    for k, n in sorted({(v["k"], v["n"]) for v in entries}):
+        rows = [v for v in entries if v["k"] == k and v["n"] == n]
+        cells = []
+        for a in algos:
+            if not any(a in v for v in rows):
+                cells.append("")
+                continue
+            above, below, nonmono = _threshold(rows, a)
+            cell = f"> {above}" if below is None else (f"< {below}" if above is None else f"{above}-{below}")
+            cells.append(cell + ("*" if nonmono else ""))
+        th = theory.THRESHOLDS[k]
+        lines.append(f"| {k} | {n} | " + " | ".join(cells) + f" | {th['alpha_d']} | {th['alpha_c']} | {th['alpha_s']} |")
+    return lines + [""]
+
+
 def report(raw, out: Path):
     import matplotlib
 
@@ -212,15 +294,24 @@ def report(raw, out: Path):
         d0 = next(iter(raw["entropy"].values()))
         lines += ["", f"Population {d0['population']}, {d0['generations']} measured generations after 100; BP in float64 "
                   f"to a message change below 1e-10; {d0['load']} ({d0['date']}).", ""]
+    previous = (out / "ksat.md").read_text() if (out / "ksat.md").exists() else ""
+    if FINDINGS_BEGIN in previous and FINDINGS_END in previous:
+        i, j = previous.index(FINDINGS_BEGIN), previous.index(FINDINGS_END) + len(FINDINGS_END)
+        lines += [previous[i:j], ""]
     if "psolve" in raw:
+        lines += _threshold_lines(raw)
         ks = sorted({v["k"] for v in raw["psolve"].values()})
-        fig, axes = plt.subplots(1, len(ks), figsize=(6.5 * len(ks), 4.2), squeeze=False)
-        for ax, k in zip(axes[0], ks):
+        ncol = max(len({v["n"] for v in raw["psolve"].values() if v["k"] == k}) for k in ks)
+        fig, axes = plt.subplots(len(ks), ncol, figsize=(4.6 * ncol, 3.8 * len(ks)), squeeze=False)
+        for row, k in zip(axes, ks):
             entries = [v for v in raw["psolve"].values() if v["k"] == k]
             ns = sorted({v["n"] for v in entries})
-            algos = [a for a in ("bpgd", "rbp", "fbp", "walksat", "rbp_slow", "fbp_slow") if any(a in v for v in entries)]
+            for ax in row[len(ns):]:
+                ax.set_visible(False)
+            algos = [a for a in ("bpgd", "rbp", "fbp", "walksat", "rbp_slow", "fbp_slow", *BPGD_VARIANTS)
+                     if any(a in v for v in entries)]
             lines += [f"## P(solve) vs alpha, K = {k}", ""]
-            for n in ns:
+            for ax, n in zip(row, ns):
                 rows = sorted([v for v in entries if v["n"] == n], key=lambda v: v["alpha"])
                 hdr = "| alpha | " + " | ".join(algos) + (" | PySAT SAT |" if any("sat" in v for v in rows) else " |")
                 lines += [f"N = {n}:", "", hdr, "|---" * (len(algos) + 1 + any("sat" in v for v in rows)) + "|"]
@@ -251,18 +342,20 @@ def report(raw, out: Path):
                     lines.append(f"- {a}: " + "; ".join(
                         f"alpha {al}: {e['budget']}, {e['seconds']:.0f} s, {e['load']} ({e['date']})" for al, e in per))
                 lines.append("")
-                for a, m in zip(algos, "osd^vx"):
+                for a, m in zip(algos, "osd^vx<>P"):
                     xs = [v["alpha"] for v in rows if a in v]
                     ys = [np.mean(v[a]["solved"]) for v in rows if a in v]
                     if xs:
-                        ax.plot(xs, ys, marker=m, label=f"{a} N={n}", alpha=0.5 + 0.5 * (n == max(ns)))
-            th = theory.THRESHOLDS[k]
-            for name, ls in (("alpha_d", ":"), ("alpha_c", "--"), ("alpha_s", "-")):
-                ax.axvline(th[name], color="k", ls=ls, lw=0.8, label=f"{name} = {th[name]}")
-            ax.set_xlabel("alpha = M/N")
-            ax.set_ylabel("P(solve)")
-            ax.set_title(f"random {k}-SAT")
-            ax.legend(fontsize=6, ncol=2)
+                        ax.plot(xs, ys, marker=m, ls="--" if a.startswith("bpgd_") else "-", label=a)
+                th = theory.THRESHOLDS[k]
+                for name, ls in (("alpha_d", ":"), ("alpha_c", "--"), ("alpha_s", "-")):
+                    ax.axvline(th[name], color="k", ls=ls, lw=0.8, label=f"{name} = {th[name]}")
+                ax.set_xlabel("alpha = M/N")
+                ax.set_ylabel("P(solve)")
+                ax.set_ylim(-0.05, 1.05)
+                ax.set_xlim(min(v["alpha"] for v in entries) - 0.05, max(th["alpha_s"], *(v["alpha"] for v in entries)) + 0.05)
+                ax.set_title(f"random {k}-SAT, N = {n}")
+                ax.legend(fontsize=6, ncol=2)
         fig.tight_layout()
         fig.savefig(out / "ksat_psolve.png", dpi=120)
         lines += ["![P(solve) vs alpha](ksat_psolve.png)", ""]
@@ -330,9 +423,15 @@ def main():
     ap.add_argument("--population", type=int, default=200_000)
     ap.add_argument("--generations", type=int, default=300)
     ap.add_argument("--pysat-max-n", type=int, default=1000)
+    ap.add_argument("--pysat-limit", type=float, default=60.0, help="seconds per instance for PySAT")
+    ap.add_argument("--pure-fix", type=int, default=1, help="variables fixed per round by the bpgd_* controls")
+    ap.add_argument("--budget", type=_budgets, default="",
+                    help="per-run budgets, e.g. bpgd=6000,walksat=500 (walksat: flips per variable)")
     ap.add_argument("--edmc-steps", type=int, default=30)
     ap.add_argument("--sa-factor", type=int, default=100)
     args = ap.parse_args()
+    global PURE_FIX
+    PURE_FIX = args.pure_fix
     raw = _load(args.raw)
     if args.part == "entropy":
         part_entropy(args, raw)

@@ -67,6 +67,20 @@ def test_bpgd_trace_fixes_a_fraction_per_round(getkey):
     assert np.all(steps >= 0) and set(np.unique(steps)) <= {0, 10}
 
 
+def test_bpgd_pure_decimation_solves_with_the_fixed_variables_alone(getkey):
+    """order="random", readout="fixed", one variable per round: a reported solution has every clause
+    satisfied by a decimated variable (the reduced formula is empty)."""
+    p = ksat.random_ksat(getkey(), 100, 2.5, 3)
+    kw = dict(fraction=0.01, epsilon=1e-3, sweeps_per_round=50, max_steps=5000, progress=False)
+    r = bpgd.solve(jax.random.key(3), p, order="random", readout="fixed", **kw)
+    assert bool(r.solved), (r.errors, r.contradiction)
+    assert int(ksat.num_violated(r.weights, p)) == 0
+    c, s = np.asarray(p.clauses), np.asarray(p.signs)
+    fixed, x = np.asarray(r.fixed), np.asarray(r.weights)
+    assert np.all((fixed[c] & (x[c] == s)).any(-1))
+    assert int(r.rounds) == int(r.n_fixed)  # one variable per round
+
+
 def test_walksat_counters_match_recomputation(getkey):
     p = ksat.random_ksat(getkey(), 400, 4.2, 3)
     deg = int(np.bincount(np.asarray(p.clauses).ravel()).max())
@@ -135,6 +149,10 @@ def test_schedules_and_validation(getkey):
         focusing.solve_rbp(getkey(), p, stop="never")
     with pytest.raises(ValueError, match="fraction"):
         bpgd.solve(getkey(), p, fraction=0.0)
+    with pytest.raises(ValueError, match="order must be one of"):
+        bpgd.solve(getkey(), p, order="greedy")
+    with pytest.raises(ValueError, match="readout must be one of"):
+        bpgd.solve(getkey(), p, readout="beliefs")
     with pytest.raises(ValueError, match="noise"):
         walksat.solve(getkey(), p, noise=1.5)
     with pytest.raises(ValueError, match="max_steps"):

@@ -89,7 +89,7 @@ def messages_init(key, problem: KSAT, randfact, dtype):
 
 
 def start(key, problem: KSAT, randfact, dtype_name: str):
-    """Random initial messages (:func:`messages_init`) and the variable fields
+    r"""Random initial messages (:func:`messages_init`) and the variable fields
     :math:`H^c_i=\sum_a u_{a\to i}` they send: ``(w, Hc)``, for the ``init`` of every BP-family
     solver."""
     dt = jnp.dtype(dtype_name)
