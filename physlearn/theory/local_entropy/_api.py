@@ -436,12 +436,17 @@ def fixed_coupling_ref_1rsb(alpha, gamma, y, kappa=0.0, m_r=None, *, n: int = _N
     finite-difference Newton (:mod:`physlearn.solvers`). ``m_r=None`` takes the physical :math:`m_r`:
     the search at :math:`m_r=1-10^{-3}` (reconstruction); if its complexity
     :math:`\Sigma=-m_r^2\partial_{m_r}\Phi` is :math:`\ge0` (or it collapses), the clusters do not
-    condense, ``m_r = 1`` and :math:`\Phi, S, \phi_{\rm int}` are the RS ones (only ``qm`` differs);
+    condense, ``m_r = 1`` and :math:`\Phi, S, \phi_{\rm int}` are the RS ones, computed by the RS functional
+    of :func:`fixed_coupling_rs` at nodes ``(n, n_rs_in)`` (only ``qm``, ``qm_hat`` and ``complexity``
+    come from the reconstruction);
     otherwise :math:`m_r^*` with :math:`\Sigma(m_r^*)=0` by bisection on :math:`(0.2, 1)`.
 
     Args:
         alpha, gamma, y, kappa: broadcast; ``alpha, gamma > 0``, ``y > 1``.
-        m_r: ``None`` (physical) or a fixed value in ``(0, 1)`` (broadcast; may be traced).
+        m_r: ``None`` (physical), a fixed value in ``(0, 1)`` (broadcast; may be traced), or ``1``: the
+            non-condensed point only -- the reconstruction, its complexity :math:`\Sigma(1)` and the RS
+            thermodynamics, without the bisection (a fraction of the compilation time); ``condensed`` then
+            says where :math:`\Sigma(1)<0`, i.e. where the physical :math:`m_r` is below 1.
         n, n_mid, n_in: outer (per half line), cluster-level and innermost nodes (32, 16, 16);
             n_rs_in: inner nodes of the RS start (24).
         on_failure: ``"raise"`` or ``"flag"``.
@@ -452,12 +457,18 @@ def fixed_coupling_ref_1rsb(alpha, gamma, y, kappa=0.0, m_r=None, *, n: int = _N
     """
     check_on_failure(on_failure)
     a, g, yy, k = _coupling_inputs(alpha, gamma, y, kappa)
-    fixed = m_r is not None
-    mr = as_param("m_r", m_r if fixed else 1.0)
-    if fixed and not is_traced(mr) and ((np.asarray(mr) <= 0.0) | (np.asarray(mr) >= 1.0)).any():
-        raise ValueError(f"m_r must satisfy 0 < m_r < 1 (clusters of references; None: the physical m_r), got {m_r!r}")
+    mr = as_param("m_r", 1.0 if m_r is None else m_r)
+    if m_r is None:
+        mode = "physical"
+    elif not is_traced(mr) and np.all(np.asarray(mr) == 1.0):
+        mode = "one"
+    else:
+        mode = "fixed"
+        if not is_traced(mr) and ((np.asarray(mr) <= 0.0) | (np.asarray(mr) >= 1.0)).any():
+            raise ValueError(f"m_r must satisfy 0 < m_r < 1, or be 1 (the reconstruction) or None (the physical m_r); "
+                             f"got {m_r!r}")
     broadcast(alpha=a, gamma=g, y=yy, kappa=k, m_r=mr)
-    out = cv.fixed_coupling_ref_1rsb_grid(a, g, yy, k, mr, int(n), int(n_mid), int(n_in), int(n_rs_in), fixed)
+    out = cv.fixed_coupling_ref_1rsb_grid(a, g, yy, k, mr, int(n), int(n_mid), int(n_in), int(n_rs_in), mode)
     return finish(out, on_failure, "local_entropy.fixed_coupling_ref_1rsb",
                   {"alpha": out.alpha, "gamma": out.gamma, "y": out.y},
                   "the 1RSB search neither collapsed nor converged: try more nodes or a fixed m_r")

@@ -389,26 +389,41 @@ def fixed_coupling_1rsb_grid(alpha, gamma, y, kappa, m, n, n_mid, n_in):
 # --------------------------------------------------------------------------------------------
 # 1RSB among the references: fixed coupling (finite y) and fixed d (y = inf)
 # --------------------------------------------------------------------------------------------
-@partial(jax.jit, static_argnames=("n", "n_mid", "n_in", "n_rs_in", "fixed"))
-def fixed_coupling_ref_1rsb_grid(alpha, gamma, y, kappa, m_r, n, n_mid, n_in, n_rs_in, fixed):
+@partial(jax.jit, static_argnames=("n", "n_mid", "n_in", "n_rs_in", "mode"))
+def fixed_coupling_ref_1rsb_grid(alpha, gamma, y, kappa, m_r, n, n_mid, n_in, n_rs_in, mode):
+    """``mode``: ``"fixed"`` (the saddle at the given m_r), ``"physical"`` (m_r* by
+    :func:`~physlearn.theory.local_entropy._ref_1rsb.physical_fy`) or ``"one"`` (m_r = 1: the
+    reconstruction at ``M_ONE`` and its complexity only, no bisection -- a fraction of the compilation)."""
     def one(x):
         a, g, yy, k, mr = x
         th_rs, rs_result, _, _ = fy.solve_coupling(g, yy, a, k, n, n_rs_in)
-        if fixed:
+        if mode == "fixed":
             th, col, result, res, ns = r2.search_fy(th_rs, g, yy, mr, a, k, n, n_mid, n_in)
-            mr_eval = mr
         else:
-            th, mr, col, result, res, ns = r2.physical_fy(th_rs, g, yy, a, k, n, n_mid, n_in)
+            if mode == "physical":
+                th, mr, col, result, res, ns = r2.physical_fy(th_rs, g, yy, a, k, n, n_mid, n_in)
+            else:
+                th, col, result, res, ns = r2.search_fy(th_rs, g, yy, jnp.asarray(r2.M_ONE, g.dtype), a, k, n, n_mid,
+                                                        n_in)
+                mr = jnp.ones_like(g)
             # m_r = 1 (no condensation): the functional is RS for any (qm, qm_hat) (exact reduction), so the
             # thermodynamics are evaluated at m_r = 1 on the RS saddle, with qm from the reconstruction
             at_rs = jnp.stack([th_rs[0], jnp.where(col, th_rs[0], th[1]), th_rs[1], th_rs[2], jnp.where(col, th_rs[2], th[4]),
                                th_rs[3]])
             th = jnp.where(mr >= 1.0, at_rs, th)
-            mr_eval = mr
-        tot, S, phi, s_int, s_ext, cx = r2.derived_fy(th, g, yy, mr_eval, a, k, n, n_mid, n_in)
+        tot, S, phi, s_int, s_ext, cx = r2.derived_fy(th, g, yy, mr, a, k, n, n_mid, n_in)
+        if mode != "fixed":
+            # ... and taken from the RS functional itself: the three-level quadrature of the 1RSB form is
+            # RS at m_r = 1 only up to its middle-level quadrature error (1.4e-4 in Phi at n_mid = 8, y = 5),
+            # which must not show up as a difference from fixed_coupling_rs where the theory says there is none
+            rs_vals = fy.derived(th_rs, g, yy, a, k, n, n_rs_in)
+            tot, S, phi, s_int, s_ext = (jnp.where(mr >= 1.0, v_rs, v)
+                                         for v_rs, v in zip(rs_vals, (tot, S, phi, s_int, s_ext)))
+        # condensed: m_r < 1 (at m_r = 1 given: the complexity Sigma(1) is negative, so the physical m_r is below 1)
+        condensed = (~col & (cx < 0.0)) if mode == "one" else mr < 1.0
         result = solvers.combine(rs_result, result, _finite_check(tot))
         return FixedCouplingRef1RSB(a, g, yy, k, mr, tot / yy, S, 0.5 * (1.0 - S), *(th[i] for i in range(6)), phi,
-                                    s_int, tot / yy - g * S, s_ext, s_ext >= 0.0, cx, col, mr < 1.0,
+                                    s_int, tot / yy - g * S, s_ext, s_ext >= 0.0, cx, col, condensed,
                                     rs_result == _OK, result == _OK, res, ns, result)
 
     arrays = [jnp.asarray(v, dtype=jnp.result_type(float)) for v in (alpha, gamma, y, kappa, m_r)]
