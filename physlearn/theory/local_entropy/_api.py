@@ -443,10 +443,7 @@ def fixed_coupling_ref_1rsb(alpha, gamma, y, kappa=0.0, m_r=None, *, n: int = _N
 
     Args:
         alpha, gamma, y, kappa: broadcast; ``alpha, gamma > 0``, ``y > 1``.
-        m_r: ``None`` (physical), a fixed value in ``(0, 1)`` (broadcast; may be traced), or ``1``: the
-            non-condensed point only -- the reconstruction, its complexity :math:`\Sigma(1)` and the RS
-            thermodynamics, without the bisection (a fraction of the compilation time); ``condensed`` then
-            says where :math:`\Sigma(1)<0`, i.e. where the physical :math:`m_r` is below 1.
+        m_r: ``None`` (physical) or a fixed value in ``(0, 1)`` (broadcast; may be traced).
         n, n_mid, n_in: outer (per half line), cluster-level and innermost nodes (32, 16, 16);
             n_rs_in: inner nodes of the RS start (24).
         on_failure: ``"raise"`` or ``"flag"``.
@@ -457,16 +454,10 @@ def fixed_coupling_ref_1rsb(alpha, gamma, y, kappa=0.0, m_r=None, *, n: int = _N
     """
     check_on_failure(on_failure)
     a, g, yy, k = _coupling_inputs(alpha, gamma, y, kappa)
+    mode = "physical" if m_r is None else "fixed"
     mr = as_param("m_r", 1.0 if m_r is None else m_r)
-    if m_r is None:
-        mode = "physical"
-    elif not is_traced(mr) and np.all(np.asarray(mr) == 1.0):
-        mode = "one"
-    else:
-        mode = "fixed"
-        if not is_traced(mr) and ((np.asarray(mr) <= 0.0) | (np.asarray(mr) >= 1.0)).any():
-            raise ValueError(f"m_r must satisfy 0 < m_r < 1, or be 1 (the reconstruction) or None (the physical m_r); "
-                             f"got {m_r!r}")
+    if mode == "fixed" and not is_traced(mr) and ((np.asarray(mr) <= 0.0) | (np.asarray(mr) >= 1.0)).any():
+        raise ValueError(f"m_r must satisfy 0 < m_r < 1 (clusters of references; None: the physical m_r), got {m_r!r}")
     broadcast(alpha=a, gamma=g, y=yy, kappa=k, m_r=mr)
     out = cv.fixed_coupling_ref_1rsb_grid(a, g, yy, k, mr, int(n), int(n_mid), int(n_in), int(n_rs_in), mode)
     return finish(out, on_failure, "local_entropy.fixed_coupling_ref_1rsb",
@@ -496,8 +487,10 @@ def free_reference_ref_1rsb(alpha, d, kappa=0.0, *, mu=None, n: int = DEFAULT_NO
     (:math:`q_0=q_1-0.1(1-q_1)`), damped sweeps and finite-difference Newton at fixed :math:`\mu`;
     ``mu=None`` then solves :math:`\partial_\mu S_I=0` (zero complexity, the minimum of
     :math:`S_I(\mu)`: the largest local entropy carried by a non-negative number of clusters) by
-    Newton in :math:`\log\mu` from :math:`\mu=5`. Costly: tens of seconds per point at the default
-    nodes on one core.
+    Newton in :math:`\log\mu`, from :math:`\mu=5` at the first distance and from the previous
+    distance's :math:`\mu^*` at the next ones (pass ``d`` sorted). One compilation serves every
+    ``alpha, kappa`` and distance of a call: pass them all at once. Costly: tens of seconds per point
+    at the default nodes on one core.
 
     Args:
         alpha, kappa: broadcast (shape ``P``); d: scalar or 1-D array in (0, 1/2).

@@ -391,21 +391,15 @@ def fixed_coupling_1rsb_grid(alpha, gamma, y, kappa, m, n, n_mid, n_in):
 # --------------------------------------------------------------------------------------------
 @partial(jax.jit, static_argnames=("n", "n_mid", "n_in", "n_rs_in", "mode"))
 def fixed_coupling_ref_1rsb_grid(alpha, gamma, y, kappa, m_r, n, n_mid, n_in, n_rs_in, mode):
-    """``mode``: ``"fixed"`` (the saddle at the given m_r), ``"physical"`` (m_r* by
-    :func:`~physlearn.theory.local_entropy._ref_1rsb.physical_fy`) or ``"one"`` (m_r = 1: the
-    reconstruction at ``M_ONE`` and its complexity only, no bisection -- a fraction of the compilation)."""
+    """``mode``: ``"fixed"`` (the saddle at the given m_r) or ``"physical"`` (m_r* by
+    :func:`~physlearn.theory.local_entropy._ref_1rsb.physical_fy`)."""
     def one(x):
         a, g, yy, k, mr = x
         th_rs, rs_result, _, _ = fy.solve_coupling(g, yy, a, k, n, n_rs_in)
         if mode == "fixed":
             th, col, result, res, ns = r2.search_fy(th_rs, g, yy, mr, a, k, n, n_mid, n_in)
         else:
-            if mode == "physical":
-                th, mr, col, result, res, ns = r2.physical_fy(th_rs, g, yy, a, k, n, n_mid, n_in)
-            else:
-                th, col, result, res, ns = r2.search_fy(th_rs, g, yy, jnp.asarray(r2.M_ONE, g.dtype), a, k, n, n_mid,
-                                                        n_in)
-                mr = jnp.ones_like(g)
+            th, mr, col, result, res, ns = r2.physical_fy(th_rs, g, yy, a, k, n, n_mid, n_in)
             # m_r = 1 (no condensation): the functional is RS for any (qm, qm_hat) (exact reduction), so the
             # thermodynamics are evaluated at m_r = 1 on the RS saddle, with qm from the reconstruction
             at_rs = jnp.stack([th_rs[0], jnp.where(col, th_rs[0], th[1]), th_rs[1], th_rs[2], jnp.where(col, th_rs[2], th[4]),
@@ -419,11 +413,9 @@ def fixed_coupling_ref_1rsb_grid(alpha, gamma, y, kappa, m_r, n, n_mid, n_in, n_
             rs_vals = fy.derived(th_rs, g, yy, a, k, n, n_rs_in)
             tot, S, phi, s_int, s_ext = (jnp.where(mr >= 1.0, v_rs, v)
                                          for v_rs, v in zip(rs_vals, (tot, S, phi, s_int, s_ext)))
-        # condensed: m_r < 1 (at m_r = 1 given: the complexity Sigma(1) is negative, so the physical m_r is below 1)
-        condensed = (~col & (cx < 0.0)) if mode == "one" else mr < 1.0
         result = solvers.combine(rs_result, result, _finite_check(tot))
         return FixedCouplingRef1RSB(a, g, yy, k, mr, tot / yy, S, 0.5 * (1.0 - S), *(th[i] for i in range(6)), phi,
-                                    s_int, tot / yy - g * S, s_ext, s_ext >= 0.0, cx, col, condensed,
+                                    s_int, tot / yy - g * S, s_ext, s_ext >= 0.0, cx, col, mr < 1.0,
                                     rs_result == _OK, result == _OK, res, ns, result)
 
     arrays = [jnp.asarray(v, dtype=jnp.result_type(float)) for v in (alpha, gamma, y, kappa, m_r)]
@@ -437,18 +429,20 @@ def _ref_1rsb_curve(alpha, kappa, d, mu, n, n1, n_in, fixed):
     rs = curve_free(alpha, kappa, d, n)
     theta_rs = jnp.stack([rs.q1, rs.dq, rs.q1_hat, rs.dq_hat, rs.S_hat], -1)
 
-    def one(x):
+    def one(mu_start, x):
         th_rs, dd, rs_res = x
         if fixed:
             th, col, result, res, ns = r2.search_inf(th_rs, mu, dd, alpha, kappa, n1, n_in)
         else:
-            th, col, result, res, ns = r2.optimal_mu_inf(th_rs, dd, alpha, kappa, n1, n_in, mu)
+            th, col, result, res, ns = r2.optimal_mu_inf(th_rs, dd, alpha, kappa, n1, n_in, mu_start)
         s = r2.free_entropy(th, dd, alpha, kappa, n1, n_in)
         cx = r2.complexity_inf(th, dd, alpha, kappa, n1, n_in)
         result = solvers.combine(rs_res, result, _finite_check(s))
-        return th, s, cx, col, result, res, ns
+        # warm start: the next distance's mu* search starts from this one's (mu* moves slowly with d)
+        mu_next = jax.lax.stop_gradient(jnp.where(result == _OK, th[7], mu_start))
+        return mu_next, (th, s, cx, col, result, res, ns)
 
-    th, s, cx, col, result, res, ns = jax.lax.map(one, (theta_rs, d, rs.result))
+    _, (th, s, cx, col, result, res, ns) = jax.lax.scan(one, mu, (theta_rs, d, rs.result))
     return LocalEntropyRef1RSB(alpha, kappa, d, th[:, 7], s, th[:, 6], *(th[:, i] for i in range(6)), cx, rs.entropy,
                                col, result == _OK, res, ns, result)
 
