@@ -102,6 +102,7 @@ def theory(args):
 
     path = Path(args.out) / "fbp_ref_1rsb_theory.json"
     data = json.loads(path.read_text()) if path.exists() else {}
+    data["gammas"] = list(GAMMAS)  # read by notebook 4 (its small size draws this record)
     for y in [float(v) for v in args.ys.split(",")]:
         t = time.time()
         rs = le.fixed_coupling_rs(ALPHA, np.asarray(GAMMAS), y, on_failure="flag")
