@@ -484,7 +484,9 @@ def free_reference_ref_1rsb(alpha, d, kappa=0.0, *, mu=None, n: int = DEFAULT_NO
     :func:`free_reference_rs` (its :math:`\mu\to0` member and its collapse :math:`q_0=q_1`). The RS
     saddle is unstable towards it at every :math:`d` (the optimal reference flips at :math:`B=0`).
     Path: the RS curve (:func:`free_reference_rs`), a gap opened between clusters
-    (:math:`q_0=q_1-0.1(1-q_1)`), damped sweeps and finite-difference Newton at fixed :math:`\mu`;
+    (:math:`q_0=q_1-0.1(1-q_1)`) -- where the RS curve has ended (small :math:`d` beyond
+    :math:`\alpha_U^{\rm RS}`), the previous distance's 1RSB saddle instead --, damped sweeps and
+    finite-difference Newton at fixed :math:`\mu`;
     ``mu=None`` then solves :math:`\partial_\mu S_I=0` (zero complexity, the minimum of
     :math:`S_I(\mu)`: the largest local entropy carried by a non-negative number of clusters) by
     Newton in :math:`\log\mu`, from :math:`\mu=5` at the first distance and from the previous

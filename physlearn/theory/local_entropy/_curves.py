@@ -429,21 +429,29 @@ def _ref_1rsb_curve(alpha, kappa, d, mu, n, n1, n_in, fixed):
     rs = curve_free(alpha, kappa, d, n)
     theta_rs = jnp.stack([rs.q1, rs.dq, rs.q1_hat, rs.dq_hat, rs.S_hat], -1)
 
-    def one(mu_start, x):
+    def one(carry, x):
+        mu_start, th_prev, have_prev = carry
         th_rs, dd, rs_res = x
+        # the start: a gap opened on the RS saddle; where the RS curve has ended (beyond alpha_U^RS it ends
+        # at small d), the 1RSB saddle of the previous distance (continuation in d)
+        from_rs = (rs_res == _OK) | ~have_prev
+        start = jnp.where(from_rs, r2.start_inf(th_rs, mu if fixed else mu_start), th_prev)
         if fixed:
-            th, col, result, res, ns = r2.search_inf(th_rs, mu, dd, alpha, kappa, n1, n_in)
+            th, col, result, res, ns = r2.search_inf(start, mu, dd, alpha, kappa, n1, n_in)
         else:
-            th, col, result, res, ns = r2.optimal_mu_inf(th_rs, dd, alpha, kappa, n1, n_in, mu_start)
+            th, col, result, res, ns = r2.optimal_mu_inf(start, dd, alpha, kappa, n1, n_in, mu_start)
         s = r2.free_entropy(th, dd, alpha, kappa, n1, n_in)
         cx = r2.complexity_inf(th, dd, alpha, kappa, n1, n_in)
-        result = solvers.combine(rs_res, result, _finite_check(s))
-        # warm start: the next distance's mu* search starts from this one's (mu* moves slowly with d)
-        mu_next = jax.lax.stop_gradient(jnp.where(result == _OK, th[7], mu_start))
-        return mu_next, (th, s, cx, col, result, res, ns)
+        result = solvers.combine(jnp.where(from_rs, rs_res, _OK), result, _finite_check(s))
+        ok = result == _OK
+        # warm starts: the next distance's mu* search starts from this one's (mu* moves slowly with d)
+        carry = jax.lax.stop_gradient((jnp.where(ok, th[7], mu_start), jnp.where(ok, th, th_prev), have_prev | ok))
+        return carry, (th, s, cx, col, result, res, ns)
 
-    _, (th, s, cx, col, result, res, ns) = jax.lax.scan(one, mu, (theta_rs, d, rs.result))
-    return LocalEntropyRef1RSB(alpha, kappa, d, th[:, 7], s, th[:, 6], *(th[:, i] for i in range(6)), cx, rs.entropy,
+    carry0 = (jnp.asarray(mu, theta_rs.dtype), jnp.zeros((8,), theta_rs.dtype), jnp.asarray(False))
+    _, (th, s, cx, col, result, res, ns) = jax.lax.scan(one, carry0, (theta_rs, d, rs.result))
+    s_rs = jnp.where(rs.result == _OK, rs.entropy, jnp.nan)  # no RS value where the RS curve has ended
+    return LocalEntropyRef1RSB(alpha, kappa, d, th[:, 7], s, th[:, 6], *(th[:, i] for i in range(6)), cx, s_rs,
                                col, result == _OK, res, ns, result)
 
 

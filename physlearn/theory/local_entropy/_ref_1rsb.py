@@ -506,9 +506,14 @@ def _ordered_inf(q):
 
 def search_inf(rs, mu, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN, gap=0.1):
     r"""The saddle point of :func:`free_entropy` at fixed :math:`(d,\mu)` from the RS saddle
-    ``rs = (q1, dq, q1_hat, dq_hat, S_hat)`` with a gap opened between clusters (:func:`start_inf`).
-    Returns ``(theta, collapsed, result, residual, n_steps)`` (``theta`` with implicit derivatives)."""
-    th0 = jax.lax.stop_gradient(start_inf(rs, mu, gap))
+    ``rs = (q1, dq, q1_hat, dq_hat, S_hat)`` with a gap opened between clusters (:func:`start_inf`),
+    or from a 1RSB saddle ``rs = theta`` (8 values; e.g. that of a neighbouring distance) with its
+    :math:`\mu` replaced. Returns ``(theta, collapsed, result, residual, n_steps)`` (``theta`` with
+    implicit derivatives)."""
+    if rs.shape[-1] == 8:
+        th0 = jax.lax.stop_gradient(rs.at[7].set(mu))
+    else:
+        th0 = jax.lax.stop_gradient(start_inf(rs, mu, gap))
     sh0 = th0[6]
 
     def F(q, a):
