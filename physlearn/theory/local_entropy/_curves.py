@@ -449,7 +449,18 @@ def _ref_1rsb_curve(alpha, kappa, d, mu, n, n1, n_in, fixed):
         return carry, (th, s, cx, col, result, res, ns)
 
     carry0 = (jnp.asarray(mu, theta_rs.dtype), jnp.zeros((8,), theta_rs.dtype), jnp.asarray(False))
-    _, (th, s, cx, col, result, res, ns) = jax.lax.scan(one, carry0, (theta_rs, d, rs.result))
+    xs = (theta_rs, d, rs.result)
+    at = lambda k: jax.tree_util.tree_map(lambda v: v[k], xs)  # noqa: E731
+
+    def step(st):  # one distance after the other (the warm starts run along d)
+        k, carry, outs = st
+        carry, out = one(carry, at(k))
+        return k + 1, carry, jax.tree_util.tree_map(lambda buf, v: buf.at[k].set(v), outs, out)
+
+    shapes = jax.eval_shape(lambda: one(carry0, at(0))[1])
+    outs0 = jax.tree_util.tree_map(lambda v: jnp.zeros(d.shape[:1] + v.shape, v.dtype), shapes)
+    (_, _, (th, s, cx, col, result, res, ns)), _, _ = solvers.iterate(step, (jnp.asarray(0), carry0, outs0),
+                                                                       max_steps=d.shape[0])
     s_rs = jnp.where(rs.result == _OK, rs.entropy, jnp.nan)  # no RS value where the RS curve has ended
     return LocalEntropyRef1RSB(alpha, kappa, d, th[:, 7], s, th[:, 6], *(th[:, i] for i in range(6)), cx, s_rs,
                                col, result == _OK, res, ns, result)
