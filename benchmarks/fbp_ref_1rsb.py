@@ -14,7 +14,7 @@ Two phases, so that the long fBP runs and the theory can be redone separately:
     nice -n 10 python benchmarks/fbp_ref_1rsb.py --measure --ns 501,1001,2001 --ys 5
     nice -n 10 python benchmarks/fbp_ref_1rsb.py --theory --ys 3,5,7
     nice -n 10 python benchmarks/fbp_ref_1rsb.py --report
-    nice -n 10 python benchmarks/fbp_ref_1rsb.py --threshold   # hours: tens of seconds per (alpha, d)
+    nice -n 10 python benchmarks/fbp_ref_1rsb.py --threshold --alphas 0.78,0.79,0.8 --ds 0.06,0.03,0.009
 
 3. ``--threshold``: the y = inf curves of ``local_entropy.free_reference_ref_1rsb`` near alpha_U.
 """
@@ -47,13 +47,15 @@ def measure(args):
     for y in [float(v) for v in args.ys.split(",")]:
         for n, s in zip([int(v) for v in args.ns.split(",")], [int(v) for v in args.samples.split(",")]):
             prob = problems.random_patterns(jax.random.key(7000 + n), n, ALPHA, samples=s)
+            # a shorter protocol is the same run stopped earlier (deterministic warm-started scoping)
+            gammas = [g for g in GAMMAS if g <= args.gamma_max + 1e-12]
             t = time.time()
-            res = fbp.solve(jax.random.key(2), prob, gamma=schedules.table(np.asarray(GAMMAS)), y=y,
+            res = fbp.solve(jax.random.key(2), prob, gamma=schedules.table(np.asarray(gammas)), y=y,
                             sweeps_per_step=args.max_sweeps, epsilon=args.eps, stop="never", trace=True,
                             dtype=jnp.float64)
             tr = res.trace
             wall = time.time() - t
-            run = dict(alpha=ALPHA, y=y, N=n, samples=s, gammas=list(GAMMAS), eps=args.eps, max_sweeps=args.max_sweeps,
+            run = dict(alpha=ALPHA, y=y, N=n, samples=s, gammas=gammas, eps=args.eps, max_sweeps=args.max_sweeps,
                        wall_s=wall, load=os.getloadavg()[0],
                        d=np.asarray(tr.distance).tolist(), sigma_int=np.asarray(tr.local_entropy).tolist(),
                        q=np.asarray(tr.q).tolist(), converged=np.asarray(tr.converged).tolist(),
@@ -70,16 +72,24 @@ def threshold(args):
     too; raw JSON ``<out>/ref_1rsb_threshold_raw.json``."""
     from physlearn.theory import local_entropy as le
 
-    ds = np.array([0.06, 0.045, 0.035, 0.03, 0.025, 0.02, 0.016, 0.013, 0.01, 0.009, 0.008, 0.007, 0.006, 0.005])
-    out = []
-    for a in [float(v) for v in args.alphas.split(",")]:
-        t = time.time()
-        r = le.free_reference_ref_1rsb(a, ds, on_failure="flag")
-        out.append(dict(alpha=a, d=ds.tolist(), S_I=np.asarray(r.entropy).tolist(), S_hat=np.asarray(r.S_hat).tolist(),
-                        mu=np.asarray(r.mu).tolist(), S_I_rs=np.asarray(r.entropy_rs).tolist(),
-                        converged=np.asarray(r.converged).tolist(), wall_s=time.time() - t))
-        (Path(args.out) / "ref_1rsb_threshold_raw.json").write_text(json.dumps(out))
-        print(f"alpha={a}: {time.time() - t:.0f} s", flush=True)
+    ds = np.array([float(v) for v in args.ds.split(",")])
+    alphas = np.array([float(v) for v in args.alphas.split(",")])
+    t = time.time()  # one call: one compilation for every (alpha, d)
+    r = le.free_reference_ref_1rsb(alphas, ds, n_1rsb=args.n_1rsb, n_in=args.n_in, on_failure="flag")
+    wall = time.time() - t
+    out = [dict(alpha=float(a), d=ds.tolist(), S_I=np.asarray(r.entropy)[i].tolist(),
+                S_hat=np.asarray(r.S_hat)[i].tolist(), mu=np.asarray(r.mu)[i].tolist(),
+                S_I_rs=np.asarray(r.entropy_rs)[i].tolist(), q0=np.asarray(r.q0)[i].tolist(),
+                q1=np.asarray(r.q1)[i].tolist(), complexity=np.asarray(r.complexity)[i].tolist(),
+                converged=np.asarray(r.converged)[i].tolist(), n_1rsb=args.n_1rsb, n_in=args.n_in, wall_s=wall,
+                load=os.getloadavg()[0]) for i, a in enumerate(alphas)]
+    (Path(args.out) / "ref_1rsb_threshold_raw.json").write_text(json.dumps(out, indent=1))
+    print(f"{alphas.size} x {ds.size} points, nodes {args.n_1rsb}/{args.n_in}: {wall:.0f} s", flush=True)
+    print("| α | d | μ* | S_I | Ŝ | S_I (RS) | converged |\n|---|---|---|---|---|---|---|")
+    for o in out:
+        for j, d in enumerate(ds):
+            print(f"| {o['alpha']:g} | {d:g} | {o['mu'][j]:.3f} | {o['S_I'][j]:.4f} | {o['S_hat'][j]:.3f} | "
+                  f"{o['S_I_rs'][j]:.4f} | {o['converged'][j]} |")
 
 
 FIELDS = ("d", "internal_entropy", "q0", "q1", "external_entropy", "converged")
@@ -92,6 +102,7 @@ def theory(args):
 
     path = Path(args.out) / "fbp_ref_1rsb_theory.json"
     data = json.loads(path.read_text()) if path.exists() else {}
+    data["gammas"] = list(GAMMAS)  # read by notebook 4 (its small size draws this record)
     for y in [float(v) for v in args.ys.split(",")]:
         t = time.time()
         rs = le.fixed_coupling_rs(ALPHA, np.asarray(GAMMAS), y, on_failure="flag")
@@ -129,9 +140,11 @@ def excess(runs):
             gap = s - np.interp(d, dth[o], sth[o], left=np.nan, right=np.nan)
             ok_j = (c > 0) & np.isfinite(gap)
             cells = [_cell(gap[ok_j[:, j], j]) for j in range(len(r["gammas"]))]
+            cells += ["–"] * (len(GAMMAS) - len(cells))  # a protocol stopped early (--gamma-max)
             lines.append(f"| {y:g} | {r['N']} | " + " | ".join(cells) + " |")
             cells = [_cell(gap[ok_j[:, j] & ok_j[:, 0], j] - gap[ok_j[:, j] & ok_j[:, 0], 0])
                      for j in range(1, len(r["gammas"]))]
+            cells += ["–"] * (len(GAMMAS) - 1 - len(cells))
             rel.append(f"| {y:g} | {r['N']} | " + " | ".join(cells) + " |")
     return lines + rel
 
@@ -147,6 +160,9 @@ def _cell(v):
 def _ms(v):
     v = np.asarray(v, float)
     return v.mean(), (v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else float("nan"))
+
+
+HAND_WRITTEN = "## Findings"
 
 
 def report(args):
@@ -176,6 +192,8 @@ def report(args):
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for i, g in enumerate(GAMMAS):
             for r in rows:
+                if g not in r["gammas"]:
+                    continue
                 j = r["gammas"].index(g)
                 d = [v[j] for v in r["d"]]
                 s = [v[j] for v in r["sigma_int"]]
@@ -189,7 +207,10 @@ def report(args):
                     f"{r1['m_r'][i]:.3g} | {r1['d'][i]:.4f} | {r1['internal_entropy'][i]:.4f} | {r1['qm'][i]:.3f} |")
         lines.append("")
     lines += excess(runs) + [""]
-    (out / "fbp_ref_1rsb.md").write_text("\n".join(lines) + "\n")
+    page = out / "fbp_ref_1rsb.md"
+    old = page.read_text() if page.exists() else ""
+    kept = old[old.index(HAND_WRITTEN):] if HAND_WRITTEN in old else ""  # the findings are written by hand
+    page.write_text("\n".join(lines) + "\n" + kept)
     print("\n".join(lines))
 
 
@@ -200,12 +221,16 @@ def main():
     ap.add_argument("--report", action="store_true")
     ap.add_argument("--threshold", action="store_true")
     ap.add_argument("--theory", action="store_true")
-    ap.add_argument("--alphas", default="0.76,0.77,0.78,0.785,0.79,0.8")
+    ap.add_argument("--alphas", default="0.78,0.79,0.8")
+    ap.add_argument("--ds", default="0.06,0.03,0.015,0.009,0.008")
+    ap.add_argument("--n-1rsb", type=int, default=64, help="outer nodes of the 1RSB curve (--threshold)")
+    ap.add_argument("--n-in", type=int, default=24, help="cluster-level nodes of the 1RSB curve (--threshold)")
     ap.add_argument("--ns", default="501,1001,2001")
     ap.add_argument("--samples", default="8,6,3")
     ap.add_argument("--ys", default="5")
     ap.add_argument("--eps", type=float, default=1e-5)
     ap.add_argument("--max-sweeps", type=int, default=500)
+    ap.add_argument("--gamma-max", type=float, default=max(GAMMAS), help="stop the scoping protocol here")
     args = ap.parse_args()
     jax.config.update("jax_enable_x64", True)
     Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import json
 import math
 import platform
 import time
@@ -296,7 +297,10 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
     """Focusing BP as a measuring instrument (notebook 4, reduced): scoping at fixed y, the local
     entropy Sigma_int(d) and the overlap <m_W^2> that BP measures on single instances against the
     finite-y RS theory of the robust ensemble at the same coupling (PNAS 2016 Figs. 5, 6, 11;
-    ``local_entropy.fixed_coupling``)."""
+    ``local_entropy.fixed_coupling``) and the 1RSB among the references
+    (``local_entropy.fixed_coupling_ref_1rsb`` at its physical m_r; solved at paper size, while the small
+    size draws the record of ``benchmarks/fbp_ref_1rsb.py --theory`` where the repository's docs are present:
+    its compilation alone takes minutes)."""
     from .algorithms import fbp, problems, schedules
     from .theory import franz_parisi as fp
     from .theory import local_entropy as le
@@ -325,6 +329,22 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
     q0_th, q1_th = np.asarray(th.q0)[1:], np.asarray(th.q1)[1:]  # at the measured couplings
     order = np.argsort(d_th)
     s_at_d = np.interp(d_bp, d_th[order], s_th[order], left=np.nan, right=np.nan)  # RS Sigma_int at fBP's d
+    # 1RSB among the references: solved here at paper size (the physical m_r at the measured couplings); its
+    # compilation alone takes minutes, so the small size draws the record of benchmarks/fbp_ref_1rsb.py --theory
+    # (same entry point, default nodes, gamma = 0.1..0.8) when the repository's docs are present (notebook 4)
+    if paper:
+        r1 = le.fixed_coupling_ref_1rsb(alpha, gammas, y, on_failure="flag")
+        ref_g = gammas
+        ref = {f: np.asarray(getattr(r1, f)) for f in ("d", "internal_entropy", "qm", "m_r", "condensed", "converged",
+                                                       "complexity")}
+    else:
+        record = Path(__file__).resolve().parents[1] / "docs" / "experiments" / "fbp_ref_1rsb_theory.json"
+        data = json.loads(record.read_text()) if record.exists() else {}
+        ref_g = np.asarray(data.get("gammas", []), float)
+        ref = {f: np.asarray(v) for f, v in data.get(f"{y:g}", {}).get("ref_1rsb", {}).items()}
+    have_ref = ref_g.size > 0 and "d" in ref
+    ref_ok = ref["converged"].astype(bool) if have_ref else np.zeros(0, bool)
+    ref_cond = ref["condensed"].astype(bool) if have_ref else np.zeros(0, bool)
 
     fig, ax = plotting.figure(f"fBP as a measuring instrument, y = {y:g}, α = {alpha}", "distance d = (1 − S)/2",
                               r"local entropy $\Sigma_{\rm int}$ (nats per weight)")
@@ -333,6 +353,11 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
     # the theory in coupling order (d decreases as gamma grows); a coupling without an RS solution breaks the line
     plotting.theory_line(ax, d_all, s_all, f"RS theory at the measured γ (joined), y = {y:g}", ok=ok, color="C1",
                          missing="no RS solution at this coupling", at=("γ", g_th))
+    if have_ref:
+        plotting.theory_line(ax, ref["d"], ref["internal_entropy"],
+                             "1RSB among the references" + ("" if paper else " (record)")
+                             + (", physical m_r" if ref_cond[ref_ok].any() else " (m_r = 1: equal to RS)"),
+                             ok=ref_ok, color="C3", style="--", missing="1RSB search failed", at=("γ", ref_g))
     # per coupling: mean and spread over the instances where BP converged; a coupling where BP converged on no
     # instance is marked at the theory's d for that coupling (or at the largest measured d)
     n_conv = conv.sum(axis=0)
@@ -350,7 +375,9 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
                "Markers: local entropy Sigma_int and distance d measured by focusing BP at its fixed point on random "
                "instances, gamma growing at fixed y (scoping), mean and spread over the instances where BP converged; "
                "line: the finite-y RS theory of the robust ensemble (local_entropy.fixed_coupling) over the same "
-               "couplings; dotted: the alpha = 0 bound H_2(d).", xname="d")
+               "couplings; dashed: the 1RSB among the references (local_entropy.fixed_coupling_ref_1rsb), which at "
+               "y = 5 does not condense (m_r = 1) and so lies on the RS line; dotted: the alpha = 0 bound H_2(d).",
+               xname="d")
 
     tol = 0.005 if paper else 0.02  # the finite-size offset far from the reference (notebook 4)
     both = conv & np.isfinite(s_at_d)
@@ -365,6 +392,15 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
                     for j, (g, d, x) in enumerate(zip(gammas, d_mean, gap_mean)))
         + f"; BP converged on {int(conv.sum())}/{conv.size} (instance, gamma) points."
     )
+    ctx.notes.append(
+        (f"1RSB among the references (alpha={alpha}, y={y:g}{'' if paper else ', record of benchmarks/fbp_ref_1rsb.py'}): "
+         + ", ".join(f"gamma {g:g}: m_r {m:.3g}, q_m {qm:.3f}" if k else f"gamma {g:g}: failed"
+                     for g, m, qm, k in zip(ref_g, ref["m_r"], ref["qm"], ref_ok))
+         + ("; condensed at some coupling" if ref_cond[ref_ok].any() else
+            "; the clusters of references condense at no coupling: d and Sigma_int are the RS ones"))
+        if have_ref else "1RSB among the references: not drawn (its record docs/experiments/fbp_ref_1rsb_theory.json "
+                         "is not in this installation; --size paper solves it)")
+
     rows = []
     for g in ([0.3, 0.5] if paper else [0.25, 0.4, 0.55]):  # far from the reference (d >= 0.1)
         j = int(np.argmin(np.abs(gammas - g)))
@@ -379,6 +415,10 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
         rows.append(Row(f"fBP - RS at d={d_mean[near]:.3f} minus its mean at d >= 0.1 (N={n})", 0.005,
                         "PNAS 2016 Fig. 11: fBP deviates from RS close to the reference (towards 1RSB)",
                         float(gap_mean[near] - gap_mean[far].mean()), 0.0, relation=">="))
+    if have_ref:
+        rows.append(Row(f"1RSB among the references: couplings where the clusters condense (y={y:g})", 0.0,
+                        "docs/theory/rsb_among_references.md: no condensation at y = 5",
+                        float(ref_cond[ref_ok].sum()) if ref_ok.any() else float("nan"), 0.0))
     rows.append(Row(f"fBP overlap <m_W^2> at gamma={gammas[0]:g} (N={n})", float(q0_th[0]),
                     "RS q0 (overlap of replicas of different references)",
                     float(q_bp[conv[:, 0], 0].mean()) if conv[:, 0].any() else float("nan"), 0.02))

@@ -436,7 +436,9 @@ def fixed_coupling_ref_1rsb(alpha, gamma, y, kappa=0.0, m_r=None, *, n: int = _N
     finite-difference Newton (:mod:`physlearn.solvers`). ``m_r=None`` takes the physical :math:`m_r`:
     the search at :math:`m_r=1-10^{-3}` (reconstruction); if its complexity
     :math:`\Sigma=-m_r^2\partial_{m_r}\Phi` is :math:`\ge0` (or it collapses), the clusters do not
-    condense, ``m_r = 1`` and :math:`\Phi, S, \phi_{\rm int}` are the RS ones (only ``qm`` differs);
+    condense, ``m_r = 1`` and :math:`\Phi, S, \phi_{\rm int}` are the RS ones, computed by the RS functional
+    of :func:`fixed_coupling_rs` at nodes ``(n, n_rs_in)`` (only ``qm``, ``qm_hat`` and ``complexity``
+    come from the reconstruction);
     otherwise :math:`m_r^*` with :math:`\Sigma(m_r^*)=0` by bisection on :math:`(0.2, 1)`.
 
     Args:
@@ -452,12 +454,12 @@ def fixed_coupling_ref_1rsb(alpha, gamma, y, kappa=0.0, m_r=None, *, n: int = _N
     """
     check_on_failure(on_failure)
     a, g, yy, k = _coupling_inputs(alpha, gamma, y, kappa)
-    fixed = m_r is not None
-    mr = as_param("m_r", m_r if fixed else 1.0)
-    if fixed and not is_traced(mr) and ((np.asarray(mr) <= 0.0) | (np.asarray(mr) >= 1.0)).any():
+    mode = "physical" if m_r is None else "fixed"
+    mr = as_param("m_r", 1.0 if m_r is None else m_r)
+    if mode == "fixed" and not is_traced(mr) and ((np.asarray(mr) <= 0.0) | (np.asarray(mr) >= 1.0)).any():
         raise ValueError(f"m_r must satisfy 0 < m_r < 1 (clusters of references; None: the physical m_r), got {m_r!r}")
     broadcast(alpha=a, gamma=g, y=yy, kappa=k, m_r=mr)
-    out = cv.fixed_coupling_ref_1rsb_grid(a, g, yy, k, mr, int(n), int(n_mid), int(n_in), int(n_rs_in), fixed)
+    out = cv.fixed_coupling_ref_1rsb_grid(a, g, yy, k, mr, int(n), int(n_mid), int(n_in), int(n_rs_in), mode)
     return finish(out, on_failure, "local_entropy.fixed_coupling_ref_1rsb",
                   {"alpha": out.alpha, "gamma": out.gamma, "y": out.y},
                   "the 1RSB search neither collapsed nor converged: try more nodes or a fixed m_r")
@@ -482,11 +484,15 @@ def free_reference_ref_1rsb(alpha, d, kappa=0.0, *, mu=None, n: int = DEFAULT_NO
     :func:`free_reference_rs` (its :math:`\mu\to0` member and its collapse :math:`q_0=q_1`). The RS
     saddle is unstable towards it at every :math:`d` (the optimal reference flips at :math:`B=0`).
     Path: the RS curve (:func:`free_reference_rs`), a gap opened between clusters
-    (:math:`q_0=q_1-0.1(1-q_1)`), damped sweeps and finite-difference Newton at fixed :math:`\mu`;
+    (:math:`q_0=q_1-0.1(1-q_1)`) -- where the RS curve has ended (small :math:`d` beyond
+    :math:`\alpha_U^{\rm RS}`), the previous distance's 1RSB saddle instead --, damped sweeps and
+    finite-difference Newton at fixed :math:`\mu`;
     ``mu=None`` then solves :math:`\partial_\mu S_I=0` (zero complexity, the minimum of
     :math:`S_I(\mu)`: the largest local entropy carried by a non-negative number of clusters) by
-    Newton in :math:`\log\mu` from :math:`\mu=5`. Costly: tens of seconds per point at the default
-    nodes on one core.
+    Newton in :math:`\log\mu`, from :math:`\mu=5` at the first distance and from the previous
+    distance's :math:`\mu^*` at the next ones (pass ``d`` sorted). One compilation serves every
+    ``alpha, kappa`` and distance of a call: pass them all at once. Costly: tens of seconds per point
+    at the default nodes on one core.
 
     Args:
         alpha, kappa: broadcast (shape ``P``); d: scalar or 1-D array in (0, 1/2).

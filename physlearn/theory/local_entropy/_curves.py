@@ -390,14 +390,15 @@ def fixed_coupling_1rsb_grid(alpha, gamma, y, kappa, m, n, n_mid, n_in):
 # --------------------------------------------------------------------------------------------
 # 1RSB among the references: fixed coupling (finite y) and fixed d (y = inf)
 # --------------------------------------------------------------------------------------------
-@theory_jit(static_argnames=("n", "n_mid", "n_in", "n_rs_in", "fixed"))
-def fixed_coupling_ref_1rsb_grid(alpha, gamma, y, kappa, m_r, n, n_mid, n_in, n_rs_in, fixed):
+@theory_jit(static_argnames=("n", "n_mid", "n_in", "n_rs_in", "mode"))
+def fixed_coupling_ref_1rsb_grid(alpha, gamma, y, kappa, m_r, n, n_mid, n_in, n_rs_in, mode):
+    """``mode``: ``"fixed"`` (the saddle at the given m_r) or ``"physical"`` (m_r* by
+    :func:`~physlearn.theory.local_entropy._ref_1rsb.physical_fy`)."""
     def one(x):
         a, g, yy, k, mr = x
         th_rs, rs_result, _, _ = fy.solve_coupling(g, yy, a, k, n, n_rs_in)
-        if fixed:
+        if mode == "fixed":
             th, col, result, res, ns = r2.search_fy(th_rs, g, yy, mr, a, k, n, n_mid, n_in)
-            mr_eval = mr
         else:
             th, mr, col, result, res, ns = r2.physical_fy(th_rs, g, yy, a, k, n, n_mid, n_in)
             # m_r = 1 (no condensation): the functional is RS for any (qm, qm_hat) (exact reduction), so the
@@ -405,8 +406,14 @@ def fixed_coupling_ref_1rsb_grid(alpha, gamma, y, kappa, m_r, n, n_mid, n_in, n_
             at_rs = jnp.stack([th_rs[0], jnp.where(col, th_rs[0], th[1]), th_rs[1], th_rs[2], jnp.where(col, th_rs[2], th[4]),
                                th_rs[3]])
             th = jnp.where(mr >= 1.0, at_rs, th)
-            mr_eval = mr
-        tot, S, phi, s_int, s_ext, cx = r2.derived_fy(th, g, yy, mr_eval, a, k, n, n_mid, n_in)
+        tot, S, phi, s_int, s_ext, cx = r2.derived_fy(th, g, yy, mr, a, k, n, n_mid, n_in)
+        if mode != "fixed":
+            # ... and taken from the RS functional itself: the three-level quadrature of the 1RSB form is
+            # RS at m_r = 1 only up to its middle-level quadrature error (1.4e-4 in Phi at n_mid = 8, y = 5),
+            # which must not show up as a difference from fixed_coupling_rs where the theory says there is none
+            rs_vals = fy.derived(th_rs, g, yy, a, k, n, n_rs_in)
+            tot, S, phi, s_int, s_ext = (jnp.where(mr >= 1.0, v_rs, v)
+                                         for v_rs, v in zip(rs_vals, (tot, S, phi, s_int, s_ext)))
         result = solvers.combine(rs_result, result, _finite_check(tot))
         return FixedCouplingRef1RSB(a, g, yy, k, mr, tot / yy, S, 0.5 * (1.0 - S), *(th[i] for i in range(6)), phi,
                                     s_int, tot / yy - g * S, s_ext, s_ext >= 0.0, cx, col, mr < 1.0,
@@ -423,19 +430,40 @@ def _ref_1rsb_curve(alpha, kappa, d, mu, n, n1, n_in, fixed):
     rs = curve_free(alpha, kappa, d, n)
     theta_rs = jnp.stack([rs.q1, rs.dq, rs.q1_hat, rs.dq_hat, rs.S_hat], -1)
 
-    def one(x):
+    def one(carry, x):
+        mu_start, th_prev, have_prev = carry
         th_rs, dd, rs_res = x
+        # the start: a gap opened on the RS saddle; where the RS curve has ended (beyond alpha_U^RS it ends
+        # at small d), the 1RSB saddle of the previous distance (continuation in d)
+        from_rs = (rs_res == _OK) | ~have_prev
+        start = jnp.where(from_rs, r2.start_inf(th_rs, mu if fixed else mu_start), th_prev)
         if fixed:
-            th, col, result, res, ns = r2.search_inf(th_rs, mu, dd, alpha, kappa, n1, n_in)
+            th, col, result, res, ns = r2.search_inf(start, mu, dd, alpha, kappa, n1, n_in)
         else:
-            th, col, result, res, ns = r2.optimal_mu_inf(th_rs, dd, alpha, kappa, n1, n_in, mu)
+            th, col, result, res, ns = r2.optimal_mu_inf(start, dd, alpha, kappa, n1, n_in, mu_start)
         s = r2.free_entropy(th, dd, alpha, kappa, n1, n_in)
         cx = r2.complexity_inf(th, dd, alpha, kappa, n1, n_in)
-        result = solvers.combine(rs_res, result, _finite_check(s))
-        return th, s, cx, col, result, res, ns
+        result = solvers.combine(jnp.where(from_rs, rs_res, _OK), result, _finite_check(s))
+        ok = result == _OK
+        # warm starts: the next distance's mu* search starts from this one's (mu* moves slowly with d)
+        carry = jax.lax.stop_gradient((jnp.where(ok, th[7], mu_start), jnp.where(ok, th, th_prev), have_prev | ok))
+        return carry, (th, s, cx, col, result, res, ns)
 
-    th, s, cx, col, result, res, ns = jax.lax.map(one, (theta_rs, d, rs.result))
-    return LocalEntropyRef1RSB(alpha, kappa, d, th[:, 7], s, th[:, 6], *(th[:, i] for i in range(6)), cx, rs.entropy,
+    carry0 = (jnp.asarray(mu, theta_rs.dtype), jnp.zeros((8,), theta_rs.dtype), jnp.asarray(False))
+    xs = (theta_rs, d, rs.result)
+    at = lambda k: jax.tree_util.tree_map(lambda v: v[k], xs)  # noqa: E731
+
+    def step(st):  # one distance after the other (the warm starts run along d)
+        k, carry, outs = st
+        carry, out = one(carry, at(k))
+        return k + 1, carry, jax.tree_util.tree_map(lambda buf, v: buf.at[k].set(v), outs, out)
+
+    shapes = jax.eval_shape(lambda: one(carry0, at(0))[1])
+    outs0 = jax.tree_util.tree_map(lambda v: jnp.zeros(d.shape[:1] + v.shape, v.dtype), shapes)
+    (_, _, (th, s, cx, col, result, res, ns)), _, _ = solvers.iterate(step, (jnp.asarray(0), carry0, outs0),
+                                                                       max_steps=d.shape[0])
+    s_rs = jnp.where(rs.result == _OK, rs.entropy, jnp.nan)  # no RS value where the RS curve has ended
+    return LocalEntropyRef1RSB(alpha, kappa, d, th[:, 7], s, th[:, 6], *(th[:, i] for i in range(6)), cx, s_rs,
                                col, result == _OK, res, ns, result)
 
 

@@ -506,9 +506,14 @@ def _ordered_inf(q):
 
 def search_inf(rs, mu, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN, gap=0.1):
     r"""The saddle point of :func:`free_entropy` at fixed :math:`(d,\mu)` from the RS saddle
-    ``rs = (q1, dq, q1_hat, dq_hat, S_hat)`` with a gap opened between clusters (:func:`start_inf`).
-    Returns ``(theta, collapsed, result, residual, n_steps)`` (``theta`` with implicit derivatives)."""
-    th0 = jax.lax.stop_gradient(start_inf(rs, mu, gap))
+    ``rs = (q1, dq, q1_hat, dq_hat, S_hat)`` with a gap opened between clusters (:func:`start_inf`),
+    or from a 1RSB saddle ``rs = theta`` (8 values; e.g. that of a neighbouring distance) with its
+    :math:`\mu` replaced. Returns ``(theta, collapsed, result, residual, n_steps)`` (``theta`` with
+    implicit derivatives)."""
+    if rs.shape[-1] == 8:
+        th0 = jax.lax.stop_gradient(rs.at[7].set(mu))
+    else:
+        th0 = jax.lax.stop_gradient(start_inf(rs, mu, gap))
     sh0 = th0[6]
 
     def F(q, a):
@@ -528,15 +533,19 @@ def search_inf(rs, mu, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN, gap=
 def optimal_mu_inf(rs, d, alpha, kappa=0.0, n=DEFAULT_N, n_in=DEFAULT_N_IN, mu0=5.0):
     r""":math:`\mu^*` with :math:`\partial_\mu S_I=0` (zero complexity, the minimum of :math:`S_I(\mu)`):
     finite-difference Newton in :math:`\log\mu` (:func:`physlearn.solvers.newton`) on
-    :math:`\mu\,\partial_\mu S_I` at the fixed-:math:`\mu` saddle (:func:`search_inf`), from ``mu0``.
-    Returns ``(theta, collapsed, result, residual, n_steps)``."""
+    :math:`\partial_\mu S_I` itself at the fixed-:math:`\mu` saddle (:func:`search_inf`), from ``mu0``.
+    Not on :math:`\mu\,\partial_\mu S_I` or the complexity :math:`-\mu^2\partial_\mu S_I`: both vanish
+    trivially as :math:`\mu\to0` (the RS member, where :math:`\partial_\mu S_I` is finite), and Newton
+    from :math:`\mu=5` slid there (:math:`\alpha=0.6, d=0.05`: :math:`\mu\to9\cdot10^{-4}`); with
+    :math:`S_I(\mu)` convex around its minimum, Newton on :math:`\partial_\mu S_I` moves towards
+    :math:`\mu^*`. Returns ``(theta, collapsed, result, residual, n_steps)``."""
     def dmu(x, a):
         m = jnp.exp(x[0])
         th, col, r, _, _ = search_inf(a[0], m, a[1], a[2], a[3], n, n_in)
-        v = m * jax.grad(free_entropy)(th, a[1], a[2], a[3], n, n_in)[7]
+        v = jax.grad(free_entropy)(th, a[1], a[2], a[3], n, n_in)[7]
         return jnp.where(col | (r != solvers.RESULTS.successful), jnp.nan, v)[None]
 
     x0 = jnp.log(jnp.asarray(mu0, jnp.result_type(d, float)))[None]
-    sol = solvers.newton(dmu, x0, (rs, d, alpha, kappa), tol=1e-10, accept=1e-7, max_steps=15, fd_step=1e-4)
+    sol = solvers.newton(dmu, x0, (rs, d, alpha, kappa), tol=1e-11, accept=1e-8, max_steps=15, fd_step=1e-4)
     th, col, r, res, ns = search_inf(rs, jnp.exp(sol.value[0]), d, alpha, kappa, n, n_in)
     return th, col, solvers.combine(sol.result, r), res, ns + sol.n_steps

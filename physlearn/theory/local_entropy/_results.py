@@ -445,7 +445,8 @@ class LocalEntropyRef1RSB(TheoryResult):
         q0, q1, dq, q0_hat, q1_hat, dq_hat: inter-cluster overlap, intra-cluster overlap and its
             :math:`1/y` correction, and their conjugates;
         complexity: :math:`\Sigma(\mu)=-\mu^2\partial_\mu S_I` (0 at :math:`\mu^*`);
-        entropy_rs: the RS :math:`S_I` at the same point (an upper bound); collapsed: returned to RS;
+        entropy_rs: the RS :math:`S_I` at the same point (an upper bound; NaN where the RS curve, followed
+            down from :math:`d=0.1`, has ended); collapsed: returned to RS;
         converged, residual, n_steps, result: of the solve.
     """
 
