@@ -64,7 +64,7 @@ def getkey():
 # do the same, scoped, for users), and at a module boundary only when memory is high: a collection
 # there costs seconds.
 gc.set_threshold(100_000, 50, 100)
-_COLLECT_ABOVE_BYTES = 3 * 2**30
+_COLLECT_ABOVE_BYTES = 5 * 2**30
 
 
 def _resident_bytes():
