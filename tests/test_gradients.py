@@ -61,7 +61,7 @@ CASES = {
         rtol=1e-4, atol=1e-6),
     "franz_parisi.isolation_distance": _case(
         lambda alpha, kappa, kappa_ref: fp.isolation_distance(alpha, kappa, kappa_ref, **FP_NODES, full_output=True),
-        ("alpha", "kappa", "kappa_ref"), [(0.5, 0.0, 0.0), (0.6, 0.0, 0.05)],
+        ("alpha", "kappa", "kappa_ref"), [(0.5, 0.0, 0.0), (0.7, 0.0, 0.05)],
         ("d_min", "q", "t", "p_hat", "q_hat", "t_hat"), rtol=1e-4, atol=1e-6, slow=True),
     "franz_parisi.cap_entropy": _case(lambda d: fp.cap_entropy(d), ("d",), [(0.05,), (0.3,)], None),
     "franz_parisi.h2": _case(lambda d: fp.h2(d), ("d",), [(0.05,), (0.3,)], None),
@@ -69,7 +69,7 @@ CASES = {
                                              ("alpha", "d", "kappa"), [(0.6, 0.05, 0.0), (0.5, 0.1, 0.2)], LE_RS,
                                              rtol=1e-4, atol=1e-6),
     "local_entropy.solution_reference_rs": _case(
-        lambda alpha, d, kappa, kappa_ref: le.solution_reference_rs(alpha, d, kappa, kappa_ref, n=32, n2=16),
+        lambda alpha, d, kappa, kappa_ref: le.solution_reference_rs(alpha, d, kappa, kappa_ref),
         ("alpha", "d", "kappa", "kappa_ref"), [(0.6, 0.05, 0.0, 0.3), (0.5, 0.1, 0.0, 0.2)],
         LE_RS + ("dQ", "dS", "R", "a", "active_mass", "entropy_free"), h=1e-4, rtol=1e-3, atol=1e-5, slow=True),
     "local_entropy.free_reference_1rsb": _case(

@@ -232,7 +232,7 @@ def solve_fixed_m(rs, d, alpha, kappa=0.0, m=0.5, n=DEFAULT_N, n_in=DEFAULT_N_IN
     m = jnp.asarray(m, q.dtype)
 
     def update(x, _, aux):
-        _, sh_ = aux
+        _, sh_, _ = aux
         q0, q1, dq_ = x[0], x[1], x[2]
         p0, p1, dp = energetic_conjugates(q0, q1, dq_, m, alpha, kappa, n, n_in)
         p1 = jnp.maximum(p1, p0 * (1.0 + 1e-12) + 1e-300)
