@@ -81,7 +81,7 @@ CASES = {
         ("alpha", "d", "kappa", "m"), [(0.7, 0.1, 0.0, 0.5), (0.6, 0.05, 0.1, 0.3)], ONE_RSB,
         h=1e-4, rtol=1e-3, atol=1e-5, slow=True),
     "local_entropy.solution_reference_1rsb": _case(
-        lambda alpha, d, kappa, kappa_ref: le.solution_reference_1rsb(alpha, d, kappa, kappa_ref, n=32, n2=16),
+        lambda alpha, d, kappa, kappa_ref: le.solution_reference_1rsb(alpha, d, kappa, kappa_ref),
         ("alpha", "d", "kappa", "kappa_ref"), [(0.7, 0.1, 0.0, 0.0), (0.6, 0.05, 0.0, 0.2)], ONE_RSB,
         h=1e-4, rtol=1e-3, atol=1e-5, slow=True),
     "local_entropy.free_reference_rs_finite_y": _case(
