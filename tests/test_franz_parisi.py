@@ -8,6 +8,7 @@ from physlearn.errors import NonConvergenceError
 from physlearn.theory import franz_parisi as fp
 from physlearn.theory import gardner
 from physlearn.theory.local_entropy import _finite_y_solution as fs
+from _fast import fast_jit
 
 NODES = dict(n=32, nx=16, neta=12)
 D = np.array([0.004, 0.01, 0.03, 0.08, 0.15, 0.25, 0.3, 0.36, 0.42])
@@ -46,8 +47,8 @@ def test_saddle_equations_are_the_gradient_of_the_functional():
     ref = fp._Ref(*[jax.numpy.asarray(v) for v in (0.5, float(g.q) - 0.1, 0.0, 0.0, float(g.q), float(g.q_hat))])
     theta = jax.numpy.array([0.8, 0.3, 1.3, 2.5, 0.9])
     nodes = dict(n=48, nx=24, neta=40)  # Stein's identity is exact only up to quadrature error
-    grad = jax.jit(jax.grad(lambda th: fp.free_entropy(th, ref, **nodes)))(theta)
-    r = jax.jit(lambda th: fp.saddle_equations(th, ref, **nodes))(theta)
+    grad = fast_jit(jax.grad(lambda th: fp.free_entropy(th, ref, **nodes)))(theta)
+    r = fast_jit(lambda th: fp.saddle_equations(th, ref, **nodes))(theta)
     scale = 1.0 + 2.5
     expected = np.array([-r[3] * scale / 2, -r[4] * scale, r[0], -r[1] / 2, -r[2]])
     np.testing.assert_allclose(grad, expected, rtol=1e-7, atol=1e-10)
@@ -131,7 +132,7 @@ def test_y_to_zero_limit_of_the_finite_y_local_entropy(curves):
     V = f.pop("entropy")
     nodes = (24, 32, 24, 12)
     th = fs.theta_from_franz_parisi(**f)
-    derived = jax.jit(fs.derived, static_argnames="nodes")
+    derived = fast_jit(fs.derived, static_argnames="nodes")
     phi0, dphi, sigma_ext, _ = derived(th, D[j], 0.0, 0.6, 0.0, 0.0, nodes=nodes)
     assert abs(float(phi0) - float(gardner.binary_rs_free_entropy(f["q_ref"], f["q_hat_ref"], 0.6, 0.0))) < 1e-6
     assert float(sigma_ext) == float(phi0)  # at y = 0 the references are all the typical solutions

@@ -10,6 +10,7 @@ from physlearn.errors import NonConvergenceError, ReplicaSymmetryWarning
 from physlearn.theory import franz_parisi as fp
 from physlearn.theory import gardner
 from physlearn.theory._inputs import finish_curve
+from _fast import fast_jit
 
 NODES = dict(n=32, nx=16, neta=12)
 ALPHAS = np.array([1e-3, 0.5, 1.5, 2.5])  # 2.5 > spherical capacity 2: flagged
@@ -99,7 +100,7 @@ def test_stationarity_after_the_margin_homotopy(margins):
     ref = fp._Ref(*[jnp.asarray(float(v)) for v in args])
     nodes = dict(n=48, nx=24, neta=40)  # Stein's identity is exact only up to quadrature error
     theta = jnp.array([margins.q[i, j], margins.t[i, j]])
-    grad = jax.jit(jax.grad(lambda th: fp.spherical_free_entropy(th, ref, **nodes)))(theta)
+    grad = fast_jit(jax.grad(lambda th: fp.spherical_free_entropy(th, ref, **nodes)))(theta)
     assert np.abs(grad).max() < 1e-5
     # the function of (q, t) has the value the solver reports
     assert abs(float(fp.spherical_free_entropy(theta, ref, **NODES)) - margins.entropy[i, j]) < 1e-12

@@ -13,6 +13,7 @@ from physlearn.theory.local_entropy import _free as lf
 from physlearn.theory.local_entropy import _free_1rsb as r1
 from physlearn.theory.local_entropy import _solution as ls
 from scipy import integrate
+from _fast import fast_jit
 
 H = 1e-5
 D = np.array([0.006, 0.01, 0.02, 0.05 - H, 0.05, 0.05 + H, 0.1, 0.15])
@@ -62,8 +63,8 @@ def test_explicit_saddle_point_equations(curves):
     # the explicit equations of theory notes C.2 (Stein forms) hold at the autodiff solution
     # (the dq_hat equation uses Gaussian integration by parts, exact only up to quadrature error)
 
-    conj = jax.jit(lambda q1, dq, a: lf.energetic_conj(q1, dq, a, 0.0, N))
-    moms = jax.jit(lambda q1h, dqh, sh: lf.entropic_moments(q1h, dqh, sh, N))
+    conj = fast_jit(lambda q1, dq, a: lf.energetic_conj(q1, dq, a, 0.0, N))
+    moms = fast_jit(lambda q1h, dqh, sh: lf.entropic_moments(q1h, dqh, sh, N))
     for i, a in enumerate(ALPHAS):
         for j, d in enumerate(D):
             if not curves.converged[i, j]:
@@ -170,8 +171,8 @@ def test_constrained_functional_reduces_to_free_one():
 
     tf = jnp.array([0.8127, 1.2654, 0.2647, 0.6139, 0.5972])
     th = jnp.array([tf[0], 2.0, 1.55, tf[1], 0.0, 0.0, tf[2], tf[3], tf[4]])
-    f9 = jax.jit(lambda t: ls.free_entropy(t, 0.05, 0.6, 0.0, -50.0, 48))(th)
-    f5 = jax.jit(lambda t: le.free_entropy(t, 0.05, 0.6, 0.0, 96))(tf)
+    f9 = fast_jit(lambda t: ls.free_entropy(t, 0.05, 0.6, 0.0, -50.0, 48))(th)
+    f5 = fast_jit(lambda t: le.free_entropy(t, 0.05, 0.6, 0.0, 96))(tf)
     assert abs(float(f9) - float(f5)) < 1e-8
 
 
@@ -197,8 +198,8 @@ def test_solution_reference_1rsb_functional_reductions():
 
 
     th9 = jnp.array([0.9, 0.5, 0.3, 0.05, 0.02, 0.1, 1.5, 0.8, 0.3])
-    rs = jax.jit(lambda t: ls.free_entropy(t, 0.1, 0.6, 0.0, 0.0, 16))(th9)
-    one = jax.jit(jax.vmap(lambda m: ls.free_entropy_1rsb(ls.theta_1rsb(th9, th9[0], th9[6], m), 0.1, 0.6, 0.0,
+    rs = fast_jit(lambda t: ls.free_entropy(t, 0.1, 0.6, 0.0, 0.0, 16))(th9)
+    one = fast_jit(jax.vmap(lambda m: ls.free_entropy_1rsb(ls.theta_1rsb(th9, th9[0], th9[6], m), 0.1, 0.6, 0.0,
                                                           0.0, 16)))(jnp.array([0.3, 0.5, r1.M_ONE]))
     assert np.abs(np.asarray(one) - float(rs)).max() < 1e-11
 
@@ -212,9 +213,9 @@ def test_solution_reference_1rsb_intra_map_reduces_to_free_one():
     rs5 = jnp.array([0.66834883, 0.39753668, 0.98792209, 0.38513219, 0.25869611])  # free RS saddle
     q0 = rs5[0]
     q1 = q0 + 1e-3 * (1.0 - q0)
-    free = jax.jit(lambda q: r1.intra_map(q, rs5, al, 0.0, r1.M_ONE, 48, 24))(q1)
+    free = fast_jit(lambda q: r1.intra_map(q, rs5, al, 0.0, r1.M_ONE, 48, 24))(q1)
     th = jnp.array([rs5[0], 5.0, 1.0, rs5[1], 0.0, 0.0, rs5[2], rs5[3], rs5[4]])
-    sol = jax.jit(lambda q: ls.intra_map_1rsb(q, th, d, al, 0.0, -40.0, r1.M_ONE, 48))(q1)
+    sol = fast_jit(lambda q: ls.intra_map_1rsb(q, th, d, al, 0.0, -40.0, r1.M_ONE, 48))(q1)
     assert abs(float(sol[1] - free[1])) < 1e-8 * float(free[1])  # q1_hat
     assert abs(float(sol[0] - free[0])) < 1e-6  # q1'
 
@@ -244,7 +245,7 @@ def test_finite_y_functional_at_alpha_zero():
 
     g, y = 0.3, 5.0
     th = jnp.array([0.1, 0.2, 0.0, 0.0])
-    tot, S, phi, s_int, s_ext = jax.jit(lambda t: fy.derived(t, g, y, 0.0, 0.0))(th)
+    tot, S, phi, s_int, s_ext = fast_jit(lambda t: fy.derived(t, g, y, 0.0, 0.0))(th)
     np.testing.assert_allclose(tot, np.log(2) + y * np.log(2 * np.cosh(g)), rtol=1e-13)
     np.testing.assert_allclose(S, np.tanh(g), rtol=1e-13)
     np.testing.assert_allclose(s_int, le.h2((1 - np.tanh(g)) / 2), rtol=1e-12)
@@ -299,7 +300,7 @@ def test_1rsb_functional_collapses_to_rs():
 
 
     rs = jnp.array([0.8127, 1.2654, 0.2647, 0.6139, 0.5972])  # near the RS saddle at alpha=0.6, d=0.05
-    f1 = jax.jit(lambda t: r1.free_entropy(t, 0.05, 0.6, 0.0, 32, r1.DEFAULT_N_IN))
+    f1 = fast_jit(lambda t: r1.free_entropy(t, 0.05, 0.6, 0.0, 32, r1.DEFAULT_N_IN))
     f0 = float(le.free_entropy(rs, 0.05, 0.6, 0.0, 96))
     # m = 1: the intra-cluster level integrates out exactly, whatever q1 - q0, q1_hat - q0_hat
     assert abs(float(f1(r1.from_rs(rs, 0.05, 3.0, 1.0))) - f0) < 1e-7  # 32 vs 96 nodes

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from physlearn.theory.local_entropy import _finite_y as fy
 from physlearn.theory.local_entropy import _finite_y_1rsb as f1
+from _fast import fast_jit
 
 NODES = dict(n=16, n_mid=16, n_in=24)
 
@@ -14,7 +15,7 @@ NODES = dict(n=16, n_mid=16, n_in=24)
 @pytest.fixture(scope="module")
 def phi():
     jax.config.update("jax_enable_x64", True)
-    return jax.jit(f1.total_free_entropy, static_argnames=("n", "n_mid", "n_in"))
+    return fast_jit(f1.total_free_entropy, static_argnames=("n", "n_mid", "n_in"))
 
 
 def _rs(q0, q1, q0h, q1h, g, y, a, k):

@@ -9,6 +9,7 @@ import pytest
 from physlearn.theory.local_entropy import _finite_y as fy
 from physlearn.theory.local_entropy import _finite_y_solution as fs
 from physlearn.theory.local_entropy._curves import solution_fy_nodes
+from _fast import fast_jit
 
 NODES = (24, 32, 24, 12)  # reduced quadrature (error ~2e-6 at y = 5; the defaults ~5e-9)
 
@@ -19,7 +20,7 @@ def test_inactive_constraint_is_the_free_reference_functional():
     y, S, g = 5.0, 0.8, 0.54
     q0, q1, q0h, q1h = 0.5575, 0.6919, 0.4954, 0.5740
     free = float(fy.total_free_entropy(jnp.array([q0, q1, q0h, q1h]), g, y, 0.6, 0.0, 64, 24)) - y * g * S
-    f = jax.jit(fs.functional, static_argnames="nodes")
+    f = fast_jit(fs.functional, static_argnames="nodes")
     for Q in (q0 / S**2, 0.8):
         S0 = S * Q + 0.3 * np.sqrt((q1 - S * S) * Q * (1.0 - Q)) * (Q != q0 / S**2)
         b0 = q0 - S0 * S0 / Q
@@ -58,7 +59,7 @@ def test_public_solve_is_a_saddle_point_between_franz_parisi_and_the_sphere():
     assert r.entropy.shape == () and bool(r.converged) and float(r.residual) < 1e-9
     th = jnp.array([float(r.Q), float(r.S0), float(r.q0), float(r.q1), float(r.Q_hat),
                     float(r.S0_hat) / np.sqrt(float(r.Q_hat)), float(r.S1_hat), float(r.q0_hat), float(r.q1_hat)])
-    grad = jax.jit(jax.grad(fs.functional), static_argnames="nodes")(th, 1.0 - 2.0 * d, y, 0.6, 0.0, 0.0,
+    grad = fast_jit(jax.grad(fs.functional), static_argnames="nodes")(th, 1.0 - 2.0 * d, y, 0.6, 0.0, 0.0,
                                                                     nodes=solution_fy_nodes(n_fy))
     assert float(jnp.max(jnp.abs(grad))) < 1e-8
     s_i, s_ext = float(r.entropy), float(r.external_entropy)

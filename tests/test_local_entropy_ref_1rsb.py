@@ -11,6 +11,7 @@ from physlearn.theory.local_entropy import _finite_y as fy
 from physlearn.theory.local_entropy import _finite_y_1rsb as f1
 from physlearn.theory.local_entropy import _ref_1rsb as rr
 from physlearn.theory import local_entropy as le
+from _fast import fast_jit
 
 INF = dict(n=24, n_in=16)
 FY = dict(n=16, n_mid=16, n_in=24)  # the innermost four-piece form needs 24 nodes for 1e-10
@@ -22,13 +23,13 @@ RS_INF = (0.8127018547560003, 1.2654038354691188, 0.26466224109066927, 0.6139379
 @pytest.fixture(scope="module")
 def s_inf():
     jax.config.update("jax_enable_x64", True)
-    return jax.jit(rr.free_entropy, static_argnames=("n", "n_in"))
+    return fast_jit(rr.free_entropy, static_argnames=("n", "n_in"))
 
 
 @pytest.fixture(scope="module")
 def phi_fy():
     jax.config.update("jax_enable_x64", True)
-    return jax.jit(rr.total_free_entropy, static_argnames=("n", "n_mid", "n_in"))
+    return fast_jit(rr.total_free_entropy, static_argnames=("n", "n_mid", "n_in"))
 
 
 def _inf_theta(q0, p0, mu, rs=RS_INF):

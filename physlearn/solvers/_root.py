@@ -65,14 +65,6 @@ def root(
         if lower is None or upper is None:
             raise ValueError("method='bisection' needs both lower= and upper=")
         solver = optx.Bisection(rtol=0.0, atol=tol, flip=False, expand_if_necessary=False)
-        # Orient the function so that it is negative at `lower` (no runtime error when the
-        # bracket holds no sign change: the solve then ends at an end point and is flagged by
-        # its residual instead).
-        raw = equations
-        lo = jnp.asarray(lower, dtype=jnp.result_type(y0, float))
-
-        def equations(y, a):
-            return -jnp.sign(raw(lo, a)) * raw(y, a)
     else:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     options = {}
@@ -83,7 +75,18 @@ def root(
     if method == "bisection":
         y0 = jnp.asarray(0.5 * (lower + upper), dtype=jnp.result_type(y0, float))
     a_sg = jax.lax.stop_gradient(args)
-    closed, consts = jax.closure_convert(equations, y0, a_sg)
+    solved = equations
+    if method == "bisection":
+        # Orient the function so that it is negative at `lower` (no runtime error when the
+        # bracket holds no sign change: the solve then ends at an end point and is flagged by
+        # its residual instead). The sign is taken once, outside the loop: the loop body then
+        # holds one copy of the function, not two.
+        orient = -jnp.sign(equations(jnp.asarray(lower, dtype=jnp.result_type(y0, float)), a_sg))
+
+        def solved(y, a):
+            return orient * equations(y, a)
+
+    closed, consts = jax.closure_convert(solved, y0, a_sg)
     consts = jax.lax.stop_gradient(consts)
     fn = lambda y, a: closed(y, a, *consts)  # noqa: E731  (no derivatives flow into the solve)
     sol = optx.root_find(fn, solver, jax.lax.stop_gradient(y0), a_sg, options=options, max_steps=max_steps,
