@@ -269,7 +269,7 @@ def test_distributed_two_processes_match_one(tmp_path):
             subprocess.Popen(
                 _cmd(cfg, out) + ["--distributed"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                 env=_env(
-                    XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_CPU_COLLECTIVES_IMPLEMENTATION="gloo",
+                    XLA_FLAGS=(os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip(), JAX_CPU_COLLECTIVES_IMPLEMENTATION="gloo",
                     JAX_COORDINATOR_ADDRESS=f"localhost:{port}", JAX_NUM_PROCESSES="2", JAX_PROCESS_ID=str(i),
                 ),
             )
