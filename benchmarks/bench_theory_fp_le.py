@@ -263,7 +263,8 @@ def baseline_le_curve(alpha, d, d_start=0.1):
 def inner_iterations(theta, alpha, n, tol=1e-15):
     """Newton iterations the two inner root solves of the local-entropy functional need at
     ``theta`` (the most over the quadrature nodes) when stopped at relative change ``tol``: what
-    a convergence-checked inner solve costs, against the fixed 60 of ``h_root``/``u_root``."""
+    a convergence-checked inner solve costs (``physlearn.theory._envelopes.h_of``/``u_of`` stop at a
+    step below 1e-13 (1 + |x|), at most 60)."""
     q1, dq, q1h, dqh, sh = theta
     zs, _ = half_line(0.0, n)
     B = np.sqrt(q1h) * zs + sh
@@ -395,7 +396,7 @@ def run(fp_points: int = 60, le_points=(60, 200)) -> list[dict]:
                          ratio=r["baseline_s"] / r["physlearn_s"], work=work_le(r["steps"], k_h, k_u),
                          notes=f"max |S_I physlearn - S_I scipy| = {r['err']:.1e}; {2 * N_LE} nodes; "
                                f"{np.mean(r['steps']):.1f} Newton steps per d; floor with convergence-checked inner "
-                               f"solves ({k_h} and {k_u} iterations instead of 60); baseline timed once"))
+                               f"solves ({k_h} and {k_u} iterations at the middle point, as physlearn's); baseline timed once"))
     return rows
 
 

@@ -11,8 +11,8 @@ and finite :math:`y`). Notation: :math:`A = G/H`, :math:`A' = -(\log H)''`.
       M_E(c) = \max_w\big[-\tfrac{w^2}2 + \log H(c-\sqrt K w)\big] = -\tfrac12KA(u)^2 + \log H(u),
              \quad u + KA(u) = c .
 
-  The scalar problems are monotone (Newton from :math:`h=|B|+\delta\hat q`, resp. :math:`u=c`, a
-  fixed number of steps); their solutions carry implicit-function derivatives to all orders.
+  The scalar problems are monotone (Newton from :math:`h=|B|+\delta\hat q`, resp. :math:`u=c`, until
+  the step is at rounding level); their solutions carry implicit-function derivatives to all orders.
 * :math:`y\to\infty`, 1RSB (Parisi parameter :math:`m`): the same envelopes of
   :math:`L_S(x) = \frac1m\log\int Dz\,[2\cosh(x+\sigma z)]^m` and
   :math:`L_E(v) = \frac1m\log\int Dz\,H((v-\sqrt\Delta z)/s_1)^m`. :math:`L_S` is exact in four
@@ -40,7 +40,7 @@ from .. import numerics as nm
 from .. import solvers
 
 DEFAULT_N_IN = 24  # inner nodes of the 1RSB inner integrals (per piece)
-_INNER_ITERS = 60  # Newton steps of the RS envelopes
+_INNER_ITERS = 60  # at most, for the RS envelopes; they stop at a step below _NEWTON_TOL (1 + |x|)
 _NEWTON = 24  # at most, for the 1RSB maximisers; they stop at a step below _NEWTON_TOL (1 + |x|)
 _NEWTON_TOL = 1e-13
 _SIG_FLOOR = 1e-12
@@ -56,11 +56,13 @@ def h_of(B, D):
     monotone: the left side is convex on :math:`h>0`)."""
     aB = jnp.abs(B)
 
-    def step(h):
+    def step(st):
+        h = st[0]
         t = jnp.tanh(h)
-        return h - (h - D * t - aB) / (1.0 - D * (1.0 - t * t))
+        dh = (h - D * t - aB) / (1.0 - D * (1.0 - t * t))
+        return h - dh, jnp.abs(dh)
 
-    h, _, _ = solvers.iterate(step, aB + D, max_steps=_INNER_ITERS)
+    h = _until_small_step(step, (aB + D,), max_steps=_INNER_ITERS)
     return jnp.where(B < 0, -h, h)
 
 
@@ -77,10 +79,12 @@ def _h_of_jvp(primals, tangents):
 def u_of(c, K):
     r"""Root of :math:`u + K A(u) = c` (Newton from :math:`u=c`; convex increasing left side)."""
 
-    def step(u):
-        return u - (u + K * nm.GH(u) - c) / (1.0 + K * nm.GH_prime(u))
+    def step(st):
+        u = st[0]
+        du = (u + K * nm.GH(u) - c) / (1.0 + K * nm.GH_prime(u))
+        return u - du, jnp.abs(du)
 
-    return solvers.iterate(step, c, max_steps=_INNER_ITERS)[0]
+    return _until_small_step(step, (c,), max_steps=_INNER_ITERS)
 
 
 @u_of.defjvp
@@ -185,17 +189,18 @@ def log_inner_energetic_1rsb(v, delta, s1, m, n_in=DEFAULT_N_IN):
 # --------------------------------------------------------------------------------------------
 # y -> infinity, 1RSB: Moreau envelopes
 # --------------------------------------------------------------------------------------------
-def _until_small_step(step, init):
+def _until_small_step(step, init, max_steps=_NEWTON):
     r"""Run ``step`` (one Newton step: state -> state, ``state[0]`` the iterate and ``state[-1]`` the
     size of the last step) from ``init`` until the step is below ``_NEWTON_TOL (1 + |x|)``
-    (quadratic convergence: the next step would be at rounding level) or ``_NEWTON`` steps;
-    returns the iterate."""
+    (quadratic convergence: the next step would be at rounding level) or ``max_steps`` steps;
+    returns the iterate. On arrays, and under ``vmap`` (quadrature nodes, grid points), the loop
+    runs until the slowest entry has converged."""
     one = jnp.ones_like(init[0])
 
     def done(st):
-        return st[-1] <= _NEWTON_TOL * (1.0 + jnp.abs(st[0]))
+        return jnp.all(st[-1] <= _NEWTON_TOL * (1.0 + jnp.abs(st[0])))
 
-    return solvers.iterate(step, (*init, one), max_steps=_NEWTON, done=done)[0][0]
+    return solvers.iterate(step, (*init, one), max_steps=max_steps, done=done)[0][0]
 
 
 def moreau_entropic_1rsb(B, D, s2, m, n_in=DEFAULT_N_IN):
