@@ -72,7 +72,7 @@ def getkey():
 # there costs seconds.
 gc.set_threshold(100_000, 50, 100)
 _COLLECT_ABOVE_BYTES = 5 * 2**30
-_UNFREEZE_ABOVE_BYTES = 8 * 2**30
+_UNFREEZE_ABOVE_BYTES = 7 * 2**30
 
 
 def _resident_bytes():
