@@ -59,7 +59,7 @@ def measure(args):
                        wall_s=wall, load=os.getloadavg()[0],
                        d=np.asarray(tr.distance).tolist(), sigma_int=np.asarray(tr.local_entropy).tolist(),
                        q=np.asarray(tr.q).tolist(), converged=np.asarray(tr.converged).tolist(),
-                       errors=np.asarray(tr.errors).tolist())
+                       sweeps=np.asarray(tr.iterations).tolist(), errors=np.asarray(tr.errors).tolist())
             data = _load(raw_path)
             data["runs"] = [r for r in data["runs"] if not (r["N"] == n and r["y"] == y)] + [run]
             raw_path.write_text(json.dumps(data))
