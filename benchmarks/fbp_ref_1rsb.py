@@ -69,7 +69,7 @@ def measure(args):
 def threshold(args):
     """alpha_U by the criterion of ``local_entropy.dense_region_threshold`` (the smallest S_hat = dS_I/dd / 2
     over d in [0.005, 0.06]) on the y = inf 1RSB-among-references curves, with the sign of S_I recorded
-    too; raw JSON ``<out>/ref_1rsb_threshold_raw.json``."""
+    too; raw JSON ``<out>/ref_1rsb_threshold_raw.json`` (an (alpha, nodes) entry replaced when it is run again)."""
     from physlearn.theory import local_entropy as le
 
     ds = np.array([float(v) for v in args.ds.split(",")])
@@ -83,7 +83,10 @@ def threshold(args):
                 q1=np.asarray(r.q1)[i].tolist(), complexity=np.asarray(r.complexity)[i].tolist(),
                 converged=np.asarray(r.converged)[i].tolist(), n_1rsb=args.n_1rsb, n_in=args.n_in, wall_s=wall,
                 load=os.getloadavg()[0]) for i, a in enumerate(alphas)]
-    (Path(args.out) / "ref_1rsb_threshold_raw.json").write_text(json.dumps(out, indent=1))
+    path = Path(args.out) / "ref_1rsb_threshold_raw.json"  # merged per (alpha, nodes): one alpha per call also works
+    kept = [o for o in (json.loads(path.read_text()) if path.exists() else [])
+            if o["alpha"] not in alphas or (o["n_1rsb"], o["n_in"]) != (args.n_1rsb, args.n_in)]
+    path.write_text(json.dumps(sorted(kept + out, key=lambda o: (o["n_1rsb"], o["alpha"])), indent=1))
     print(f"{alphas.size} x {ds.size} points, nodes {args.n_1rsb}/{args.n_in}: {wall:.0f} s", flush=True)
     print("| α | d | μ* | S_I | Ŝ | S_I (RS) | converged |\n|---|---|---|---|---|---|---|")
     for o in out:
