@@ -165,6 +165,12 @@ def _ms(v):
     return v.mean(), (v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else float("nan"))
 
 
+def _stopped(runs):
+    """' (stopped at gamma = g for N = n, y = y; ...)' for the runs whose protocol ended early (--gamma-max)."""
+    short = [f"{r['gammas'][-1]:g} for N = {r['N']}, y = {r['y']:g}" for r in runs if len(r["gammas"]) < len(GAMMAS)]
+    return f" (stopped at gamma = {'; '.join(short)})" if short else ""
+
+
 HAND_WRITTEN = "## Findings"
 
 
@@ -175,7 +181,7 @@ def report(args):
     ys = sorted({r["y"] for r in runs})
     lines = ["# fBP against RS and the 1RSB among the references (issue #27)", "",
              f"`python benchmarks/fbp_ref_1rsb.py --measure/--report`; alpha = {ALPHA}, kappa = 0; scoping protocol "
-             f"through gamma = {GAMMAS[0]}..{GAMMAS[-1]}, BP converged to {runs[0]['eps']:g} at each step (at most "
+             f"through gamma = {GAMMAS[0]}..{GAMMAS[-1]}{_stopped(runs)}, BP converged to {runs[0]['eps']:g} at each step (at most "
              f"{runs[0]['max_sweeps']} sweeps per γ; float64). Machine: "
              f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs (load at the fBP runs in the "
              f"raw JSON); jax {jax.__version__}; report written {time.strftime('%Y-%m-%d')}.", "",
