@@ -59,7 +59,7 @@ def measure(args):
                        wall_s=wall, load=os.getloadavg()[0],
                        d=np.asarray(tr.distance).tolist(), sigma_int=np.asarray(tr.local_entropy).tolist(),
                        q=np.asarray(tr.q).tolist(), converged=np.asarray(tr.converged).tolist(),
-                       errors=np.asarray(tr.errors).tolist())
+                       sweeps=np.asarray(tr.iterations).tolist(), errors=np.asarray(tr.errors).tolist())
             data = _load(raw_path)
             data["runs"] = [r for r in data["runs"] if not (r["N"] == n and r["y"] == y)] + [run]
             raw_path.write_text(json.dumps(data))
@@ -69,7 +69,7 @@ def measure(args):
 def threshold(args):
     """alpha_U by the criterion of ``local_entropy.dense_region_threshold`` (the smallest S_hat = dS_I/dd / 2
     over d in [0.005, 0.06]) on the y = inf 1RSB-among-references curves, with the sign of S_I recorded
-    too; raw JSON ``<out>/ref_1rsb_threshold_raw.json``."""
+    too; raw JSON ``<out>/ref_1rsb_threshold_raw.json`` (an (alpha, nodes) entry replaced when it is run again)."""
     from physlearn.theory import local_entropy as le
 
     ds = np.array([float(v) for v in args.ds.split(",")])
@@ -83,7 +83,10 @@ def threshold(args):
                 q1=np.asarray(r.q1)[i].tolist(), complexity=np.asarray(r.complexity)[i].tolist(),
                 converged=np.asarray(r.converged)[i].tolist(), n_1rsb=args.n_1rsb, n_in=args.n_in, wall_s=wall,
                 load=os.getloadavg()[0]) for i, a in enumerate(alphas)]
-    (Path(args.out) / "ref_1rsb_threshold_raw.json").write_text(json.dumps(out, indent=1))
+    path = Path(args.out) / "ref_1rsb_threshold_raw.json"  # merged per (alpha, nodes): one alpha per call also works
+    kept = [o for o in (json.loads(path.read_text()) if path.exists() else [])
+            if o["alpha"] not in alphas or (o["n_1rsb"], o["n_in"]) != (args.n_1rsb, args.n_in)]
+    path.write_text(json.dumps(sorted(kept + out, key=lambda o: (o["n_1rsb"], o["alpha"])), indent=1))
     print(f"{alphas.size} x {ds.size} points, nodes {args.n_1rsb}/{args.n_in}: {wall:.0f} s", flush=True)
     print("| α | d | μ* | S_I | Ŝ | S_I (RS) | converged |\n|---|---|---|---|---|---|---|")
     for o in out:
@@ -162,6 +165,12 @@ def _ms(v):
     return v.mean(), (v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else float("nan"))
 
 
+def _stopped(runs):
+    """' (stopped at gamma = g for N = n, y = y; ...)' for the runs whose protocol ended early (--gamma-max)."""
+    short = [f"{r['gammas'][-1]:g} for N = {r['N']}, y = {r['y']:g}" for r in runs if len(r["gammas"]) < len(GAMMAS)]
+    return f" (stopped at gamma = {'; '.join(short)})" if short else ""
+
+
 HAND_WRITTEN = "## Findings"
 
 
@@ -172,7 +181,7 @@ def report(args):
     ys = sorted({r["y"] for r in runs})
     lines = ["# fBP against RS and the 1RSB among the references (issue #27)", "",
              f"`python benchmarks/fbp_ref_1rsb.py --measure/--report`; alpha = {ALPHA}, kappa = 0; scoping protocol "
-             f"through gamma = {GAMMAS[0]}..{GAMMAS[-1]}, BP converged to {runs[0]['eps']:g} at each step (at most "
+             f"through gamma = {GAMMAS[0]}..{GAMMAS[-1]}{_stopped(runs)}, BP converged to {runs[0]['eps']:g} at each step (at most "
              f"{runs[0]['max_sweeps']} sweeps per γ; float64). Machine: "
              f"{platform.machine()}, {os.cpu_count()} cores shared with other jobs (load at the fBP runs in the "
              f"raw JSON); jax {jax.__version__}; report written {time.strftime('%Y-%m-%d')}.", "",
