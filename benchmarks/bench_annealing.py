@@ -126,7 +126,6 @@ def time_moves(n: int, alpha: float, chains: int, moves: int, *, np_moves: int |
     ``dict(m, physlearn_s, baseline_s, np_moves, physlearn, baseline)`` (the last two
     ``_timing.Timing`` per move)."""
     import jax
-    import jax.numpy as jnp
 
     from physlearn.algorithms import problems
     from physlearn.algorithms.runner import run as run_driver

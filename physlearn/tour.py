@@ -326,7 +326,7 @@ def fbp_instrument_section(ctx: TourContext) -> list[Row]:
     ok = np.asarray(th.converged) & np.asarray(th.external_ok)
     d_all, s_all = np.asarray(th.d), np.asarray(th.internal_entropy)
     d_th, s_th = d_all[ok], s_all[ok]
-    q0_th, q1_th = np.asarray(th.q0)[1:], np.asarray(th.q1)[1:]  # at the measured couplings
+    q0_th = np.asarray(th.q0)[1:]  # at the measured couplings
     order = np.argsort(d_th)
     s_at_d = np.interp(d_bp, d_th[order], s_th[order], left=np.nan, right=np.nan)  # RS Sigma_int at fBP's d
     # 1RSB among the references: solved here at paper size (the physical m_r at the measured couplings); its
