@@ -68,3 +68,37 @@ def test_traced_solve_without_x64_raises_a_clear_error():
         # eager calls need nothing; a closed form is traced in float32 (after a PrecisionWarning)
         assert np.asarray(gardner.binary_rs(0.5, n=N).q).dtype == np.float64
         assert abs(float(jax.jit(gardner.spherical_capacity)(0.0)) - 2.0) < 1e-5
+
+
+def test_eager_theory_calls_in_a_fresh_process_without_x64():
+    """A user who never enables x64: the eager entry points of each theory module compute in float64
+    inside their own scope and leave the global switch off. Run in a fresh interpreter, because
+    anything the modules fix at import (a float type read from the x64 switch then) is only wrong
+    when physlearn is imported with x64 off; the tests' own process imports it with x64 on.
+    (`local_entropy` once fixed float32 at import, and every local-entropy call, hence `physlearn
+    tour`, failed inside optimistix with a dtype mismatch.)"""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+
+    # one eager call (compiled and run), and the programs of the other modules' entry points traced
+    # in the same float64 scope that an eager call opens (tracing is where such a mismatch fails;
+    # compiling them all would cost a minute)
+    script = textwrap.dedent("""
+        import jax
+        import numpy as np
+        from physlearn.theory import franz_parisi as fp, gardner, local_entropy as le
+        v = gardner.binary_rs(0.5).entropy
+        assert np.asarray(v).dtype == np.float64 and np.isfinite(v), v
+        with jax.enable_x64(True):
+            for f in (lambda a: fp.binary(a, 0.1, n=8, nx=4, neta=4).entropy,
+                      lambda a: le.free_reference_rs(a, 0.05, n=8).entropy,
+                      lambda a: le.fixed_coupling_rs(a, 0.5, 5.0, n=8, n_in=8).internal_entropy):
+                assert jax.eval_shape(f, 0.6).dtype == np.float64
+        assert not jax.config.jax_enable_x64
+        print("ok")
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]

@@ -21,7 +21,6 @@ from ._results import (FiniteY1RSB, FiniteYRS, FiniteYSolutionRS, FixedCoupling1
                        LocalEntropySolutionRS)
 from ._solution import DEFAULT_N2
 
-_FLOAT = jnp.result_type(float)
 
 _CONTRACT = """
     Failure: with ``on_failure="raise"`` (default) a point that did not converge raises
@@ -36,7 +35,8 @@ def _doc(fn):
 
 
 def _f(v):
-    return jnp.asarray(v, _FLOAT)
+    # the float type of the call (float64 inside the eager x64 scope), never one fixed at import
+    return jnp.asarray(v, jnp.result_type(float))
 
 
 def _curve_inputs(alpha, d, kappa):
