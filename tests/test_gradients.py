@@ -99,8 +99,10 @@ CASES = {
         lambda alpha, d, y, kappa, m: le.free_reference_1rsb_finite_y(alpha, d, y, kappa, m=m, n=32, n_fy=16),
         ("alpha", "d", "y", "kappa", "m"), [(0.6, 0.1, 5.0, 0.0, 3.0), (0.5, 0.15, 3.0, 0.1, 2.0)],
         FY_FIELDS[:5] + ("qb", "qc", "q0_hat", "qb_hat", "qc_hat"), h=1e-4, rtol=1e-4, atol=1e-6, slow=True),
+    # n_fy = 24: at n_fy = 12 (inner rule of 4 nodes) the first reduced map leaves the admissible domain
+    # at every point tried (alpha 0.5-0.6, d 0.1-0.15), no step is taken
     "local_entropy.solution_reference_rs_finite_y": _case(
-        lambda alpha, d, kappa, kappa_ref: le.solution_reference_rs_finite_y(alpha, d, 1.5, kappa, kappa_ref, n_fy=12),
+        lambda alpha, d, kappa, kappa_ref: le.solution_reference_rs_finite_y(alpha, d, 1.5, kappa, kappa_ref, n_fy=24),
         ("alpha", "d", "kappa", "kappa_ref"), [(0.6, 0.1, 0.0, 0.0), (0.5, 0.15, 0.0, 0.1)],
         ("entropy", "gamma", "total_local_entropy", "external_entropy", "Q", "S0", "q0", "q1", "Q_hat", "S0_hat",
          "S1_hat", "q0_hat", "q1_hat"), h=1e-4, rtol=1e-3, atol=1e-5, slow=True),
