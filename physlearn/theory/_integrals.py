@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import numerics as nm
+from .. import solvers
 
 DEFAULT_NODES = 128  # per half line of the split rule (2 x 128 evaluations per integral)
 
@@ -128,3 +129,19 @@ def hermite_rule(n, dtype):
     """Gauss--Hermite nodes/weights (probabilists') as arrays of ``dtype``."""
     e, we = nm.gauss_hermite(n)
     return jnp.asarray(e, dtype=dtype), jnp.asarray(we, dtype=dtype)
+
+
+def envelope_partials(functional, argnums, *args):
+    r"""``(value, *partials)``: ``functional(*args)`` and its partial derivatives in the arguments
+    ``argnums`` (at a saddle point, by the envelope theorem, the total derivatives in those
+    parameters), each with derivatives of its own by central differences
+    (:func:`physlearn.solvers.attach_derivatives`) in every inexact argument, and through the
+    implicit derivatives the arguments may carry. For functionals whose integrals are split at kinks
+    or recentred on points held under ``stop_gradient``: their autodiff gradients are accurate to
+    quadrature, but derivatives of those gradients by autodiff miss the motion of the held points.
+    The values are those of ``jax.value_and_grad``."""
+    def partials(*a):
+        value, grads = jax.value_and_grad(functional, argnums)(*a)
+        return value, *grads
+
+    return solvers.attach_derivatives(partials, *args, jacobian="fd")

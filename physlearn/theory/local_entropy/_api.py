@@ -145,8 +145,10 @@ def solution_reference_rs(alpha, d, kappa=0.0, kappa_ref=None, *, n: int = DEFAU
     Returns:
         :class:`LocalEntropySolutionRS`. Differentiable in ``alpha, d, kappa, kappa_ref`` (the
         value by the envelope theorem, the order parameters by implicit differentiation with
-        finite-difference Jacobians; where the constraint is inactive, :math:`\delta Q` and
-        :math:`\delta S` are flat directions and get zero derivative).
+        finite-difference Jacobians). Where the constraint binds on a vanishing mass
+        (:math:`R<10^{-3}`), :math:`\delta Q` is numerically a flat direction: the solve holds it at
+        its last iterate without imposing stationarity in :math:`R`, so the values there are not a
+        resolved saddle point and every field has NaN derivatives.
     """
     check_on_failure(on_failure)
     a, dd, k = _curve_inputs(alpha, d, kappa)

@@ -93,9 +93,11 @@ def _solution_curve_one(alpha, kappa, kappa_ref, d_user, n, n2):
         # for dS = S (1 - q1 + dq) / q1 (the large-|field| asymptote of the inactive constraint)
         dS0 = S * (1.0 - tf[0] + tf[1]) / tf[0]
         guess = jnp.stack([2.0 * dS0 * dS0 / tf[1], dS0])
-        th, result, res, k, mass = ls.solve_point(tf, guess, d_user[i], alpha, kappa, kappa_ref, n2)
-        # envelope theorem: the value's derivatives in (alpha, d, kappa, kappa_ref) need no d(theta)
+        th, result, res, k, mass, degenerate = ls.solve_point(tf, guess, d_user[i], alpha, kappa, kappa_ref, n2)
+        # envelope theorem: the value's derivatives in (alpha, d, kappa, kappa_ref) need no d(theta);
+        # it needs stationarity, which the degenerate solve does not impose in R
         ent = ls.free_entropy(jax.lax.stop_gradient(th), d_user[i], alpha, kappa, kappa_ref, n2)
+        ent = solvers.nondifferentiable(ent, degenerate, (d_user[i], alpha, kappa, kappa_ref))
         result = solvers.combine(free.result[i], result, _finite_check(ent))
         return th, result, res, k, mass, ent
 

@@ -193,10 +193,12 @@ def solve_point(theta_free, x_guess, d, alpha, kappa, kappa_ref, n=DEFAULT_N2):
     excepted (:math:`\delta Q` once :math:`R<10^{-3}`, :math:`\delta S` once :math:`R<10^{-8}`: the
     constraint then acts on a negligible mass).
 
-    Returns ``(theta9, result, residual, n_steps, active_mass)``, ``theta9 = (q1, dQ, dS, dq, R, a,
-    q1_hat, dq_hat, S_hat)`` with implicit derivatives of :math:`\nabla S_I=0` in ``d, alpha, kappa,
-    kappa_ref`` (finite-difference Jacobians, which see the kinks of the integrands; the flat
-    directions get zero derivative)."""
+    Returns ``(theta9, result, residual, n_steps, active_mass, degenerate)``, ``theta9 = (q1, dQ, dS,
+    dq, R, a, q1_hat, dq_hat, S_hat)`` with implicit derivatives of :math:`\nabla S_I=0` in ``d, alpha,
+    kappa, kappa_ref`` (finite-difference Jacobians, which see the kinks of the integrands).
+    ``degenerate``: :math:`R<10^{-3}` at the solution, where :math:`\delta Q` is held at its last
+    iterate and stationarity in :math:`R` is not imposed; the values there are not a saddle point
+    of the functional, and ``theta9`` (and ``active_mass``) have NaN derivatives."""
     S = 1.0 - 2.0 * d
     sg = jax.lax.stop_gradient
     x0 = sg(jnp.stack([theta_free[0], theta_free[1], x_guess[0], x_guess[1]]))
@@ -225,9 +227,14 @@ def solve_point(theta_free, x_guess, d, alpha, kappa, kappa_ref, n=DEFAULT_N2):
         lambda th, p: jax.grad(free_entropy)(th, p[0], p[1], p[2], p[3], n), theta, (d, alpha, kappa, kappa_ref),
         jacobian="fd", degenerate=True, rcond=1e-7,
     )
+    # R < _R_DEGENERATE: the solve holds dQ at its last iterate and does not impose stationarity in R
+    # (the constraint still binds on a small mass), so the values are not the saddle point that
+    # `implicit` differentiates; they depend on the iteration's path through dQ. No derivative there.
+    degenerate = R < _R_DEGENERATE
+    theta = solvers.nondifferentiable(theta, degenerate, (d, alpha, kappa, kappa_ref))
     xs = (theta[0], theta[1], theta[2], theta[3])
     _, mass = energetic(xs[0], xs[1], xs[2], xs[3], S, kappa, kappa_ref, n, with_mass=True)
-    return theta, result, sol.residual, sol.n_steps, mass
+    return theta, result, sol.residual, sol.n_steps, mass, degenerate
 
 
 # --------------------------------------------------------------------------------------------
