@@ -14,10 +14,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from physlearn._config import compiler_options
 from physlearn.theory import franz_parisi as fp
 from physlearn.theory import gardner
 from physlearn.theory import local_entropy as le
+from _fast import fast_jit
 
 
 def _case(fn, inputs, points, fields, h=1e-5, rtol=1e-5, atol=1e-7, slow=False, nan_at=()):
@@ -150,7 +150,7 @@ def test_derivatives_match_finite_differences(fn, inputs, points, fields, h, rto
         v = _values(fn, fields, *x)
         return v, v
 
-    jac_and_values = jax.jit(jax.jacfwd(value_and_aux, has_aux=True), compiler_options=compiler_options())
+    jac_and_values = fast_jit(jax.jacfwd(value_and_aux, has_aux=True))
     for x0 in points:
         x0 = np.asarray(x0, dtype=np.float64)
         jac = np.asarray(jac_and_values(jnp.asarray(x0))[0])
