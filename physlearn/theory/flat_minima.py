@@ -423,10 +423,12 @@ def _inner_objective(w, om0, s, V, machine):
 
 
 def _inner_newton(w, om0, s, V, machine, iters):
-    """``iters`` safeguarded Newton ascent steps on every sample's inner problem."""
+    """``iters`` safeguarded Newton ascent steps on every sample's inner problem: Newton where the
+    objective is locally concave, else Levenberg--Marquardt with the shift from Gershgorin's bound
+    (every eigenvalue of the shifted matrix is >= 1), then the best of a few step lengths."""
     K = w.shape[-1]
     eye = jnp.eye(K, dtype=w.dtype)
-    ts = jnp.asarray([1.0, 0.5, 0.25, 0.0], w.dtype)
+    ts = jnp.asarray([1.0, 0.3, 0.05, 0.0], w.dtype)
 
     def step(w, _):
         _, g, h = _channel_derivs(om0 + s * w, V, machine)
@@ -434,12 +436,12 @@ def _inner_newton(w, om0, s, V, machine, iters):
         neg = eye - (s * s) * h  # minus the Hessian of the objective
         chol = jnp.linalg.cholesky(neg)
         ok = jnp.all(jnp.isfinite(chol), axis=(-2, -1))
-        chol = jnp.where(ok[..., None, None], chol, eye)
-        d_newton = jax.scipy.linalg.cho_solve((chol, True), grad[..., None])[..., 0]
         diag = jnp.diagonal(neg, axis1=-2, axis2=-1)
-        # Gershgorin: every eigenvalue of -neg is below max_i(-neg_ii + sum_{j!=i}|neg_ij|)
-        bound = jnp.max(-diag + jnp.sum(jnp.abs(neg), axis=-1) - jnp.abs(diag), axis=-1)
-        d = jnp.where(ok[..., None], d_newton, grad / (jnp.maximum(bound, 0.0) + 1.0)[..., None])
+        # Gershgorin: every eigenvalue of neg is >= min_i(neg_ii - sum_{j!=i}|neg_ij|)
+        low = jnp.min(2.0 * diag - jnp.sum(jnp.abs(neg), axis=-1), axis=-1)
+        shift = jnp.where(ok, 0.0, jnp.maximum(-low, 0.0) + 1.0)
+        chol = jnp.where(ok[..., None, None], chol, jnp.linalg.cholesky(neg + shift[..., None, None] * eye))
+        d = jax.scipy.linalg.cho_solve((chol, True), grad[..., None])[..., 0]
         vals = jnp.stack([_inner_objective(w + t * d, om0, s, V, machine) for t in ts])
         best = jnp.argmax(vals, axis=0)
         return w + ts[best][..., None] * d, None
@@ -448,13 +450,15 @@ def _inner_newton(w, om0, s, V, machine, iters):
     return w
 
 
-def _inner_best(w_warm, om0, s, V, machine, warm_iters, cold_iters):
-    """The better of a warm-started and a decoupled-start Newton ascent, per sample."""
-    w1 = _inner_newton(w_warm, om0, s, V, machine, warm_iters)
-    w2 = _inner_newton(_decoupled_start(om0, s, V, machine), om0, s, V, machine, cold_iters)
-    f1 = _inner_objective(w1, om0, s, V, machine)
-    f2 = _inner_objective(w2, om0, s, V, machine)
-    return jnp.where((f2 > f1)[..., None], w2, w1)
+def _inner_best(w_warm, om0, s, V, machine, iters):
+    """The better of a warm-started and a decoupled-start Newton ascent, per sample (both starts
+    run as one batch, so the ascent is traced once)."""
+    S = w_warm.shape[0]
+    starts = jnp.concatenate([w_warm, _decoupled_start(om0, s, V, machine)], axis=0)
+    om2 = jnp.concatenate([om0, om0], axis=0)
+    w = _inner_newton(starts, om2, s, V, machine, iters)
+    f = _inner_objective(w, om2, s, V, machine)
+    return jnp.where((f[S:] > f[:S])[..., None], w[S:], w[:S])
 
 
 def _dense_nodes(spec, dtype):
@@ -477,10 +481,16 @@ def _dense_phi(x, q1, alpha, w_star, z, wz, spec):
     w0 = jax.lax.stop_gradient(w_star)
     _, g, h = _channel_derivs(jax.lax.stop_gradient(om0 + s * w0), jax.lax.stop_gradient(V), spec.machine)
     K = w0.shape[-1]
-    neg = jnp.eye(K, dtype=w0.dtype) - jax.lax.stop_gradient(s * s) * h
+    eye = jnp.eye(K, dtype=w0.dtype)
+    neg = eye - jax.lax.stop_gradient(s * s) * h
+    chol = jnp.linalg.cholesky(neg)
+    concave = jnp.all(jnp.isfinite(chol), axis=(-2, -1))
+    chol = jnp.where(concave[..., None, None], chol, eye)
     _, g_live, _ = _channel_derivs(om0 + s * w0, V, spec.machine)
     grad = s * g_live - w0
-    w_hat = w0 + jnp.linalg.solve(neg, grad[..., None])[..., 0]
+    step = jax.scipy.linalg.cho_solve((chol, True), grad[..., None])[..., 0]
+    # the correction is O(|grad|) at a converged maximum; elsewhere keep the point itself
+    w_hat = w0 + jnp.where(concave[..., None], step, 0.0)
     env = _inner_objective(w_hat, om0, s, V, spec.machine)
     return _dense_entropic(q1, dq) + alpha * jnp.sum(wz * env), env
 
@@ -499,55 +509,68 @@ def dense_free_entropy(dq, q1, alpha, *, K=1, machine="committee", samples=DEFAU
     z, wz = _dense_nodes(spec, dt)
     sq, s, V = _dense_geometry(q1, dq, spec)
     om0 = sq * z
-    w = _inner_best(jnp.zeros_like(z), om0, s, V, spec.machine, 3 * _INNER_COLD, 3 * _INNER_COLD)
+    w = _inner_best(jnp.zeros_like(z), om0, s, V, spec.machine, 3 * _INNER_COLD)
     return _dense_phi(jnp.log(dq), q1, alpha, w, z, wz, spec)[0]
 
 
-def _dense_derivs(x, q1, alpha, w, z, wz, spec):
+def _dense_slope(x, q1, alpha, w, z, wz, spec):
+    r""":math:`\partial\Phi/\partial\log\delta q` at fixed inner solutions ``w`` (envelope
+    theorem: exact at converged maxima)."""
+    sq, _, V = _dense_geometry(q1, 1.0, spec)
+    om0 = sq * z
+
     def f(xx):
-        return _dense_phi(xx, q1, alpha, w, z, wz, spec)[0]
+        dq = jnp.exp(xx)
+        s = _dense_geometry(q1, dq, spec)[1]
+        return _dense_entropic(q1, dq) + alpha * jnp.sum(wz * _inner_objective(w, om0, s, V, spec.machine))
 
-    g, gg = jax.jvp(jax.grad(f), (x,), (jnp.ones_like(x),))
-    return g, gg
+    return jax.grad(f)(x)
 
 
-def _dense_presolve(x0, w0, q1, alpha, z, wz, spec):
-    """Safeguarded Newton in x = log(delta q) with a bracket, re-solving the inner problems from
-    the last argmax at every step (no gradients: the polish gives them)."""
+def _dense_presolve(w0, q1, alpha, z, wz, spec):
+    """Bracketed Illinois (modified regula falsi) iteration in x = log(delta q) on the envelope
+    slope, re-solving the inner problems from the last argmax at every step (no gradients: the
+    polish gives them). Iterations 0 and 1 evaluate the ends of the bracket."""
     q1, alpha = jax.lax.stop_gradient(q1), jax.lax.stop_gradient(alpha)
-    sq0, _, V = _dense_geometry(q1, 1.0, spec)
-    om0 = sq0 * z
-
-    def inner(x, w):
-        s = _dense_geometry(q1, jnp.exp(x), spec)[1]
-        return _inner_best(w, om0, s, V, spec.machine, _INNER_WARM, _INNER_WARM)
+    sq, _, V = _dense_geometry(q1, 1.0, spec)
+    om0 = sq * z
+    dt = z.dtype
+    x_lo, x_hi = jnp.asarray(_X_LO, dt), jnp.asarray(_X_HI, dt)
 
     def cond(c):
-        x, lo, hi, w, g, it = c
-        return (it < _OUTER_MAX) & (jnp.abs(g) > 0.1 * _TOL) & (hi - lo > 1e-13)
+        lo, hi, g_lo, g_hi, x, g, w, w_best, side, it = c
+        bracketed = (g_lo < 0) & (g_hi > 0)
+        return (it < 2) | (bracketed & (it < _OUTER_MAX) & (jnp.abs(g) > 0.1 * _TOL) & (hi - lo > 1e-12))
 
     def body(c):
-        x, lo, hi, w, _, it = c
-        w = inner(x, w)
-        g, gg = _dense_derivs(x, q1, alpha, w, z, wz, spec)
-        lo = jnp.where(g < 0, x, lo)
-        hi = jnp.where(g >= 0, x, hi)
-        newton = x - g / gg
-        ok = (gg > 0) & (newton > lo) & (newton < hi) & jnp.isfinite(newton)
-        x = jnp.where(ok, newton, 0.5 * (lo + hi))
-        return x, lo, hi, w, g, it + 1
+        lo, hi, g_lo, g_hi, x, g, w, w_best, side, it = c
+        x = jnp.where(it == 0, x_lo, jnp.where(it == 1, x_hi, (lo * g_hi - hi * g_lo) / (g_hi - g_lo)))
+        s = _dense_geometry(q1, jnp.exp(x), spec)[1]
+        first = it < 2
+        w_new = _inner_best(jnp.where(first, w0, w), om0, s, V, spec.machine, _INNER_WARM)
+        g = _dense_slope(x, q1, alpha, w_new, z, wz, spec)
+        left = g < 0
+        # Illinois: halve the retained end's value when the same end is kept twice in a row
+        g_hi = jnp.where(~first & left & (side == -1), 0.5 * g_hi, g_hi)
+        g_lo = jnp.where(~first & ~left & (side == 1), 0.5 * g_lo, g_lo)
+        g_lo = jnp.where(it == 0, g, jnp.where(first, g_lo, jnp.where(left, g, g_lo)))
+        lo = jnp.where(first, lo, jnp.where(left, x, lo))
+        g_hi = jnp.where(it == 1, g, jnp.where(first, g_hi, jnp.where(left, g_hi, g)))
+        hi = jnp.where(first, hi, jnp.where(left, hi, x))
+        side = jnp.where(first, 0, jnp.where(left, -1, 1)).astype(jnp.int32)
+        w_keep = jnp.where(first, w0, w_new)  # warm start: the previous point's argmax
+        return lo, hi, g_lo, g_hi, x, g, w_keep, w_new, side, it + 1
 
-    dt = x0.dtype
-    c0 = (x0, jnp.asarray(_X_LO, dt), jnp.asarray(_X_HI, dt), w0, jnp.asarray(jnp.inf, dt), jnp.zeros((), jnp.int32))
-    x, lo, hi, w, g, it = jax.lax.while_loop(cond, body, c0)
-    w = inner(x, w)
+    inf = jnp.asarray(jnp.inf, dt)
+    c0 = (x_lo, x_hi, inf, inf, x_lo, inf, w0, w0, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
+    _, _, _, _, x, _, _, w, _, it = jax.lax.while_loop(cond, body, c0)
     return x, w, it
 
 
-def _dense_point(x0, w0, q1, alpha, z, wz, spec):
+def _dense_point(w0, q1, alpha, z, wz, spec):
     """One point of the dense curve: presolve, then a Newton polish through the solver engine
     (implicit derivatives). Returns (x, w, value, env values, SaddleSolution)."""
-    x, w, it = _dense_presolve(x0, w0, q1, alpha, z, wz, spec)
+    x, w, it = _dense_presolve(w0, q1, alpha, z, wz, spec)
     wsg = jax.lax.stop_gradient(w)
 
     def eq(xx, args):
@@ -787,21 +810,16 @@ def _dense_curve(alpha, d, spec):
                            jnp.zeros_like(d), ones & ref.converged, jnp.zeros_like(d), jnp.zeros(d.shape, jnp.int32))
     z, wz = _dense_nodes(spec, dt)
 
-    def body(carry, dd):
-        x0, w0 = carry
+    def body(w0, dd):
         p = 1.0 - 2.0 * dd
         q1 = p * p
-        x, w, val, env, sol = _dense_point(x0, w0, q1, alpha, z, wz, spec)
+        x, w, val, env, sol = _dense_point(w0, q1, alpha, z, wz, spec)
         err = (alpha * _group_error(jnp.mean(env.reshape(_RANDOMISATIONS, -1), axis=-1)) if spec.mc
                else jnp.zeros((), dt))
         conv = sol.converged & (dd < d_end)
-        x_next = jnp.where(conv, x, x0)
-        w_next = jnp.where(conv, w, w0)
-        return (x_next, w_next), (val, q1, jnp.exp(sol.value), err, conv, sol.residual, sol.n_steps)
+        return jnp.where(conv, w, w0), (val, q1, jnp.exp(sol.value), err, conv, sol.residual, sol.n_steps)
 
-    x0 = jnp.zeros((), dt)
-    w0 = jnp.zeros_like(z)
-    _, out = jax.lax.scan(body, (x0, w0), d[order])
+    _, out = jax.lax.scan(body, jnp.zeros_like(z), d[order])
     inv = jnp.argsort(order)
     val, q1, dq, err, conv, res, steps = (o[inv] for o in out)
     conv = conv & ref.converged & jnp.isfinite(val)
