@@ -48,11 +48,10 @@ bounded by the robust-ensemble curve :func:`physlearn.theory.local_entropy.binar
 entropy of the densest regions), and its maximum over d is the Gardner entropy (there
 :math:`\hat P=0`). :func:`optimal_gamma` maximises it over :math:`\gamma` at a given distance.
 
-Solution path: at d = 0.15, a homotopy that switches the patterns on,
+Solution path: at each distance, a homotopy that switches the patterns on,
 :math:`V_s = (\text{entropic}) + s\,\alpha G_E`, :math:`s: 0\to1`, from the exact :math:`s=0`
 point (:math:`q=p^2`, :math:`\hat q=a=0`, :math:`\hat P=\operatorname{atanh}p`,
-:math:`\tau=p`), by Newton (:func:`physlearn.solvers.root`) on the stationarity conditions; then a continuation
-in d through the requested distances.
+:math:`\tau=p`), by damped Newton on the stationarity conditions, polished by :func:`physlearn.solvers.root`.
 """
 
 from __future__ import annotations
@@ -87,8 +86,7 @@ _TOL = 1e-10
 _CONVERGED_TOL = 1e-8
 _N_HOMOTOPY = 16
 _LOG_C = (-12.0, 200.0)  # bracket of log C
-_D_START = 0.15  # the homotopy's distance
-_N_DOWN, _N_UP = 10, 3
+_HOMOTOPY_ITERS = 12  # damped Newton iterations per homotopy step
 
 
 def ce_loss(x, gamma):
@@ -366,49 +364,63 @@ def _h2(d):
     return -(jax.scipy.special.xlogy(d, d) + jax.scipy.special.xlog1py(1.0 - d, -d))
 
 
-def _le_curve(alpha, gamma, kappa, d, mini, n, neta):
-    """The curve for one (alpha, gamma, kappa): the homotopy in the patterns' weight at
-    d = 0.15, then a continuation in d (down, then up) through every target."""
+def _damped_newton(fn, x, args, iters):
+    """Newton with backtracking on |F| (steps 1, 1/2, ..., 1/16; the best finite one that
+    decreases |F|): the pre-solve of each homotopy step (plain Newton's basin is narrow here)."""
+    ts = jnp.asarray([1.0, 0.5, 0.25, 0.125, 0.0625], x.dtype)
+
+    def body(_, x):
+        F = fn(x, args)
+        J = jax.jacfwd(fn)(x, args)
+        step = jnp.linalg.solve(J, -F)
+        cand = x[None] + ts[:, None] * step[None]
+        norms = jax.vmap(lambda c: jnp.max(jnp.abs(fn(c, args))))(cand)
+        norms = jnp.where(jnp.isfinite(norms) & jnp.all(jnp.isfinite(cand), axis=-1), norms, jnp.inf)
+        best = jnp.argmin(norms)
+        better = norms[best] < jnp.max(jnp.abs(F))
+        return jnp.where(better, cand[best], x)
+
+    return jax.lax.fori_loop(0, iters, body, x)
+
+
+def _le_point(alpha, gamma, kappa, d, mini, nodes):
+    """One distance: the homotopy in the patterns' weight from the exact pattern-free point
+    (damped Newton at every step), then a Newton polish through the solver engine."""
     dt = d.dtype
-    nodes = _nodes(n, neta, dt)
+    p = 1.0 - 2.0 * d
 
-    def ref_at(dd, s):
-        return _Ref(alpha, 1.0 - 2.0 * dd, kappa, mini.C, mini.R_hat, gamma, s)
+    def ref_at(s):
+        return _Ref(alpha, p, kappa, mini.C, mini.R_hat, gamma, s)
 
-    d0 = jnp.asarray(_D_START, dt)
-    one = jnp.ones((), dt)
-
-    def hom(carry, s):
-        x, ok_all = carry
-        sol = solvers.root(_equations, x, (ref_at(d0, s), nodes), method="newton", tol=_TOL, max_steps=60)
-        return (jnp.where(sol.converged, sol.value, x), ok_all & sol.converged), None
-
-    r0 = ref_at(d0, jnp.zeros((), dt))
+    r0 = ref_at(jnp.zeros((), dt))
     s_path = (jnp.arange(1, _N_HOMOTOPY + 1, dtype=dt) / _N_HOMOTOPY) ** 2
-    (x_start, ok_start), _ = jax.lax.scan(hom, (_to_x(_start(r0), r0), jnp.ones((), bool)), s_path)
-    path, idx, above = solvers.continuation_path(d0, d, _N_DOWN, _N_UP)
 
-    def body(carry, pt):
-        x, prev_above = carry
-        dd, up = pt
-        init = jnp.where(up & ~prev_above, x_start, x)
-        sol = solvers.root(_equations, init, (ref_at(dd, one), nodes), method="newton", tol=_TOL, max_steps=60)
-        return (jnp.where(sol.converged, sol.value, init), up), (sol.value, sol.converged)
+    def hom(x, s):
+        return _damped_newton(_equations, x, (ref_at(s), nodes), _HOMOTOPY_ITERS), None
 
-    _, (xs, conv) = jax.lax.scan(body, (x_start, jnp.asarray(False)), (path, above))
-    m = d.shape[0]
-    xs = jnp.zeros((m, 5), dt).at[idx].set(xs, mode="drop")
-    conv = jnp.zeros((m,), bool).at[idx].set(conv, mode="drop")
+    x, _ = jax.lax.scan(hom, jax.lax.stop_gradient(_to_x(_start(r0), r0)), s_path)
+    ref = ref_at(jnp.ones((), dt))
+    sol = solvers.root(_equations, jax.lax.stop_gradient(x), (ref, nodes), method="newton", tol=_TOL, max_steps=30)
+    theta = _from_x(sol.value, ref)
+    val = _value(theta, ref, nodes)
+    ok = sol.converged & mini.converged & jnp.isfinite(val)
+    return theta, val, ok, sol.residual, sol.n_steps
 
-    def finish(x, dd):
-        ref = ref_at(dd, one)
-        sol = solvers.root(_equations, jax.lax.stop_gradient(x), (ref, nodes), method="newton", tol=_TOL, max_steps=20)
-        theta = _from_x(sol.value, ref)
-        return theta, _value(theta, ref, nodes), sol.converged, sol.residual, sol.n_steps
 
-    theta, val, ok, res, steps = jax.vmap(finish)(xs, d)
-    ok = ok & conv & ok_start & mini.converged & jnp.isfinite(val)
-    return theta, val, ok, res, steps
+def _le_curve(alpha, gamma, kappa, d, mini, n, neta):
+    nodes = _nodes(n, neta, d.dtype)
+    return jax.vmap(lambda dd: _le_point(alpha, gamma, kappa, dd, mini, nodes))(d)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "neta"))
+def _le_grid(alpha, gamma, kappa, d, n, neta):
+    def one(a, g, k):
+        mini = _minimizer_point(a, g, n)
+        theta, val, ok, res, steps = _le_curve(a, g, k, d, mini, n, neta)
+        return CELocalEntropy(a, g, d, val, _h2(d), theta[:, 0], theta[:, 1], theta[:, 2], theta[:, 3],
+                              theta[:, 4], mini.C, mini.errors, ok, res, steps)
+
+    return jax.vmap(one)(alpha, gamma, kappa)
 
 
 def _as_d(d):
@@ -433,9 +445,9 @@ def local_entropy(alpha, gamma, d, kappa=0.0, *, n: int = DEFAULT_NODES, neta: i
     docstring; Baldassi, Pittorino & Zecchina, PNAS 117, 161 (2020)): the Franz--Parisi potential
     with a frozen reference drawn from the :math:`\beta\to\infty` cross-entropy measure.
 
-    Solved by a homotopy in the patterns' weight from the exact pattern-free point at d = 0.15
-    (Newton, :func:`physlearn.solvers.root`, at each of 16 steps), then a continuation in d through
-    the targets, and a final Newton polish at each (implicit derivatives). Compare with :func:`physlearn.theory.local_entropy.binary` (the densest regions,
+    Solved at each distance by a homotopy in the patterns' weight from the exact pattern-free
+    point (16 steps, damped Newton with backtracking at each), then a Newton polish through
+    :func:`physlearn.solvers.root` (implicit derivatives). Compare with :func:`physlearn.theory.local_entropy.binary` (the densest regions,
     an upper bound) and :func:`physlearn.theory.franz_parisi.binary` (typical solutions).
 
     Args:
