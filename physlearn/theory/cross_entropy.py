@@ -56,7 +56,6 @@ point (:math:`q=p^2`, :math:`\hat q=a=0`, :math:`\hat P=\operatorname{atanh}p`,
 
 from __future__ import annotations
 
-import functools
 import math
 
 import equinox as eqx
@@ -64,20 +63,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _validation as V
 from .. import numerics as nm
 from .. import solvers
-from .._config import eager_x64, is_traced
+from .._config import eager_x64, theory_jit
+from ._inputs import TheoryResult, as_param, broadcast, finish, finish_curve, validate_d
+from ._integrals import h2 as _h2
 
 __all__ = [
-    "ce_loss",
-    "prox",
-    "CEMinimizer",
     "CELocalEntropy",
+    "CEMinimizer",
     "OptimalGamma",
-    "minimizer",
+    "ce_loss",
     "local_entropy",
     "local_entropy_free_entropy",
+    "minimizer",
     "optimal_gamma",
+    "prox",
 ]
 
 DEFAULT_NODES = 64  # per half line
@@ -85,8 +87,12 @@ DEFAULT_NETA = 32
 _TOL = 1e-10
 _CONVERGED_TOL = 1e-8
 _N_HOMOTOPY = 16
-_LOG_C = (-12.0, 200.0)  # bracket of log C
-_HOMOTOPY_ITERS = 12  # damped Newton iterations per homotopy step
+_LOG_L = -14.0  # lower end of the bracket of log L (the margin L = log(1 + 2 gamma C) / (2 gamma))
+_L_MAX = 50.0  # upper end of L; and 2 gamma L <= _EXP_MAX (C = expm1(2 gamma L) / (2 gamma) stays finite)
+_EXP_MAX = 600.0
+_HOMOTOPY_ITERS = 12  # damped Newton steps (at most) per homotopy step
+_PROX_STEPS = 150  # at most; the safeguarded Newton stops when its step is at rounding level
+_PROX_TOL = 1e-14
 
 
 def ce_loss(x, gamma):
@@ -103,48 +109,74 @@ def _d2loss(x, gamma):
     return 2.0 * gamma * jax.nn.sigmoid(2.0 * gamma * x) * jax.nn.sigmoid(-2.0 * gamma * x)
 
 
-def prox(z, C, gamma, iters: int = 150):
+def prox(z, C, gamma):
     r""":math:`\lambda^* = \arg\min_\lambda[f_\gamma(\lambda) + (\lambda-z)^2/(2C)]`: the root of
     :math:`\lambda + Cf'_\gamma(\lambda) = z` (increasing in :math:`\lambda`), in the bracket
     :math:`[z, z + C]`, by Newton from :math:`\max(z, \log(1+2\gamma C)/(2\gamma))` with a
-    bisection step whenever Newton leaves the bracket (so ``iters`` = 100 also covers
-    :math:`\gamma C\sim10^{10}`). Composable; differentiable (implicit-function form of the last
-    step)."""
-    lo, hi = z, z + C
-    start = jnp.clip(jnp.maximum(z, jnp.log1p(2.0 * gamma * C) / (2.0 * gamma)), lo, hi)
+    bisection step whenever Newton leaves the bracket (:func:`physlearn.solvers.iterate`, until the
+    step is below :math:`10^{-14}(1+|\lambda|)` at every node, at most 150 steps: enough for
+    :math:`\gamma C\sim10^{17}`). Composable; differentiable (one Newton step with live
+    parameters from the converged root: exact value and implicit-function derivatives)."""
+    z, C, gamma = jnp.broadcast_arrays(*(jnp.asarray(v, dtype=jnp.result_type(z, C, gamma, float))
+                                         for v in (z, C, gamma)))
+    zs, Cs, gs = jax.lax.stop_gradient((z, C, gamma))
+    lo, hi = zs, zs + Cs
+    start = jnp.clip(jnp.maximum(zs, jnp.log1p(2.0 * gs * Cs) / (2.0 * gs)), lo, hi)
 
-    def body(_, c):
-        lam, lo, hi = c
-        r = lam + C * _dloss(lam, gamma) - z
+    def step(c):
+        lam, lo, hi, _ = c
+        r = lam + Cs * _dloss(lam, gs) - zs
         lo = jnp.where(r < 0, lam, lo)
         hi = jnp.where(r < 0, hi, lam)
-        new = lam - r / (1.0 + C * _d2loss(lam, gamma))
-        ok = (new > lo) & (new < hi)
-        return jnp.where(ok, new, 0.5 * (lo + hi)), lo, hi
+        new = lam - r / (1.0 + Cs * _d2loss(lam, gs))
+        new = jnp.where((new > lo) & (new < hi), new, 0.5 * (lo + hi))
+        return new, lo, hi, jnp.abs(new - lam)
 
-    lam, _, _ = jax.lax.fori_loop(0, iters, body, (start, lo, hi))
-    lam = jax.lax.stop_gradient(lam)
+    def done(c):
+        return jnp.all(c[3] <= _PROX_TOL * (1.0 + jnp.abs(c[0])))
+
+    init = (start, lo, hi, jnp.full_like(start, jnp.inf))
+    (lam, _, _, _), _, _ = solvers.iterate(step, init, max_steps=_PROX_STEPS, done=done)
     # one Newton step with live parameters: exact value, exact derivatives (implicit function)
     r = lam + C * _dloss(lam, gamma) - z
     return lam - r / (1.0 + C * _d2loss(lam, gamma))
 
 
-def _line(n, dtype):
-    zu, wu = nm.half_line_rule(jnp.zeros((), dtype), n)
-    return jnp.concatenate([zu, -zu]), jnp.concatenate([wu, wu])
+def _stability_rule(C, gamma, n):
+    r"""Nodes/weights of :math:`\int Dz\,g(z)` for integrands built from :math:`\lambda^*(z)`:
+    the proximal map has two crossovers of width :math:`\sim1/\gamma`, where
+    :math:`\lambda^*` leaves :math:`z+C` (at :math:`z\approx-L-C`) and where it joins :math:`z`
+    (at :math:`z\approx L`), :math:`L=\log(1+2\gamma C)/(2\gamma)` (the hinge's kinks at
+    :math:`-C` and 0 as :math:`\gamma\to\infty`; the margin of the max-margin limit as
+    :math:`C\to\infty`). The line is split there: two half-line rules clustered at the
+    crossovers and Gauss--Legendre between them (``3n`` nodes)."""
+    L = jnp.log1p(2.0 * gamma * C) / (2.0 * gamma)
+    hi = L
+    lo = jnp.minimum(jnp.maximum(-L - C, -9.0), hi - 1e-3)
+    zu, wu = nm.half_line_rule(hi, n)
+    zl, wl = nm.half_line_rule(-lo, n)
+    s, ws = nm._gauss_legendre01(n)
+    s = jnp.asarray(s, dtype=zu.dtype)
+    zm = lo + (hi - lo) * s
+    wm = (hi - lo) * jnp.asarray(ws, dtype=zu.dtype) * nm.G(zm)
+    return jnp.concatenate([zu, -zl, zm]), jnp.concatenate([wu, wl, wm])
 
 
 # --------------------------------------------------------------------------------------------
 # The minimiser
 # --------------------------------------------------------------------------------------------
-class CEMinimizer(eqx.Module):
+class CEMinimizer(TheoryResult):
     r"""Zero-temperature RS minimiser of the cross-entropy loss (:func:`minimizer`).
 
     ``C``: :math:`\beta(1-q)`; ``R_hat``: :math:`\hat q/\beta^2=2/(\pi C^2)`; ``energy``: the loss
     per pattern :math:`\mathbb E f_\gamma(\lambda^*)`; ``errors``: training error
-    :math:`P(\lambda^*<0)` (fraction of patterns); ``mean_stability``: :math:`\mathbb E\lambda^*`;
-    ``converged``, ``residual``, ``n_steps``."""
+    :math:`P(\lambda^*<0)=H(C/2)` (fraction of patterns); ``mean_stability``:
+    :math:`\mathbb E\lambda^*`; ``margin``: :math:`L=\log(1+2\gamma C)/(2\gamma)`, where the
+    stabilities join :math:`\lambda^*=z` (the margin of the max-margin limit
+    :math:`\gamma\to\infty`); ``converged``, ``result`` (:class:`~physlearn.solvers.RESULTS`),
+    ``residual``, ``n_steps``."""
 
+    INPUTS = ("alpha", "gamma")
     alpha: jax.Array
     gamma: jax.Array
     C: jax.Array
@@ -152,111 +184,100 @@ class CEMinimizer(eqx.Module):
     energy: jax.Array
     errors: jax.Array
     mean_stability: jax.Array
+    margin: jax.Array
     converged: jax.Array
     residual: jax.Array
     n_steps: jax.Array
+    result: jax.Array
+
+
+def _c_of(x, gamma):
+    """C from x = log L, L = log(1 + 2 gamma C) / (2 gamma) (the margin; O(1) for every gamma)."""
+    return jnp.expm1(2.0 * gamma * jnp.exp(x)) / (2.0 * gamma)
+
+
+def _c_upper(gamma):
+    return jnp.log(jnp.minimum(_L_MAX, _EXP_MAX / (2.0 * gamma)))
 
 
 def _c_residual(x, args):
     alpha, gamma, n = args
-    C = jnp.exp(x)
-    z, w = _line(n, C.dtype)
+    C = _c_of(x, gamma)
+    z, w = _stability_rule(C, gamma, n)
     lam = prox(z, C, gamma)
     return alpha * jnp.sum(w * (lam - z) ** 2) / (2.0 / math.pi) - 1.0
 
 
 def _minimizer_point(alpha, gamma, n):
     dt = jnp.result_type(alpha, float)
-    sol = solvers.root(lambda x, a: _c_residual(x, (a[0], a[1], n)), jnp.zeros((), dt), (alpha, gamma),
-                       method="bisection", lower=_LOG_C[0], upper=_LOG_C[1], tol=1e-12, max_steps=200)
-    C = jnp.exp(sol.value)
-    z, w = _line(n, dt)
+    # bisection on [0, 1] mapped onto the gamma-dependent bracket of log L
+    lo, hi = jnp.asarray(_LOG_L, dt), _c_upper(gamma)
+
+    def eqs(t, a):
+        return _c_residual(lo + (_c_upper(a[1]) - lo) * t, (a[0], a[1], n))
+
+    sol = solvers.root(eqs, jnp.zeros((), dt), (alpha, gamma), method="bisection", lower=0.0, upper=1.0,
+                       tol=1e-13, accept=0.1 * _CONVERGED_TOL, max_steps=200)
+    x = lo + (hi - lo) * sol.value
+    C = _c_of(x, gamma)
+    z, w = _stability_rule(C, gamma, n)
     lam = prox(z, C, gamma)
-    # errors: the stability crosses 0 at z_0 = C f'(0) ... = -C/2 (lambda = 0 solves 0 - C/2 = z)
+    # errors: the stability crosses 0 where 0 + C f'(0) = z, i.e. at z = -C/2
     errors = nm.H(C / 2.0)
-    res = jnp.abs(_c_residual(jax.lax.stop_gradient(sol.value), (alpha, gamma, n)))
-    inside = (sol.value > _LOG_C[0] + 0.5) & (sol.value < _LOG_C[1] - 0.5)
-    ok = sol.converged & (res < _CONVERGED_TOL) & inside
+    res = jnp.abs(eqs(jax.lax.stop_gradient(sol.value), jax.lax.stop_gradient((alpha, gamma))))
+    inside = (sol.value > 1e-9) & (sol.value < 1.0 - 1e-9)
+    result = solvers.combine(sol.result, solvers.from_checks(jnp.isfinite(res), res < _CONVERGED_TOL,
+                                                             admissible=inside))
     return CEMinimizer(alpha, gamma, C, 2.0 / (math.pi * C * C), jnp.sum(w * ce_loss(lam, gamma)), errors,
-                       jnp.sum(w * lam), ok, res, sol.n_steps)
+                       jnp.sum(w * lam), jnp.exp(x), result == 0, res, sol.n_steps, result)
 
 
-@functools.partial(jax.jit, static_argnames=("n",))
+@theory_jit(static_argnames=("n",))
 def _minimizer_grid(alpha, gamma, n):
     return jax.vmap(lambda a, g: _minimizer_point(a, g, n))(alpha, gamma)
-
-
-def _as_positive(name, x):
-    if is_traced(x):
-        return x
-    arr = np.asarray(x)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise ValueError(f"{name} must be a real number or array of real numbers, got {x!r}")
-    arr = arr.astype(np.float64)
-    if np.isnan(arr).any() or not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite (no NaN), got {x!r}")
-    if (arr <= 0).any():
-        raise ValueError(f"{name} must be > 0, got min {arr.min():.6g}")
-    return arr
-
-
-def _check_on_failure(on_failure):
-    if on_failure not in ("raise", "flag"):
-        raise ValueError(f"on_failure must be 'raise' or 'flag', got {on_failure!r}")
-
-
-def _flag(sol, keep):
-    conv = sol.converged
-
-    def nanify(name, v):
-        if name in keep or not jnp.issubdtype(jnp.asarray(v).dtype, jnp.floating):
-            return v
-        extra = tuple(range(jnp.ndim(v), jnp.ndim(conv)))
-        mask = conv if not extra else jnp.any(conv, axis=extra)
-        return jnp.where(mask, v, jnp.nan)
-
-    import dataclasses
-
-    return type(sol)(**{f.name: nanify(f.name, getattr(sol, f.name)) for f in dataclasses.fields(sol)})
-
-
-def _finish(sol, on_failure, what, params, hint, keep):
-    if on_failure == "raise" and not is_traced(sol.converged):
-        solvers.raise_if_not_converged(sol, what, params, hint)
-    return _flag(sol, keep)
-
-
-def _count(name, v, minimum):
-    import numbers
-
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
-    return int(v)
 
 
 @eager_x64
 def minimizer(alpha, gamma, *, n: int = DEFAULT_NODES, on_failure: str = "raise") -> CEMinimizer:
     r"""Zero-temperature RS minimiser of the cross-entropy loss :math:`\sum_\mu f_\gamma(\Delta^\mu)`
-    over binary weights (module docstring): solves
-    :math:`\alpha\,\mathbb E_z[(\mathrm{prox}_{Cf_\gamma}(z)-z)^2] = 2/\pi` for C by bisection in
-    :math:`\log C`, and returns the energy (loss per pattern), the training error
-    :math:`P(\lambda^*<0) = H(C/2)` and the stability statistics.
+    over binary weights (module docstring; Baldassi, Pittorino & Zecchina, PNAS 117, 161 (2020)):
+    solves
+
+    .. math:: \alpha\,\mathbb E_z\big[(\mathrm{prox}_{Cf_\gamma}(z)-z)^2\big] = \frac2\pi
+
+    for :math:`C=\beta(1-q)` by bisection in :math:`\log C` (:func:`physlearn.solvers.root`),
+    and returns the energy (loss per pattern), the training error :math:`P(\lambda^*<0) = H(C/2)`
+    and the stability statistics. Limits: as :math:`\gamma\to0` the loss is linear plus
+    :math:`\gamma x^2/2`, :math:`\lambda^*=(z+C/2)/(1+\gamma C)` and :math:`C\to\sqrt{8/(\pi\alpha)}`
+    (training error :math:`H(\sqrt{2/(\pi\alpha)})`); as
+    :math:`\gamma\to\infty` at a load below the binary RS branch end the minimiser becomes the RS
+    max-margin solution: ``margin`` tends to :math:`\kappa^*` with
+    :math:`(2/\pi)\alpha_c^{\rm sph}(\kappa^*)=\alpha`
+    (:func:`physlearn.theory.gardner.binary_rs_branch_end`).
 
     Args:
         alpha, gamma: load and loss parameter (> 0), broadcast against each other.
-        n: quadrature nodes per half line.
-        on_failure: ``"raise"`` or ``"flag"`` (NaN values, ``converged=False``).
+        n: quadrature nodes per piece of the three-piece rule split at the crossovers of the
+            proximal map.
+        on_failure: ``"raise"`` (:class:`~physlearn.errors.NonConvergenceError`, also from inside
+            ``jit``) or ``"flag"`` (NaN values, ``converged=False``, the reason in ``result``).
+
+    Returns:
+        :class:`CEMinimizer`. The solve runs in the margin :math:`L=\log(1+2\gamma C)/(2\gamma)`
+        on :math:`[e^{-14}, \min(50, 300/\gamma)]` (so that :math:`C\le e^{600}`): a point whose
+        solution lies outside fails (very large :math:`\gamma`, where the minimiser is the
+        max-margin solution, or vanishing load).
     """
-    _check_on_failure(on_failure)
-    a = _as_positive("alpha", alpha)
-    g = _as_positive("gamma", gamma)
-    n = _count("n", n, 4)
+    a = as_param("alpha", alpha, positive=True)
+    g = as_param("gamma", gamma, positive=True)
+    n = V.integer("n", n, minimum=4)
+    shape = broadcast(alpha=a, gamma=g)
     f = jnp.result_type(float)
-    a, g = jnp.broadcast_arrays(jnp.asarray(a, f), jnp.asarray(g, f))
+    a, g = (jnp.broadcast_to(jnp.asarray(v, f), shape) for v in (a, g))
     out = _minimizer_grid(a.reshape(-1), g.reshape(-1), n)
-    out = jax.tree_util.tree_map(lambda v: v.reshape(a.shape), out)
-    return _finish(out, on_failure, "cross_entropy.minimizer", {"alpha": out.alpha, "gamma": out.gamma},
-                   "lower alpha or gamma", ("alpha", "gamma", "converged", "residual", "n_steps"))
+    out = jax.tree_util.tree_map(lambda v: v.reshape(shape), out)
+    return finish(out, on_failure, "cross_entropy.minimizer", {"alpha": out.alpha, "gamma": out.gamma},
+                  "gamma * margin must stay below 300 (C <= e^600): lower gamma")
 
 
 # --------------------------------------------------------------------------------------------
@@ -272,9 +293,10 @@ class _Ref(eqx.Module):
     s: jax.Array  # homotopy: the patterns' weight
 
 
-def _nodes(n, neta, dtype):
+def _nodes(C, gamma, n, neta):
+    dtype = jnp.result_type(C, float)
     zh, wh = nm.half_line_rule(jnp.zeros((), dtype), n)  # z0 > 0 (entropic)
-    zl, wl = _line(n, dtype)  # full line (energetic)
+    zl, wl = _stability_rule(C, gamma, n)  # full line (energetic), split at the crossovers of lambda*
     e, we = nm.gauss_hermite(neta)
     return zh, wh, zl, wl, jnp.asarray(e, dtype), jnp.asarray(we, dtype)
 
@@ -296,13 +318,14 @@ def _value(theta, ref, nodes):
 def local_entropy_free_entropy(theta, d, alpha, gamma, kappa=0.0, *, n: int = DEFAULT_NODES,
                                neta: int = DEFAULT_NETA):
     r"""The functional :math:`V(q,\tau,\hat P,\hat q,a)` of the module docstring at distance
-    ``d`` from the cross-entropy minimiser of :func:`minimizer` (``alpha``, ``gamma``). Composable;
-    stationary at the solution of :func:`local_entropy`."""
+    ``d`` from the cross-entropy minimiser of :func:`minimizer` (``alpha``, ``gamma``); ``theta``
+    is the array :math:`(q,\tau,\hat P,\hat q,a)`. Composable (no validation, the minimiser is
+    solved inside); stationary at the solution of :func:`local_entropy`."""
     dt = jnp.result_type(d, alpha, gamma, float)
     mini = _minimizer_point(jnp.asarray(alpha, dt), jnp.asarray(gamma, dt), n)
     ref = _Ref(jnp.asarray(alpha, dt), 1.0 - 2.0 * jnp.asarray(d, dt), jnp.asarray(kappa, dt), mini.C, mini.R_hat,
                jnp.asarray(gamma, dt), jnp.ones((), dt))
-    return _value(jnp.asarray(theta, dt), ref, _nodes(n, neta, dt))
+    return _value(jnp.asarray(theta, dt), ref, _nodes(mini.C, ref.gamma, n, neta))
 
 
 # Newton variables: log(1-q), tau, P, log(q_hat - a^2), a; the stationarity conditions are the
@@ -332,19 +355,22 @@ def _start(ref):
     return jnp.stack([p * p + 1e-3 * (1.0 - p * p), p, jnp.arctanh(p), jnp.asarray(1e-3, dt), jnp.zeros((), dt)])
 
 
-class CELocalEntropy(eqx.Module):
+class CELocalEntropy(TheoryResult):
     r"""Local entropy of the margin-:math:`\kappa` solutions around the cross-entropy minimiser
-    (:func:`local_entropy`). Shapes: ``alpha, gamma, C, errors`` ``P``; the rest ``P + d.shape``.
+    (:func:`local_entropy`). Shapes: ``alpha, gamma, kappa, C, errors`` ``P``; the rest
+    ``P + d.shape``.
 
     ``entropy``: :math:`V(d)` (log-number per weight); ``h2``: :math:`H_2(d)`, its
-    :math:`\alpha=0` value and upper bound; ``q, tau, p_hat, q_hat, a``: order parameters
-    (``p_hat`` is :math:`\hat P`, the field towards the reference: positive where the distance
-    constraint binds, zero at the maximum of V; ``a`` the coupling to the reference's cavity
-    field); ``C``, ``errors``: the minimiser's :math:`\beta(1-q)` and training error;
-    ``converged``, ``residual``, ``n_steps``."""
+    :math:`\alpha=0` value and upper bound (never masked); ``q, tau, p_hat, q_hat, a``: order
+    parameters (``p_hat`` is :math:`\hat P`, the field towards the reference: positive where the
+    distance constraint binds, zero at the maximum of V; ``a`` the coupling to the reference's
+    cavity field); ``C``, ``errors``: the minimiser's :math:`\beta(1-q)` and training error;
+    ``converged``, ``residual``, ``n_steps``, ``result``."""
 
+    INPUTS = ("alpha", "gamma", "kappa", "d", "h2")
     alpha: jax.Array
     gamma: jax.Array
+    kappa: jax.Array
     d: jax.Array
     entropy: jax.Array
     h2: jax.Array
@@ -358,34 +384,14 @@ class CELocalEntropy(eqx.Module):
     converged: jax.Array
     residual: jax.Array
     n_steps: jax.Array
-
-
-def _h2(d):
-    return -(jax.scipy.special.xlogy(d, d) + jax.scipy.special.xlog1py(1.0 - d, -d))
-
-
-def _damped_newton(fn, x, args, iters):
-    """Newton with backtracking on |F| (steps 1, 1/2, ..., 1/16; the best finite one that
-    decreases |F|): the pre-solve of each homotopy step (plain Newton's basin is narrow here)."""
-    ts = jnp.asarray([1.0, 0.5, 0.25, 0.125, 0.0625], x.dtype)
-
-    def body(_, x):
-        F = fn(x, args)
-        J = jax.jacfwd(fn)(x, args)
-        step = jnp.linalg.solve(J, -F)
-        cand = x[None] + ts[:, None] * step[None]
-        norms = jax.vmap(lambda c: jnp.max(jnp.abs(fn(c, args))))(cand)
-        norms = jnp.where(jnp.isfinite(norms) & jnp.all(jnp.isfinite(cand), axis=-1), norms, jnp.inf)
-        best = jnp.argmin(norms)
-        better = norms[best] < jnp.max(jnp.abs(F))
-        return jnp.where(better, cand[best], x)
-
-    return jax.lax.fori_loop(0, iters, body, x)
+    result: jax.Array
 
 
 def _le_point(alpha, gamma, kappa, d, mini, nodes):
     """One distance: the homotopy in the patterns' weight from the exact pattern-free point
-    (damped Newton at every step), then a Newton polish through the solver engine."""
+    (damped Newton of :func:`physlearn.solvers.newton` at every step, warm-started by
+    :func:`physlearn.solvers.continuation`), then a Newton polish by :func:`physlearn.solvers.root`
+    (implicit derivatives)."""
     dt = d.dtype
     p = 1.0 - 2.0 * d
 
@@ -396,45 +402,30 @@ def _le_point(alpha, gamma, kappa, d, mini, nodes):
     s_path = (jnp.arange(1, _N_HOMOTOPY + 1, dtype=dt) / _N_HOMOTOPY) ** 2
 
     def hom(x, s):
-        return _damped_newton(_equations, x, (ref_at(s), nodes), _HOMOTOPY_ITERS), None
+        return solvers.newton(_equations, x, (ref_at(s), nodes), jacobian="autodiff", tol=_TOL,
+                              accept=_CONVERGED_TOL, max_steps=_HOMOTOPY_ITERS, max_halvings=4,
+                              differentiable=False)
 
-    x, _ = jax.lax.scan(hom, jax.lax.stop_gradient(_to_x(_start(r0), r0)), s_path)
+    path = solvers.continuation(hom, jax.lax.stop_gradient(_to_x(_start(r0), r0)), s_path, carry="finite")
     ref = ref_at(jnp.ones((), dt))
-    sol = solvers.root(_equations, jax.lax.stop_gradient(x), (ref, nodes), method="newton", tol=_TOL, max_steps=30)
+    sol = solvers.root(_equations, jax.lax.stop_gradient(path.value[-1]), (ref, nodes), method="newton", tol=_TOL,
+                       max_steps=30)
     theta = _from_x(sol.value, ref)
     val = _value(theta, ref, nodes)
-    ok = sol.converged & mini.converged & jnp.isfinite(val)
-    return theta, val, ok, sol.residual, sol.n_steps
+    result = solvers.combine(mini.result, sol.result, solvers.from_checks(jnp.isfinite(val), True))
+    return theta, val, result, sol.residual, sol.n_steps + jnp.sum(path.n_steps)
 
 
-def _le_curve(alpha, gamma, kappa, d, mini, n, neta):
-    nodes = _nodes(n, neta, d.dtype)
-    return jax.vmap(lambda dd: _le_point(alpha, gamma, kappa, dd, mini, nodes))(d)
-
-
-@functools.partial(jax.jit, static_argnames=("n", "neta"))
+@theory_jit(static_argnames=("n", "neta"))
 def _le_grid(alpha, gamma, kappa, d, n, neta):
     def one(a, g, k):
         mini = _minimizer_point(a, g, n)
-        theta, val, ok, res, steps = _le_curve(a, g, k, d, mini, n, neta)
-        return CELocalEntropy(a, g, d, val, _h2(d), theta[:, 0], theta[:, 1], theta[:, 2], theta[:, 3],
-                              theta[:, 4], mini.C, mini.errors, ok, res, steps)
+        nodes = _nodes(mini.C, g, n, neta)
+        theta, val, result, res, steps = jax.vmap(lambda dd: _le_point(a, g, k, dd, mini, nodes))(d)
+        return CELocalEntropy(a, g, k, d, val, _h2(d), theta[:, 0], theta[:, 1], theta[:, 2], theta[:, 3],
+                              theta[:, 4], mini.C, mini.errors, result == 0, res, steps, result)
 
     return jax.vmap(one)(alpha, gamma, kappa)
-
-
-def _as_d(d):
-    if is_traced(d):
-        return d
-    arr = np.asarray(d)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise ValueError(f"d must be a real number or 1-D array, got {d!r}")
-    arr = arr.astype(np.float64)
-    if arr.ndim > 1:
-        raise ValueError(f"d must be a scalar or a 1-D array of distances, got shape {arr.shape}")
-    if np.isnan(arr).any() or ((arr <= 0) | (arr >= 0.5)).any():
-        raise ValueError(f"d must lie in (0, 1/2) without NaN, got {d!r}")
-    return arr
 
 
 @eager_x64
@@ -443,44 +434,48 @@ def local_entropy(alpha, gamma, d, kappa=0.0, *, n: int = DEFAULT_NODES, neta: i
     r"""Local entropy :math:`V(d)` of the margin-``kappa`` solutions of the binary perceptron at
     distance ``d`` from the minimiser of the cross-entropy loss :math:`f_\gamma` (module
     docstring; Baldassi, Pittorino & Zecchina, PNAS 117, 161 (2020)): the Franz--Parisi potential
-    with a frozen reference drawn from the :math:`\beta\to\infty` cross-entropy measure.
+    with a frozen reference drawn from the :math:`\beta\to\infty` cross-entropy measure,
+
+    .. math:: V = \operatorname{stat}_{q,\tau,\hat P,\hat q,a}\Big[-\hat Pp-\sqrt{2/\pi}\,a\tau
+              -\tfrac12\hat q(1-q)+G_S+\alpha G_E\Big],\qquad p=1-2d .
 
     Solved at each distance by a homotopy in the patterns' weight from the exact pattern-free
-    point (16 steps, damped Newton with backtracking at each), then a Newton polish through
-    :func:`physlearn.solvers.root` (implicit derivatives). Compare with :func:`physlearn.theory.local_entropy.binary` (the densest regions,
-    an upper bound) and :func:`physlearn.theory.franz_parisi.binary` (typical solutions).
+    point (16 steps, damped Newton of :func:`physlearn.solvers.newton` at each), then a Newton
+    polish by :func:`physlearn.solvers.root` (implicit derivatives). Exact checks: the maximum
+    over d is the Gardner entropy :func:`physlearn.theory.gardner.binary_rs` (where
+    :math:`\hat P=0`), :math:`dV/dd = 2\hat P`. Compare with
+    :func:`physlearn.theory.local_entropy.binary` (the densest regions, an upper bound) and
+    :func:`physlearn.theory.franz_parisi.binary` (typical solutions).
 
     Args:
         alpha, gamma, kappa: broadcast against each other (shape ``P``); ``alpha, gamma > 0``.
         d: scalar or 1-D array in (0, 1/2); results have shape ``P + d.shape``.
-        n, neta: quadrature nodes (per half line; Gauss--Hermite).
-        on_failure: ``"raise"`` or ``"flag"`` (NaN values, ``converged=False``).
+        n, neta: quadrature nodes (per piece of the split rules; Gauss--Hermite).
+        on_failure: ``"raise"`` (:class:`~physlearn.errors.NonConvergenceError`, also from inside
+            ``jit``) or ``"flag"`` (NaN values, ``converged=False``, the reason in ``result``).
+
+    Returns:
+        :class:`CELocalEntropy`. Points fail where the minimiser fails (:func:`minimizer`) or the
+        homotopy loses the branch (large alpha, small d).
     """
-    _check_on_failure(on_failure)
-    a = _as_positive("alpha", alpha)
-    g = _as_positive("gamma", gamma)
-    if not is_traced(kappa):
-        k = np.asarray(kappa, dtype=np.float64)
-        if np.isnan(k).any() or not np.isfinite(k).all():
-            raise ValueError(f"kappa must be finite, got {kappa!r}")
-    else:
-        k = kappa
-    dd = _as_d(d)
-    n = _count("n", n, 4)
-    neta = _count("neta", neta, 2)
+    a = as_param("alpha", alpha, positive=True)
+    g = as_param("gamma", gamma, positive=True)
+    k = as_param("kappa", kappa)
+    dd = validate_d(d)
+    n = V.integer("n", n, minimum=4)
+    neta = V.integer("neta", neta, minimum=2)
+    shape = broadcast(alpha=a, gamma=g, kappa=k)
     f = jnp.result_type(float)
-    a, g, k = jnp.broadcast_arrays(jnp.asarray(a, f), jnp.asarray(g, f), jnp.asarray(k, f))
+    a, g, k = (jnp.broadcast_to(jnp.asarray(v, f), shape) for v in (a, g, k))
     darr = jnp.asarray(dd, f)
     out = _le_grid(a.reshape(-1), g.reshape(-1), k.reshape(-1), darr.reshape(-1), n, neta)
 
     def reshape(v):
-        return v.reshape(a.shape) if v.ndim == 1 else v.reshape(a.shape + darr.shape)
+        return v.reshape(shape) if v.ndim == 1 else v.reshape(shape + darr.shape)
 
     out = jax.tree_util.tree_map(reshape, out)
-    alpha_b = out.alpha[..., None] if darr.ndim else out.alpha
-    return _finish(out, on_failure, "cross_entropy.local_entropy", {"alpha": alpha_b, "d": out.d},
-                   "lower alpha, or move gamma into the range where the minimiser exists",
-                   ("alpha", "gamma", "d", "h2", "converged", "residual", "n_steps"))
+    return finish_curve(out, on_failure, "cross_entropy.local_entropy",
+                        "lower alpha, or move gamma into the range where the minimiser exists")
 
 
 class OptimalGamma(eqx.Module):

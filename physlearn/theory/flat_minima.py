@@ -84,26 +84,29 @@ import itertools
 import math
 import numbers
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.special import ndtri
+from scipy.stats import qmc
 
+from .. import _validation, solvers
 from .. import numerics as nm
-from .. import solvers
-from .._config import eager_x64, is_traced
+from .._config import eager_x64, theory_jit
+from ._envelopes import u_of
+from ._inputs import TheoryResult, as_param, finish, finish_curve, validate_d
 
 __all__ = [
     "MACHINES",
     "REFERENCES",
-    "TreeGardner",
     "LocalVolume",
-    "gardner",
-    "local_volume",
-    "gardner_free_entropy",
+    "TreeGardner",
     "dense_free_entropy",
-    "typical_free_entropy",
+    "gardner",
+    "gardner_free_entropy",
+    "local_volume",
     "log_channel",
+    "typical_free_entropy",
 ]
 
 MACHINES = ("committee", "parity")
@@ -120,8 +123,9 @@ _NEG = -1e30
 _VAR_FLOOR = 1e-13
 _TOL = 1e-10
 _CONVERGED_TOL = 1e-8
-_INNER_WARM = 3  # Newton steps of the inner maximisation per outer iteration (each start)
+_INNER_WARM = 8  # at most, Newton steps of the inner maximisation per outer iteration (each start)
 _INNER_COLD = 6
+_INNER_TOL = 1e-12  # the inner ascent stops when every sample's gradient is below this
 _OUTER_MAX = 60
 _X_LO, _X_HI = -18.0, 12.0  # bracket of log(delta q)
 
@@ -169,7 +173,7 @@ def _arcsin_slope(q):
 # --------------------------------------------------------------------------------------------
 # The channel
 # --------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _representations(K: int, machine: str) -> np.ndarray:
     """Rows: the internal representations with a correct output (1 = the unit votes +1)."""
     rows = np.array(list(itertools.product([0.0, 1.0], repeat=K)), dtype=np.float64)
@@ -182,7 +186,7 @@ def _representations(K: int, machine: str) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rep_pairs(K: int, machine: str) -> np.ndarray:
     B = _representations(K, machine)
     out = (B[:, :, None] * B[:, None, :]).reshape(B.shape[0], K * K)
@@ -264,13 +268,10 @@ def _line_rule(n, dtype):
     return jnp.concatenate([zu, -zu]), jnp.concatenate([wu, wu])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _sobol_normals(dim: int, samples: int, seed: int) -> np.ndarray:
     """``(R, samples // R, dim)`` standard normals from R independently scrambled Sobol
     sequences (randomised QMC)."""
-    from scipy.special import ndtri
-    from scipy.stats import qmc
-
     per = samples // _RANDOMISATIONS
     blocks = []
     for r in range(_RANDOMISATIONS):
@@ -324,13 +325,15 @@ def _rs_phi(q, alpha, spec):
     return 0.5 * (jnp.log1p(-q) + q / (1.0 - q)) + alpha * _rs_energy(q, spec)
 
 
-class TreeGardner(eqx.Module):
+class TreeGardner(TheoryResult):
     """RS Gardner volume of a tree committee / parity machine (:func:`gardner`).
 
     ``q``: overlap of two typical solutions (0 for the parity machine, K >= 2); ``entropy``: log
     volume per weight relative to the sphere; ``mc_error``: its quasi Monte Carlo standard error
-    (0 for quadrature); ``converged``, ``residual``, ``n_steps``: solver diagnostics."""
+    (0 for quadrature); ``converged``, ``result`` (:class:`~physlearn.solvers.RESULTS`),
+    ``residual``, ``n_steps``: solver diagnostics."""
 
+    INPUTS = ("alpha",)
     alpha: jax.Array
     q: jax.Array
     entropy: jax.Array
@@ -338,6 +341,7 @@ class TreeGardner(eqx.Module):
     converged: jax.Array
     residual: jax.Array
     n_steps: jax.Array
+    result: jax.Array
 
 
 def _rs_point(alpha, spec):
@@ -345,7 +349,9 @@ def _rs_point(alpha, spec):
     if spec.paramagnetic:
         zero = jnp.zeros((), dt)
         ent = alpha * _rs_energy(zero, spec)
-        return TreeGardner(alpha, zero, ent, zero, jnp.ones((), bool), zero, jnp.zeros((), jnp.int32))
+        ok = solvers.RESULTS.successful
+        return TreeGardner(alpha, zero, ent, zero, jnp.ones((), bool), zero, jnp.zeros((), jnp.int32),
+                           jnp.asarray(ok, jnp.int32))
 
     def residual(x, a):
         q = jax.nn.sigmoid(x)
@@ -358,11 +364,11 @@ def _rs_point(alpha, spec):
     ent = 0.5 * (jnp.log1p(-q) + q / (1.0 - q)) + alpha * val
     err = jnp.zeros((), dt) if vals is None else alpha * _group_error(jnp.mean(vals, axis=-1))
     res = jnp.abs(jax.grad(_rs_phi)(jax.lax.stop_gradient(q), alpha, spec))
-    ok = sol.converged & (res < _CONVERGED_TOL) & jnp.isfinite(ent)
-    return TreeGardner(alpha, q, ent, err, ok, res, sol.n_steps)
+    result = solvers.combine(sol.result, solvers.from_checks(jnp.isfinite(ent), res < _CONVERGED_TOL))
+    return TreeGardner(alpha, q, ent, err, result == 0, res, sol.n_steps, result)
 
 
-@functools.partial(jax.jit, static_argnames=("spec",))
+@theory_jit(static_argnames=("spec",))
 def _rs_grid(alpha, spec):
     return jax.vmap(lambda a: _rs_point(a, spec))(alpha)
 
@@ -383,14 +389,11 @@ def _dense_entropic(q1, dq):
     return 0.5 * (jnp.log1p(-q1) + q1 / (1.0 - q1 + dq))
 
 
-def _envelope_1d(c, kappa, iters=30):
+def _envelope_1d(c, kappa):
     r"""K = 1 envelope :math:`\max_u[\log H(u)-(c-u)^2/(2\kappa)]`: the root of
-    :math:`u+\kappa A(u)=c` by Newton from :math:`u=c` (monotone; theory notes C.2)."""
-
-    def body(_, u):
-        return u - (u + kappa * nm.GH(u) - c) / (1.0 + kappa * nm.GH_prime(u))
-
-    u = jax.lax.fori_loop(0, iters, body, c)
+    :math:`u+\kappa A(u)=c` (:func:`physlearn.theory._envelopes.u_of`, Newton until the step is at
+    rounding level)."""
+    u = u_of(c, kappa)
     return u, nm.log_H(u) - (c - u) ** 2 / (2.0 * kappa)
 
 
@@ -423,14 +426,17 @@ def _inner_objective(w, om0, s, V, machine):
 
 
 def _inner_newton(w, om0, s, V, machine, iters):
-    """``iters`` safeguarded Newton ascent steps on every sample's inner problem: Newton where the
-    objective is locally concave, else Levenberg--Marquardt with the shift from Gershgorin's bound
-    (every eigenvalue of the shifted matrix is >= 1), then the best of a few step lengths."""
+    """Safeguarded Newton ascent on every sample's inner problem (:func:`physlearn.solvers.iterate`,
+    at most ``iters`` steps, until the gradient of every sample is below ``_INNER_TOL``): Newton
+    where the objective is locally concave, else Levenberg--Marquardt with the shift from
+    Gershgorin's bound (every eigenvalue of the shifted matrix is >= 1), then the best of a few
+    step lengths."""
     K = w.shape[-1]
     eye = jnp.eye(K, dtype=w.dtype)
     ts = jnp.asarray([1.0, 0.3, 0.05, 0.0], w.dtype)
 
-    def step(w, _):
+    def step(st):
+        w, _ = st
         _, g, h = _channel_derivs(om0 + s * w, V, machine)
         grad = s * g - w
         neg = eye - (s * s) * h  # minus the Hessian of the objective
@@ -444,9 +450,13 @@ def _inner_newton(w, om0, s, V, machine, iters):
         d = jax.scipy.linalg.cho_solve((chol, True), grad[..., None])[..., 0]
         vals = jnp.stack([_inner_objective(w + t * d, om0, s, V, machine) for t in ts])
         best = jnp.argmax(vals, axis=0)
-        return w + ts[best][..., None] * d, None
+        return w + ts[best][..., None] * d, jnp.max(jnp.abs(grad))
 
-    w, _ = jax.lax.scan(step, w, None, length=iters)
+    def done(st):
+        return st[1] <= _INNER_TOL
+
+    init = (w, jnp.asarray(jnp.inf, w.dtype))
+    (w, _), _, _ = solvers.iterate(step, init, max_steps=iters, done=done)
     return w
 
 
@@ -479,7 +489,7 @@ def _dense_phi(x, q1, alpha, w_star, z, wz, spec):
     sq, s, V = _dense_geometry(q1, dq, spec)
     om0 = sq * z
     w0 = jax.lax.stop_gradient(w_star)
-    _, g, h = _channel_derivs(jax.lax.stop_gradient(om0 + s * w0), jax.lax.stop_gradient(V), spec.machine)
+    _, _g, h = _channel_derivs(jax.lax.stop_gradient(om0 + s * w0), jax.lax.stop_gradient(V), spec.machine)
     K = w0.shape[-1]
     eye = jnp.eye(K, dtype=w0.dtype)
     neg = eye - jax.lax.stop_gradient(s * s) * h
@@ -538,12 +548,12 @@ def _dense_presolve(w0, q1, alpha, z, wz, spec):
     x_lo, x_hi = jnp.asarray(_X_LO, dt), jnp.asarray(_X_HI, dt)
 
     def cond(c):
-        lo, hi, g_lo, g_hi, x, g, w, w_best, side, it = c
+        lo, hi, g_lo, g_hi, _x, g, _w, _w_best, _side, it = c
         bracketed = (g_lo < 0) & (g_hi > 0)
         return (it < 2) | (bracketed & (it < _OUTER_MAX) & (jnp.abs(g) > 0.1 * _TOL) & (hi - lo > 1e-12))
 
     def body(c):
-        lo, hi, g_lo, g_hi, x, g, w, w_best, side, it = c
+        lo, hi, g_lo, g_hi, x, g, w, _w_best, side, it = c
         x = jnp.where(it == 0, x_lo, jnp.where(it == 1, x_hi, (lo * g_hi - hi * g_lo) / (g_hi - g_lo)))
         s = _dense_geometry(q1, jnp.exp(x), spec)[1]
         first = it < 2
@@ -563,7 +573,8 @@ def _dense_presolve(w0, q1, alpha, z, wz, spec):
 
     inf = jnp.asarray(jnp.inf, dt)
     c0 = (x_lo, x_hi, inf, inf, x_lo, inf, w0, w0, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
-    _, _, _, _, x, _, _, w, _, it = jax.lax.while_loop(cond, body, c0)
+    (_, _, _, _, x, _, _, w, _, it), _, _ = solvers.iterate(body, c0, max_steps=_OUTER_MAX + 2,
+                                                             done=lambda c: ~cond(c))
     return x, w, it
 
 
@@ -580,8 +591,9 @@ def _dense_point(w0, q1, alpha, z, wz, spec):
     sol = solvers.root(eq, jax.lax.stop_gradient(x), (q1, alpha), method="newton", tol=_TOL, max_steps=20)
     val, env = _dense_phi(sol.value, q1, alpha, wsg, z, wz, spec)
     inside = (sol.value > _X_LO + 0.5) & (sol.value < _X_HI - 0.5)
-    sol = eqx.tree_at(lambda s: (s.converged, s.n_steps), sol,
-                      (sol.converged & inside & (sol.residual < _CONVERGED_TOL), sol.n_steps + it))
+    result = solvers.combine(sol.result, solvers.from_checks(jnp.isfinite(val), sol.residual < _CONVERGED_TOL,
+                                                             admissible=inside))
+    sol = solvers.SaddleSolution(sol.value, result, sol.residual, sol.n_steps + it)
     return x, w, val, env, sol
 
 
@@ -755,7 +767,7 @@ def _fp_equations(x, args, spec):
 # --------------------------------------------------------------------------------------------
 # Results and curves
 # --------------------------------------------------------------------------------------------
-class LocalVolume(eqx.Module):
+class LocalVolume(TheoryResult):
     r"""Local volume of a tree machine's solution space on a curve of distances
     (:func:`local_volume`). Shapes: ``alpha, q_ref, d_end`` have the parameters' shape ``P``;
     the other fields ``P + d.shape``.
@@ -774,9 +786,12 @@ class LocalVolume(eqx.Module):
             volume there; no solution beyond), ``typical`` the typical distance
             :math:`(1-\tilde q)/2` where the potential equals the Gardner volume.
         mc_error: quasi Monte Carlo standard error of ``entropy`` (0 for quadrature).
-        converged, residual, n_steps: solver diagnostics per point.
+        converged, result, residual, n_steps: solver diagnostics per point (``result``: a
+            :class:`~physlearn.solvers.RESULTS` code; ``branch_ended`` beyond ``d_end`` for
+            ``dense``).
     """
 
+    INPUTS = ("alpha", "d")
     alpha: jax.Array
     d: jax.Array
     entropy: jax.Array
@@ -790,6 +805,7 @@ class LocalVolume(eqx.Module):
     converged: jax.Array
     residual: jax.Array
     n_steps: jax.Array
+    result: jax.Array
 
 
 def _cap(d):
@@ -802,28 +818,35 @@ def _dense_curve(alpha, d, spec):
     d_end = 0.5 * (1.0 - jnp.sqrt(ref.q))
     order = jnp.argsort(d)
     nan = jnp.full_like(d, jnp.nan)
+    ended = jnp.where(d < d_end, solvers.RESULTS.successful, solvers.RESULTS.branch_ended)
     if spec.infinite and spec.machine == "parity":
         p = 1.0 - 2.0 * d
         ent = _cap(d) - alpha * math.log(2.0)
-        ones = jnp.ones(d.shape, bool)
+        result = solvers.combine(ref.result, ended)
         return LocalVolume(alpha, d, ent, ent - _cap(d), p * p, nan, jnp.full_like(d, jnp.inf), ref.q, d_end,
-                           jnp.zeros_like(d), ones & ref.converged, jnp.zeros_like(d), jnp.zeros(d.shape, jnp.int32))
+                           jnp.zeros_like(d), result == 0, jnp.zeros_like(d), jnp.zeros(d.shape, jnp.int32), result)
     z, wz = _dense_nodes(spec, dt)
 
-    def body(w0, dd):
+    def solve_one(w0, dd):
+        """One distance, warm-started from the last converged point's inner argmax ``w0``."""
         p = 1.0 - 2.0 * dd
         q1 = p * p
-        x, w, val, env, sol = _dense_point(w0, q1, alpha, z, wz, spec)
+        _, w, val, env, sol = _dense_point(w0, q1, alpha, z, wz, spec)
         err = (alpha * _group_error(jnp.mean(env.reshape(_RANDOMISATIONS, -1), axis=-1)) if spec.mc
                else jnp.zeros((), dt))
-        conv = sol.converged & (dd < d_end)
-        return jnp.where(conv, w, w0), (val, q1, jnp.exp(sol.value), err, conv, sol.residual, sol.n_steps)
+        result = solvers.combine(sol.result, jnp.where(dd < d_end, solvers.RESULTS.successful,
+                                                       solvers.RESULTS.branch_ended))
+        return solvers.SaddleSolution(w, result, sol.residual, sol.n_steps, free_entropy=val,
+                                      aux=(q1, jnp.exp(sol.value), err))
 
-    _, out = jax.lax.scan(body, jnp.zeros_like(z), d[order])
+    sols = solvers.continuation(solve_one, jnp.zeros_like(z), d[order])
     inv = jnp.argsort(order)
-    val, q1, dq, err, conv, res, steps = (o[inv] for o in out)
-    conv = conv & ref.converged & jnp.isfinite(val)
-    return LocalVolume(alpha, d, val, val - _cap(d), q1, nan, dq, ref.q, d_end, err, conv, res, steps)
+    sols = jax.tree_util.tree_map(lambda o: o[inv], sols)
+    val = sols.free_entropy
+    q1, dq, err = sols.aux
+    result = solvers.combine(ref.result, sols.result)
+    return LocalVolume(alpha, d, val, val - _cap(d), q1, nan, dq, ref.q, d_end, err, result == 0, sols.residual,
+                       sols.n_steps, result)
 
 
 _N_DOWN, _N_UP = 12, 3
@@ -849,54 +872,32 @@ def _typical_curve(alpha, d, spec):
     x_typ = _fp_to_x(q_ref, q_ref, 1.0 - 2.0 * d_typ, q_ref, spec)
     # parity (q_ref = 0): start from d = 1/2 (p = 0), where q = t = 0
     start = jnp.minimum(d_typ, 0.5 - 1e-9)
-    path, idx, above = solvers.continuation_path(start, d, _N_DOWN, _N_UP)
-
-    def body(carry, pt):
-        x, d_prev, prev_above = carry
-        dd, up = pt
-        restart = up & ~prev_above
-        init = jnp.where(restart, x_typ, x)
-        d_from = jnp.where(restart, start, d_prev)
-        sol = solve(init, dd, d_from)
-        nxt = jnp.where(sol.converged, sol.value, init)
-        return (nxt, jnp.where(sol.converged, dd, d_from), up), (sol.value, sol.converged, sol.residual, sol.n_steps)
-
-    _, (xs, conv, res, steps) = jax.lax.scan(body, (x_typ, start, jnp.asarray(False)), (path, above))
-    m = d.shape[0]
-
-    def scatter(v):
-        return jnp.zeros((m,) + v.shape[1:], v.dtype).at[idx].set(v, mode="drop")
-
-    xs, conv, res, steps = scatter(xs), scatter(conv), scatter(res), scatter(steps)
-    # the values with implicit derivatives: one polish step from the converged point
+    # continuation in d from the typical distance, down to min(d) and up to max(d); every solve
+    # is a Newton solve of physlearn.solvers.root (implicit derivatives)
+    curve = solvers.follow(solve, x_typ, start, d, n_down=_N_DOWN, n_up=_N_UP)
     p_all = 1.0 - 2.0 * d
 
-    def finish(x, p):
-        sol = solvers.root(lambda xx, a: _fp_equations(xx, a, spec), jax.lax.stop_gradient(x),
-                           (p, q_ref, alpha, nodes), method="newton", tol=_TOL, max_steps=8)
-        q, t = _fp_from_x(sol.value, p, q_ref, spec)
+    def values(x, p):
+        q, t = _fp_from_x(x, p, q_ref, spec)
         if spec.infinite and spec.machine == "parity":
-            val, err = _fp_value(q, t, p, q_ref, alpha, nodes, spec), jnp.zeros((), dt)
-        else:
-            energy, vals = _fp_energy(q, t, p, q_ref, nodes, spec, per_sample=True)
-            val = 0.5 * (jnp.log1p(-q) + (q - _fp_s(t, p, q_ref)) / (1.0 - q)) + alpha * energy
-            if spec.mc:
-                half = vals.shape[0] // 2
-                w = (nodes[3][:half] * 2.0 * _RANDOMISATIONS).reshape(_RANDOMISATIONS, -1)  # sum 1 per group
-                paired = (0.5 * (vals[:half] + vals[half:])).reshape(_RANDOMISATIONS, -1)
-                err = alpha * _group_error(jnp.sum(w * paired, axis=-1))
-            else:
-                err = jnp.zeros((), dt)
-        return q, t, val, err, sol.converged, sol.residual
+            return q, t, _fp_value(q, t, p, q_ref, alpha, nodes, spec), jnp.zeros((), dt)
+        energy, vals = _fp_energy(q, t, p, q_ref, nodes, spec, per_sample=True)
+        val = 0.5 * (jnp.log1p(-q) + (q - _fp_s(t, p, q_ref)) / (1.0 - q)) + alpha * energy
+        if not spec.mc:
+            return q, t, val, jnp.zeros((), dt)
+        half = vals.shape[0] // 2
+        w = (nodes[3][:half] * 2.0 * _RANDOMISATIONS).reshape(_RANDOMISATIONS, -1)  # sum 1 per group
+        paired = (0.5 * (vals[:half] + vals[half:])).reshape(_RANDOMISATIONS, -1)
+        return q, t, val, alpha * _group_error(jnp.sum(w * paired, axis=-1))
 
-    q, t, val, err, ok2, res2 = jax.vmap(finish)(xs, p_all)
-    conv = conv & ok2 & ref.converged & jnp.isfinite(val)
+    q, t, val, err = jax.vmap(values)(curve.value, p_all)
+    result = solvers.combine(ref.result, curve.result, solvers.from_checks(jnp.isfinite(val), True))
     t = jnp.where(spec.paramagnetic, nan, t)
-    return LocalVolume(alpha, d, val, val - _cap(d), q, t, nan, q_ref, d_typ, err, conv,
-                       jnp.maximum(res, res2), steps)
+    return LocalVolume(alpha, d, val, val - _cap(d), q, t, nan, q_ref, d_typ, err, result == 0,
+                       curve.residual, curve.n_steps, result)
 
 
-@functools.partial(jax.jit, static_argnames=("spec", "reference"))
+@theory_jit(static_argnames=("spec", "reference"))
 def _curve_grid(alpha, d, spec, reference):
     fn = _dense_curve if reference == "dense" else _typical_curve
     return jax.vmap(lambda a: fn(a, d, spec))(alpha)
@@ -906,10 +907,9 @@ def _curve_grid(alpha, d, spec, reference):
 # Validation and public entry points
 # --------------------------------------------------------------------------------------------
 def _check_K(K, machine):
-    if machine not in MACHINES:
-        raise ValueError(f"machine must be one of {MACHINES}, got {machine!r}")
+    _validation.choice("machine", machine, MACHINES)
     if isinstance(K, bool) or not isinstance(K, numbers.Real):
-        raise ValueError(f"K must be a positive integer or math.inf, got {K!r}")
+        raise _validation.ArgumentTypeError(f"K must be a positive integer or math.inf, got {K!r}")
     if math.isinf(K) and K > 0:
         return math.inf
     if not float(K).is_integer() or K < 1:
@@ -920,73 +920,14 @@ def _check_K(K, machine):
     return K
 
 
-def _check_count(name, v, minimum):
-    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v!r}")
-    return int(v)
-
-
 def _make_spec(K, machine, samples, seed, n, nx, neta):
     K = _check_K(K, machine)
-    samples = _check_count("samples", samples, 8 * _RANDOMISATIONS)
+    samples = _validation.integer("samples", samples, minimum=8 * _RANDOMISATIONS)
     if samples & (samples - 1) or samples % _RANDOMISATIONS:
         raise ValueError(f"samples must be a power of two >= {8 * _RANDOMISATIONS}, got {samples}")
-    seed = _check_count("seed", seed, 0)
-    return _Spec(K, machine, samples, seed, _check_count("n", n, 4), _check_count("nx", nx, 4),
-                 _check_count("neta", neta, 2))
-
-
-def _as_alpha(alpha):
-    if is_traced(alpha):
-        return alpha
-    arr = np.asarray(alpha)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise ValueError(f"alpha must be a real number or array of real numbers, got {alpha!r}")
-    arr = arr.astype(np.float64)
-    if np.isnan(arr).any() or not np.isfinite(arr).all():
-        raise ValueError(f"alpha must be finite (no NaN), got {alpha!r}")
-    if (arr <= 0).any():
-        raise ValueError(f"alpha must be > 0, got min {arr.min():.6g}")
-    return arr
-
-
-def _as_d(d):
-    if is_traced(d):
-        return d
-    arr = np.asarray(d)
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise ValueError(f"d must be a real number or 1-D array of distances, got {d!r}")
-    arr = arr.astype(np.float64)
-    if arr.ndim > 1:
-        raise ValueError(f"d must be a scalar or a 1-D array of distances, got shape {arr.shape}")
-    if np.isnan(arr).any() or ((arr <= 0) | (arr >= 0.5)).any():
-        raise ValueError(f"d must lie in (0, 1/2) without NaN, got {d!r}")
-    return arr
-
-
-def _check_on_failure(on_failure):
-    if on_failure not in ("raise", "flag"):
-        raise ValueError(f"on_failure must be 'raise' or 'flag', got {on_failure!r}")
-
-
-def _flag(sol, keep=("alpha", "d", "converged", "residual", "n_steps")):
-    """NaN in every computed value of a failed point (the parameters and diagnostics stay)."""
-    conv = sol.converged
-
-    def nanify(name, v):
-        if name in keep or not jnp.issubdtype(jnp.asarray(v).dtype, jnp.floating):
-            return v
-        # a per-curve field (alpha-shaped) is lost only when the whole curve failed
-        mask = conv if jnp.ndim(v) == jnp.ndim(conv) else jnp.any(conv, axis=tuple(range(jnp.ndim(v), jnp.ndim(conv))))
-        return jnp.where(mask, v, jnp.nan)
-
-    return type(sol)(**{f.name: nanify(f.name, getattr(sol, f.name)) for f in dataclasses.fields(sol)})
-
-
-def _finish(sol, on_failure, what, params, hint):
-    if on_failure == "raise" and not is_traced(sol.converged):
-        solvers.raise_if_not_converged(sol, what, params, hint)
-    return _flag(sol)
+    seed = _validation.integer("seed", seed, minimum=0)
+    return _Spec(K, machine, samples, seed, _validation.integer("n", n, minimum=4),
+                 _validation.integer("nx", nx, minimum=4), _validation.integer("neta", neta, minimum=2))
 
 
 @eager_x64
@@ -1018,15 +959,14 @@ def gardner(alpha, *, K=1, machine: str = "committee", samples: int = DEFAULT_SA
     Returns:
         :class:`TreeGardner`.
     """
-    _check_on_failure(on_failure)
     spec = _make_spec(K, machine, samples, seed, n, DEFAULT_NX, DEFAULT_NETA)
-    a = _as_alpha(alpha)
+    a = as_param("alpha", alpha, positive=True)
     f = jnp.result_type(float)
     arr = jnp.asarray(a, f)
     out = _rs_grid(arr.reshape(-1), spec)
     out = jax.tree_util.tree_map(lambda v: v.reshape(arr.shape), out)
-    return _finish(out, on_failure, f"flat_minima.gardner(K={K}, machine={machine!r})", {"alpha": out.alpha},
-                   "lower alpha (the RS branch ends where q -> 1)")
+    return finish(out, on_failure, f"flat_minima.gardner(K={K}, machine={machine!r})", {"alpha": out.alpha},
+                  "lower alpha (the RS branch ends where q -> 1)")
 
 
 @eager_x64
@@ -1067,14 +1007,13 @@ def local_volume(alpha, d, *, K=1, machine: str = "committee", reference: str = 
     Returns:
         :class:`LocalVolume`.
     """
-    _check_on_failure(on_failure)
-    if reference not in REFERENCES:
-        raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
+    _validation.choice("on_failure", on_failure, ("raise", "flag"))
+    _validation.choice("reference", reference, REFERENCES)
     spec = _make_spec(K, machine, samples, seed, n, nx, neta)
     if reference == "dense" and spec.mc and spec.K > _MAX_K_DENSE:
         raise ValueError(f"K must be <= {_MAX_K_DENSE} (or math.inf) for reference='dense', got {K}")
-    a = _as_alpha(alpha)
-    dd = _as_d(d)
+    a = as_param("alpha", alpha, positive=True)
+    dd = validate_d(d)
     f = jnp.result_type(float)
     arr = jnp.asarray(a, f)
     darr = jnp.asarray(dd, f)
@@ -1084,8 +1023,7 @@ def local_volume(alpha, d, *, K=1, machine: str = "committee", reference: str = 
         return v.reshape(arr.shape) if v.ndim == 1 else v.reshape(arr.shape + darr.shape)
 
     out = jax.tree_util.tree_map(reshape, out)
-    alpha_b = out.alpha[..., None] if darr.ndim else out.alpha
     hint = ("reference='dense' exists only below d_end = (1 - sqrt(q_ref))/2" if reference == "dense"
             else "use a denser d grid, more samples or lower alpha")
-    return _finish(out, on_failure, f"flat_minima.local_volume(K={K}, machine={machine!r}, reference={reference!r})",
-                   {"alpha": alpha_b, "d": out.d}, hint)
+    return finish_curve(out, on_failure,
+                        f"flat_minima.local_volume(K={K}, machine={machine!r}, reference={reference!r})", hint)
