@@ -67,7 +67,15 @@ from .. import _validation as V
 from .. import numerics as nm
 from .. import solvers
 from .._config import eager_x64, theory_jit
-from ._inputs import TheoryResult, as_param, broadcast, finish, finish_curve, validate_d
+from ._inputs import (
+    TheoryResult,
+    as_param,
+    broadcast,
+    check_on_failure,
+    finish,
+    finish_curve,
+    validate_d,
+)
 from ._integrals import h2 as _h2
 
 __all__ = [
@@ -268,6 +276,7 @@ def minimizer(alpha, gamma, *, n: int = DEFAULT_NODES, on_failure: str = "raise"
         solution lies outside fails (very large :math:`\gamma`, where the minimiser is the
         max-margin solution, or vanishing load).
     """
+    check_on_failure(on_failure)
     a = as_param("alpha", alpha, positive=True)
     g = as_param("gamma", gamma, positive=True)
     n = V.integer("n", n, minimum=4)
@@ -458,6 +467,7 @@ def local_entropy(alpha, gamma, d, kappa=0.0, *, n: int = DEFAULT_NODES, neta: i
         :class:`CELocalEntropy`. Points fail where the minimiser fails (:func:`minimizer`) or the
         homotopy loses the branch (large alpha, small d).
     """
+    check_on_failure(on_failure)
     a = as_param("alpha", alpha, positive=True)
     g = as_param("gamma", gamma, positive=True)
     k = as_param("kappa", kappa)

@@ -94,7 +94,14 @@ from .. import _validation, solvers
 from .. import numerics as nm
 from .._config import eager_x64, theory_jit
 from ._envelopes import u_of
-from ._inputs import TheoryResult, as_param, finish, finish_curve, validate_d
+from ._inputs import (
+    TheoryResult,
+    as_param,
+    check_on_failure,
+    finish,
+    finish_curve,
+    validate_d,
+)
 
 __all__ = [
     "MACHINES",
@@ -959,6 +966,7 @@ def gardner(alpha, *, K=1, machine: str = "committee", samples: int = DEFAULT_SA
     Returns:
         :class:`TreeGardner`.
     """
+    check_on_failure(on_failure)
     spec = _make_spec(K, machine, samples, seed, n, DEFAULT_NX, DEFAULT_NETA)
     a = as_param("alpha", alpha, positive=True)
     f = jnp.result_type(float)
@@ -1007,7 +1015,7 @@ def local_volume(alpha, d, *, K=1, machine: str = "committee", reference: str = 
     Returns:
         :class:`LocalVolume`.
     """
-    _validation.choice("on_failure", on_failure, ("raise", "flag"))
+    check_on_failure(on_failure)
     _validation.choice("reference", reference, REFERENCES)
     spec = _make_spec(K, machine, samples, seed, n, nx, neta)
     if reference == "dense" and spec.mc and spec.K > _MAX_K_DENSE:
