@@ -98,7 +98,7 @@ def test_k1_dense_curve_bounds(dense_k1, spherical_fp):
 @pytest.mark.slow
 def test_k1_dense_inner_problem_is_the_closed_form_envelope():
     """The generic K-dimensional inner maximisation at K = 1 equals the scalar envelope
-    u + K A(u) = c of the perceptron (theory notes C.2)."""
+    u + K A(u) = c of the perceptron."""
     z = jnp.linspace(-4.0, 4.0, 41)[:, None]
     q1, dq = 0.81, 0.7
     om0, s, V = math.sqrt(q1) * z, math.sqrt(dq), 1.0 - q1

@@ -45,8 +45,8 @@ collapse (:math:`\tilde q\to1`); with :math:`\beta(p-t)\to C\tau`, :math:`\hat t
 the log-number per weight of margin-:math:`\kappa` solutions at overlap :math:`p = 1-2d` with
 the minimiser (five order parameters, stationary). Without patterns it is :math:`H_2(d)`; it is
 bounded by the robust-ensemble curve :func:`physlearn.theory.local_entropy.binary` (the local
-entropy of the densest regions), and its maximum over d is the Gardner entropy (there
-:math:`\hat P=0`). :func:`optimal_gamma` maximises it over :math:`\gamma` at a given distance.
+entropy of the densest regions), and its maximum over d is the Gardner entropy
+:func:`physlearn.theory.gardner.binary_rs`. :func:`optimal_gamma` maximises it over :math:`\gamma` at a given distance.
 
 Solution path: at each distance, a homotopy that switches the patterns on,
 :math:`V_s = (\text{entropic}) + s\,\alpha G_E`, :math:`s: 0\to1`, from the exact :math:`s=0`
@@ -371,9 +371,8 @@ class CELocalEntropy(TheoryResult):
 
     ``entropy``: :math:`V(d)` (log-number per weight); ``h2``: :math:`H_2(d)`, its
     :math:`\alpha=0` value and upper bound (never masked); ``q, tau, p_hat, q_hat, a``: order
-    parameters (``p_hat`` is :math:`\hat P`, the field towards the reference: positive where the
-    distance constraint binds, zero at the maximum of V; ``a`` the coupling to the reference's
-    cavity field); ``C``, ``errors``: the minimiser's :math:`\beta(1-q)` and training error;
+    parameters (``p_hat`` is :math:`\hat P`, the field towards the reference; ``a`` the coupling to the
+    reference's cavity field); ``C``, ``errors``: the minimiser's :math:`\beta(1-q)` and training error;
     ``converged``, ``residual``, ``n_steps``, ``result``."""
 
     INPUTS = ("alpha", "gamma", "kappa", "d", "h2")
@@ -451,8 +450,9 @@ def local_entropy(alpha, gamma, d, kappa=0.0, *, n: int = DEFAULT_NODES, neta: i
     Solved at each distance by a homotopy in the patterns' weight from the exact pattern-free
     point (16 steps, damped Newton of :func:`physlearn.solvers.newton` at each), then a Newton
     polish by :func:`physlearn.solvers.root` (implicit derivatives). Exact checks: the maximum
-    over d is the Gardner entropy :func:`physlearn.theory.gardner.binary_rs` (where
-    :math:`\hat P=0`), :math:`dV/dd = 2\hat P`. Compare with
+    over d is the Gardner entropy :func:`physlearn.theory.gardner.binary_rs`; :math:`dV/dd` is the
+    partial derivative of the functional in d at the saddle point (envelope theorem; the energetic
+    term depends on :math:`p` too, so it is not :math:`2\hat P`). Compare with
     :func:`physlearn.theory.local_entropy.binary` (the densest regions, an upper bound) and
     :func:`physlearn.theory.franz_parisi.binary` (typical solutions).
 
