@@ -216,12 +216,7 @@ def _log_channel_dp(lp, lq, machine):
             even, odd = (jnp.logaddexp(even + lp[..., l], odd + lq[..., l]),
                          jnp.logaddexp(even + lq[..., l], odd + lp[..., l]))
         return even
-    lead = lp.shape[:-1]
-    L = jnp.concatenate([jnp.zeros(lead + (1,), lp.dtype), jnp.full(lead + (K,), _NEG, lp.dtype)], axis=-1)
-    pad = jnp.full(lead + (1,), _NEG, lp.dtype)
-    for l in range(K):
-        shifted = jnp.concatenate([pad, L[..., :-1]], axis=-1)
-        L = jnp.logaddexp(L + lq[..., l : l + 1], shifted + lp[..., l : l + 1])
+    L = nm.log_count_distribution(lp, lq)
     return jax.scipy.special.logsumexp(L[..., (K + 1) // 2 :], axis=-1)
 
 
