@@ -24,11 +24,6 @@ D = np.array([0.01, 0.04, 0.1, 0.3])
 
 
 @pytest.fixture(scope="module")
-def typical_k1():
-    return fm.local_volume(ALPHA, D, reference="typical", **NODES)
-
-
-@pytest.fixture(scope="module")
 def dense_k1():
     return fm.local_volume(ALPHA, D, **NODES, on_failure="flag")
 
