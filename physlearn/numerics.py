@@ -36,6 +36,7 @@ import numpy as np
 import scipy.special as _sp
 
 __all__ = [
+    "log_count_distribution",
     "erfcx",
     "erfc",
     "erf",
@@ -716,6 +717,23 @@ def gauss_expect_split(f, c=0.0, n: int = 96, width=None):
     upper = _weighted_sum(wu, jax.tree_util.tree_map(lambda v: v[:n], vals))
     lower = _weighted_sum(wl, jax.tree_util.tree_map(lambda v: v[n:], vals))
     return jax.tree_util.tree_map(jnp.add, upper, lower)
+
+
+def log_count_distribution(log_p, log_q):
+    r"""Log-distribution of the number of successes of independent trials: ``log_p[..., l]`` and
+    ``log_q[..., l]`` are the log-probabilities of success and failure of trial ``l`` (last axis,
+    K trials); returns ``L[..., k]`` :math:`=\log P(\#\text{successes}=k)`, ``(..., K+1)``, by the
+    dynamic programme over the trials in log space (exact, :math:`O(K^2)`; e.g. the vote count of
+    a committee machine's hidden units). Composable (jit, vmap, grad)."""
+    K = log_p.shape[-1]
+    lead = log_p.shape[:-1]
+    neg = jnp.asarray(-1e30, log_p.dtype)  # log 0, finite so that gradients stay finite
+    L = jnp.concatenate([jnp.zeros(lead + (1,), log_p.dtype), jnp.full(lead + (K,), neg)], axis=-1)
+    pad = jnp.full(lead + (1,), neg)
+    for k in range(K):
+        shifted = jnp.concatenate([pad, L[..., :-1]], axis=-1)
+        L = jnp.logaddexp(L + log_q[..., k : k + 1], shifted + log_p[..., k : k + 1])
+    return L
 
 
 # Public special functions are jitted: eager calls then run one cached executable instead of

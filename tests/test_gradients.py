@@ -7,17 +7,21 @@ values. Small quadratures keep it cheap: the claim is that the derivatives of th
 are right, whatever the nodes. The entry points whose compilation takes a minute or more on a CI
 core are marked slow (listed in ``SLOW``; ``python -m pytest -m slow tests/test_gradients.py`` runs
 them): the finite-y and 1RSB free references, the solution references, the fixed-coupling 1RSB
-forms, the thresholds."""
+forms, the thresholds, the flat-minima curves and the cross-entropy local entropy."""
+
+import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from _fast import fast_jit
 
+from physlearn.theory import cross_entropy as ce
+from physlearn.theory import flat_minima as fm
 from physlearn.theory import franz_parisi as fp
 from physlearn.theory import gardner
 from physlearn.theory import local_entropy as le
-from _fast import fast_jit
 
 
 def _case(fn, inputs, points, fields, h=1e-5, rtol=1e-5, atol=1e-7, slow=False, nan_at=()):
@@ -130,6 +134,31 @@ CASES = {
         lambda kappa: le.dense_region_threshold(kappa, n=32, full_output=True), ("kappa",), [(0.0,), (0.05,)],
         ("alpha_U", "d_star", "min_S_hat_below"), h=2e-2, rtol=2e-2, atol=1e-3, slow=True),
 }
+FM_NODES = dict(n=16, nx=8, neta=8)
+CASES.update({
+    "flat_minima.gardner": _case(lambda alpha: fm.gardner(alpha, n=16), ("alpha",), [(0.5,), (1.2,)],
+                                 ("q", "entropy")),
+    "flat_minima.gardner(K=3)": _case(lambda alpha: fm.gardner(alpha, K=3, samples=2**7), ("alpha",),
+                                      [(0.5,), (1.0,)], ("q", "entropy", "mc_error"), slow=True),
+    "flat_minima.local_volume(dense)": _case(
+        lambda alpha, d: fm.local_volume(alpha, d, **FM_NODES), ("alpha", "d"), [(0.8, 0.05), (1.0, 0.02)],
+        ("entropy", "normalized", "dq", "q_ref", "d_end"), rtol=1e-4, atol=1e-6, slow=True),
+    "flat_minima.local_volume(dense, K=inf)": _case(
+        lambda alpha, d: fm.local_volume(alpha, d, K=math.inf, **FM_NODES), ("alpha", "d"),
+        [(0.8, 0.05), (1.0, 0.02)], ("entropy", "normalized", "dq", "q_ref", "d_end"), rtol=1e-4, atol=1e-6,
+        slow=True),
+    "flat_minima.local_volume(typical)": _case(
+        lambda alpha, d: fm.local_volume(alpha, d, reference="typical", **FM_NODES), ("alpha", "d"),
+        [(0.8, 0.05), (1.0, 0.1)], ("entropy", "normalized", "q", "t", "q_ref", "d_end"), rtol=1e-4, atol=1e-6,
+        slow=True),
+    "cross_entropy.minimizer": _case(
+        lambda alpha, gamma: ce.minimizer(alpha, gamma, n=24), ("alpha", "gamma"), [(0.5, 1.0), (0.7, 5.0)],
+        ("C", "R_hat", "energy", "errors", "mean_stability", "margin")),
+    "cross_entropy.local_entropy": _case(
+        lambda alpha, gamma, d, kappa: ce.local_entropy(alpha, gamma, d, kappa, n=16, neta=8),
+        ("alpha", "gamma", "d", "kappa"), [(0.5, 2.0, 0.05, 0.0), (0.4, 1.0, 0.1, 0.1)],
+        ("entropy", "q", "tau", "p_hat", "q_hat", "a", "C", "errors"), rtol=1e-4, atol=1e-6, slow=True),
+})
 SLOW = sorted(k for k, v in CASES.items() if v.marks)
 
 
