@@ -35,10 +35,14 @@ from .problems import Problem
 from .problems import check as check_problem
 from .results import errors_of
 
-__all__ = ["ALGORITHMS", "Trained", "train", "hessian_spectrum", "compare", "correlation", "ordering",
+__all__ = ["ALGORITHMS", "IMPOSSIBLE_VOLUME", "DENSE_HESSIAN_UP_TO", "Trained", "train", "hessian_spectrum", "compare", "correlation", "ordering",
            "markdown_table", "error_rates"]
 
 ALGORITHMS = ("fBP", "LAL", "eLAL", "ceSGD-fast", "ceSGD-slow")
+
+IMPOSSIBLE_VOLUME = 1e-6
+"""A BP normalised local volume above this is discarded by :func:`compare` (the true value is
+at most 0)."""
 
 DENSE_HESSIAN_UP_TO = 2000
 """Networks with at most this many weights get their exact Hessian spectrum (``eigvalsh`` of the
@@ -160,12 +164,14 @@ def error_rates(weights, test: Problem):
 def compare(key, problem: Problem, distances=(0.01, 0.03), algorithms=ALGORITHMS, *, max_steps: int = 1000,
             fbp_max_steps: int = 2000, beta=1.0, gamma=1.0, test: Problem | None = None,
             progress: bool | None = False):
-    """Train every algorithm (:func:`train`), then for every instance the BP normalised local
+    r"""Train every algorithm (:func:`train`), then for every instance the BP normalised local
     volume around the network it returned at each of ``distances``
     (:func:`~physlearn.algorithms.continuous_bp.local_volume`), the Hessian spectrum
     (:func:`hessian_spectrum`) and, with ``test``, the test error (:func:`error_rates`).
     Returns ``{name: dict}`` with keys ``trained`` (:class:`Trained`), ``volume (S, D)`` (NaN for
-    unsolved instances or where BP did not converge), ``bp_converged (S, D)``, ``top_eigenvalue
+    unsolved instances, where BP did not converge and where it returned a normalised volume above
+    :data:`IMPOSSIBLE_VOLUME`: a fraction of the ring cannot exceed 1; BP does so where its
+    Gaussian messages are invalid, :math:`4dn \lesssim 1`), ``bp_converged (S, D)``, ``top_eigenvalue
     (S,)`` (NaN for unsolved instances), ``spectra`` (``(S, K n)`` or None) and ``test_error (S,)``
     or None."""
     k_train, k_bp, k_h = jax.random.split(V.key(key), 3)
@@ -176,7 +182,8 @@ def compare(key, problem: Problem, distances=(0.01, 0.03), algorithms=ALGORITHMS
     for name, tr in trained.items():
         vol = continuous_bp.local_volume(k_bp, problem, tr.weights, d, progress=progress)
         conv = np.asarray(vol.converged).T
-        v = np.where(conv & tr.solved[:, None], np.asarray(vol.normalized, dtype=np.float64).T, np.nan)
+        norm = np.asarray(vol.normalized, dtype=np.float64).T
+        v = np.where(conv & tr.solved[:, None] & (norm <= IMPOSSIBLE_VOLUME), norm, np.nan)
         top, spectra = hessian_spectrum(k_h, problem, tr.weights, beta=beta, gamma=gamma)
         out[name] = dict(trained=tr, volume=v, bp_converged=conv, top_eigenvalue=np.where(tr.solved, top, np.nan),
                          spectra=spectra, test_error=None if test is None else error_rates(tr.weights, test))
