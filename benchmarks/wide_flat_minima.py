@@ -37,7 +37,6 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
-from physlearn import datasets  # noqa: E402
 from physlearn.algorithms import continuous_bp as cbp  # noqa: E402
 from physlearn.algorithms import problems  # noqa: E402
 from physlearn.algorithms import wide_flat_minima as wfm  # noqa: E402
@@ -93,18 +92,7 @@ def committee_part(n, samples, distances, max_steps, fbp_max_steps, seed):
 
 
 def real_part(path, reps, distances, max_steps, seed):
-    if path:
-        train_all, test = datasets.mnist(path, binarize=True, classes=(3, 4), architecture="committee", k=9)
-        lab = np.asarray(train_all.labels)
-        keep = np.concatenate([np.flatnonzero(lab == 1)[:250], np.flatnonzero(lab == -1)[:250]])
-        train = problems.Problem(np.asarray(train_all.inputs)[keep], lab[keep], architecture="committee", k=9)
-        task = "Fashion-MNIST dress (3) vs coat (4), 250 + 250 training images, binarised at 127"
-    else:
-        train, test = datasets.digits(binarize=True, classes=(3, 5), test_fraction=0.3, seed=seed,
-                                      architecture="committee", k=9)
-        task = "8x8 digits 3 vs 5 (scikit-learn), binarised at 8, 30% held out"
-    batch = problems.Problem(np.stack([np.asarray(train.inputs)] * reps), np.stack([np.asarray(train.labels)] * reps),
-                             architecture="committee", k=9)
+    batch, test, task = wfm.two_class_task(path, reps=reps, seed=seed)
     t = time.perf_counter()
     res = wfm.compare(jax.random.key(seed), batch, distances, algorithms=("LAL", "eLAL", "ceSGD-fast", "ceSGD-slow"),
                       max_steps=max_steps, test=test)
@@ -113,7 +101,7 @@ def real_part(path, reps, distances, max_steps, seed):
     print(task, flush=True)
     print(table, flush=True)
     summary, corr, order = _summary(res, distances)
-    return dict(task=task, n=train.n, M=train.m, test_patterns=test.m, reps=reps, distances=list(map(float, distances)),
+    return dict(task=task, n=batch.n, M=batch.m, test_patterns=test.m, reps=reps, distances=list(map(float, distances)),
                 max_steps=max_steps, seconds=seconds, table=table, algorithms=summary, correlation=corr,
                 ordering=order)
 

@@ -52,7 +52,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 import physlearn  # noqa: E402
-from physlearn import datasets, plotting  # noqa: E402
+from physlearn import plotting  # noqa: E402
 from physlearn.algorithms import continuous_bp as cbp  # noqa: E402
 from physlearn.algorithms import problems  # noqa: E402
 from physlearn.algorithms import wide_flat_minima as wfm  # noqa: E402
@@ -172,24 +172,12 @@ plotting.show(fig, OUT / "nb8_committee_k9_hessian.png")
 
 # %%
 if PAPER:  # about 3 minutes on 2 cores even for the digits: not part of the small size
-    fm_dir = os.environ.get("PHYSLEARN_FASHION_MNIST")
-    if fm_dir:
-        train_all, test = datasets.mnist(fm_dir, binarize=True, classes=(3, 4), architecture="committee", k=9)
-        lab = np.asarray(train_all.labels)
-        keep = np.concatenate([np.flatnonzero(lab == 1)[:250], np.flatnonzero(lab == -1)[:250]])
-        train = problems.Problem(np.asarray(train_all.inputs)[keep], lab[keep], architecture="committee", k=9)
-        task = "Fashion-MNIST dress vs coat"
-    else:
-        train, test = datasets.digits(binarize=True, classes=(3, 5), test_fraction=0.3, architecture="committee", k=9)
-        task = "digits 3 vs 5 (8x8)"
-    REPS = 4
-    real = problems.Problem(np.stack([np.asarray(train.inputs)] * REPS), np.stack([np.asarray(train.labels)] * REPS),
-                            architecture="committee", k=9)
+    real, test, task = wfm.two_class_task(os.environ.get("PHYSLEARN_FASHION_MNIST"), reps=4)
     REAL_ALGOS = ("LAL", "eLAL", "ceSGD-fast", "ceSGD-slow")
     t = time.perf_counter()
     res_real = wfm.compare(jax.random.key(3), real, DIST[-1:], algorithms=REAL_ALGOS, max_steps=1000,
                            test=test)
-    print(f"{task}: {train.m} training patterns, n = {train.n}, {test.m} test patterns, {REPS} runs per algorithm "
+    print(f"{task}: {real.m} training patterns, n = {real.n}, {test.m} test patterns, 4 runs per algorithm "
           f"({time.perf_counter() - t:.0f} s)")
     print(wfm.markdown_table(res_real, DIST[-1:]))
 else:

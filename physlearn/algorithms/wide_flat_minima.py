@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _validation as V
+from .. import datasets
 from ..deep import flatness
 from . import cesgd, continuous_bp, elal, lal
 from .problems import Problem
@@ -36,7 +37,7 @@ from .problems import check as check_problem
 from .results import errors_of
 
 __all__ = ["ALGORITHMS", "IMPOSSIBLE_VOLUME", "DENSE_HESSIAN_UP_TO", "Trained", "train", "hessian_spectrum", "compare", "correlation", "ordering",
-           "markdown_table", "error_rates"]
+           "markdown_table", "error_rates", "two_class_task"]
 
 ALGORITHMS = ("fBP", "LAL", "eLAL", "ceSGD-fast", "ceSGD-slow")
 
@@ -159,6 +160,32 @@ def error_rates(weights, test: Problem):
     w = V.real_array("weights", weights, (np.shape(weights)[0], test.k, test.n), nonzero_rows=True)
     errs = jax.vmap(lambda wi: errors_of(wi, test))(jnp.asarray(w, jnp.float32))
     return np.asarray(errs) / test.m
+
+
+def two_class_task(fashion_mnist=None, *, reps: int = 1, per_class: int = 250, k: int = 9, seed: int = 0):
+    """The binarised real-data task of the experiment, for a fully connected committee of ``k``
+    hidden units: Fashion-MNIST dress (3) vs coat (4) -- the first ``per_class`` training images of
+    each class, the official test images of both, pixels binarised at 127
+    (:func:`physlearn.datasets.mnist`) -- when ``fashion_mnist`` names a folder with the four IDX
+    files; otherwise the 8x8 digits 3 vs 5 bundled with scikit-learn (binarised at 8, 30% held out
+    with ``seed``; :func:`physlearn.datasets.digits`). Returns ``(train, test, description)``:
+    ``train`` holds ``reps`` copies of the training set (a batch: each run of an algorithm starts
+    from its own random network), ``test`` a single problem."""
+    reps = V.integer("reps", reps)
+    per_class = V.integer("per_class", per_class)
+    if fashion_mnist:
+        train_all, test = datasets.mnist(fashion_mnist, binarize=True, classes=(3, 4), architecture="committee", k=k)
+        lab = np.asarray(train_all.labels)
+        keep = np.concatenate([np.flatnonzero(lab == 1)[:per_class], np.flatnonzero(lab == -1)[:per_class]])
+        x, y = np.asarray(train_all.inputs)[keep], lab[keep]
+        what = f"Fashion-MNIST dress (3) vs coat (4), {per_class} + {per_class} training images, binarised at 127"
+    else:
+        train, test = datasets.digits(binarize=True, classes=(3, 5), test_fraction=0.3, seed=seed,
+                                      architecture="committee", k=k)
+        x, y = np.asarray(train.inputs), np.asarray(train.labels)
+        what = "8x8 digits 3 vs 5 (scikit-learn), binarised at 8, 30% held out"
+    batch = Problem(np.stack([x] * reps), np.stack([y] * reps), architecture="committee", k=k)
+    return batch, test, what
 
 
 def compare(key, problem: Problem, distances=(0.01, 0.03), algorithms=ALGORITHMS, *, max_steps: int = 1000,
