@@ -176,7 +176,7 @@ if PAPER:  # about 3 minutes on 2 cores even for the digits: not part of the sma
     REAL_ALGOS = ("LAL", "eLAL", "ceSGD-fast", "ceSGD-slow")
     t = time.perf_counter()
     res_real = wfm.compare(jax.random.key(3), real, DIST[-1:], algorithms=REAL_ALGOS, max_steps=1000,
-                           test=test)
+                           bp_damping=0.9, test=test)
     print(f"{task}: {real.m} training patterns, n = {real.n}, {test.m} test patterns, 4 runs per algorithm "
           f"({time.perf_counter() - t:.0f} s)")
     print(wfm.markdown_table(res_real, DIST[-1:]))
