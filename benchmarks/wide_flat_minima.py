@@ -18,7 +18,8 @@ Parts (``--parts``, comma separated):
   volume (BP damping 0.9: with 0.5 it does not converge on these correlated patterns), top
   Hessian eigenvalue and test error.
 
-Writes ``<out>/wide_flat_minima_raw.json`` (every number) and prints the markdown tables::
+Writes ``<out>/wide_flat_minima_raw.json`` (every number; a part run later replaces its own entry
+and keeps the others') and prints the markdown tables::
 
     python benchmarks/wide_flat_minima.py --out docs/experiments                 # ~15 min on 2 cores
     python benchmarks/wide_flat_minima.py --out /tmp/wfm --n 11 --samples 3      # ~1 min
@@ -125,7 +126,7 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     parts = set(args.parts.split(","))
-    rep = dict(machine=f"{platform.node()} ({os.cpu_count()} cores), jax {jax.__version__}",
+    rep = dict(machine=f"{platform.machine()} CPU ({os.cpu_count()} cores), jax {jax.__version__}",
                date=time.strftime("%Y-%m-%d"), command="python benchmarks/wide_flat_minima.py " +
                " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v is not None))
     t0 = time.perf_counter()
@@ -138,8 +139,12 @@ def main():
         d = np.array([float(x) for x in args.real_distances.split(",")])
         rep["real_data"] = real_part(args.fashion_mnist, args.real_reps, d, args.max_steps, args.seed)
     rep["seconds"] = time.perf_counter() - t0
-    (out / "wide_flat_minima_raw.json").write_text(json.dumps(rep, indent=1))
-    print(f"done in {rep['seconds']:.0f} s -> {out / 'wide_flat_minima_raw.json'}")
+    raw = out / "wide_flat_minima_raw.json"
+    old = json.loads(raw.read_text()) if raw.exists() else {}
+    runs = old.pop("runs", [])
+    runs.append({k: rep.pop(k) for k in ("machine", "date", "command", "seconds")})
+    raw.write_text(json.dumps({**old, **rep, "runs": runs}, indent=1))
+    print(f"done in {runs[-1]['seconds']:.0f} s -> {raw}")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,10 @@ the sphere). The Bethe free entropy
 :math:`\frac12\log(2\pi e)`, is the log-volume per weight (relative to the sphere) of the solutions
 at overlap p with :math:`\tilde W` -- the quantity of
 :func:`physlearn.theory.flat_minima.local_volume`; without patterns it is the cap
-:math:`\frac12\log(1-p^2)` exactly. ``normalized`` subtracts the cap.
+:math:`\frac12\log(1-p^2)` exactly. ``normalized`` subtracts the cap. The second-order
+expansion is in :math:`W_i/\sqrt n` against the width :math:`\sqrt{1-p^2}\approx2\sqrt d` of
+the ring, so the enumerator needs :math:`4dn\gg1`; at finite n the Bethe volume exceeds the exact
+one by an amount of order one in the total log-volume (order 1/n per weight).
 
 **Focusing BP** (:func:`solve`). y replicas coupled to a traced-out reference by
 :math:`e^{-\frac\gamma2|W^a-\tilde W|^2}`; under replica symmetry every replica receives one extra
@@ -66,7 +69,11 @@ with :math:`(m, v)` the cavity mean and variance of :math:`W_{ki}` without the f
 cavity mean). The read-out network is the marginal mean :math:`\langle W\rangle`.
 
 Updates are parallel (every factor from the same marginals) and damped,
-:math:`(A,B)\leftarrow(1-\lambda)(A,B)_{new}+\lambda(A,B)_{old}`.
+:math:`(A,B)\leftarrow(1-\lambda)(A,B)_{new}+\lambda(A,B)_{old}`. The three uses share one
+``init``/``step`` module, :class:`ContinuousBP` (one step = one sweep), driven by
+:func:`physlearn.algorithms.runner.run`: batched over disorder samples (and over distances or
+other hyper-parameter points), with a progress bar and ``mesh=`` sharding; the measuring modes
+stop at convergence (``info.halted``), fBP when the marginal means classify every pattern.
 """
 
 
