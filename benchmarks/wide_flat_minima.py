@@ -78,10 +78,11 @@ def _summary(res, distances):
     return out, corr, order
 
 
-def committee_part(n, samples, distances, max_steps, fbp_max_steps, seed):
+def committee_part(n, samples, distances, max_steps, fbp_max_steps, bp_max_steps, seed):
     prob = problems.random_patterns(jax.random.key(seed), n, 1.0, 9, "tree", samples=samples)
     t = time.perf_counter()
-    res = wfm.compare(jax.random.key(seed + 1), prob, distances, max_steps=max_steps, fbp_max_steps=fbp_max_steps)
+    res = wfm.compare(jax.random.key(seed + 1), prob, distances, max_steps=max_steps, fbp_max_steps=fbp_max_steps,
+                      bp_max_steps=bp_max_steps)
     seconds = time.perf_counter() - t
     table = wfm.markdown_table(res, distances)
     print(table, flush=True)
@@ -89,7 +90,7 @@ def committee_part(n, samples, distances, max_steps, fbp_max_steps, seed):
     spectra = {k: (None if r["spectra"] is None else np.asarray(r["spectra"])[r["trained"].solved].tolist())
                for k, r in res.items()}
     return dict(n=n, K=9, alpha=1.0, M=prob.m, samples=samples, distances=list(map(float, distances)),
-                max_steps=max_steps, fbp_max_steps=fbp_max_steps, seed=seed, seconds=seconds, table=table,
+                max_steps=max_steps, fbp_max_steps=fbp_max_steps, bp_max_steps=bp_max_steps, seed=seed, seconds=seconds, table=table,
                 algorithms=summary, correlation=corr, ordering=order, spectra=spectra)
 
 
@@ -112,11 +113,12 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True)
     ap.add_argument("--parts", default="bp,committee,real")
-    ap.add_argument("--n", type=int, default=31, help="inputs per hidden unit of the K = 9 tree committee")
-    ap.add_argument("--samples", type=int, default=12, help="instances of the K = 9 experiment")
-    ap.add_argument("--distances", default="0.02,0.03,0.05,0.08")
-    ap.add_argument("--max-steps", type=int, default=2000, help="epochs of LAL, eLAL, ceSGD")
-    ap.add_argument("--fbp-max-steps", type=int, default=2000, help="BP sweeps of fBP")
+    ap.add_argument("--n", type=int, default=21, help="inputs per hidden unit of the K = 9 tree committee")
+    ap.add_argument("--samples", type=int, default=8, help="instances of the K = 9 experiment")
+    ap.add_argument("--distances", default="0.03,0.05,0.08")
+    ap.add_argument("--max-steps", type=int, default=1000, help="epochs of LAL, eLAL, ceSGD")
+    ap.add_argument("--fbp-max-steps", type=int, default=1000, help="BP sweeps of fBP")
+    ap.add_argument("--bp-max-steps", type=int, default=500, help="BP sweeps of the local-volume measurement")
     ap.add_argument("--draws", type=int, default=400_000, help="Monte Carlo draws per instance (part bp)")
     ap.add_argument("--fashion-mnist", default=os.environ.get("PHYSLEARN_FASHION_MNIST"))
     ap.add_argument("--real-reps", type=int, default=4)
@@ -134,7 +136,8 @@ def main():
         rep["bp_vs_monte_carlo"] = bp_part(args.draws, 16)
     if "committee" in parts:
         d = np.array([float(x) for x in args.distances.split(",")])
-        rep["committee_k9"] = committee_part(args.n, args.samples, d, args.max_steps, args.fbp_max_steps, args.seed)
+        rep["committee_k9"] = committee_part(args.n, args.samples, d, args.max_steps, args.fbp_max_steps,
+                                             args.bp_max_steps, args.seed)
     if "real" in parts:
         d = np.array([float(x) for x in args.real_distances.split(",")])
         rep["real_data"] = real_part(args.fashion_mnist, args.real_reps, d, args.max_steps, args.seed)

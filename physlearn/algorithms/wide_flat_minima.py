@@ -189,12 +189,14 @@ def two_class_task(fashion_mnist=None, *, reps: int = 1, per_class: int = 250, k
 
 
 def compare(key, problem: Problem, distances=(0.01, 0.03), algorithms=ALGORITHMS, *, max_steps: int = 1000,
-            fbp_max_steps: int = 2000, beta=1.0, gamma=1.0, bp_damping=0.5, test: Problem | None = None,
+            fbp_max_steps: int = 2000, beta=1.0, gamma=1.0, bp_damping=0.5, bp_max_steps: int = 2000,
+            test: Problem | None = None,
             progress: bool | None = False):
     r"""Train every algorithm (:func:`train`), then for every instance the BP normalised local
     volume around the network it returned at each of ``distances``
     (:func:`~physlearn.algorithms.continuous_bp.local_volume` with damping ``bp_damping``: 0.5
-    suits random patterns, real data need more, e.g. 0.9), the Hessian spectrum
+    suits random patterns, real data need more, e.g. 0.9; at most ``bp_max_steps`` sweeps), the
+    Hessian spectrum
     (:func:`hessian_spectrum`) and, with ``test``, the test error (:func:`error_rates`).
     Returns ``{name: dict}`` with keys ``trained`` (:class:`Trained`), ``volume (S, D)`` (NaN for
     unsolved instances, where BP did not converge and where it returned a normalised volume above
@@ -208,7 +210,8 @@ def compare(key, problem: Problem, distances=(0.01, 0.03), algorithms=ALGORITHMS
                     progress=progress)
     out = {}
     for name, tr in trained.items():
-        vol = continuous_bp.local_volume(k_bp, problem, tr.weights, d, damping=bp_damping, progress=progress)
+        vol = continuous_bp.local_volume(k_bp, problem, tr.weights, d, damping=bp_damping,
+                                         max_steps=bp_max_steps, progress=progress)
         conv = np.asarray(vol.converged).T
         norm = np.asarray(vol.normalized, dtype=np.float64).T
         v = np.where(conv & tr.solved[:, None] & (norm <= IMPOSSIBLE_VOLUME), norm, np.nan)
