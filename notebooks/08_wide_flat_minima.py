@@ -181,7 +181,7 @@ if PAPER:  # about 3 minutes on 2 cores even for the digits: not part of the sma
           f"({time.perf_counter() - t:.0f} s)")
     print(wfm.markdown_table(res_real, DIST[-1:]))
 else:
-    print("the real-data comparison runs at PHYSLEARN_SIZE=paper (benchmarks/wide_flat_minima.py --data ...)")
+    print("the real-data comparison runs at PHYSLEARN_SIZE=paper (or: python benchmarks/wide_flat_minima.py --parts real)")
 
 # %% [markdown]
 # **Summary.** Printed above: the enumerator's agreement with Monte Carlo and its finite-size
