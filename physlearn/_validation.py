@@ -30,6 +30,8 @@ __all__ = [
     "hyper_parameter",
     "vector",
     "float_dtype",
+    "default_float_dtype",
+    "real_array",
     "pm1",
     "ARCHITECTURES",
     "architecture",
@@ -221,9 +223,38 @@ def float_dtype(dtype):
     return dt
 
 
+def default_float_dtype(dtype):
+    """:func:`float_dtype`, with ``None`` meaning float64 when x64 is enabled, else float32."""
+    if dtype is None:
+        return jnp.dtype(jnp.float64 if jax.config.jax_enable_x64 else jnp.float32)
+    return float_dtype(dtype)
+
+
 # ------------------------------------------------------------------------------------------------
 # arrays and problems
 # ------------------------------------------------------------------------------------------------
+def real_array(name: str, v, shape: tuple, *, nonzero_rows: bool = False) -> np.ndarray:
+    """A concrete, finite, real array of the given ``shape`` (float64 NumPy); ``nonzero_rows``:
+    no vector along the last axis is zero."""
+    concrete(name, v)
+    if isinstance(v, (bool, str)):
+        raise ArgumentTypeError(f"{name} must be a real array, got {describe(v)}")
+    try:
+        arr = np.asarray(v)
+    except (TypeError, ValueError):
+        raise ArgumentTypeError(f"{name} must be a real array, got {describe(v)}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise ArgumentTypeError(f"{name} must be a real array, got {describe(v)}")
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {arr.shape}")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (no NaN or inf entries)")
+    if nonzero_rows and np.any(np.all(arr == 0, axis=-1)):
+        raise ValueError(f"{name} must not contain an all-zero vector along its last axis")
+    return arr
+
+
 def pm1(name: str, x):
     """Entries of a concrete array are +1 or -1 (traced arrays are not checked)."""
     if isinstance(x, jax.core.Tracer):

@@ -25,6 +25,10 @@ mesh)`` in one vocabulary (``docs/conventions.md``):
 * :mod:`~physlearn.algorithms.cesgd`, :mod:`~physlearn.algorithms.lal`,
   :mod:`~physlearn.algorithms.elal` -- cross-entropy SGD with growing polarisation, least action
   learning and its replicated version (Baldassi, Pittorino & Zecchina, PNAS 117, 161 (2020));
+* :mod:`~physlearn.algorithms.continuous_bp` -- BP for continuous (spherical) weights: the Bethe
+  volume, the weight enumerator (local volume around any given network) and focusing BP;
+  :mod:`~physlearn.algorithms.wide_flat_minima` -- the PNAS 2020 comparison of the minima that
+  fBP, LAL, eLAL and ceSGD find (BP local volumes, Hessian spectra);
 * :mod:`~physlearn.algorithms.edmc` -- entropy-driven Monte Carlo (on these networks and on K-SAT);
 * :mod:`~physlearn.algorithms.ksat` -- random K-SAT: instances and DIMACS files, BP and its Bethe
   entropy, BP-guided decimation, reinforced and focusing BP, WalkSAT.
