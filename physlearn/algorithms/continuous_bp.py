@@ -138,16 +138,6 @@ def _add_unit(L, lp, lq):
     return jnp.logaddexp(L + lq[..., None], shifted + lp[..., None])
 
 
-def _count_logdist(lp, lq):
-    """Log-distribution of the number of +1 votes of independent units (last axis), ``(..., K+1)``."""
-    K = lp.shape[-1]
-    lead = lp.shape[:-1]
-    L = jnp.concatenate([jnp.zeros(lead + (1,), lp.dtype), jnp.full(lead + (K,), _NEG, lp.dtype)], axis=-1)
-    for k in range(K):
-        L = _add_unit(L, lp[..., k], lq[..., k])
-    return L
-
-
 def _others(lp, lq):
     """``(log a, log b)`` per unit ``(..., K)``: the other units' votes decide the committee for
     +1 (a), or leave unit k pivotal (b). K = 1: a = 0, b = 1. The others' count distribution is
@@ -182,7 +172,7 @@ def _log_output(omega, var):
     """log P(committee output +1) for fields ``(..., K)`` with variances ``(..., K)``."""
     lp, lq = _unit_logs(omega, var)
     K = omega.shape[-1]
-    L = _count_logdist(lp, lq)
+    L = nm.log_count_distribution(lp, lq)
     return jax.scipy.special.logsumexp(L[..., (K + 1) // 2 :], axis=-1)
 
 

@@ -39,6 +39,7 @@ from .results import errors_of
 __all__ = ["ALGORITHMS", "IMPOSSIBLE_VOLUME", "DENSE_HESSIAN_UP_TO", "Trained", "train", "hessian_spectrum", "compare", "correlation", "ordering",
            "markdown_table", "error_rates", "two_class_task"]
 
+#: the algorithms compared, in the order of the tables
 ALGORITHMS = ("fBP", "LAL", "eLAL", "ceSGD-fast", "ceSGD-slow")
 
 IMPOSSIBLE_VOLUME = 1e-6
