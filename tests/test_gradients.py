@@ -94,7 +94,9 @@ CASES = {
         # (0.6, 0.1, 0.0, 0.2), not d = 0.05: there R = 5.7e-4, a degenerate constrained RS solve (NaN
         # derivatives, see solution_reference_rs)
         ("alpha", "d", "kappa", "kappa_ref"), [(0.7, 0.1, 0.0, 0.0), (0.6, 0.1, 0.0, 0.2)], ONE_RSB,
-        h=1e-4, rtol=1e-3, atol=1e-5, slow=True),
+        h=1e-4, rtol=1e-3, atol=1e-5, slow=True,
+        # the replicon has NaN derivatives here (rounding noise of its m -> 1 slope; see the docstring)
+        nan_at=[((0.7, 0.1, 0.0, 0.0), ("replicon",)), ((0.6, 0.1, 0.0, 0.2), ("replicon",))]),
     "local_entropy.free_reference_rs_finite_y": _case(
         lambda alpha, d, y, kappa: le.free_reference_rs_finite_y(alpha, d, y, kappa, n=32, n_fy=16),
         ("alpha", "d", "y", "kappa"), [(0.6, 0.1, 5.0, 0.0), (0.5, 0.15, 3.0, 0.1)], FY_FIELDS,
@@ -180,9 +182,12 @@ def test_derivatives_match_finite_differences(fn, inputs, points, fields, h, rto
         return v, v
 
     jac_and_values = fast_jit(jax.jacfwd(value_and_aux, has_aux=True))
+    nan_rows = {tuple(x): [fields.index(f) for f in fs] for x, fs in nan_at}
     for x0 in points:
+        rows = nan_rows.get(tuple(x0), [])  # NaN derivatives by contract: checked below, not compared
         x0 = np.asarray(x0, dtype=np.float64)
-        jac = np.asarray(jac_and_values(jnp.asarray(x0))[0])
+        jac = np.array(jac_and_values(jnp.asarray(x0))[0])
+        jac[rows] = 0.0
         assert np.isfinite(jac).all(), (x0, jac)
         for j, name in enumerate(inputs):
             step = h * max(1.0, abs(x0[j]))
@@ -191,6 +196,7 @@ def test_derivatives_match_finite_differences(fn, inputs, points, fields, h, rto
             xm[j] -= step
             fd = (np.asarray(jac_and_values(jnp.asarray(xp))[1])
                   - np.asarray(jac_and_values(jnp.asarray(xm))[1])) / (2 * step)
+            fd[rows] = 0.0
             np.testing.assert_allclose(jac[:, j], fd, rtol=rtol, atol=atol,
                                        err_msg=f"d/d{name} at {dict(zip(inputs, x0))}, fields {fields}")
     for x0, nan_fields in nan_at:

@@ -219,10 +219,10 @@ def solution_reference_1rsb(alpha, d, kappa=0.0, kappa_ref=None, *, n: int = DEF
 
     Returns:
         :class:`LocalEntropySolution1RSB` (``entropy_rs``: the constrained RS :math:`S_I`, equal to
-        ``entropy`` where the search collapses). Derivatives as in :func:`free_reference_1rsb`;
-        those of ``replicon`` (central differences) are accurate to ~1e-3 only: the slope of the
-        constrained maps carries rounding noise of order 1e-9 from the :math:`1/(1-m)` of the
-        :math:`m\to1` limit.
+        ``entropy`` where the search collapses). Derivatives as in :func:`free_reference_1rsb`,
+        except ``replicon``, which has none (NaN): the slope of the constrained maps carries
+        rounding noise of order 1e-9 from the :math:`1/(1-m)` of the :math:`m\to1` limit, and a
+        difference quotient of it would be wrong by ~1e-3.
     """
     check_on_failure(on_failure)
     a, dd, k = _curve_inputs(alpha, d, kappa)

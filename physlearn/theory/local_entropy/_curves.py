@@ -202,6 +202,9 @@ def _solution_1rsb_point(theta9, rs_result, d, alpha, kappa, kappa_ref, n2, n_in
         return ls.intra_map_1rsb(q, th, d, alpha, kappa, kappa_ref, m, n2, n_in)
 
     lam, q1s, p1s, result, res, steps = r1.analyse_collapse(th, alpha, kappa, intra=intra)
+    # the slope of these constrained 2D maps carries rounding noise of ~1e-9 (the 1 / (1 - m) of the
+    # m -> 1 limit), which the central differences of its derivatives amplify to ~1e-3: none is reported
+    lam = solvers.nondifferentiable(lam, True, wrt)
     collapsed = (q1s - sg(q0)) <= _COLLAPSE_2D * (1.0 - sg(q0))
     q1 = solvers.nondifferentiable(jnp.where(collapsed, q0, q1s), ~collapsed, wrt)
     p1 = solvers.nondifferentiable(jnp.where(collapsed, th[6], p1s), ~collapsed, wrt)
