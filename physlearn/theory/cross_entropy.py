@@ -506,7 +506,9 @@ def optimal_gamma(alpha, d, gammas=None, *, kappa=0.0, n: int = DEFAULT_NODES, n
     :math:`V(d)` at distance ``d`` (scalar ``alpha`` and ``d``): :func:`local_entropy` on the grid
     ``gammas`` (default 25 points log-spaced in [0.1, 30]), then a parabola through the best grid
     point and its neighbours in :math:`\log\gamma`. Raises ``ValueError`` when fewer than three
-    grid points converged or the maximum lies at an end of the grid (widen ``gammas``)."""
+    grid points converged or the maximum lies at an end of the grid (widen ``gammas``). Eager
+    (NumPy) and not differentiable: a grid search refined by the parabola, as accurate as the
+    grid spacing in :math:`\log\gamma` allows."""
     if np.ndim(alpha) or np.ndim(d):
         raise ValueError("optimal_gamma takes a scalar alpha and a scalar d")
     grid = np.geomspace(0.1, 30.0, 25) if gammas is None else np.asarray(gammas, dtype=np.float64)
