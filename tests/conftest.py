@@ -24,7 +24,9 @@ jax.config.update("jax_enable_x64", True)
 # Theory solves (nested bisections with implicit adjoints) spend most of their test time in XLA
 # compilation; JAX's persistent cache makes reruns cheap, but it is opt-in (PHYSLEARN_JAX_CACHE=1):
 # with jax 0.10.1 a cache write (serialising a compiled executable) crashed a pytest-xdist worker
-# with a segmentation fault, and the run then hung waiting for the lost worker.
+# with a segmentation fault. (A crash inside XLA's compiler itself was seen once too, without the
+# cache; a test run with a 1 MiB stack limit passed, so it is not a stack overflow. A crashed worker
+# now ends the run at once: --max-worker-restart=0 in pyproject.toml.)
 if os.environ.get("PHYSLEARN_JAX_CACHE", "0") == "1":
     jax.config.update("jax_compilation_cache_dir", os.path.expanduser("~/.cache/physlearn/jax-tests"))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
