@@ -126,7 +126,10 @@ CASES = {
     "local_entropy.fixed_coupling_ref_1rsb": _case(
         lambda alpha, gamma, y, kappa, m_r: le.fixed_coupling_ref_1rsb(alpha, gamma, y, kappa, m_r, n=12, n_mid=8,
                                                                        n_in=12, n_rs_in=16),
-        ("alpha", "gamma", "y", "kappa", "m_r"), [(0.6, 0.6, 20.0, 0.0, 0.6), (0.6, 0.5, 5.0, 0.0, 0.5)],
+        # the second point: a genuine 1RSB saddle (q0 0.74 < qm 0.81 < q1 0.81) at kappa > 0. The one
+        # before, (0.6, 0.5, 5, 0, 0.5), sat next to a collapse (qm - q0 = 1e-3) and stopped
+        # converging at alpha + 1e-4 (residual 0.06)
+        ("alpha", "gamma", "y", "kappa", "m_r"), [(0.6, 0.6, 20.0, 0.0, 0.6), (0.6, 0.55, 20.0, 0.05, 0.7)],
         FC_FIELDS + ("qm", "qm_hat", "complexity"), h=1e-4, rtol=1e-4, atol=1e-6, slow=True),
     "local_entropy.free_reference_ref_1rsb": _case(
         lambda alpha, d, kappa: le.free_reference_ref_1rsb(alpha, d, kappa, mu=5.0, n=24, n_1rsb=16, n_in=12),

@@ -157,27 +157,35 @@ def log_inner_entropic_1rsb(x, s2, m, n_in=DEFAULT_N_IN):
 
 
 def _energetic_shift(v, delta, s1, m):
-    r"""Centre and scale of the Gauss--Hermite rule of :func:`log_inner_energetic_1rsb`: a few Newton
-    steps of :math:`u+KA(u)=v/s_1`, :math:`K=m\Delta/s_1^2`, and the curvature there. Called on
-    ``stop_gradient`` inputs, so that derivatives of the integral never trace this loop."""
+    r"""Centre and scale of the Gauss--Hermite rule of :func:`log_inner_energetic_1rsb`: the root of
+    :math:`u+KA(u)=v/s_1`, :math:`K=m\Delta/s_1^2` (a few Newton steps from :math:`u=v/s_1`, held
+    under ``stop_gradient`` so that derivatives never trace the loop), and the curvature there. Two
+    more Newton steps are traced and added as zero: the values are the loop's, the first and second
+    derivatives those of the exact root, so derivatives of the recentred rule follow its centre as
+    finite differences of the computed values do."""
+    sg = jax.lax.stop_gradient
     sd = jnp.sqrt(jnp.maximum(delta, 1e-300))
     K = m * delta / (s1 * s1)
     c = v / s1
 
-    def step(u):
-        return u - (u + K * nm.GH(u) - c) / (1.0 + K * nm.GH_prime(u))
+    def step(u, K, c):
+        return -(u + K * nm.GH(u) - c) / (1.0 + K * nm.GH_prime(u))
 
-    u = solvers.iterate(step, c, max_steps=_SHIFT_ITERS)[0]
+    u = sg(solvers.iterate(lambda u: u + step(u, sg(K), sg(c)), sg(c), max_steps=_SHIFT_ITERS)[0])
+    for _ in range(2):  # two traced steps: first and second derivatives of the exact root
+        du = step(u, K, c)
+        u = u + (du - sg(du))
     return m * sd * nm.GH(u) / s1, 1.0 / jnp.sqrt(1.0 + K * nm.GH_prime(u))
 
 
 def log_inner_energetic_1rsb(v, delta, s1, m, n_in=DEFAULT_N_IN):
     r""":math:`\log\int Dz\,H((v-\sqrt\Delta z)/s_1)^m`: Gauss--Hermite recentred on the (approximate,
     a few Newton steps of :math:`u+KA(u)=v/s_1`, :math:`K=m\Delta/s_1^2`) maximiser of the log-concave
-    integrand and rescaled by its curvature. The shift is a change of variables held under
-    ``stop_gradient``: the value is exact up to quadrature for any shift."""
+    integrand and rescaled by its curvature. The shift is a change of variables (the value is exact up
+    to quadrature for any shift); its Newton loop is held under ``stop_gradient`` and the shift
+    carries the tangents of the exact maximiser (:func:`_energetic_shift`)."""
     sd = jnp.sqrt(jnp.maximum(delta, 1e-300))
-    zs, sig = _energetic_shift(*jax.lax.stop_gradient((v, delta, s1, m)))  # no tangents: traced once
+    zs, sig = _energetic_shift(v, delta, s1, m)
     t, w = nm.gauss_hermite(n_in)
     t = jnp.asarray(t, dtype=jnp.result_type(v, float))
     lw = jnp.log(jnp.asarray(w, dtype=t.dtype))
