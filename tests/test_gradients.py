@@ -133,7 +133,7 @@ CASES = {
         FC_FIELDS + ("qm", "qm_hat", "complexity"), h=1e-4, rtol=1e-4, atol=1e-6, slow=True),
     "local_entropy.free_reference_ref_1rsb": _case(
         lambda alpha, d, kappa: le.free_reference_ref_1rsb(alpha, d, kappa, mu=5.0, n=24, n_1rsb=16, n_in=12),
-        ("alpha", "d", "kappa"), [(0.6, 0.05, 0.0)], ONE_RSB[:-2] + ("complexity", "entropy_rs"),
+        ("alpha", "d", "kappa"), [(0.6, 0.05, 0.0), (0.65, 0.05, 0.1)], ONE_RSB[:-2] + ("complexity", "entropy_rs"),
         h=1e-4, rtol=1e-4, atol=1e-6, slow=True),
     "local_entropy.dense_region_threshold": _case(
         lambda kappa: le.dense_region_threshold(kappa, n=32, full_output=True), ("kappa",), [(0.0,), (0.05,)],
