@@ -175,3 +175,28 @@ def test_follow_ends_branches_with_a_reason_and_refines_steps():
     plain = solvers.follow(short_reach, start, jnp.asarray(2.0), far, n_down=1, n_up=1)
     refined = solvers.follow(short_reach, start, jnp.asarray(2.0), far, n_down=1, n_up=1, max_refinements=4)
     assert not bool(plain.converged[0]) and bool(refined.converged[0])
+
+
+def test_with_root_tangents_gives_the_exact_roots_derivatives():
+    # sqrt(theta) as the root of x^2 = theta, found on held values by a few Newton steps: the
+    # traced steps keep the value and give d/dtheta = 1/(2 sqrt theta), d2/dtheta2 = -1/(4 theta^1.5)
+    def newton(x, theta):
+        return x - (x * x - theta) / (2.0 * x)
+
+    def root(theta, order):
+        x = solvers.iterate(lambda x: newton(x, jax.lax.stop_gradient(theta)), jnp.ones_like(theta),
+                            max_steps=40)[0]
+        return solvers.with_root_tangents(lambda x: newton(x, theta), x, order=order)
+
+    th = jnp.float64(2.3)
+    held = solvers.iterate(lambda x: newton(x, th), jnp.ones_like(th), max_steps=40)[0]
+    assert float(root(th, 2)) == float(held)  # the value is the loop's, bit for bit
+    d1 = jax.grad(lambda t: root(t, 2))(th)
+    d2 = jax.grad(jax.grad(lambda t: root(t, 2)))(th)
+    np.testing.assert_allclose(d1, 0.5 / np.sqrt(2.3), rtol=1e-13)
+    np.testing.assert_allclose(d2, -0.25 * 2.3**-1.5, rtol=1e-12)
+    # one traced step gives the first derivative only
+    np.testing.assert_allclose(jax.grad(lambda t: root(t, 1))(th), 0.5 / np.sqrt(2.3), rtol=1e-13)
+    assert abs(float(jax.grad(jax.grad(lambda t: root(t, 1)))(th)) + 0.25 * 2.3**-1.5) > 1e-3
+    # with the root held, no derivative at all
+    assert float(jax.grad(lambda t: root(t, 0))(th)) == 0.0

@@ -18,7 +18,8 @@ or equivalently a fixed-point map :math:`\theta = F(\theta)`. Order parameters a
   point to a set of targets in both directions, with step control and a reason
   (``RESULTS.branch_ended``) where a branch ends;
 * :func:`iterate` -- the bounded driver underneath all of them (also used for the fixed-count
-  Newton steps of inner maximisations);
+  Newton steps of inner maximisations); :func:`with_root_tangents` -- the derivatives of a root
+  found on held values, attached by traced Newton steps added as zero (recentred quadratures);
 * :func:`implicit` -- derivatives of a solution by the implicit function theorem (every solve
   above attaches them; loops are never differentiated), with autodiff or finite-difference
   Jacobians; :func:`fd_derivative` -- derivatives of any quantity by central differences (for
@@ -51,7 +52,7 @@ from ._continuation import continuation, continuation_path, follow
 from ._failure import concrete, raise_if_not_converged
 from ._fixed_point import fixed_point
 from ._implicit import attach_derivatives, fd_derivative, implicit, nondifferentiable
-from ._iterate import iterate
+from ._iterate import iterate, with_root_tangents
 from ._result import RESULTS, SaddleSolution, all_finite, combine, from_checks, max_abs
 from ._root import newton, root, stationary
 
@@ -76,4 +77,5 @@ __all__ = [
     "raise_if_not_converged",
     "root",
     "stationary",
+    "with_root_tangents",
 ]

@@ -169,12 +169,10 @@ def _energetic_shift(v, delta, s1, m):
     c = v / s1
 
     def step(u, K, c):
-        return -(u + K * nm.GH(u) - c) / (1.0 + K * nm.GH_prime(u))
+        return u - (u + K * nm.GH(u) - c) / (1.0 + K * nm.GH_prime(u))
 
-    u = sg(solvers.iterate(lambda u: u + step(u, sg(K), sg(c)), sg(c), max_steps=_SHIFT_ITERS)[0])
-    for _ in range(2):  # two traced steps: first and second derivatives of the exact root
-        du = step(u, K, c)
-        u = u + (du - sg(du))
+    u = solvers.iterate(lambda u: step(u, sg(K), sg(c)), sg(c), max_steps=_SHIFT_ITERS)[0]
+    u = solvers.with_root_tangents(lambda u: step(u, K, c), u)  # first and second derivatives
     return m * sd * nm.GH(u) / s1, 1.0 / jnp.sqrt(1.0 + K * nm.GH_prime(u))
 
 

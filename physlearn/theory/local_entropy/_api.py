@@ -456,11 +456,11 @@ def fixed_coupling_ref_1rsb(alpha, gamma, y, kappa=0.0, m_r=None, *, n: int = _N
     Returns:
         :class:`FixedCouplingRef1RSB`. Values are differentiable in ``alpha, gamma, y, kappa`` (and
         a fixed ``m_r``) by implicit differentiation; through the bisection for :math:`m_r^*` too.
-        The recentred Gauss--Hermite rules move with their centres in the derivatives (the centres'
-        Newton loops are held under ``stop_gradient``; two traced Newton steps carry the
-        maximisers' first and second derivatives), so derivatives are those of the computed values
-        at any node count, also for the fields that are themselves partial derivatives of
-        :math:`\Phi` (the conjugates, ``S``, ``phi_int`` and what is built from them).
+        The recentred Gauss--Hermite rules move with their centres in the derivatives
+        (:func:`physlearn.solvers.with_root_tangents`), so derivatives are those of the computed
+        values, up to the convergence of the centres' Newton loops, also for the fields that are
+        themselves partial derivatives of :math:`\Phi` (the conjugates, ``S``, ``phi_int`` and
+        what is built from them).
     """
     check_on_failure(on_failure)
     a, g, yy, k = _coupling_inputs(alpha, gamma, y, kappa)

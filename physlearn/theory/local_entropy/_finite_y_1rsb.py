@@ -78,15 +78,10 @@ def _log_mid(F, z0, n_mid):
         return z - g1 / jnp.minimum(g2, -1e-3)
 
     sg = jax.lax.stop_gradient
-    zs = sg(solvers.iterate(step, sg(z0), max_steps=_MID_NEWTON)[0])
-    # two more Newton steps, traced, each added as zero: the centre keeps the held loop's value but
-    # carries the first and second derivatives of the maximiser (one traced step gives the first
-    # only), and the scale is the curvature there; derivatives of the rule then follow its centre as
-    # finite differences of the computed values do (with a held centre they missed the motion of
-    # the quadrature error with the centre: 1e-4 relative at 8 nodes)
-    for _ in range(2):
-        dz = step(zs) - zs
-        zs = zs + (dz - sg(dz))
+    zs = solvers.iterate(step, sg(z0), max_steps=_MID_NEWTON)[0]
+    # the centre keeps the held loop's value and carries the maximiser's first and second
+    # derivatives; the scale is the curvature there (so derivatives follow the rule's centre)
+    zs = solvers.with_root_tangents(step, zs)
     sig = 1.0 / jnp.sqrt(jnp.maximum(-fd(zs)[1], 1e-3))
     t, w = nm.gauss_hermite(n_mid)
     t = jnp.asarray(t, dtype=jnp.result_type(z0, float))
