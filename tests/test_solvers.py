@@ -200,3 +200,28 @@ def test_with_root_tangents_gives_the_exact_roots_derivatives():
     assert abs(float(jax.grad(jax.grad(lambda t: root(t, 1)))(th)) + 0.25 * 2.3**-1.5) > 1e-3
     # with the root held, no derivative at all
     assert float(jax.grad(lambda t: root(t, 0))(th)) == 0.0
+
+
+def test_dense_solves_match_lapack_and_flag_what_they_cannot_do():
+    rng = np.random.default_rng(3)
+    a = rng.normal(size=(50, 7, 7))
+    a[:, 0, 0] = 1e-14  # the first pivot must come from another row
+    b = rng.normal(size=(50, 7))
+    want = np.linalg.solve(a, b[..., None])[..., 0]
+    np.testing.assert_allclose(solvers.dense_solve(jnp.asarray(a), jnp.asarray(b)), want, rtol=1e-9, atol=1e-11)
+    B = rng.normal(size=(50, 7, 3))
+    np.testing.assert_allclose(solvers.dense_solve(jnp.asarray(a), jnp.asarray(B)), np.linalg.solve(a, B), rtol=1e-9,
+                               atol=1e-11)
+    assert not np.all(np.isfinite(solvers.dense_solve(jnp.ones((3, 3)), jnp.ones(3))))  # singular: never finite garbage
+    # symmetric positive definite, and indefinite matrices flagged
+    spd = a @ np.swapaxes(a, -1, -2) + 0.1 * np.eye(7)
+    x, ok = solvers.dense_cholesky_solve(jnp.asarray(spd), jnp.asarray(b))
+    np.testing.assert_allclose(x, np.linalg.solve(spd, b[..., None])[..., 0], rtol=1e-9, atol=1e-11)
+    assert bool(np.all(ok))
+    lam = np.linalg.eigvalsh(spd)[:, 0]
+    shift = lam + np.where(np.arange(50) % 2, 0.05, -0.05) * lam  # every other matrix indefinite
+    _, ok = solvers.dense_cholesky_solve(jnp.asarray(spd - shift[:, None, None] * np.eye(7)), jnp.asarray(b))
+    np.testing.assert_array_equal(ok, np.arange(50) % 2 == 0)
+    # differentiable: d x / d b = a^{-1}
+    jac = jax.jacfwd(lambda bb: solvers.dense_solve(jnp.asarray(a[0]), bb))(jnp.asarray(b[0]))
+    np.testing.assert_allclose(jac, np.linalg.inv(a[0]), rtol=1e-9, atol=1e-11)

@@ -163,3 +163,22 @@ def test_theory_keeps_no_private_loop():
                 if any(n.startswith("optimistix") for n in names):
                     offenders.append(f"{m}:{node.lineno} imports optimistix")
     assert offenders == []
+
+
+_LAPACK = {"solve", "cholesky", "cho_solve", "lu_factor", "lu_solve", "inv"}
+
+
+def test_theory_and_solvers_call_no_batched_lapack_solve():
+    """Linear solves in physlearn.theory and physlearn.solvers go through
+    ``solvers.dense_solve`` / ``dense_cholesky_solve``: jaxlib's batched LAPACK kernels
+    (getrf, potrf, trsm) deadlock on a 2-core CPU when two of them run at once. The only
+    LAPACK call left is dense_solve's fallback for systems larger than it unrolls."""
+    offenders = []
+    for m, path in MODULES.items():
+        if not m.startswith(("physlearn.theory", "physlearn.solvers")) or m == "physlearn.solvers._linalg":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr in _LAPACK and isinstance(node.value, ast.Attribute) \
+                    and node.value.attr == "linalg":
+                offenders.append(f"{m}:{node.lineno} linalg.{node.attr}")
+    assert offenders == []

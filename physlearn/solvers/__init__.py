@@ -25,7 +25,10 @@ or equivalently a fixed-point map :math:`\theta = F(\theta)`. Order parameters a
   Jacobians; :func:`fd_derivative` -- derivatives of any quantity by central differences (for
   integrands with moving kinks); :func:`nondifferentiable` -- NaN derivatives for what cannot be
   differentiated (never a silent wrong number);
-* :func:`raise_if_not_converged` -- the eager/traced error of the failure contract.
+* :func:`raise_if_not_converged` -- the eager/traced error of the failure contract;
+* :func:`dense_solve`, :func:`dense_cholesky_solve` -- the small batched linear solves of the
+  Newton steps, written out element by element (jaxlib's batched LAPACK kernels can deadlock on a
+  2-core CPU when two run at once).
 
 Every solve returns a :class:`SaddleSolution` with ``value``, ``result`` (a :class:`RESULTS`
 code: ``successful``, ``max_steps_reached``, ``nonfinite``, ``inadmissible``, ``branch_ended``,
@@ -53,6 +56,8 @@ from ._failure import concrete, raise_if_not_converged
 from ._fixed_point import fixed_point
 from ._implicit import attach_derivatives, fd_derivative, implicit, nondifferentiable
 from ._iterate import iterate, with_root_tangents
+from ._linalg import cholesky_solve as dense_cholesky_solve
+from ._linalg import solve as dense_solve
 from ._result import RESULTS, SaddleSolution, all_finite, combine, from_checks, max_abs
 from ._root import newton, root, stationary
 
@@ -65,6 +70,8 @@ __all__ = [
     "concrete",
     "continuation",
     "continuation_path",
+    "dense_cholesky_solve",
+    "dense_solve",
     "fd_derivative",
     "fixed_point",
     "follow",

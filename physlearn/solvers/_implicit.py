@@ -31,6 +31,8 @@ import jax
 import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
+from ._linalg import solve as _solve
+
 PyTree = Any
 
 _JACOBIANS = ("autodiff", "fd")
@@ -114,7 +116,7 @@ def _attach_jvp(fn, opts, primals, tangents):
     if degenerate:
         dx = -(jnp.linalg.pinv(jac, rtol=rcond) @ rhs)
     else:
-        dx = -jnp.linalg.solve(jac, rhs)
+        dx = -_solve(jac, rhs)
     return x, dx
 
 

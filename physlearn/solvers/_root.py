@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import optimistix as optx
 
 from ._implicit import implicit
+from ._linalg import solve as _solve
 from ._iterate import iterate
 from ._result import RESULTS, SaddleSolution, all_finite, code, from_optimistix, max_abs
 
@@ -185,7 +186,7 @@ def newton(
         else:
             r, aux = fn(x)
             jac = jax.jacfwd(lambda xx: fn(xx)[0])(x)
-        dx = -jnp.linalg.solve(jac, r)
+        dx = -_solve(jac, r)
         nr0 = norm(r)
 
         def shrink(c):

@@ -284,6 +284,14 @@ def _sobol_normals(dim: int, samples: int, seed: int) -> np.ndarray:
     return out
 
 
+def _qmc_normals(dim, spec, dtype):
+    """:func:`_sobol_normals` as an array of ``dtype`` behind an optimisation barrier: the
+    samples are a constant of the program, and without the barrier XLA's constant folding
+    evaluates every sample-wise operation on them at compile time (seconds per program for
+    K = 9); with it they are computed when the program runs."""
+    return jax.lax.optimization_barrier(jnp.asarray(_sobol_normals(dim, spec.samples, spec.seed), dtype))
+
+
 def _group_error(estimates):
     """Standard error of the mean of the randomisations' estimates ``(R,)``."""
     return jnp.std(estimates, ddof=1) / math.sqrt(estimates.shape[0])
@@ -306,7 +314,7 @@ def _rs_energy(q, spec, groups=False):
         vals = log_channel((jnp.sqrt(q) * z)[:, None], 1.0 - q, spec.machine)
         val = jnp.sum(w * vals)
         return (val, None) if groups else val
-    z = jnp.asarray(_sobol_normals(spec.k, spec.samples, spec.seed), dt)
+    z = _qmc_normals(spec.k, spec, dt)
     vals = jnp.concatenate([log_channel(jnp.sqrt(q) * z, 1.0 - q, spec.machine),
                             log_channel(-jnp.sqrt(q) * z, 1.0 - q, spec.machine)], axis=-1)
     val = jnp.mean(vals)
@@ -442,14 +450,13 @@ def _inner_newton(w, om0, s, V, machine, iters):
         _, g, h = _channel_derivs(om0 + s * w, V, machine)
         grad = s * g - w
         neg = eye - (s * s) * h  # minus the Hessian of the objective
-        chol = jnp.linalg.cholesky(neg)
-        ok = jnp.all(jnp.isfinite(chol), axis=(-2, -1))
+        d_newton, ok = solvers.dense_cholesky_solve(neg, grad)
         diag = jnp.diagonal(neg, axis1=-2, axis2=-1)
         # Gershgorin: every eigenvalue of neg is >= min_i(neg_ii - sum_{j!=i}|neg_ij|)
         low = jnp.min(2.0 * diag - jnp.sum(jnp.abs(neg), axis=-1), axis=-1)
         shift = jnp.where(ok, 0.0, jnp.maximum(-low, 0.0) + 1.0)
-        chol = jnp.where(ok[..., None, None], chol, jnp.linalg.cholesky(neg + shift[..., None, None] * eye))
-        d = jax.scipy.linalg.cho_solve((chol, True), grad[..., None])[..., 0]
+        d_shifted, _ = solvers.dense_cholesky_solve(neg + shift[..., None, None] * eye, grad)
+        d = jnp.where(ok[..., None], d_newton, d_shifted)
         vals = jnp.stack([_inner_objective(w + t * d, om0, s, V, machine) for t in ts])
         best = jnp.argmax(vals, axis=0)
         return w + ts[best][..., None] * d, jnp.max(jnp.abs(grad))
@@ -478,7 +485,7 @@ def _dense_nodes(spec, dtype):
     if not spec.mc:
         z, w = _line_rule(spec.n, dtype)
         return z[:, None], w
-    z = jnp.asarray(_sobol_normals(spec.k, spec.samples, spec.seed), dtype)
+    z = _qmc_normals(spec.k, spec, dtype)
     R, per, k = z.shape
     return z.reshape(R * per, k), jnp.full((R * per,), 1.0 / (R * per), dtype)
 
@@ -495,12 +502,9 @@ def _dense_phi(x, q1, alpha, w_star, z, wz, spec):
     K = w0.shape[-1]
     eye = jnp.eye(K, dtype=w0.dtype)
     neg = eye - jax.lax.stop_gradient(s * s) * h
-    chol = jnp.linalg.cholesky(neg)
-    concave = jnp.all(jnp.isfinite(chol), axis=(-2, -1))
-    chol = jnp.where(concave[..., None, None], chol, eye)
     _, g_live, _ = _channel_derivs(om0 + s * w0, V, spec.machine)
     grad = s * g_live - w0
-    step = jax.scipy.linalg.cho_solve((chol, True), grad[..., None])[..., 0]
+    step, concave = solvers.dense_cholesky_solve(neg, grad)
     # the correction is O(|grad|) at a converged maximum; elsewhere keep the point itself
     w_hat = w0 + jnp.where(concave[..., None], step, 0.0)
     env = _inner_objective(w_hat, om0, s, V, spec.machine)
@@ -637,7 +641,7 @@ def _fp_nodes(q_ref, spec, dtype):
         W = (w0[:, None, None] * wx[:, :, None] * we[None, None, :]).reshape(-1)
         return Z0, X, E, W
     k = spec.k
-    base = jnp.asarray(_sobol_normals(3 * k, spec.samples, spec.seed), dtype)
+    base = _qmc_normals(3 * k, spec, dtype)
     R, per, _ = base.shape
     base = base.reshape(R * per, 3 * k)
     h, zeta, eta = base[:, :k], base[:, k : 2 * k], base[:, 2 * k :]
