@@ -56,6 +56,7 @@ from physlearn import plotting  # noqa: E402
 from physlearn.algorithms import continuous_bp as cbp  # noqa: E402
 from physlearn.algorithms import problems  # noqa: E402
 from physlearn.algorithms import wide_flat_minima as wfm  # noqa: E402
+from physlearn.theory import flat_minima  # noqa: E402
 
 physlearn.enable_x64()  # BP volumes in float64; the trainers keep float32
 OUT = plotting.output_dir(globals().get("__file__"))  # $PHYSLEARN_NOTEBOOK_OUT, else notebooks/output/ (git-ignored)
@@ -141,9 +142,40 @@ for r in res9.values():  # every counted solution has zero training errors, reco
     assert not np.any(r["volume"] > 0)
 assert any(r["trained"].solved.any() for r in res9.values())
 
+# %% [markdown]
+# ### The replica curves of the same machine
+#
+# `flat_minima.local_volume` gives, for $N\to\infty$, the normalised local volume around
+# **typical** solutions (the Franz--Parisi potential of the tree committee) and around the
+# **densest** regions (the $y\to\infty$ large-deviation limit, fixed $q_1=(1-2d)^2$). The minima
+# an algorithm finds lie between the two if the theory describes them: near the dense curve for
+# a wide flat minimum, near the typical one for a narrow minimum. The dense curve is solved at paper
+# size only (its inner 9-dimensional maximisations cost minutes on a CPU) and, at $K=9$, not
+# below $d\approx0.05$, where its $\delta q$ search does not converge (the points are flagged,
+# never drawn).
+
+# %%
+D_TH = np.linspace(0.02, 0.12, 11) if PAPER else np.linspace(0.04, 0.12, 5)
+t = time.perf_counter()
+typical9 = flat_minima.local_volume(1.0, D_TH, K=K9, reference="typical", samples=2**13 if PAPER else 2**10,
+                                    on_failure="flag")
+dense9 = (flat_minima.local_volume(1.0, D_TH, K=K9, reference="dense", on_failure="flag") if PAPER else None)
+print(f"replica curves ({time.perf_counter() - t:.0f} s): typical solutions "
+      + ", ".join(f"d = {d:.3g}: {v:+.3f}" for d, v in zip(D_TH, np.asarray(typical9.normalized))))
+assert bool(np.all(typical9.converged)) and np.all(np.diff(np.asarray(typical9.normalized)) < 0)
+if dense9 is not None:
+    ok = np.asarray(dense9.converged)
+    print("densest regions: " + ", ".join(f"d = {d:.3g}: {v:+.3f}" for d, v in zip(D_TH[ok], np.asarray(dense9.normalized)[ok])))
+    assert np.all(np.asarray(dense9.normalized)[ok] > np.asarray(typical9.normalized)[ok])
+
 # %%
 fig, axes = plotting.figure("BP local volume around each algorithm's solutions (K = 9, alpha = 1)",
                             "distance d", "normalised local volume", size=(6.0, 4.4))
+plotting.theory_line(axes, D_TH, np.asarray(typical9.normalized), "typical solutions (replica, N = inf)",
+                     ok=np.asarray(typical9.converged), color="0.3")
+if dense9 is not None:
+    plotting.theory_line(axes, D_TH, np.asarray(dense9.normalized), "densest regions (replica, y = inf)",
+                         ok=np.asarray(dense9.converged), color="0.6", missing="no converged dense saddle")
 for name, r in res9.items():
     v = r["volume"]
     ok = np.isfinite(v).any(axis=0)

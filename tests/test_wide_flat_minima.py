@@ -5,6 +5,8 @@ correlation and the table. The training and BP parts run in notebook 08."""
 import numpy as np
 import pytest
 
+from test_datasets import _write_idx
+
 from physlearn.algorithms import wide_flat_minima as wfm
 
 
@@ -19,6 +21,28 @@ def test_two_class_task_defaults_to_the_bundled_digits():
     np.testing.assert_allclose(wfm.error_rates(w, test), np.mean(np.asarray(test.labels) == -1))
     with pytest.raises(ValueError, match="^path"):
         wfm.two_class_task("/nonexistent")
+
+
+def test_two_class_task_reads_fashion_mnist_idx_files(tmp_path):
+    """A folder in the Fashion-MNIST layout (made here: the real files are not bundled): dress (3)
+    against coat (4), the first ``per_class`` training images of each class, pixels binarised at
+    127, a committee input with the constant bias unit, the test set of both classes."""
+    rng = np.random.default_rng(1)
+    ytr = np.array([3, 0, 4, 4, 3, 7, 3, 4, 3, 4])
+    yte = np.array([4, 3, 9, 3])
+    img = rng.integers(0, 256, size=(10, 28, 28)).astype(np.uint8)
+    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", img, 0x08, compress=True)
+    _write_idx(tmp_path / "train-labels-idx1-ubyte.gz", ytr, 0x08, compress=True)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte", img[:4], 0x08)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte", yte, 0x08)
+    train, test, what = wfm.two_class_task(tmp_path, reps=2, per_class=3)
+    assert "Fashion-MNIST" in what and train.batch_shape == (2,) and train.k == 9 and train.n == 785
+    keep = np.array([0, 4, 6, 2, 3, 7])  # the first three dresses, then the first three coats
+    np.testing.assert_array_equal(np.asarray(train.labels[0]), np.where(ytr[keep] == 3, 1, -1))
+    np.testing.assert_array_equal(np.asarray(train.inputs[1])[:, :784],
+                                  np.where(img[keep].reshape(-1, 784) > 127, 1, -1))
+    assert np.all(np.asarray(train.inputs[0])[:, 784] == 1)
+    assert test.m == 3 and np.array_equal(np.asarray(test.labels), [-1, 1, 1])
 
 
 def _fake(volumes, tops):
