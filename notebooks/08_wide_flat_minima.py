@@ -150,9 +150,8 @@ assert any(r["trained"].solved.any() for r in res9.values())
 # **densest** regions (the $y\to\infty$ large-deviation limit, fixed $q_1=(1-2d)^2$). The minima
 # an algorithm finds lie between the two if the theory describes them: near the dense curve for
 # a wide flat minimum, near the typical one for a narrow minimum. The dense curve is solved at paper
-# size only (its inner 9-dimensional maximisations cost minutes on a CPU) and, at $K=9$, not
-# below $d\approx0.05$, where its $\delta q$ search does not converge (the points are flagged,
-# never drawn).
+# size only: its inner 9-dimensional maximisations, one per quasi-Monte-Carlo sample, take about
+# three minutes on a 2-core CPU (points that do not converge would be flagged, never drawn).
 
 # %%
 D_TH = np.linspace(0.02, 0.12, 11) if PAPER else np.linspace(0.04, 0.12, 5)

@@ -245,15 +245,20 @@ def test_bad_input_is_a_value_error_naming_the_argument(kwargs, match):
 
 @pytest.mark.slow
 def test_finite_k_committee_curves_paper_size():
-    """K = 3, 5, 9 dense curves at alpha = 1 lie between K = 1 (narrowest) and above K = inf at
-    small d, and decrease towards it as K grows (slow: minutes per K)."""
-    d = np.array([0.03, 0.1])
-    k1 = fm.local_volume(ALPHA, d)
-    kinf = fm.local_volume(ALPHA, d, K=math.inf)
+    """K = 3, 5, 9 dense curves at alpha = 1 converge, lie between K = 1 (narrowest) and above
+    K = inf, and decrease towards it as K grows. K = 5 at d = 0.03 and K = 9 at d <= 0.05 failed
+    until the inner correction step was safeguarded. K = 9 at d = 0.01 converges at the default
+    compile mode but not at the tests' fast one (a NaN, flagged; docs/results.md), so it is left
+    out here. Slow: minutes for K = 9."""
+    d = np.array([0.01, 0.03, 0.1])
+    k1 = np.asarray(fm.local_volume(ALPHA, d).normalized)
+    kinf = np.asarray(fm.local_volume(ALPHA, d, K=math.inf).normalized)
     prev = None
     for K in (3, 5, 9):
-        r = fm.local_volume(ALPHA, d, K=K)
-        assert np.all(r.normalized > k1.normalized) and np.all(r.normalized > kinf.normalized)
+        sel = slice(1, None) if K == 9 else slice(None)
+        r = fm.local_volume(ALPHA, d[sel], K=K)  # raises if a point fails
+        v = np.asarray(r.normalized)
+        assert np.all(v > k1[sel]) and np.all(v > kinf[sel])
         if prev is not None:
-            assert np.all(r.normalized < prev + 3 * r.mc_error)
-        prev = r.normalized
+            assert np.all(v < prev[sel] + 3 * np.asarray(r.mc_error))
+        prev = v

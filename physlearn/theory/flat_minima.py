@@ -73,7 +73,8 @@ result over the randomisations (at a saddle point the error of the value is that
 functional, to first order). The inner maximisation over :math:`w` is a Newton ascent
 (Cholesky, Gershgorin-damped when not concave, line search) from the previous solution and from
 the decoupled guess (each unit's own K = 1 envelope, the best representation); derivatives
-through it use the implicit-function form of the argmax.
+through it use the implicit-function form of the argmax (a Newton correction step, refused for a
+sample where it would lower the objective).
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ _MAX_K_ENUM = 11  # representation sum up to K = 11 (1024 terms), count DP beyon
 _MAX_K_DENSE = 11
 _NEG = -1e30
 _VAR_FLOOR = 1e-13
+_STEP_SLACK = 1e-9  # an inner correction step may lower the objective by rounding only
 _TOL = 1e-10
 _CONVERGED_TOL = 1e-8
 _INNER_WARM = 8  # at most, Newton steps of the inner maximisation per outer iteration (each start)
@@ -457,7 +459,11 @@ def _inner_newton(w, om0, s, V, machine, iters):
         shift = jnp.where(ok, 0.0, jnp.maximum(-low, 0.0) + 1.0)
         d_shifted, _ = solvers.dense_cholesky_solve(neg + shift[..., None, None] * eye, grad)
         d = jnp.where(ok[..., None], d_newton, d_shifted)
+        # a non-finite direction or trial value is never taken (argmax would pick a NaN, and
+        # w + 0 * NaN is NaN): such a sample keeps its point
+        d = jnp.where(jnp.all(jnp.isfinite(d), axis=-1, keepdims=True), d, 0.0)
         vals = jnp.stack([_inner_objective(w + t * d, om0, s, V, machine) for t in ts])
+        vals = jnp.where(jnp.isnan(vals), -jnp.inf, vals)
         best = jnp.argmax(vals, axis=0)
         return w + ts[best][..., None] * d, jnp.max(jnp.abs(grad))
 
@@ -505,8 +511,19 @@ def _dense_phi(x, q1, alpha, w_star, z, wz, spec):
     _, g_live, _ = _channel_derivs(om0 + s * w0, V, spec.machine)
     grad = s * g_live - w0
     step, concave = solvers.dense_cholesky_solve(neg, grad)
-    # the correction is O(|grad|) at a converged maximum; elsewhere keep the point itself
-    w_hat = w0 + jnp.where(concave[..., None], step, 0.0)
+    # the correction is O(|grad|) at a converged maximum; elsewhere keep the point itself. Where
+    # the inner ascent stopped short of the maximum the quadratic model can be far off: a step
+    # that lowers the objective is refused (it had turned -0.74 into -2509 for one sample of
+    # K = 5, d = 0.03, and with it the whole curve's delta q search)
+    # (decided on held values, then one live evaluation at the chosen point: a refused step never
+    # enters the derivatives, where its NaN or infinite partials would poison them)
+    sg = jax.lax.stop_gradient
+    step0 = sg(step)
+    take = concave & jnp.all(jnp.isfinite(step0), axis=-1)
+    f_step = _inner_objective(w0 + jnp.where(take[..., None], step0, 0.0), *sg((om0, s, V)), spec.machine)
+    f_kept = _inner_objective(w0, *sg((om0, s, V)), spec.machine)
+    take = take & (f_step > f_kept - _STEP_SLACK)
+    w_hat = w0 + jnp.where(take[..., None], step, 0.0)
     env = _inner_objective(w_hat, om0, s, V, spec.machine)
     return _dense_entropic(q1, dq) + alpha * jnp.sum(wz * env), env
 
@@ -840,8 +857,9 @@ def _dense_curve(alpha, d, spec):
         _, w, val, env, sol = _dense_point(w0, q1, alpha, z, wz, spec)
         err = (alpha * _group_error(jnp.mean(env.reshape(_RANDOMISATIONS, -1), axis=-1)) if spec.mc
                else jnp.zeros((), dt))
-        result = solvers.combine(sol.result, jnp.where(dd < d_end, solvers.RESULTS.successful,
-                                                       solvers.RESULTS.branch_ended))
+        # beyond the end of the branch there is no saddle to find: that is the reason, whatever
+        # the search did there
+        result = jnp.where(dd < d_end, sol.result, solvers.RESULTS.branch_ended)
         return solvers.SaddleSolution(w, result, sol.residual, sol.n_steps, free_entropy=val,
                                       aux=(q1, jnp.exp(sol.value), err))
 
