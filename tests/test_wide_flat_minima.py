@@ -4,7 +4,6 @@ correlation and the table. The training and BP parts run in notebook 08."""
 
 import numpy as np
 import pytest
-
 from test_datasets import _write_idx
 
 from physlearn.algorithms import wide_flat_minima as wfm

@@ -10,8 +10,8 @@ import jax.numpy as jnp
 import optimistix as optx
 
 from ._implicit import implicit
-from ._linalg import solve as _solve
 from ._iterate import iterate
+from ._linalg import solve as _solve
 from ._result import RESULTS, SaddleSolution, all_finite, code, from_optimistix, max_abs
 
 PyTree = Any

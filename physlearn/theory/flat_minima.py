@@ -512,11 +512,11 @@ def _dense_phi(x, q1, alpha, w_star, z, wz, spec):
     grad = s * g_live - w0
     step, concave = solvers.dense_cholesky_solve(neg, grad)
     # the correction is O(|grad|) at a converged maximum; elsewhere keep the point itself. Where
-    # the inner ascent stopped short of the maximum the quadratic model can be far off: a step
-    # that lowers the objective is refused (it had turned -0.74 into -2509 for one sample of
-    # K = 5, d = 0.03, and with it the whole curve's delta q search)
-    # (decided on held values, then one live evaluation at the chosen point: a refused step never
-    # enters the derivatives, where its NaN or infinite partials would poison them)
+    # the inner ascent stopped short of the maximum the quadratic model can be far off, so a step
+    # that lowers the objective is refused (one had turned -0.74 into -2509 for a sample of K = 5,
+    # d = 0.03, stalling the curve's delta q search). The choice is made on held values and the
+    # value is then evaluated once, live, at the chosen point: a refused step never enters the
+    # derivatives, where its non-finite partials would poison them.
     sg = jax.lax.stop_gradient
     step0 = sg(step)
     take = concave & jnp.all(jnp.isfinite(step0), axis=-1)
