@@ -144,6 +144,10 @@ def pattern_energies(stab, energy: str = "minflip"):
     return _energies(stab, energy, -2)
 
 
+_NETWORK_SORT_MAX = 32
+"""Largest K whose min-flip energy sorts the units' costs with a sorting network (else ``jnp.sort``)."""
+
+
 def _energies(stab, energy: str, axis: int):
     """:func:`pattern_energies` with the hidden units on ``axis`` (the patterns on the other
     axes: the moves lay them out as ``(m1, 32)``, see :func:`_pattern_dims`)."""
@@ -158,9 +162,22 @@ def _energies(stab, energy: str, axis: int):
     if energy == "errors":
         return (votes < 0).astype(jnp.int32)
     nfix = jnp.maximum(0, (1 - votes) // 2)
-    cost = jnp.sort(jnp.where(stab < 0, (1 - stab) // 2, _BIG), axis=0)
-    rank = jnp.arange(K, dtype=jnp.int32).reshape((K,) + (1,) * (stab.ndim - 1))
-    return jnp.sum(jnp.where(rank < nfix[None], cost, 0), axis=0, dtype=jnp.int32)
+    cost = jnp.where(stab < 0, (1 - stab) // 2, _BIG)
+    if K > _NETWORK_SORT_MAX:
+        cost = jnp.sort(cost, axis=0)
+        rank = jnp.arange(K, dtype=jnp.int32).reshape((K,) + (1,) * (stab.ndim - 1))
+        return jnp.sum(jnp.where(rank < nfix[None], cost, 0), axis=0, dtype=jnp.int32)
+    # odd-even transposition sort over the K units: K rounds of elementwise min/max, which XLA
+    # fuses into the move's energy sum (a sort is a kernel of its own with a comparator call per
+    # comparison; docs/performance.md)
+    c = [cost[j] for j in range(K)]
+    for r in range(K):
+        for j in range(r % 2, K - 1, 2):
+            c[j], c[j + 1] = jnp.minimum(c[j], c[j + 1]), jnp.maximum(c[j], c[j + 1])
+    out = jnp.zeros_like(nfix)
+    for j in range((K + 1) // 2):  # at most (K + 1) / 2 units need fixing
+        out = out + jnp.where(j < nfix, c[j], 0)
+    return out
 
 
 def _pattern_dims(m: int) -> tuple[int, ...]:
@@ -389,7 +406,9 @@ class Chain(eqx.Module):
         XLA kernel per fusion): the proposed replica's stability row and the pattern column are
         read, shifted and summed in one reduction; every per-chain scalar (energies, counters)
         lives in one int32 vector, so that the bookkeeping is one elementwise pass; the row and
-        the spin are written back in place; the index arithmetic of the proposals and the
+        the spin are written back as masked selects over the chain's stabilities and spins (one
+        elementwise pass each; a scatter under ``vmap`` is two kernels plus its index
+        arithmetic); the index arithmetic of the proposals and the
         schedule values are computed once per block."""
         Wx, stab, iv = carry
         y = self.replicas
@@ -414,12 +433,10 @@ class Chain(eqx.Module):
         w = _pick(column, a)
         # data term: the proposed replica's stabilities after the flip, and their energy
         col = xs[k if xs.shape[0] > 1 else 0, i].astype(jnp.int32)  # (m1, 32): the patterns
-        s_old = stab[ar, k]
-        s_new = s_old - 2 * w * col
-        if K == 1:
-            rows = s_new[None]
-        else:
-            rows = jnp.where((jnp.arange(K) == k).reshape((K,) + (1,) * s_new.ndim), s_new[None], stab[ar])
+        own = _pick(stab, ar)  # (K, m1, 32): the proposed replica's rows
+        kmask = (jnp.arange(K) == k).reshape((K,) + (1,) * col.ndim)
+        shifted = own - 2 * w * col[None]
+        rows = shifted if K == 1 else jnp.where(kmask, shifted, own)
         e_new = jnp.sum(_energies(rows, self.energy, 0), dtype=jnp.int32)
         onehot = jnp.arange(y, dtype=jnp.int32) == ar
         e_old = _pick(energy, ar)
@@ -439,8 +456,11 @@ class Chain(eqx.Module):
         accept = (log_u < log_acc) & act
         improving = accept & (dlog > 0)
         rep = accept & ~is_ref
-        Wx = Wx.at[a, k, i].set(jnp.where(accept, -w, w).astype(Wx.dtype))
-        stab = stab.at[ar, k].set(jnp.where(rep, s_new, s_old))
+        spin = ((jnp.arange(Wx.shape[0]) == a)[:, None, None] & (jnp.arange(K) == k)[None, :, None]
+                & (jnp.arange(N) == i)[None, None, :])
+        Wx = jnp.where(spin & accept, -Wx, Wx)
+        ymask = (jnp.arange(y) == ar).reshape((y,) + (1,) * (stab.ndim - 1))
+        stab = jnp.where(rep & ymask & kmask[None], stab - 2 * w * col[None, None], stab)
         energy = jnp.where(onehot & rep, e_new, energy)
         # schedules, per accepted moves (appendix B.3)
         since = since + accept.astype(jnp.int32)
