@@ -48,6 +48,7 @@ __all__ = [
     "GH_prime",
     "GH_minus_x",
     "log2cosh",
+    "sech2",
     "atanh_erf",
     "atanh_erf_fused",
     "gauss_hermite",
@@ -553,6 +554,25 @@ def _log2cosh_jvp(primals, tangents):
 
 
 @jax.custom_jvp
+def sech2(x):
+    r""":math:`\operatorname{sech}^2 x = 4t/(1+t)^2` with :math:`t = e^{-2|x|}`: one exponential,
+    no cancellation (``1 - tanh(x)**2`` loses all relative accuracy for :math:`|x| \gtrsim 3`),
+    no overflow, 0 only where :math:`e^{-2|x|}` underflows. Derivative :math:`-2\operatorname{sech}^2
+    x\,\tanh x` (also at :math:`x = 0`, where the ``|x|`` form alone would give the wrong second
+    derivative). Relative error a few ulps (float64 and float32); NaN passes through."""
+    x = _float(x)
+    t = jnp.exp(-2.0 * jnp.abs(x))
+    return 4.0 * t / ((1.0 + t) * (1.0 + t))
+
+
+@sech2.defjvp
+def _sech2_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    s = sech2(x)
+    return s, -2.0 * s * jnp.tanh(_float(x)) * dx
+
+
+@jax.custom_jvp
 def atanh_erf(x):
     r""":math:`\operatorname{atanh}(\operatorname{erf} x)`, finite for all x (grows like
     :math:`x^2`): :math:`\tfrac12[\log(2-\operatorname{erfc}|x|) - \log\operatorname{erfc}|x|]`.
@@ -645,7 +665,13 @@ def _gauss_legendre01(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _weighted_sum(weights, values):
-    return jax.tree_util.tree_map(lambda v: jnp.tensordot(weights, v, axes=(0, 0)), values)
+    # a multiply-and-sum over the node axis, not a tensordot: under vmap (a grid of parameter
+    # points, each with its own nodes) a dot becomes a batched dot_general of 1 x n by n x 1
+    # products, which XLA:CPU runs ~2x slower than the fused reduction (docs/performance.md)
+    def one(v):
+        return jnp.sum(weights.reshape(weights.shape + (1,) * (v.ndim - 1)) * v, axis=0)
+
+    return jax.tree_util.tree_map(one, values)
 
 
 def _nodes_like(arr, like=None):
@@ -749,4 +775,5 @@ GH_minus_x = jax.jit(GH_minus_x)
 GH_prime = jax.jit(GH_prime)
 log_erfc = jax.jit(log_erfc)
 log2cosh = jax.jit(log2cosh)
+sech2 = jax.jit(sech2)
 atanh_erf = jax.jit(atanh_erf)

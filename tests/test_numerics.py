@@ -44,6 +44,7 @@ REFERENCES = {
     "GH_prime": lambda x: (_G(x) / _H(x)) * (_G(x) / _H(x) - x),
     "GH_minus_x": lambda x: _G(x) / _H(x) - x,
     "log2cosh": lambda x: mp.log(2 * mp.cosh(x)),
+    "sech2": lambda x: mp.sech(x) ** 2,
     "atanh_erf": _atanh_erf,
     "log_erfc": lambda x: mp.log(mp.erfc(x)),
     "erfc": lambda x: mp.erfc(x),
@@ -113,6 +114,7 @@ DERIVATIVES = {
     "log_H": lambda x: -_G(x) / _H(x),
     "GH": REFERENCES["GH_prime"],
     "log2cosh": lambda x: mp.tanh(x),
+    "sech2": lambda x: -2 * mp.sech(x) ** 2 * mp.tanh(x),
     "atanh_erf": lambda x: 2 / mp.sqrt(mp.pi) * mp.exp(-mp.mpf(x) ** 2) / (mp.erfc(abs(mp.mpf(x))) * (2 - mp.erfc(abs(mp.mpf(x))))),
     "log_erfc": lambda x: -2 / mp.sqrt(mp.pi) * mp.exp(-mp.mpf(x) ** 2) / mp.erfc(x),
     "erfcx": lambda x: 2 * mp.mpf(x) * mp.exp(mp.mpf(x) ** 2) * mp.erfc(x) - 2 / mp.sqrt(mp.pi),
@@ -130,7 +132,8 @@ def test_gradients_against_mpmath(name):
 
 
 @pytest.mark.parametrize(
-    "name", ["H", "log_H", "GH", "GH_prime", "GH_minus_x", "log2cosh", "atanh_erf", "log_erfc", "erfc", "erf", "G"]
+    "name", ["H", "log_H", "GH", "GH_prime", "GH_minus_x", "log2cosh", "sech2", "atanh_erf", "log_erfc", "erfc", "erf",
+             "G"]
 )
 def test_finite_values_and_gradients_far_out(name):
     x = jnp.array([-1e4, -1e3, -100.0, -38.5, 38.5, 100.0, 1e3, 1e4])
@@ -271,7 +274,7 @@ def test_kernel_coefficients_are_the_chebyshev_projection():
 
 
 PUBLIC_SPECIAL = ["erfcx", "erfc", "erf", "G", "H", "log_H", "GH", "GH_minus_x", "GH_prime", "log_erfc", "log2cosh",
-                  "atanh_erf"]
+                  "sech2", "atanh_erf"]
 
 
 @pytest.mark.parametrize("name", PUBLIC_SPECIAL)

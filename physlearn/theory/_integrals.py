@@ -61,19 +61,15 @@ def aprime2_mean(q, kappa, n):
 # --------------------------------------------------------------------------------------------
 # The entropic term of binary weights
 # --------------------------------------------------------------------------------------------
-def sech2(x):
-    return jnp.exp(2.0 * (math.log(2.0) - nm.log2cosh(x)))
-
-
 def one_minus_q_from_qhat(q_hat, n):
     """1 - <tanh^2(sqrt(q_hat) z)> computed as <sech^2> (no cancellation as q -> 1)."""
     a = jnp.sqrt(q_hat)
-    return nm.gauss_expect_split(lambda z: sech2(a * z), 0.0, n, width=40.0 / a)
+    return nm.gauss_expect_split(lambda z: nm.sech2(a * z), 0.0, n, width=40.0 / a)
 
 
 def sech4_mean(q_hat, n):
     a = jnp.sqrt(q_hat)
-    return nm.gauss_expect_split(lambda z: sech2(a * z) ** 2, 0.0, n, width=40.0 / a)
+    return nm.gauss_expect_split(lambda z: nm.sech2(a * z) ** 2, 0.0, n, width=40.0 / a)
 
 
 def log2cosh_mean(q_hat, n):

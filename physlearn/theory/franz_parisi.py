@@ -129,7 +129,7 @@ def _entropic(theta, ref, n, neta):
     vs = jnp.sqrt(jnp.maximum(qh - th * th / qhr, _VAR_FLOOR))
     B = (th / jnp.sqrt(qhr)) * z0[:, None] + vs * eta[None, :] + (ph - th)
     m = jnp.tanh(B)
-    sech2 = jnp.exp(2.0 * (math.log(2.0) - nm.log2cosh(B)))
+    sech2 = nm.sech2(B)
     W = weight[:, None] * we[None, :]
     return {
         "m": jnp.sum(W * m),
