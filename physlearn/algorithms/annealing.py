@@ -200,6 +200,25 @@ def _to_pattern_dims(x, fill):
     return x.reshape(x.shape[:-1] + dims)
 
 
+def _pack_columns(xs_p):
+    """``(..., L)`` int8 patterns (+1, -1, or 0 for padding) -> ``(...)`` uint32 words, bit ``j``
+    set where entry ``j`` is +1 (``L <= 32``, the last axis of :func:`_pattern_dims`)."""
+    shifts = jnp.arange(xs_p.shape[-1], dtype=jnp.uint32)
+    return jnp.sum((xs_p > 0).astype(jnp.uint32) << shifts, axis=-1, dtype=jnp.uint32)
+
+
+def _unpack_column(words, L, m):
+    """Inverse of :func:`_pack_columns` for one weight's column: ``words (m1, ...)`` -> int32
+    ``(m1, ..., L)`` of +-1, 0 beyond the ``m`` real patterns (the padding)."""
+    bits = (words[..., None] >> jnp.arange(L, dtype=jnp.uint32)) & jnp.uint32(1)
+    flat = jax.lax.broadcasted_iota(jnp.int32, bits.shape, bits.ndim - 1)
+    stride = L
+    for ax in range(bits.ndim - 2, -1, -1):
+        flat = flat + jax.lax.broadcasted_iota(jnp.int32, bits.shape, ax) * stride
+        stride *= bits.shape[ax]
+    return jnp.where(flat < m, 2 * bits.astype(jnp.int32) - 1, 0)
+
+
 def _errors_from_stab(stab):
     """Training errors per replica from stabilities ``(..., K, M)`` -> ``(...)`` int32."""
     votes = jnp.sum(jnp.where(stab > 0, 1, -1), axis=-2, dtype=jnp.int32)
@@ -393,7 +412,7 @@ class Chain(eqx.Module):
         interaction) the reference -- a move flips one entry of it."""
         return jnp.concatenate([st.W, st.Wc[None]], axis=0) if self._explicit else st.W
 
-    def _move(self, carry, prop, log_u, xs, gave_up, table):
+    def _move(self, carry, prop, log_u, xs, gave_up, table, m):
         """One attempted move on the block's carry ``(Wx, stab, counters)`` (see :meth:`step`).
         ``prop``: the proposed spin ``(a, k, i)`` (uniform proposal) or the proposal uniform
         (biased proposal); ``log_u``: the log of the acceptance uniform; ``table``: the schedule's
@@ -405,11 +424,12 @@ class Chain(eqx.Module):
         Cost layout (this runs ``moves_per_step`` times per block, vmapped over every chain, one
         XLA kernel per fusion): the proposed replica's stability row and the pattern column are
         read, shifted and summed in one reduction; every per-chain scalar (energies, counters)
-        lives in one int32 vector, so that the bookkeeping is one elementwise pass; the row and
-        the spin are written back as masked selects over the chain's stabilities and spins (one
-        elementwise pass each; a scatter under ``vmap`` is two kernels plus its index
-        arithmetic); the index arithmetic of the proposals and the
-        schedule values are computed once per block."""
+        lives in one int32 vector, so that the bookkeeping is one elementwise pass; the pattern
+        column is gathered bit-packed (``m1`` words per chain, unpacked inside the kernels that
+        use it); the stability row is written back as a masked select over the chain's
+        stabilities (a scatter under ``vmap`` is two kernels plus its index arithmetic) and the
+        spin by a scatter of one element per chain (cheaper than a select over every spin); the
+        index arithmetic of the proposals and the schedule values are computed once per block."""
         Wx, stab, iv = carry
         y = self.replicas
         _, K, N = Wx.shape
@@ -432,7 +452,7 @@ class Chain(eqx.Module):
         column = Wx[:, k, i].astype(jnp.int32)  # (y[+1],) the spins of site (k, i)
         w = _pick(column, a)
         # data term: the proposed replica's stabilities after the flip, and their energy
-        col = xs[k if xs.shape[0] > 1 else 0, i].astype(jnp.int32)  # (m1, 32): the patterns
+        col = _unpack_column(xs[k if xs.shape[0] > 1 else 0, i], stab.shape[-1], m)  # (m1, 32): the patterns
         own = _pick(stab, ar)  # (K, m1, 32): the proposed replica's rows
         kmask = (jnp.arange(K) == k).reshape((K,) + (1,) * col.ndim)
         shifted = own - 2 * w * col[None]
@@ -456,9 +476,7 @@ class Chain(eqx.Module):
         accept = (log_u < log_acc) & act
         improving = accept & (dlog > 0)
         rep = accept & ~is_ref
-        spin = ((jnp.arange(Wx.shape[0]) == a)[:, None, None] & (jnp.arange(K) == k)[None, :, None]
-                & (jnp.arange(N) == i)[None, None, :])
-        Wx = jnp.where(spin & accept, -Wx, Wx)
+        Wx = Wx.at[a, k, i].set(jnp.where(accept, -w, w).astype(Wx.dtype))
         ymask = (jnp.arange(y) == ar).reshape((y,) + (1,) * (stab.ndim - 1))
         stab = jnp.where(rep & ymask & kmask[None], stab - 2 * w * col[None, None], stab)
         energy = jnp.where(onehot & rep, e_new, energy)
@@ -515,10 +533,11 @@ class Chain(eqx.Module):
 
         def body(t, c, xs_p):
             prop = props[t] if self.proposal == "biased" else tuple(p[t] for p in props)
-            return self._move(c, prop, log_us[t], xs_p, state.gave_up, table)
+            return self._move(c, prop, log_us[t], xs_p, state.gave_up, table, xs.shape[-1])
 
-        # patterns padded (zero inputs, stability +1: no energy) and laid out as _pattern_dims
-        xs_p = _to_pattern_dims(xs, 0)
+        # patterns padded (zero inputs, stability +1: no energy), laid out as _pattern_dims and
+        # bit-packed along the last axis: a move gathers m1 words per chain instead of M bytes
+        xs_p = _pack_columns(_to_pattern_dims(xs, 0))
         Wx, stab, iv = jax.lax.fori_loop(
             0, B, lambda t, c: body(t, c, xs_p), (self._spins(state), _to_pattern_dims(state.stab, 1), iv))
         stab = stab.reshape(stab.shape[:2] + (-1,))[..., : state.stab.shape[-1]]
