@@ -127,27 +127,6 @@ def _log_half_1p(a, b):
     return _l(a + b) - _l(a) - _l(b)
 
 
-def _over_patterns(x, reduce):
-    """``reduce`` (``jnp.sum`` or ``jnp.max``) of ``x (M, ...)`` over its leading (pattern) axis,
-    with every reduced dimension at most 32 long: XLA:CPU rewrites a longer reduced dimension into
-    a reduce-window and a reduce, and ran that reduce-window about 10x slower than the reduction
-    itself (docs/performance.md)."""
-    M = x.shape[0]
-    if M <= 32:
-        return reduce(x, axis=0)
-    M1 = M // 32 * 32
-    main = reduce(_over_patterns(x[:M1].reshape((M1 // 32, 32) + x.shape[1:]), reduce), axis=0)
-    if M1 == M:
-        return main
-    rest = reduce(x[M1:], axis=0)
-    return reduce(jnp.stack([main, rest]), axis=0)
-
-
-def _pattern_sum(uw):
-    """Sum of the messages ``uw (M, K, N)`` over the patterns (:func:`_over_patterns`)."""
-    return _over_patterns(uw, jnp.sum)
-
-
 def _tanh_sech2(h):
     """``(tanh h, 1 - tanh(h)^2)`` from one exponential, without cancellation."""
     e = jnp.exp(-2.0 * jnp.abs(h))
@@ -243,10 +222,7 @@ def _focusing(hx, g, r):
 
 
 def _mag_change(new, old):
-    d = jnp.abs(jnp.tanh(new) - jnp.tanh(old))
-    if d.ndim == 3:  # messages (M, K, N): over the patterns first, as _pattern_sum does
-        d = _over_patterns(d, jnp.max)
-    return jnp.max(d, initial=0.0)
+    return jnp.max(jnp.abs(jnp.tanh(new) - jnp.tanh(old)), initial=0.0)
 
 
 # ============================================================================================
@@ -331,7 +307,7 @@ class FBP(eqx.Module):
     # ---- sweeps ------------------------------------------------------------------------------
     def _sweep_parallel(self, key, s: FBPState, xi, sigma, g, r):
         lam = self.damping.astype(xi.dtype)
-        mw = s.ux + _pattern_sum(s.uw)
+        mw = s.ux + jnp.sum(s.uw, axis=0)
         h = mw[None] - s.uw
         u_new, up_new, _ = _theta_update(h, xi, s.down)
         # materialise the new messages once: without the barrier XLA fuses the whole first-layer
@@ -341,7 +317,7 @@ class FBP(eqx.Module):
         up = (1 - lam) * up_new + lam * s.up
         down_new, _ = _output_update(up, sigma)
         down = (1 - lam) * down_new + lam * s.down
-        mw = s.ux + _pattern_sum(uw)
+        mw = s.ux + jnp.sum(uw, axis=0)
         hx = mw - s.ux
         ux_new = _focusing(hx, g, r)
         ux = (1 - lam) * ux_new + lam * s.ux
