@@ -413,3 +413,30 @@ def test_moves_to_solution_takes_the_best_point_per_instance():
     one = replicated_sa.solve(jax.random.key(4), prob, max_steps=20_000, moves_per_step=500)
     with pytest.raises(ValueError, match=r"\(P, S\)"):
         annealing.moves_to_solution(one)
+
+
+@pytest.mark.parametrize("K", [2, 3, 5, 8, 9])
+def test_committee_minflip_network_equals_sort(K, monkeypatch):
+    """The sorting network of the committee min-flip energy gives the same per-pattern energies as
+    sorting the units' costs (the form it replaced), ties and units that cannot fix included."""
+    rng = np.random.default_rng(K)
+    stab = jnp.asarray(rng.integers(-9, 10, size=(K, 64, 7)), jnp.int32)
+    got = np.asarray(annealing._energies(stab, "minflip", 0))
+    monkeypatch.setattr(annealing, "_NETWORK_SORT_MAX", 0)
+    ref = np.asarray(annealing._energies(stab, "minflip", 0))
+    np.testing.assert_array_equal(got, ref)
+    assert got.min() >= 0 and got.max() > 0
+
+
+@pytest.mark.parametrize("m", [1, 10, 32, 33, 100, 1024, 1203])
+def test_packed_columns_round_trip(m):
+    """The moves gather the pattern columns bit-packed: unpacking gives back the +-1 column in the
+    padded `_pattern_dims` layout, 0 on the padding."""
+    rng = np.random.default_rng(m)
+    xs = jnp.asarray(rng.choice([-1, 1], size=(2, 5, m)), jnp.int8)
+    xs_p = annealing._to_pattern_dims(xs, 0)
+    words = annealing._pack_columns(xs_p)
+    assert words.shape == xs_p.shape[:-1] and words.dtype == jnp.uint32
+    for k, i in [(0, 0), (1, 4), (0, 2)]:
+        col = annealing._unpack_column(words[k, i], xs_p.shape[-1], m)
+        np.testing.assert_array_equal(np.asarray(col), np.asarray(xs_p[k, i], np.int32))
