@@ -69,6 +69,7 @@ from .. import solvers
 from .._config import eager_x64, theory_jit
 from ._inputs import (
     TheoryResult,
+    point_map,
     as_param,
     broadcast,
     check_on_failure,
@@ -429,11 +430,11 @@ def _le_grid(alpha, gamma, kappa, d, n, neta):
     def one(a, g, k):
         mini = _minimizer_point(a, g, n)
         nodes = _nodes(mini.C, g, n, neta)
-        theta, val, result, res, steps = jax.vmap(lambda dd: _le_point(a, g, k, dd, mini, nodes))(d)
+        theta, val, result, res, steps = point_map(lambda dd: _le_point(a, g, k, dd, mini, nodes), d)
         return CELocalEntropy(a, g, k, d, val, _h2(d), theta[:, 0], theta[:, 1], theta[:, 2], theta[:, 3],
                               theta[:, 4], mini.C, mini.errors, result == 0, res, steps, result)
 
-    return jax.vmap(one)(alpha, gamma, kappa)
+    return point_map(one, alpha, gamma, kappa)
 
 
 @eager_x64

@@ -97,6 +97,7 @@ from .._config import eager_x64, theory_jit
 from ._envelopes import u_of
 from ._inputs import (
     TheoryResult,
+    point_map,
     as_param,
     check_on_failure,
     finish,
@@ -924,7 +925,7 @@ def _typical_curve(alpha, d, spec):
 @theory_jit(static_argnames=("spec", "reference"))
 def _curve_grid(alpha, d, spec, reference):
     fn = _dense_curve if reference == "dense" else _typical_curve
-    return jax.vmap(lambda a: fn(a, d, spec))(alpha)
+    return point_map(lambda a: fn(a, d, spec), alpha)
 
 
 # --------------------------------------------------------------------------------------------

@@ -76,7 +76,7 @@ from .._config import eager_x64, is_traced, theory_jit
 from ..errors import ReplicaSymmetryWarning
 from . import _integrals as ig
 from ._gardner_core import binary_point, spherical_point
-from ._inputs import (TheoryResult, check_on_failure, finish, finish_curve, grid_map, validate_d,
+from ._inputs import (TheoryResult, check_on_failure, finish, finish_curve, grid_map, point_map, validate_d,
                       validate_margins)
 
 __all__ = [
@@ -461,7 +461,7 @@ def _fp_grid(alpha, kappa, kappa_ref, d, n, nx, neta, model="binary"):
     shape = jnp.broadcast_shapes(alpha.shape, kappa.shape, kappa_ref.shape)
     flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in (alpha, kappa, kappa_ref)]
     dflat = d.reshape(-1)
-    out = jax.vmap(lambda a, k, kr: _curve_one(a, k, kr, dflat, n, nx, neta, _MODELS[model]))(*flat)
+    out = point_map(lambda a, k, kr: _curve_one(a, k, kr, dflat, n, nx, neta, _MODELS[model]), *flat)
 
     def reshape(x):
         if x.ndim == 1:

@@ -1,7 +1,7 @@
 r"""Solution paths of the local-entropy functionals: one jitted grid function per entry point.
 
-Each grid function solves a whole parameter grid in one compiled call (``vmap`` over the
-parameter points, ``lax.map`` where memory matters) and returns the result type of its entry
+Each grid function solves a whole parameter grid in one compiled call (a ``lax.map`` over the
+parameter points, :func:`physlearn.theory._inputs.point_map`) and returns the result type of its entry
 point, unflagged (the public layer applies the failure contract). All iterative work goes through
 :mod:`physlearn.solvers`; derivatives come from its implicit differentiation.
 """
@@ -17,6 +17,7 @@ import numpy as np
 
 from ... import solvers
 from ..._config import theory_jit
+from .._inputs import grid_map, point_map
 from .. import franz_parisi as fp
 from . import _finite_y as fy
 from . import _finite_y_1rsb as f1
@@ -66,7 +67,7 @@ def _curves(one, d, *params):
     """``vmap`` a curve function over the broadcast parameters; shapes ``P`` and ``P + d.shape``."""
     shape = jnp.broadcast_shapes(*[p.shape for p in params])
     flat = [jnp.broadcast_to(p, shape).reshape(-1) for p in params]
-    out = jax.vmap(lambda *ps: one(*ps, d.reshape(-1)))(*flat)
+    out = point_map(lambda *ps: one(*ps, d.reshape(-1)), *flat)
 
     def reshape(x):
         return x.reshape(shape) if x.ndim == 1 else x.reshape(shape + d.shape)
@@ -101,7 +102,7 @@ def _solution_curve_one(alpha, kappa, kappa_ref, d_user, n, n2):
         result = solvers.combine(free.result[i], result, _finite_check(ent))
         return th, result, res, k, mass, ent
 
-    th, result, res, k, mass, ent = jax.vmap(point)(jnp.arange(d_user.shape[0]))
+    th, result, res, k, mass, ent = point_map(point, jnp.arange(d_user.shape[0]))
     return LocalEntropySolutionRS(
         alpha, kappa, kappa_ref, d_user, ent, th[:, 0], th[:, 3], th[:, 6], th[:, 7], th[:, 8],
         th[:, 1], th[:, 2], th[:, 4], th[:, 5], mass, free.entropy, result == _OK, res, k, result,
@@ -261,9 +262,9 @@ def finite_y_grid(alpha, kappa, y, d, n, n_fy, n_in):
             return FiniteYRS(a, k, y, dd, s_int, g, tot / y - g * S, s_ext, s_ext >= 0.0, th[0], th[1], th[2],
                              th[3], result == _OK, res, k1 + k2, result)
 
-        return jax.vmap(point)(dflat, inf.S_hat, inf.converged)
+        return point_map(point, dflat, inf.S_hat, inf.converged)
 
-    out = jax.vmap(one)(*flat)
+    out = point_map(one, *flat)
 
     def reshape(x):
         return x.reshape(shape + d.shape) if x.ndim == 2 else x.reshape(shape) if x.ndim == 1 else x
@@ -330,7 +331,7 @@ def _finite_y_solution_grid(alpha, kappa, kappa_ref, d, theta_fp, fp_result, ys,
     shape = theta_fp.shape[:-1]  # P + (number of distances,)
     flat = [jnp.broadcast_to(v, shape).reshape(-1) for v in (alpha[..., None], kappa[..., None],
                                                               kappa_ref[..., None], d.reshape(-1))]
-    out = jax.vmap(point)(*flat, theta_fp.reshape(-1, 9), fp_result.reshape(-1))
+    out = point_map(point, *flat, theta_fp.reshape(-1, 9), fp_result.reshape(-1))
     out = jax.tree_util.tree_map(lambda x: x.reshape(alpha.shape + d.shape), out)
     return eqx.tree_at(lambda r: (r.alpha, r.kappa, r.kappa_ref, r.y), out,
                        (alpha, kappa, kappa_ref, jnp.asarray(y, theta_fp.dtype)))
@@ -358,14 +359,6 @@ def finite_y_solution(a, k, kr, dd, y, n_fy):
 # --------------------------------------------------------------------------------------------
 # finite y, free reference: fixed coupling
 # --------------------------------------------------------------------------------------------
-def _grid_map(fn, *arrays):
-    arrays = [jnp.asarray(a, dtype=jnp.result_type(float)) for a in arrays]
-    shape = jnp.broadcast_shapes(*[a.shape for a in arrays])
-    flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in arrays]
-    out = jax.vmap(fn)(*flat)
-    return jax.tree_util.tree_map(lambda x: x.reshape(shape + x.shape[1:]), out)
-
-
 @theory_jit(static_argnames=("n", "n_in"))
 def fixed_coupling_grid(alpha, gamma, y, kappa, n, n_in):
     def one(a, g, yy, k):
@@ -375,7 +368,7 @@ def fixed_coupling_grid(alpha, gamma, y, kappa, n, n_in):
         return FixedCouplingRS(a, g, yy, k, tot / yy, S, 0.5 * (1.0 - S), th[0], th[1], th[2], th[3], phi, s_int,
                                tot / yy - g * S, s_ext, s_ext >= 0.0, result == _OK, res, ns, result)
 
-    return _grid_map(one, alpha, gamma, y, kappa)
+    return grid_map(one, alpha, gamma, y, kappa)
 
 
 @theory_jit(static_argnames=("n", "n_mid", "n_in"))
@@ -389,7 +382,7 @@ def fixed_coupling_1rsb_grid(alpha, gamma, y, kappa, m, n, n_mid, n_in):
                                  tot / yy - g * S, s_ext, s_ext >= 0.0, dm, col, slope, rs_result == _OK,
                                  result == _OK, res, ns, result)
 
-    return _grid_map(one, alpha, gamma, y, kappa, m)
+    return grid_map(one, alpha, gamma, y, kappa, m)
 
 
 # --------------------------------------------------------------------------------------------
