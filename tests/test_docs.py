@@ -3,7 +3,7 @@ that this test session executed, and a broken reference fails the strict build.
 
 The site test runs last (tests/conftest.py orders it): it waits for the executed notebooks of the
 notebook tests of this session (tests/test_notebooks.py) and executes only those that the session
-does not run (e.g. ``pytest tests/test_docs.py`` alone executes all seven)."""
+does not run (e.g. ``pytest tests/test_docs.py`` alone executes all eight)."""
 
 import subprocess
 import time
