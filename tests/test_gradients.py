@@ -4,10 +4,12 @@ One parametrised test walks the public entry points: for each, every differentia
 is differentiated by ``jax.jacfwd`` with respect to every continuous input (alpha, kappa, d, gamma,
 y, kappa_ref, m) at two parameter points, and compared with central differences of the computed
 values. Small quadratures keep it cheap: the claim is that the derivatives of the computed values
-are right, whatever the nodes. The entry points whose compilation takes a minute or more on a CI
-core are marked slow (listed in ``SLOW``; ``python -m pytest -m slow tests/test_gradients.py`` runs
-them): the finite-y and 1RSB free references, the solution references, the fixed-coupling 1RSB
-forms, the thresholds, the flat-minima curves and the cross-entropy local entropy."""
+are right, whatever the nodes. The default run keeps one curve of each engine: Gardner (RS, 1RSB,
+capacities), the binary Franz--Parisi potential and the free-reference local entropy (about 30 s
+each on a 2-core CI machine). The other entry points whose test takes 20 s or more there are marked
+slow (``slow=True`` below; ``python -m pytest -m slow tests/test_gradients.py`` runs them): the
+finite-y and 1RSB free references, the solution references, the fixed-coupling forms, the spherical
+Franz--Parisi potential, the thresholds, the flat-minima curves and the cross-entropy local entropy."""
 
 import math
 
@@ -63,7 +65,7 @@ CASES = {
     "franz_parisi.spherical": _case(
         lambda alpha, d, kappa, kappa_ref: fp.spherical(alpha, d, kappa, kappa_ref, **FP_NODES),
         ("alpha", "d", "kappa", "kappa_ref"), [(0.5, 0.05, 0.0, 0.2), (1.0, 0.1, 0.1, 0.2)], FP_FIELDS,
-        rtol=1e-4, atol=1e-6),
+        rtol=1e-4, atol=1e-6, slow=True),
     "franz_parisi.isolation_distance": _case(
         lambda alpha, kappa, kappa_ref: fp.isolation_distance(alpha, kappa, kappa_ref, **FP_NODES, full_output=True),
         ("alpha", "kappa", "kappa_ref"), [(0.5, 0.0, 0.0), (0.7, 0.0, 0.05)],
@@ -115,7 +117,7 @@ CASES = {
     "local_entropy.fixed_coupling_rs": _case(
         lambda alpha, gamma, y, kappa: le.fixed_coupling_rs(alpha, gamma, y, kappa, n=16, n_in=12),
         ("alpha", "gamma", "y", "kappa"), [(0.6, 0.5, 5.0, 0.0), (0.4, 0.3, 3.0, 0.2)], FC_FIELDS,
-        h=1e-4, rtol=1e-4, atol=1e-6),
+        h=1e-4, rtol=1e-4, atol=1e-6, slow=True),
     "local_entropy.fixed_coupling_1rsb": _case(
         lambda alpha, gamma, y, kappa, m: le.fixed_coupling_1rsb(alpha, gamma, y, kappa, m=m, n=12, n_mid=8, n_in=8),
         # gamma 0.4 at the second point: at gamma 0.3 the search does not converge at these nodes

@@ -192,6 +192,7 @@ def test_solution_reference_matches_free_reference_at_kappa_ref_equal_kappa():
     assert (r.entropy <= le.h2(d) + 1e-12).all()
 
 
+@pytest.mark.slow  # 30-37 s of compilation on a 2-core CI machine (2D quadratures at n = 48)
 def test_solution_reference_1rsb_functional_reductions():
     # (i) at the collapse (q1 = q0, q1_hat = q0_hat) the 12-parameter 1RSB functional with a solution
     # reference is the nine-parameter RS one for any m (same nodes: exact up to rounding)
@@ -204,6 +205,7 @@ def test_solution_reference_1rsb_functional_reductions():
     assert np.abs(np.asarray(one) - float(rs)).max() < 1e-11
 
 
+@pytest.mark.slow  # as above
 def test_solution_reference_1rsb_intra_map_reduces_to_free_one():
 
 
