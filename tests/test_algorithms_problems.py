@@ -191,6 +191,24 @@ def test_min_flips_energy_brute_force(arch, k, n):
         np.testing.assert_array_equal(ref > 0, errs)
 
 
+@pytest.mark.parametrize("K", [1, 2, 3, 5, 9])
+def test_least_wrong_energy_equals_the_ranked_selection(K, monkeypatch):
+    """The energy-only min-flip form (sorting network over the units' costs, or ``jnp.sort`` past
+    its size) equals the energy of the ranked selection it stands in for (replicas x patterns,
+    ties and patterns that need no fix included)."""
+    from physlearn.algorithms import _network
+
+    rng = np.random.default_rng(K)
+    h = jnp.asarray(2 * rng.integers(-5, 5, size=(3, 40, K)) + 1, jnp.float32)  # odd fields
+    labels = jnp.asarray(rng.choice([-1, 1], size=(40,)), jnp.int8)
+    _, ref = _network.least_wrong_selection(h, labels[None])
+    got = _network.least_wrong_energy(h, labels[None])
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(ref))
+    monkeypatch.setattr(_network, "NETWORK_SORT_MAX", 0)
+    np.testing.assert_array_equal(np.asarray(_network.least_wrong_energy(h, labels[None])), np.asarray(ref))
+    assert float(ref.max()) > 0 and float(ref.min()) == 0
+
+
 def test_min_flips_perceptron_closed_form():
     p = problems.random_patterns(jax.random.key(4), 51, 2.0)
     W = jnp.asarray(np.random.default_rng(3).choice([-1, 1], size=(51,)))

@@ -78,6 +78,51 @@ def least_wrong_selection(h, labels):
     return selected.astype(h.dtype), energy
 
 
+NETWORK_SORT_MAX = 32
+"""Largest number of units whose costs :func:`sum_of_smallest` orders with a sorting network (else ``jnp.sort``)."""
+
+
+def sum_of_smallest(cost, count, max_count: int):
+    """Sum of the ``count`` smallest entries of ``cost`` along its first axis (the K hidden units;
+    ``count <= max_count``, broadcasting against ``cost[0]``), in the dtype of ``cost``.
+
+    For K <= :data:`NETWORK_SORT_MAX` an odd-even transposition network: K rounds of elementwise
+    min/max that XLA fuses into the surrounding sum (``jnp.sort`` is a kernel of its own with a
+    comparator call per comparison; docs/performance.md); above, ``jnp.sort``."""
+    K = cost.shape[0]
+    zero = jnp.zeros((), cost.dtype)
+    if K > NETWORK_SORT_MAX:
+        srt = jnp.sort(cost, axis=0)
+        rank = jnp.arange(K, dtype=jnp.int32).reshape((K,) + (1,) * (cost.ndim - 1))
+        return jnp.sum(jnp.where(rank < count[None], srt, zero), axis=0)
+    c = [cost[j] for j in range(K)]
+    for r in range(K):
+        for j in range(r % 2, K - 1, 2):
+            c[j], c[j + 1] = jnp.minimum(c[j], c[j + 1]), jnp.maximum(c[j], c[j + 1])
+    out = jnp.zeros(jnp.broadcast_shapes(c[0].shape, jnp.shape(count)), cost.dtype)
+    for j in range(min(K, max_count)):
+        out = out + jnp.where(j < count, c[j], zero)
+    return out
+
+
+def least_wrong_energy(h, labels):
+    r"""The ``energy`` of :func:`least_wrong_selection` alone (the minimum number of weight flips
+    that fix each pattern, ``(..., M)``), without the ranks of the units: the sum of the
+    costs of rank below :math:`n_{fix}` (at most :math:`\lfloor K/2\rfloor+1` of them: :math:`n_{fix}`
+    is a half-integer on a tied vote of an even K), by :func:`sum_of_smallest`."""
+    lab = labels.astype(h.dtype)
+    lab = lab.reshape((1,) * (h.ndim - 1 - lab.ndim) + lab.shape)
+    sigma = lab[..., None]
+    tau = sign_pm(h)
+    K = h.shape[-1]
+    if K == 1:
+        sh = sigma[..., 0] * h[..., 0]
+        return jnp.where(sh < 0, (1.0 - sh) / 2.0, 0.0)
+    n_fix = jnp.maximum(0.0, (1.0 - sigma[..., 0] * jnp.sum(tau, axis=-1)) / 2.0)
+    cost = jnp.where(sigma * tau < 0, (1.0 - sigma * h) / 2.0, jnp.inf)
+    return sum_of_smallest(jnp.moveaxis(cost, -1, 0), n_fix, K // 2 + 1)  # n_fix <= (K + 1) / 2
+
+
 # ------------------------------------------------------------------------------------------------
 # Bit-packed forward pass. For +-1 vectors x and w of length N, packed into 32-bit words with bit
 # 1 <-> +1 (padding bits 0 in both), x . w = N - 2 * popcount(x XOR w): one XOR and one popcount

@@ -99,6 +99,7 @@ import numpy as np
 
 from .. import _validation as V
 from . import schedules
+from ._network import sum_of_smallest
 from .problems import Problem, solve_arguments
 from .results import ReplicaResult, base_fields
 from .runner import run
@@ -144,10 +145,6 @@ def pattern_energies(stab, energy: str = "minflip"):
     return _energies(stab, energy, -2)
 
 
-_NETWORK_SORT_MAX = 32
-"""Largest K whose min-flip energy sorts the units' costs with a sorting network (else ``jnp.sort``)."""
-
-
 def _energies(stab, energy: str, axis: int):
     """:func:`pattern_energies` with the hidden units on ``axis`` (the patterns on the other
     axes: the moves lay them out as ``(m1, 32)``, see :func:`_pattern_dims`)."""
@@ -163,21 +160,7 @@ def _energies(stab, energy: str, axis: int):
         return (votes < 0).astype(jnp.int32)
     nfix = jnp.maximum(0, (1 - votes) // 2)
     cost = jnp.where(stab < 0, (1 - stab) // 2, _BIG)
-    if K > _NETWORK_SORT_MAX:
-        cost = jnp.sort(cost, axis=0)
-        rank = jnp.arange(K, dtype=jnp.int32).reshape((K,) + (1,) * (stab.ndim - 1))
-        return jnp.sum(jnp.where(rank < nfix[None], cost, 0), axis=0, dtype=jnp.int32)
-    # odd-even transposition sort over the K units: K rounds of elementwise min/max, which XLA
-    # fuses into the move's energy sum (a sort is a kernel of its own with a comparator call per
-    # comparison; docs/performance.md)
-    c = [cost[j] for j in range(K)]
-    for r in range(K):
-        for j in range(r % 2, K - 1, 2):
-            c[j], c[j + 1] = jnp.minimum(c[j], c[j + 1]), jnp.maximum(c[j], c[j + 1])
-    out = jnp.zeros_like(nfix)
-    for j in range((K + 1) // 2):  # at most (K + 1) / 2 units need fixing
-        out = out + jnp.where(j < nfix, c[j], 0)
-    return out
+    return sum_of_smallest(cost, nfix, (K + 1) // 2)  # at most (K + 1) / 2 units need fixing
 
 
 def _pattern_dims(m: int) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ._network import least_wrong_selection, outputs_from_preacts, preactivations, sign_pm
+from ._network import least_wrong_energy, outputs_from_preacts, preactivations, sign_pm
 from .problems import Problem
 
 __all__ = [
@@ -108,9 +108,7 @@ def min_flips_per_pattern(weights, problem: Problem):
     the perceptron it reduces to :math:`\Theta(-\Delta)(1-\Delta)/2`. Returned in the float dtype
     of the computation (the values are integers).
     """
-    h = preactivations(weights, problem)
-    _, e = least_wrong_selection(h, problem.labels)
-    return e
+    return least_wrong_energy(preactivations(weights, problem), problem.labels)
 
 
 def min_flips_energy(weights, problem: Problem):

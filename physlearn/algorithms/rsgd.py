@@ -62,7 +62,7 @@ import jax.numpy as jnp
 
 from .. import _validation as V
 from . import schedules
-from ._network import batch_grad, least_wrong_selection, pack_pm, packed_preactivations, sign_pm, unpack_pm
+from ._network import batch_grad, least_wrong_energy, least_wrong_selection, pack_pm, packed_preactivations, sign_pm, unpack_pm
 from .problems import Problem, solve_arguments
 from .results import ReplicaResult, base_fields, best_network
 from .runner import permutation_rounds, permute, run
@@ -268,7 +268,7 @@ class RSGD(eqx.Module):
             Wc = sign_pm(jnp.sum(W, axis=0))
         nets = jnp.concatenate([Wc[None], W], axis=0)  # (y+1, K, N)
         hh = packed_preactivations(pack_pm(nets), xp[None], n, tree, dt)  # (y+1, M, K)
-        sel, e = least_wrong_selection(hh, problem.labels[None])
+        e = least_wrong_energy(hh, problem.labels[None])
         out = sign_pm(jnp.sum(sign_pm(hh), axis=-1))
         errs = jnp.sum(out != sig[None], axis=-1, dtype=jnp.int32)  # (y+1,)
         energy = jnp.sum(e, axis=-1)
