@@ -62,7 +62,8 @@ import jax.numpy as jnp
 
 from .. import _validation as V
 from . import schedules
-from ._network import batch_grad, least_wrong_energy, least_wrong_selection, pack_pm, packed_preactivations, sign_pm, unpack_pm
+from ._network import (batch_grad, least_wrong_energy, least_wrong_selection, pack_pm, packed_preactivations, sign_pm,
+                       unpack_pm)
 from .problems import Problem, solve_arguments
 from .results import ReplicaResult, base_fields, best_network
 from .runner import permutation_rounds, permute, run

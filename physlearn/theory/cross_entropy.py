@@ -69,12 +69,12 @@ from .. import solvers
 from .._config import eager_x64, theory_jit
 from ._inputs import (
     TheoryResult,
-    point_map,
     as_param,
     broadcast,
     check_on_failure,
     finish,
     finish_curve,
+    point_map,
     validate_d,
 )
 from ._integrals import h2 as _h2

@@ -97,11 +97,11 @@ from .._config import eager_x64, theory_jit
 from ._envelopes import u_of
 from ._inputs import (
     TheoryResult,
-    point_map,
     as_param,
     check_on_failure,
     finish,
     finish_curve,
+    point_map,
     validate_d,
 )
 
