@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from physlearn.algorithms import _network, annealing, energies, problems, quantum_sa, replicated_sa, schedules, standard_sa
+from physlearn.algorithms import (_network, annealing, energies, problems, quantum_sa, replicated_sa, schedules,
+                                  standard_sa)
 
 F32 = jnp.float32
 SOLVERS = {"replicated": replicated_sa.solve, "standard": standard_sa.solve, "quantum": quantum_sa.solve}

@@ -45,6 +45,19 @@ def outputs_from_preacts(h):
     return sign_pm(jnp.sum(sign_pm(h), axis=-1))
 
 
+def _fix_costs(h, labels):
+    """``(wrong, n_fix, cost)`` of :func:`least_wrong_selection`: the wrong units ``(..., M, K)``,
+    the number of units to fix ``(..., M)`` and each unit's cost (``inf`` on the right units)."""
+    lab = labels.astype(h.dtype)
+    lab = lab.reshape((1,) * (h.ndim - 1 - lab.ndim) + lab.shape)  # explicit rank (no promotion)
+    sigma = lab[..., None]
+    tau = sign_pm(h)
+    wrong = sigma * tau < 0
+    n_fix = jnp.maximum(0.0, (1.0 - sigma[..., 0] * jnp.sum(tau, axis=-1)) / 2.0)
+    cost = jnp.where(wrong, (1.0 - sigma * h) / 2.0, jnp.inf)
+    return wrong, n_fix, cost
+
+
 def least_wrong_selection(h, labels):
     r"""Per-pattern minimum-flip bookkeeping from pre-activations (PNAS 2016, eqs. 9--13).
 
@@ -59,14 +72,7 @@ def least_wrong_selection(h, labels):
     (dtype of ``h``), and ``energy[..., mu]`` the minimum number of weight flips that make pattern
     mu correctly classified. Ties between equal costs are broken by the lower unit index.
     """
-    lab = labels.astype(h.dtype)
-    lab = lab.reshape((1,) * (h.ndim - 1 - lab.ndim) + lab.shape)  # explicit rank (no promotion)
-    sigma = lab[..., None]
-    tau = sign_pm(h)
-    sh = sigma * h
-    wrong = sigma * tau < 0
-    n_fix = jnp.maximum(0.0, (1.0 - sigma[..., 0] * jnp.sum(tau, axis=-1)) / 2.0)
-    cost = jnp.where(wrong, (1.0 - sh) / 2.0, jnp.inf)
+    wrong, n_fix, cost = _fix_costs(h, labels)
     # rank of each unit by cost (ties: lower index first) by pairwise comparison -- O(K^2), K small
     kk = jnp.arange(cost.shape[-1])
     ci, cj = cost[..., :, None], cost[..., None, :]
@@ -110,17 +116,8 @@ def least_wrong_energy(h, labels):
     that fix each pattern, ``(..., M)``), without the ranks of the units: the sum of the
     costs of rank below :math:`n_{fix}` (at most :math:`\lfloor K/2\rfloor+1` of them: :math:`n_{fix}`
     is a half-integer on a tied vote of an even K), by :func:`sum_of_smallest`."""
-    lab = labels.astype(h.dtype)
-    lab = lab.reshape((1,) * (h.ndim - 1 - lab.ndim) + lab.shape)
-    sigma = lab[..., None]
-    tau = sign_pm(h)
-    K = h.shape[-1]
-    if K == 1:
-        sh = sigma[..., 0] * h[..., 0]
-        return jnp.where(sh < 0, (1.0 - sh) / 2.0, 0.0)
-    n_fix = jnp.maximum(0.0, (1.0 - sigma[..., 0] * jnp.sum(tau, axis=-1)) / 2.0)
-    cost = jnp.where(sigma * tau < 0, (1.0 - sigma * h) / 2.0, jnp.inf)
-    return sum_of_smallest(jnp.moveaxis(cost, -1, 0), n_fix, K // 2 + 1)  # n_fix <= (K + 1) / 2
+    _, n_fix, cost = _fix_costs(h, labels)
+    return sum_of_smallest(jnp.moveaxis(cost, -1, 0), n_fix, h.shape[-1] // 2 + 1)
 
 
 # ------------------------------------------------------------------------------------------------
