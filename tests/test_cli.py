@@ -212,13 +212,14 @@ def _tour_section_class(name):
     return type("TestTour_" + "".join(w.capitalize() for w in name.replace("-", " ").split()), (), {"test_section": test_section})
 
 
-# The tour sections whose test costs 30-80 s on a 2-core CI machine (compiling and running the
-# algorithms, or the golf-course curves): marked slow (`python -m pytest -m slow tests/test_cli.py`
-# runs them). Their science is asserted in the default run by the notebooks they reduce (02 golf
-# course, 03 algorithms vs theory, 04 fBP as an instrument, 05 annealing scaling), which compute
-# the same quantities; the tour's machinery (report, figures, rows, notes) by the sections below
-# that stay in the default run and the tests above.
-_HEAVY_SECTIONS = {"Replicated SGD", "Focusing BP", "fBP as a measuring instrument", "Annealing", "Golf course"}
+# The tour sections whose test costs 14-80 s on a 2-core CI machine (compiling and running the
+# algorithms, or the theory curves): marked slow (`python -m pytest -m slow tests/test_cli.py`
+# runs them). Their science is asserted in the default run by the notebooks they reduce (01 Gardner
+# capacity, 02 golf course, 03 algorithms vs theory, 04 fBP as an instrument, 05 annealing
+# scaling), which compute the same quantities; the tour's machinery (report, figures, rows, notes)
+# by the section that stays in the default run (Flat minima) and the tests above.
+_HEAVY_SECTIONS = {"Gardner capacity", "Replicated SGD", "Focusing BP", "fBP as a measuring instrument",
+                   "Annealing", "Golf course"}
 
 # one class per tour section: pytest-xdist (--dist loadscope) spreads them over the workers; together
 # they are the whole tour (`physlearn tour` = every section, one report)

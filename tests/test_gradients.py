@@ -4,12 +4,13 @@ One parametrised test walks the public entry points: for each, every differentia
 is differentiated by ``jax.jacfwd`` with respect to every continuous input (alpha, kappa, d, gamma,
 y, kappa_ref, m) at two parameter points, and compared with central differences of the computed
 values. Small quadratures keep it cheap: the claim is that the derivatives of the computed values
-are right, whatever the nodes. The default run keeps one curve of each engine: Gardner (RS, 1RSB,
-capacities), the binary Franz--Parisi potential and the free-reference local entropy (about 30 s
-each on a 2-core CI machine). The other entry points whose test takes 20 s or more there are marked
-slow (``slow=True`` below; ``python -m pytest -m slow tests/test_gradients.py`` runs them): the
-finite-y and 1RSB free references, the solution references, the fixed-coupling forms, the spherical
-Franz--Parisi potential, the thresholds, the flat-minima curves and the cross-entropy local entropy."""
+are right, whatever the nodes. The default run keeps one curve of each solver path: Gardner (RS,
+1RSB, capacities) and the free-reference local entropy (a root solve along a continuation with
+implicit derivatives, as the Franz--Parisi curves; about 30 s on a 2-core CI machine). The other
+entry points whose test takes 20 s or more there are marked slow (``slow=True`` below;
+``python -m pytest -m slow tests/test_gradients.py`` runs them): the binary and spherical
+Franz--Parisi potentials, the finite-y and 1RSB free references, the solution references, the
+fixed-coupling forms, the thresholds, the flat-minima curves and the cross-entropy local entropy."""
 
 import math
 
@@ -61,7 +62,7 @@ CASES = {
                                         ("q0", "q0_hat", "free_entropy", "complexity")),
     "franz_parisi.binary": _case(lambda alpha, d, kappa, kappa_ref: fp.binary(alpha, d, kappa, kappa_ref, **FP_NODES),
                                  ("alpha", "d", "kappa", "kappa_ref"), [(0.5, 0.05, 0.0, 0.2), (0.6, 0.1, 0.1, 0.2)],
-                                 FP_FIELDS, rtol=1e-4, atol=1e-6),
+                                 FP_FIELDS, rtol=1e-4, atol=1e-6, slow=True),
     "franz_parisi.spherical": _case(
         lambda alpha, d, kappa, kappa_ref: fp.spherical(alpha, d, kappa, kappa_ref, **FP_NODES),
         ("alpha", "d", "kappa", "kappa_ref"), [(0.5, 0.05, 0.0, 0.2), (1.0, 0.1, 0.1, 0.2)], FP_FIELDS,
@@ -210,6 +211,7 @@ def test_derivatives_match_finite_differences(fn, inputs, points, fields, h, rto
         assert np.isnan(jac[rows]).all() and np.isfinite(np.delete(jac, rows, axis=0)).all(), (x0, jac)
 
 
+@pytest.mark.slow  # 14 s of tracing on a 2-core CI machine
 def test_dispatchers_differentiate_like_the_explicit_functions():
     """local_entropy.binary and fixed_coupling are conveniences over the explicit entry points: the
     derivative programs they trace are the explicit functions' ones, equation for equation (so
