@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from physlearn.algorithms import energies, problems, rsgd, schedules
+from physlearn.algorithms import energies, problems, rsgd, runner, schedules
 from physlearn.algorithms.runner import run
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -312,7 +312,7 @@ def test_vmap_over_samples_equals_python_loop():
         np.testing.assert_array_equal(np.asarray(ri.replica_errors), np.asarray(rb.replica_errors[i]))
 
 
-def test_hyper_batch_equals_separate_runs_and_chunking_is_invisible():
+def test_hyper_batch_equals_separate_runs_and_chunking_is_invisible(monkeypatch):
     pb = problems.random_patterns(jax.random.key(7), 31, 0.9, k=3, architecture="committee", samples=3)
     key = jax.random.key(8)
     lams = [0.0, 0.5]
@@ -335,6 +335,22 @@ def test_hyper_batch_equals_separate_runs_and_chunking_is_invisible():
     chunked = run(algo, key, pb, max_steps=40, chunk=7, progress=False)
     fused = run(algo, key, pb, max_steps=40, progress=False)  # one compiled call, no host loop
     auto = run(algo, key, pb, max_steps=40)  # progress=None: chunks, the bar only after 2 s
+    # the default chunks grow while a call is quick (runner.CHUNK_SECONDS): forced to grow at every
+    # call (chunks 1, 2, 4, ...) and never to grow, with the number of compiled calls counted
+    calls = []
+    advance = runner._advance_batched
+    monkeypatch.setattr(runner, "_advance_batched", lambda *a, **kw: calls.append(1) or advance(*a, **kw))
+    monkeypatch.setattr(runner, "CHUNK_SECONDS", float("inf"))
+    growing = run(algo, key, pb, max_steps=40, stop="never")
+    assert len(calls) == 6  # 1 + 2 + 4 + 8 + 16 + 9 steps
+    monkeypatch.setattr(runner, "CHUNK_SECONDS", 0.0)
+    calls.clear()
+    fixed = run(algo, key, pb, max_steps=40, stop="never")
+    assert len(calls) == 40  # max_steps / 50 rounds up to 1 step per call
+    never = run(algo, key, pb, max_steps=40, stop="never", progress=False)
+    for other in (growing, fixed):
+        np.testing.assert_array_equal(np.asarray(never.steps), np.asarray(other.steps))
+        np.testing.assert_array_equal(np.asarray(never.state.H), np.asarray(other.state.H))
     for other in (chunked, fused, auto):
         np.testing.assert_array_equal(np.asarray(full.steps), np.asarray(other.steps))
         np.testing.assert_array_equal(np.asarray(full.state.H), np.asarray(other.state.H))
