@@ -129,6 +129,20 @@ def point_map(fn, *flat):
     return jax.lax.map(lambda xs: fn(*xs), tuple(flat))
 
 
+def curve_map(one, d, *params):
+    """Map a curve function ``one(*params_point, d_flat)`` over the broadcast parameters
+    (:func:`point_map`, inside a jitted grid function): fields of shape ``P`` (one value per curve)
+    and ``P + d.shape`` (one per distance)."""
+    shape = jnp.broadcast_shapes(*[p.shape for p in params])
+    flat = [jnp.broadcast_to(p, shape).reshape(-1) for p in params]
+    out = point_map(lambda *ps: one(*ps, d.reshape(-1)), *flat)
+
+    def reshape(x):
+        return x.reshape(shape) if x.ndim == 1 else x.reshape(shape + d.shape)
+
+    return jax.tree_util.tree_map(reshape, out)
+
+
 def grid_map(fn, *arrays):
     """Broadcast, flatten, map ``fn`` over the points (:func:`point_map`), reshape back (for use inside jit)."""
     arrays = [jnp.asarray(a, dtype=jnp.result_type(float)) for a in arrays]

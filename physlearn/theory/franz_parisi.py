@@ -76,7 +76,7 @@ from .._config import eager_x64, is_traced, theory_jit
 from ..errors import ReplicaSymmetryWarning
 from . import _integrals as ig
 from ._gardner_core import binary_point, spherical_point
-from ._inputs import (TheoryResult, check_on_failure, finish, finish_curve, grid_map, point_map, validate_d,
+from ._inputs import (TheoryResult, check_on_failure, curve_map, finish, finish_curve, grid_map, validate_d,
                       validate_margins)
 
 __all__ = [
@@ -458,17 +458,8 @@ def _curve_one(alpha, kappa, kappa_ref, d_user, n, nx, neta, model=_BINARY):
 
 @theory_jit(static_argnames=("n", "nx", "neta", "model"))
 def _fp_grid(alpha, kappa, kappa_ref, d, n, nx, neta, model="binary"):
-    shape = jnp.broadcast_shapes(alpha.shape, kappa.shape, kappa_ref.shape)
-    flat = [jnp.broadcast_to(a, shape).reshape(-1) for a in (alpha, kappa, kappa_ref)]
-    dflat = d.reshape(-1)
-    out = point_map(lambda a, k, kr: _curve_one(a, k, kr, dflat, n, nx, neta, _MODELS[model]), *flat)
-
-    def reshape(x):
-        if x.ndim == 1:
-            return x.reshape(shape)
-        return x.reshape(shape + d.shape)
-
-    return jax.tree_util.tree_map(reshape, out)
+    return curve_map(lambda a, k, kr, dd: _curve_one(a, k, kr, dd, n, nx, neta, _MODELS[model]), d, alpha, kappa,
+                     kappa_ref)
 
 
 @eager_x64

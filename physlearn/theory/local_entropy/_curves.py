@@ -17,7 +17,7 @@ import numpy as np
 
 from ... import solvers
 from ..._config import theory_jit
-from .._inputs import grid_map, point_map
+from .._inputs import curve_map, grid_map, point_map
 from .. import franz_parisi as fp
 from . import _finite_y as fy
 from . import _finite_y_1rsb as f1
@@ -63,21 +63,9 @@ def curve_free(alpha, kappa, d_user, n):
                           result == _OK, curve.residual, curve.n_steps, result)
 
 
-def _curves(one, d, *params):
-    """``vmap`` a curve function over the broadcast parameters; shapes ``P`` and ``P + d.shape``."""
-    shape = jnp.broadcast_shapes(*[p.shape for p in params])
-    flat = [jnp.broadcast_to(p, shape).reshape(-1) for p in params]
-    out = point_map(lambda *ps: one(*ps, d.reshape(-1)), *flat)
-
-    def reshape(x):
-        return x.reshape(shape) if x.ndim == 1 else x.reshape(shape + d.shape)
-
-    return jax.tree_util.tree_map(reshape, out)
-
-
 @theory_jit(static_argnames=("n",))
 def free_grid(alpha, kappa, d, n):
-    return _curves(lambda a, k, dd: curve_free(a, k, dd, n), d, alpha, kappa)
+    return curve_map(lambda a, k, dd: curve_free(a, k, dd, n), d, alpha, kappa)
 
 
 # --------------------------------------------------------------------------------------------
@@ -111,7 +99,7 @@ def _solution_curve_one(alpha, kappa, kappa_ref, d_user, n, n2):
 
 @theory_jit(static_argnames=("n", "n2"))
 def solution_grid(alpha, kappa, kappa_ref, d, n, n2):
-    return _curves(lambda a, k, kr, dd: _solution_curve_one(a, k, kr, dd, n, n2), d, alpha, kappa, kappa_ref)
+    return curve_map(lambda a, k, kr, dd: _solution_curve_one(a, k, kr, dd, n, n2), d, alpha, kappa, kappa_ref)
 
 
 # --------------------------------------------------------------------------------------------
@@ -467,4 +455,4 @@ def _ref_1rsb_curve(alpha, kappa, d, mu, n, n1, n_in, fixed):
 
 @theory_jit(static_argnames=("n", "n1", "n_in", "fixed"))
 def free_ref_1rsb_grid(alpha, kappa, d, mu, n, n1, n_in, fixed):
-    return _curves(lambda a, k, dd: _ref_1rsb_curve(a, k, dd, mu, n, n1, n_in, fixed), d, alpha, kappa)
+    return curve_map(lambda a, k, dd: _ref_1rsb_curve(a, k, dd, mu, n, n1, n_in, fixed), d, alpha, kappa)
