@@ -1,6 +1,7 @@
 """Stable special functions against mpmath (50 digits) and exact limits."""
 
 import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -286,7 +287,15 @@ def test_compiles_to_one_straight_line_kernel(name):
         hlo = jax.jit(f).lower(x).compile().as_text()
         entry = hlo[hlo.index("ENTRY"):]
         assert " while(" not in hlo and " gather(" not in hlo and " call(" not in entry, name
-        assert entry.count(" fusion(") == 1, (name, entry)
+        # one kernel: a single fusion, or a single element-wise instruction that XLA left unfused
+        # (its legacy CPU emitters, which the test processes use, do not wrap a lone op in a fusion)
+        ops = [m.group(1) for m in _INSTRUCTION.finditer(entry)]
+        kernels = [op for op in ops if op not in ("parameter", "constant", "bitcast", "tuple", "get-tuple-element")]
+        assert len(kernels) == 1, (name, entry)
+
+
+# "%name = <shape> opcode(" in XLA's HLO text (the shape of a tuple holds spaces)
+_INSTRUCTION = re.compile(r"%\S+ = (?:\([^)]*\)|\S+) ([a-z][\w-]*)\(")
 
 
 @pytest.mark.parametrize("name", PUBLIC_SPECIAL)
