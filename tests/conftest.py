@@ -27,12 +27,12 @@ if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
     os.environ["XLA_FLAGS"] = (os.environ["XLA_FLAGS"]
                                + " --xla_cpu_multi_thread_eigen=false")
 
-# XLA's CPU fusion emitters (MLIR, the default of jax 0.10) off in the test processes: each fused
-# kernel then costs a fraction of the compilation time (every fusion otherwise builds its own MLIR
-# context and pass pipeline). Measured on the 2-core AVX2 machine: tests/test_rsgd.py alone, 58 s
-# against 89 s (XLA backend compilation 25 s against 57 s). The notebook kernels keep them
-# (tests/test_notebooks.py): their long algorithm runs and the large theory programs of notebook 2
-# were slower without (docs/performance.md).
+# XLA's CPU fusion emitters (MLIR, the default of jax 0.10) off in the test processes, the
+# notebook kernels and the subprocesses the tests start: each fused kernel then costs a fraction of
+# the compilation time (every fusion otherwise builds its own MLIR context and pass pipeline).
+# Measured on the 2-core AVX2 machine (docs/performance.md): tests/test_rsgd.py alone 58 s against
+# 89 s (XLA backend compilation 25 s against 57 s); the notebooks 6 to 25 % less CPU time, except
+# notebooks 3 and 5 (long algorithm runs: about 9 % more).
 if "xla_cpu_use_fusion_emitters" not in os.environ["XLA_FLAGS"]:
     os.environ["XLA_FLAGS"] += " --xla_cpu_use_fusion_emitters=false"
 

@@ -21,10 +21,9 @@ require("nbclient")
 def run_notebook(path, dest):
     env = dict(os.environ, MPLBACKEND="Agg")
     # XLA level 1 for the notebooks' algorithm runs, long enough for it (conftest.py: 0 for the tests)
-    # and XLA's default fusion emitters (conftest.py turns them off for the tests' short programs)
-    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "").replace("--xla_backend_optimization_level=0",
-                                                         "--xla_backend_optimization_level=1")
-                        .replace("--xla_cpu_use_fusion_emitters=false", ""))
+    # (the fusion emitters stay off, as in the test processes: conftest.py)
+    env["XLA_FLAGS"] = env.get("XLA_FLAGS", "").replace("--xla_backend_optimization_level=0",
+                                                        "--xla_backend_optimization_level=1")
     cache = jax.config.jax_compilation_cache_dir  # set by conftest.py when PHYSLEARN_JAX_CACHE=1
     if cache:  # the notebooks share the tests' persistent compilation cache (the tour compiles the same curves)
         env.update(JAX_COMPILATION_CACHE_DIR=cache, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0.5")
