@@ -32,7 +32,9 @@ if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
 # the compilation time (every fusion otherwise builds its own MLIR context and pass pipeline).
 # Measured on the 2-core AVX2 machine (docs/performance.md): tests/test_rsgd.py alone 58 s against
 # 89 s (XLA backend compilation 25 s against 57 s); the notebooks 6 to 25 % less CPU time, except
-# notebooks 3 and 5 (long algorithm runs: about 9 % more).
+# notebooks 3 and 5 (long algorithm runs: about 9 % more). Level 0 with these emitters off runs
+# replicated-SA loops several times slower: run the slow tour section "Annealing" by hand with
+# XLA_FLAGS=--xla_backend_optimization_level=1 (a level already set is kept).
 if "xla_cpu_use_fusion_emitters" not in os.environ["XLA_FLAGS"]:
     os.environ["XLA_FLAGS"] += " --xla_cpu_use_fusion_emitters=false"
 
