@@ -17,15 +17,21 @@ os.environ.setdefault("PHYSLEARN_COMPILE_MODE", "fast")
 # -> 24 s). The notebook kernels get level 1 instead (tests/test_notebooks.py): their annealing
 # and BP runs are long enough that level 0 costs more than it saves (notebook 5: 30 s -> 157 s).
 # The flag is XLA's, process-wide: set before JAX starts; a level already in XLA_FLAGS is kept.
-if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
+
+def _default_xla_flag(name, value):
+    """Add ``--name=value`` to XLA_FLAGS unless the environment already sets ``name`` (kept)."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if name not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} --{name}={value}".strip()
+
+
+_default_xla_flag("xla_backend_optimization_level", 0)
 # No Eigen intra-op thread pool in the test processes: the two pytest-xdist workers already fill the
 # two cores, and the pool's threads (which spin while they wait) only steal time from the other
 # worker. Measured: tests/test_rsgd.py + tests/test_sbp.py alone, 101 s wall / 125 s user against
 # 113 s / 140 s with the pool; the whole fresh-clone run, 689 s against 723 s of pytest time.
-if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = (os.environ["XLA_FLAGS"]
-                               + " --xla_cpu_multi_thread_eigen=false")
+_default_xla_flag("xla_cpu_multi_thread_eigen", "false")
 
 # XLA's CPU fusion emitters (MLIR, the default of jax 0.10) off in the test processes, the
 # notebook kernels and the subprocesses the tests start: each fused kernel then costs a fraction of
@@ -35,8 +41,7 @@ if "xla_cpu_multi_thread_eigen" not in os.environ.get("XLA_FLAGS", ""):
 # notebooks 3 and 5 (long algorithm runs: about 9 % more). Level 0 with these emitters off runs
 # replicated-SA loops several times slower: run the slow tour section "Annealing" by hand with
 # XLA_FLAGS=--xla_backend_optimization_level=1 (a level already set is kept).
-if "xla_cpu_use_fusion_emitters" not in os.environ["XLA_FLAGS"]:
-    os.environ["XLA_FLAGS"] += " --xla_cpu_use_fusion_emitters=false"
+_default_xla_flag("xla_cpu_use_fusion_emitters", "false")
 
 import jax  # noqa: E402
 
