@@ -234,7 +234,7 @@ def test_reflections_and_tail_identities(x):
     assert abs(float(nm.erf(xa) + nm.erf(-xa))) <= 1e-300
     a, d = float(nm.GH(xa)), float(nm.GH_minus_x(xa))
     if x < 1.0:  # no cancellation in A - x there: the two forms must agree
-        assert abs((a - x) - d) <= 1e-15 * (abs(a) + abs(x))
+        assert abs((a - x) - d) <= 3e-15 * (abs(a) + abs(x))  # the functions' stated accuracy (3e-15)
     assert abs(float(nm.GH_prime(xa)) - a * d) <= 4e-16 * a * d
     g = float(nm.log_erfc(xa / math.sqrt(2.0)))
     assert abs(g - (float(nm.log_H(xa)) + math.log(2.0))) <= 2e-15 * max(abs(g), 1.0)
