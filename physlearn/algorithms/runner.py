@@ -32,8 +32,9 @@ key ``fold_in(key, i)`` (common random numbers across hyper-parameter points).
 **Several devices** (``mesh=``): the samples axis is sharded over a device mesh with
 ``jax.sharding`` (no ``pmap``): the problem, the per-sample keys and the whole carry are placed
 with ``NamedSharding(mesh, PartitionSpec("samples"))`` (the hyper-parameter axis and the
-algorithm's fields are replicated) and ``jit`` partitions the vmapped loop; every instance runs
-exactly the computation of the single-device run, so results are identical. ``mesh`` may be a
+algorithm's fields are replicated) and every device runs the vmapped loop on its own samples
+(``jax.shard_map``); every instance runs exactly the computation of the single-device run, so
+results are identical. ``mesh`` may be a
 ``jax.sharding.Mesh`` with an axis named ``"samples"`` (other axes replicate), a number of devices
 or ``"auto"`` (all devices; a 1-D mesh is built by :func:`make_mesh`). A batch whose size is not a
 multiple of the number of devices is padded with copies of its last sample, and the padding is
@@ -326,8 +327,22 @@ def _advance_impl(algorithm, problem, carry, until, stop, n_sample_axes, hyper, 
     def f(alg, prob, c, u, s):
         return _advance_one(alg, prob, c, u, s)
 
-    out = _batched(f, n_sample_axes, hyper)(algorithm, problem, carry, until, stop)
-    return _constrain(out, sharding)
+    fn = _batched(f, n_sample_axes, hyper)
+    if sharding is None or not n_sample_axes:
+        return _constrain(fn(algorithm, problem, carry, until, stop), sharding)
+    # Each device runs the loop on its own samples (shard_map): the instances are independent, so
+    # this is the computation that jit's partitioner would derive, and it also splits the steps
+    # that the partitioner cannot see into (the native kernels' custom calls).
+    arrays, static = eqx.partition(algorithm, eqx.is_array)
+
+    def local(alg_arrays, prob, c, u):
+        return fn(eqx.combine(alg_arrays, static), prob, c, u, stop)
+
+    per_device = jax.shard_map(
+        local, mesh=sharding.mesh, out_specs=sharding.spec, check_vma=False,
+        in_specs=(PartitionSpec(), PartitionSpec(SAMPLES_AXIS), sharding.spec, PartitionSpec()),
+    )
+    return _constrain(per_device(arrays, problem, carry, until), sharding)
 
 
 @eqx.filter_jit
