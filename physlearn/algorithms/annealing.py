@@ -85,6 +85,15 @@ inside capacity are solved out of the box.
 frozen or out of budget idles for the rest of the block, so move counts are exact). Disorder samples, independent
 runs (``runs``) and hyper-parameter points are ``vmap`` axes: an accelerator runs thousands of
 chains, each with its exact sequential dynamics.
+
+**The native CPU kernel.** On the CPU a block of uniform-proposal moves runs in one C++ loop per
+chain (:mod:`physlearn._native`, an XLA FFI custom call; the chains are spread over XLA's thread
+pool), built on first use with the system's C++ compiler. It draws the same threefry bits,
+reads the same XLA-computed floats (acceptance log uniforms, data scales, the interaction
+log-ratios tabulated per schedule update) and keeps the same integer bookkeeping as the
+jax.numpy moves, so its trajectories are the same bit for bit (``tests/test_native.py``). The
+jax.numpy path runs on accelerators, for ``proposal="biased"``, without a compiler, or with
+``PHYSLEARN_NATIVE=0``.
 """
 
 from __future__ import annotations
@@ -97,6 +106,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import _native
 from .. import _validation as V
 from . import schedules
 from ._network import sum_of_smallest
@@ -483,6 +493,39 @@ class Chain(eqx.Module):
             act = act & (jnp.min(energy) > 0)
         return act
 
+    def _native_keys(self):
+        """The interaction keys of the native kernel (``interaction_key`` in
+        ``physlearn/_native/anneal.cc``): ``(variant code, columns (L, y[+1]) int32, flipped spin
+        (L,) int32, valid (L,) bool)``, one representative column per key, from which the block's
+        table of log-ratios is computed by :meth:`_flip_log_ratio` itself; ``None``: the variant
+        has no native kernel."""
+        return None
+
+    def _native_block(self, key, state: AnnealState, xs, iv, table, keys):
+        """The block of uniform-proposal moves in the native CPU kernel (:mod:`physlearn._native`):
+        the same random draws as :meth:`step`'s loop (the threefry bits by the kernel or by
+        ``jax.random.bits``), the same floats (the acceptance log uniforms, the data scales and
+        the interaction log-ratios, computed here by XLA and tabulated per schedule update and
+        interaction key), the same integer bookkeeping -- the same trajectory, bit for bit.
+        Returns ``(spins, stab, iv)`` as :meth:`_move`'s carry, with ``stab (y, K, M)``."""
+        y = self.replicas
+        _, K, N = state.W.shape
+        B = self.moves_per_step
+        dt = state.beta.dtype
+        bits = _native.threefry_bits(key, (B, 2))
+        if bits is None:
+            bits = jax.random.bits(key, (B, 2), dtype=jnp.uint32)
+        log_us = jnp.log(_unit_uniform(bits[:, 1], dt))
+        variant, cols, flipped, valid = keys
+        ltab = jax.vmap(lambda g: jax.vmap(lambda c, a: self._flip_log_ratio(c, a, g))(
+            jnp.asarray(cols), jnp.asarray(flipped)))(table[:, 1])
+        ltab = jnp.where(jnp.asarray(valid), ltab, jnp.zeros((), dt))
+        return _native.anneal_moves(
+            self._spins(state), state.stab, iv, state.gave_up, xs, bits[:, 0], log_us, table[:, 0], ltab,
+            y=y, k=K, n=N, m=state.stab.shape[-1], variant=variant, energy=ENERGIES.index(self.energy),
+            schedule_every=self.schedule_every, give_up=self.give_up, max_steps=self.max_steps,
+            stop=self.stop_at_solution)
+
     # -------------------------------------------------------------------------------------------
     def step(self, key, state: AnnealState, problem: Problem):
         """A block of at most ``moves_per_step`` attempted moves, then the give-up/restart check
@@ -513,17 +556,20 @@ class Chain(eqx.Module):
         # chains idle through the rest of the block. The carry: the spins, the stabilities and
         # every per-chain counter in one int32 vector (see _move).
         iv = jnp.concatenate([state.energy, jnp.stack([getattr(state, f) for f in _COUNTERS] + [state.updates])])
+        keys = self._native_keys() if self.proposal == "uniform" else None
+        if keys is not None and n_spins < 2**31 and _native.enabled():
+            Wx, stab, iv = self._native_block(key, state, xs, iv, table, keys)
+        else:
+            def body(t, c, xs_p):
+                prop = props[t] if self.proposal == "biased" else tuple(p[t] for p in props)
+                return self._move(c, prop, log_us[t], xs_p, state.gave_up, table, xs.shape[-1])
 
-        def body(t, c, xs_p):
-            prop = props[t] if self.proposal == "biased" else tuple(p[t] for p in props)
-            return self._move(c, prop, log_us[t], xs_p, state.gave_up, table, xs.shape[-1])
-
-        # patterns padded (zero inputs, stability +1: no energy), laid out as _pattern_dims and
-        # bit-packed along the last axis: a move gathers m1 words per chain instead of M bytes
-        xs_p = _pack_columns(_to_pattern_dims(xs, 0))
-        Wx, stab, iv = jax.lax.fori_loop(
-            0, B, lambda t, c: body(t, c, xs_p), (self._spins(state), _to_pattern_dims(state.stab, 1), iv))
-        stab = stab.reshape(stab.shape[:2] + (-1,))[..., : state.stab.shape[-1]]
+            # patterns padded (zero inputs, stability +1: no energy), laid out as _pattern_dims and
+            # bit-packed along the last axis: a move gathers m1 words per chain instead of M bytes
+            xs_p = _pack_columns(_to_pattern_dims(xs, 0))
+            Wx, stab, iv = jax.lax.fori_loop(
+                0, B, lambda t, c: body(t, c, xs_p), (self._spins(state), _to_pattern_dims(state.stab, 1), iv))
+            stab = stab.reshape(stab.shape[:2] + (-1,))[..., : state.stab.shape[-1]]
         W = Wx[:y]
         beta, gamma, field = self._schedule(iv[y + _COUNTERS.index("updates")], dt)
         st = eqx.tree_at(
@@ -576,6 +622,26 @@ class Chain(eqx.Module):
 _COUNTERS = ("since", "stuck", "moves", "accepted", "updates", "best")
 """The per-chain int32 counters of :class:`AnnealState` that a block of moves carries in one vector
 (after the y energies)."""
+
+
+def _key_table(length: int, entries):
+    """The arrays of :meth:`Chain._native_keys` from ``entries``: ``(key, column, flipped spin)``
+    triples; keys without an entry are marked invalid (their log-ratio is never read)."""
+    width = len(entries[0][1])
+    cols = np.ones((length, width), np.int32)
+    flipped = np.zeros(length, np.int32)
+    valid = np.zeros(length, bool)
+    for key, col, a in entries:
+        cols[key], flipped[key], valid[key] = col, a, True
+    return cols, flipped, valid
+
+
+def _spins_summing_to(count: int, total: int):
+    """``count`` spins +-1 with sum ``total``, or ``None`` if there are none."""
+    if abs(total) > count or (count + total) % 2:
+        return None
+    plus = (count + total) // 2
+    return [1] * plus + [-1] * (count - plus)
 
 
 def _pick(v, idx):

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from .. import _validation as V
 from . import schedules
-from .annealing import RENAMED, AnnealResult, Chain, _pick, _solve, _times, common_doc, quantum_coupling
+from .annealing import RENAMED, AnnealResult, Chain, _key_table, _pick, _solve, _times, common_doc, quantum_coupling
 from .problems import Problem
 
 __all__ = ["QuantumSA", "solve"]
@@ -45,6 +45,17 @@ class QuantumSA(Chain):
         y = self.replicas
         nb = _pick(column, (a + 1) % y) + _pick(column, (a + y - 1) % y)
         return _times(g, -2 * _pick(column, a) * nb)
+
+    def _native_keys(self):
+        y = self.replicas
+        entries = {}
+        for p in (-1, 1):  # the flipped spin a = 0 is +1; its ring neighbours p, q: key (w nb + 2) / 2
+            for q in (-1, 1):
+                col = [1] * y
+                col[1 % y], col[(y - 1) % y] = p, q
+                if col[0] == 1 and col[1 % y] == p and col[(y - 1) % y] == q:
+                    entries[(col[1 % y] + col[(y - 1) % y] + 2) // 2] = col
+        return (3, *_key_table(3, [(key, col, 0) for key, col in entries.items()]))
 
     def _data_scale(self, beta):
         return beta / self.replicas

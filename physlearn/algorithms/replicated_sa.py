@@ -23,7 +23,8 @@ import jax.numpy as jnp
 from .. import _validation as V
 from . import schedules
 from .annealing import (
-    INTERACTIONS, RENAMED, AnnealResult, Chain, _log2cosh_diff, _pick, _solve, _times, _total, common_doc,
+    INTERACTIONS, RENAMED, AnnealResult, Chain, _key_table, _log2cosh_diff, _pick, _solve, _spins_summing_to, _times,
+    _total, common_doc,
 )
 from .problems import Problem
 
@@ -63,6 +64,23 @@ class ReplicatedSA(Chain):
     def _schedule(self, k, dt):
         beta, _, field = super()._schedule(k, dt)
         return beta, self.gamma(k).astype(dt), field
+
+    def _native_keys(self):
+        y = self.replicas
+        entries = []
+        if self._explicit:  # replica flips: the sign of wc w; reference flips: wc S
+            entries += [(0, [1] * y + [-1], 0), (1, [1] * y + [1], 0)]
+            for s in range(-y, y + 1):
+                rest = _spins_summing_to(y, s)
+                if rest is not None:
+                    entries.append((2 + s + y, rest + [1], y))
+            return (2, *_key_table(2 * y + 3, entries))
+        for s in range(-y, y + 1):  # traced: the site sum S and the flipped spin w
+            for w in (-1, 1):
+                rest = _spins_summing_to(y - 1, s - w)
+                if rest is not None:
+                    entries.append(((s + y) * 2 + (w > 0), [w] + rest, 0))
+        return (1, *_key_table(2 * (2 * y + 1), entries))
 
 
 _BETA = schedules.exponential(1.0, 1.01)

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from .. import _validation as V
 from . import schedules
-from .annealing import RENAMED, AnnealResult, Chain, _solve, common_doc
+from .annealing import RENAMED, AnnealResult, Chain, _key_table, _solve, common_doc
 from .problems import Problem
 
 __all__ = ["StandardSA", "solve"]
@@ -31,6 +31,9 @@ class StandardSA(Chain):
 
     def _flip_log_ratio(self, column, a, g):
         return jnp.zeros((), g.dtype)
+
+    def _native_keys(self):
+        return (0, *_key_table(1, [(0, [1] * self.replicas, 0)]))
 
 
 _BETA = schedules.exponential(2.0, 1.01)
