@@ -117,14 +117,35 @@ def make_algorithm(n: int, moves: int):
     )
 
 
-def time_moves(n: int, alpha: float, chains: int, moves: int, *, np_moves: int | None = None, repeats: int = 5) -> dict:
+def _time_xla_path(go, repeats: int, moves: int):
+    """``go`` timed on the jax.numpy path (the native kernel off, as with ``PHYSLEARN_NATIVE=0``),
+    or ``None`` where the kernel is not in use anyway."""
+    import jax
+
+    from physlearn import _native
+
+    if not _native.enabled():
+        return None
+    enabled = _native.enabled
+    _native.enabled = lambda: False
+    try:
+        jax.clear_caches()  # a fresh trace of the step
+        return timed(go, rounds=repeats).scaled(1.0 / moves)
+    finally:
+        _native.enabled = enabled
+        jax.clear_caches()
+
+
+def time_moves(n: int, alpha: float, chains: int, moves: int, *, np_moves: int | None = None, repeats: int = 5,
+               xla_path: bool = False) -> dict:
     """Seconds per attempted move of all ``chains`` chains (replicated SA, y=3, traced interaction,
     min-flip energy, uniform proposals, beta/gamma x1.01 every 10 N accepted moves, no stopping
     rule): physlearn's driver doing one block of ``moves`` moves (median of ``repeats`` rounds, at
     least 5, after a compiling warm-up) and the NumPy baseline doing ``np_moves`` (default
     ``max(500, moves // 10)``) moves, median of 3 rounds after a 50-move warm-up. Returns
-    ``dict(m, physlearn_s, baseline_s, np_moves, physlearn, baseline)`` (the last two
-    ``_timing.Timing`` per move)."""
+    ``dict(m, physlearn_s, baseline_s, np_moves, physlearn, baseline, xla)`` (the last three
+    ``_timing.Timing`` per move; ``xla``: with ``xla_path=True`` and the native kernel in use
+    (:mod:`physlearn._native`), the same block on the jax.numpy path, else ``None``)."""
     import jax
 
     from physlearn.algorithms import problems
@@ -138,6 +159,9 @@ def time_moves(n: int, alpha: float, chains: int, moves: int, *, np_moves: int |
         return jax.block_until_ready(res.state.W)
 
     t_jax = timed(go, rounds=repeats).scaled(1.0 / moves)
+    t_xla = None
+    if xla_path:
+        t_xla = _time_xla_path(go, repeats, moves)
 
     rng = np.random.default_rng(0)
     XT = np.swapaxes(np.asarray(prob.inputs, np.int32) * np.asarray(prob.labels, np.int32)[:, :, None], 1, 2)
@@ -149,7 +173,7 @@ def time_moves(n: int, alpha: float, chains: int, moves: int, *, np_moves: int |
     numpy_anneal(W0, XT, r[:50], u[:50], **kw)  # warm-up
     t_np = timed_few(lambda: numpy_anneal(W0, XT, r, u, **kw), rounds=3, warmup=False).scaled(1.0 / np_moves)
     return dict(m=prob.m, physlearn_s=t_jax.median, baseline_s=t_np.median, np_moves=np_moves, physlearn=t_jax,
-                baseline=t_np)
+                baseline=t_np, xla=t_xla)
 
 
 def work(m: int, chains: int, y: int = Y) -> dict:
@@ -176,8 +200,13 @@ QUICK = dict(chains=4, moves=1000, n=51)
 def run(chains: int = 64, moves: int = 20_000, n: int = 201, alpha: float = 0.5) -> list[dict]:
     import jax
 
-    r = time_moves(n, alpha, chains, moves)
+    from physlearn import _native
+
+    r = time_moves(n, alpha, chains, moves, xla_path=True)
     t_jax, t_np = r["physlearn_s"], r["baseline_s"]
+    path = (f"native CPU kernel (physlearn._native); the jax.numpy path (PHYSLEARN_NATIVE=0) "
+            f"{r['xla'].median * 1e6:.2f} us per move ({r['xla'].min * 1e6:.2f}-{r['xla'].max * 1e6:.2f})"
+            if r["xla"] is not None else f"jax.numpy path ({_native.status()})")
     return [
         dict(
             workload=f"replicated SA moves, perceptron N={n} alpha={alpha} (M={r['m']}), y={Y}, traced, "
@@ -188,7 +217,7 @@ def run(chains: int = 64, moves: int = 20_000, n: int = 201, alpha: float = 0.5)
             work=work(r["m"], chains),
             notes=(
                 f"seconds per attempted move of all {chains} chains (physlearn {chains / t_jax / 1e6:.2f} M "
-                f"chain-moves/s, NumPy {chains / t_np / 1e6:.2f} M chain-moves/s); float32 both; NumPy "
+                f"chain-moves/s, NumPy {chains / t_np / 1e6:.2f} M chain-moves/s); {path}; float32 both; NumPy "
                 f"vectorised over chains, {r['np_moves']} moves timed; jax {jax.__version__}, CPU, compile excluded"
             ),
         )
