@@ -300,7 +300,9 @@ void chain_moves(const Shape& s, int64_t c, Rows& rows, int8_t* spins, int32_t* 
 // (busy, or shared with another device's call) costs parallelism, never a deadlock.
 template <typename Fn>
 void parallel_chains(ffi::ThreadPool& pool, int64_t n, const Fn& f) {
-  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(pool.num_threads(), n));
+  const int64_t threads = pool.num_threads();
+  // several chunks per thread: a pool thread that starts late still takes its share
+  const int64_t chunks = std::max<int64_t>(1, std::min<int64_t>(4 * threads, n));
   if (chunks == 1) {
     f(0, n);
     return;
@@ -324,7 +326,7 @@ void parallel_chains(ffi::ThreadPool& pool, int64_t n, const Fn& f) {
       }
     }
   };
-  for (int64_t p = 1; p < chunks; ++p) pool.Schedule(decltype(participate)(participate));
+  for (int64_t p = 1; p < std::min(threads, chunks); ++p) pool.Schedule(decltype(participate)(participate));
   participate();
   std::unique_lock<std::mutex> lock(state->mu);
   state->cv.wait(lock, [&] { return state->done.load() == chunks; });
