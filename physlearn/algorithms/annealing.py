@@ -498,7 +498,9 @@ class Chain(eqx.Module):
         ``physlearn/_native/anneal.cc``): ``(variant code, columns (L, y[+1]) int32, flipped spin
         (L,) int32, valid (L,) bool)``, one representative column per key, from which the block's
         table of log-ratios is computed by :meth:`_flip_log_ratio` itself; ``None``: the variant
-        has no native kernel."""
+        has no native kernel. A subclass whose :meth:`_flip_log_ratio` depends on the column
+        through anything other than these keys must override this method (``None`` is always
+        correct: the jax.numpy moves)."""
         return None
 
     def _native_block(self, key, state: AnnealState, xs, iv, table, keys):
