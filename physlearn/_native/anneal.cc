@@ -57,43 +57,58 @@ inline int32_t wrap_add(int32_t a, int32_t b) {
 }
 
 // Data energy of one replica whose row k is replaced by `row_k` (the other rows from `stab`):
-// annealing._energies summed over the patterns.
+// annealing._energies summed over the patterns. Laid out as the jax.numpy path computes it --
+// whole rows of M patterns at a time, the K units' costs ordered by the same odd-even
+// transposition network -- so that every loop over the patterns is a vector loop. `votes` (M)
+// and `cost` (K M) are scratch.
 int32_t replica_energy(const Shape& s, const int32_t* stab, int k, const int32_t* row_k,
-                       int32_t* cost) {
+                       int32_t* votes, int32_t* cost) {
   const int M = s.M, K = s.K;
-  int32_t total = 0;
+  auto row = [&](int u) { return u == k ? row_k : stab + static_cast<int64_t>(u) * M; };
+  uint32_t total = 0;  // wraps like XLA's int32 sum
   if (K == 1) {
     if (s.energy == kErrors) {
-      for (int m = 0; m < M; ++m) total += row_k[m] < 0;
-    } else {
+      for (int m = 0; m < M; ++m) total += static_cast<uint32_t>(row_k[m]) >> 31;
+    } else {  // (1 - v) / 2 for v < 0, else 0 (v = 0 included)
+      for (int m = 0; m < M; ++m) total += static_cast<uint32_t>(std::max(0, 1 - row_k[m]) >> 1);
+    }
+    return static_cast<int32_t>(total);
+  }
+  std::fill(votes, votes + M, 0);
+  for (int u = 0; u < K; ++u) {
+    const int32_t* r = row(u);
+    for (int m = 0; m < M; ++m) votes[m] += r[m] > 0 ? 1 : -1;
+  }
+  if (s.energy == kErrors) {
+    for (int m = 0; m < M; ++m) total += static_cast<uint32_t>(votes[m]) >> 31;
+    return static_cast<int32_t>(total);
+  }
+  for (int u = 0; u < K; ++u) {  // a wrong unit costs (1 - v) / 2 flips, a right one kBig
+    const int32_t* r = row(u);
+    int32_t* c = cost + static_cast<int64_t>(u) * M;
+    for (int m = 0; m < M; ++m) c[m] = r[m] < 0 ? (1 - r[m]) / 2 : kBig;
+  }
+  for (int rnd = 0; rnd < K; ++rnd) {  // sort the K costs of every pattern
+    for (int j = rnd % 2; j < K - 1; j += 2) {
+      int32_t* c0 = cost + static_cast<int64_t>(j) * M;
+      int32_t* c1 = c0 + M;
       for (int m = 0; m < M; ++m) {
-        const int32_t v = row_k[m];
-        total = wrap_add(total, v < 0 ? (1 - v) / 2 : 0);
+        const int32_t lo = std::min(c0[m], c1[m]), hi = std::max(c0[m], c1[m]);
+        c0[m] = lo;
+        c1[m] = hi;
       }
     }
-    return total;
   }
-  const int max_count = (K + 1) / 2;
-  for (int m = 0; m < M; ++m) {
-    int32_t votes = 0;
-    for (int u = 0; u < K; ++u) {
-      const int32_t v = (u == k) ? row_k[m] : stab[static_cast<int64_t>(u) * M + m];
-      votes += v > 0 ? 1 : -1;
-      cost[u] = v < 0 ? (1 - v) / 2 : kBig;
+  // the n_fix = max(0, floor((1 - votes) / 2)) cheapest (at most (K + 1) / 2 of them)
+  const int max_count = std::min(K, (K + 1) / 2);
+  for (int j = 0; j < max_count; ++j) {
+    const int32_t* c = cost + static_cast<int64_t>(j) * M;
+    for (int m = 0; m < M; ++m) {
+      const int32_t nfix = std::max(0, 1 - votes[m]) >> 1;
+      total += static_cast<uint32_t>(j < nfix ? c[m] : 0);
     }
-    if (s.energy == kErrors) {
-      total += votes < 0;
-      continue;
-    }
-    // n_fix = max(0, floor((1 - votes) / 2)): the cheapest n_fix costs (at most (K + 1) / 2)
-    const int32_t d = 1 - votes;
-    const int32_t nfix = d > 0 ? d / 2 : 0;
-    const int take = std::min<int32_t>(nfix, max_count);
-    if (take == 0) continue;
-    std::partial_sort(cost, cost + take, cost + K);
-    for (int j = 0; j < take; ++j) total = wrap_add(total, cost[j]);
   }
-  return total;
+  return static_cast<int32_t>(total);
 }
 
 // The stabilities of one chain during a block, and the data energy of a proposed flip.
@@ -107,13 +122,14 @@ struct GenericRows {
   int32_t* st;        // (y, K, M)
   const int8_t* x;    // (kx, N, M)
   int32_t* shifted;   // (M,)
-  int32_t* cost;      // (K,)
+  int32_t* votes;     // (M,)
+  int32_t* cost;      // (K, M)
   int32_t e_new(int ar, int k, int i, int32_t w2) {
     const int64_t KM = static_cast<int64_t>(s.K) * s.M;
     const int32_t* row = st + ar * KM + static_cast<int64_t>(k) * s.M;
     const int8_t* xc = column(k, i);
     for (int m = 0; m < s.M; ++m) shifted[m] = row[m] - w2 * xc[m];
-    return replica_energy(s, st + ar * KM, k, shifted, cost);
+    return replica_energy(s, st + ar * KM, k, shifted, votes, cost);
   }
   void accept(int ar, int k, int, int32_t) {
     const int64_t KM = static_cast<int64_t>(s.K) * s.M;
@@ -371,7 +387,7 @@ ffi::Error MovesImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::S8> spins_in,
     std::memcpy(iv->typed_data(), iv_in.typed_data(), sizeof(int32_t) * C * (y + kCounters));
 
   auto work = [&](int64_t lo, int64_t hi) {
-    std::vector<int32_t> shifted(M), cost(K);
+    std::vector<int32_t> shifted(M), votes(M), cost(static_cast<int64_t>(K) * M);
     std::vector<int8_t> col(yx);
     const int64_t KM = static_cast<int64_t>(K) * M, xsize = kx * static_cast<int64_t>(N) * M;
     for (int64_t c = lo; c < hi; ++c) {
@@ -389,7 +405,7 @@ ffi::Error MovesImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::S8> spins_in,
         PerceptronRows<kErrors> rows(s, st, x);
         run(rows);
       } else {
-        GenericRows rows{s, st, x, shifted.data(), cost.data()};
+        GenericRows rows{s, st, x, shifted.data(), votes.data(), cost.data()};
         run(rows);
       }
     }
