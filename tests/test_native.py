@@ -121,6 +121,7 @@ def test_solve_uses_the_kernel_and_agrees_with_the_jax_path(monkeypatch):
     jaxpr = str(jax.make_jaxpr(lambda p: _chain().step(jax.random.key(0), _chain().init(jax.random.key(1), p), p))(
         jax.tree_util.tree_map(lambda x: x[0], prob)))
     assert "physlearn_anneal_moves_f32" in jaxpr and "physlearn_threefry_bits" in jaxpr
+    jax.clear_caches()  # no compiled solve from another test's setting
     native = replicated_sa.solve(jax.random.key(1), prob, **kw)
     monkeypatch.setattr(_native, "enabled", lambda: False)
     jax.clear_caches()

@@ -503,27 +503,22 @@ class Chain(eqx.Module):
         correct: the jax.numpy moves)."""
         return None
 
-    def _native_block(self, key, state: AnnealState, xs, iv, table, keys):
+    def _native_block(self, state: AnnealState, xs, iv, spin_bits, log_us, table, keys):
         """The block of uniform-proposal moves in the native CPU kernel (:mod:`physlearn._native`):
-        the same random draws as :meth:`step`'s loop (the threefry bits by the kernel or by
-        ``jax.random.bits``), the same floats (the acceptance log uniforms, the data scales and
-        the interaction log-ratios, computed here by XLA and tabulated per schedule update and
-        interaction key), the same integer bookkeeping -- the same trajectory, bit for bit.
-        Returns ``(spins, stab, iv)`` as :meth:`_move`'s carry, with ``stab (y, K, M)``."""
+        the same random draws as :meth:`step`'s loop (``spin_bits``, ``log_us``), the same floats
+        (the acceptance log uniforms, the data scales and the interaction log-ratios, computed
+        here by XLA and tabulated per schedule update and interaction key), the same integer
+        bookkeeping -- the same trajectory, bit for bit. Returns ``(spins, stab, iv)`` as
+        :meth:`_move`'s carry, with ``stab (y, K, M)``."""
         y = self.replicas
         _, K, N = state.W.shape
-        B = self.moves_per_step
         dt = state.beta.dtype
-        bits = _native.threefry_bits(key, (B, 2))
-        if bits is None:
-            bits = jax.random.bits(key, (B, 2), dtype=jnp.uint32)
-        log_us = jnp.log(_unit_uniform(bits[:, 1], dt))
         variant, cols, flipped, valid = keys
         ltab = jax.vmap(lambda g: jax.vmap(lambda c, a: self._flip_log_ratio(c, a, g))(
             jnp.asarray(cols), jnp.asarray(flipped)))(table[:, 1])
         ltab = jnp.where(jnp.asarray(valid), ltab, jnp.zeros((), dt))
         return _native.anneal_moves(
-            self._spins(state), state.stab, iv, state.gave_up, xs, bits[:, 0], log_us, table[:, 0], ltab,
+            self._spins(state), state.stab, iv, state.gave_up, xs, spin_bits, log_us, table[:, 0], ltab,
             y=y, k=K, n=N, m=state.stab.shape[-1], variant=variant, energy=ENERGIES.index(self.energy),
             schedule_every=self.schedule_every, give_up=self.give_up, max_steps=self.max_steps,
             stop=self.stop_at_solution)
@@ -538,14 +533,14 @@ class Chain(eqx.Module):
         B = self.moves_per_step
         n_spins = (y + int(self._explicit)) * K * N
         dt = state.beta.dtype
-        # one threefry call per block (cheap to compile): column 0 -> spin index (uniform
-        # proposal) or proposal uniform (biased), column 1 -> acceptance uniform
-        bits = jax.random.bits(key, (B, 2), dtype=jnp.uint32)
-        if self.proposal == "biased":
-            props = _unit_uniform(bits[:, 0], dt)
-        else:
-            # modulo reduction of 32 random bits: bias below n_spins / 2**32 (< 1e-5 for 4e4 spins)
-            props = _split_spin((bits[:, 0] % jnp.uint32(n_spins)).astype(jnp.int32), K, N)
+        keys = self._native_keys() if self.proposal == "uniform" else None
+        native = keys is not None and n_spins < 2**31 and _native.enabled()
+        # one threefry call per block (cheap to compile; in the native kernel when it runs, the
+        # same words): column 0 -> spin index (uniform proposal) or proposal uniform (biased),
+        # column 1 -> acceptance uniform
+        bits = _native.threefry_bits(key, (B, 2)) if native else None
+        if bits is None:
+            bits = jax.random.bits(key, (B, 2), dtype=jnp.uint32)
         log_us = jnp.log(_unit_uniform(bits[:, 1], dt))
         acc0 = state.accepted
         # (data scale, coupling) at every schedule update the block can reach: at most one per
@@ -558,10 +553,15 @@ class Chain(eqx.Module):
         # chains idle through the rest of the block. The carry: the spins, the stabilities and
         # every per-chain counter in one int32 vector (see _move).
         iv = jnp.concatenate([state.energy, jnp.stack([getattr(state, f) for f in _COUNTERS] + [state.updates])])
-        keys = self._native_keys() if self.proposal == "uniform" else None
-        if keys is not None and n_spins < 2**31 and _native.enabled():
-            Wx, stab, iv = self._native_block(key, state, xs, iv, table, keys)
+        if native:  # the kernel reduces and splits the spin words itself
+            Wx, stab, iv = self._native_block(state, xs, iv, bits[:, 0], log_us, table, keys)
         else:
+            if self.proposal == "biased":
+                props = _unit_uniform(bits[:, 0], dt)
+            else:
+                # modulo reduction of 32 random bits: bias below n_spins / 2**32 (< 1e-5 for 4e4 spins)
+                props = _split_spin((bits[:, 0] % jnp.uint32(n_spins)).astype(jnp.int32), K, N)
+
             def body(t, c, xs_p):
                 prop = props[t] if self.proposal == "biased" else tuple(p[t] for p in props)
                 return self._move(c, prop, log_us[t], xs_p, state.gave_up, table, xs.shape[-1])
