@@ -39,8 +39,9 @@ _default_xla_flag("xla_cpu_multi_thread_eigen", "false")
 # Measured on the 2-core AVX2 machine (docs/performance.md): tests/test_rsgd.py alone 58 s against
 # 89 s (XLA backend compilation 25 s against 57 s); the notebooks 6 to 25 % less CPU time, except
 # notebooks 3 and 5 (long algorithm runs: about 9 % more). Level 0 with these emitters off runs
-# replicated-SA loops several times slower: run the slow tour section "Annealing" by hand with
-# XLA_FLAGS=--xla_backend_optimization_level=1 (a level already set is kept).
+# the jax.numpy replicated-SA loops several times slower; the annealings run their native CPU
+# kernel instead (physlearn._native), unaffected -- with PHYSLEARN_NATIVE=0, run the slow tour
+# section "Annealing" at XLA_FLAGS=--xla_backend_optimization_level=1 (a level already set is kept).
 _default_xla_flag("xla_cpu_use_fusion_emitters", "false")
 
 import jax  # noqa: E402
