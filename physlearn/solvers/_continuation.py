@@ -106,15 +106,18 @@ def _skipped(shapes):
     )
 
 
-def _refined(solve_at, init, p, p_from, max_refinements):
+def _refined(solve_at, init, p, p_from, max_refinements, shapes):
     """Solve at ``p`` from ``init`` (the solution at ``p_from``); on failure, approach ``p`` in
     smaller steps: halve the step after a failure (at most ``max_refinements`` times), double it
-    after a success, until ``p`` is solved or the halvings are spent."""
-    sol = solve_at(init, p, p_from)
-    if max_refinements == 0:
-        return sol
+    after a success, until ``p`` is solved or the halvings are spent.
 
-    def step(st):
+    The direct attempt is the first pass of the loop, so ``solve_at`` is traced (and compiled)
+    once; the loop has a fixed number of passes, each a ``lax.cond`` that skips the solve once
+    ``p`` is reached (forward and reverse differentiable)."""
+    if max_refinements == 0:
+        return solve_at(init, p, p_from)
+
+    def attempt(st):
         value, q0, h, j, last, _ = st
         q = jnp.where(jnp.abs(h) >= jnp.abs(p - q0), p, q0 + h)
         s = solve_at(value, q, q0)
@@ -125,12 +128,29 @@ def _refined(solve_at, init, p, p_from, max_refinements):
         reached = ok & (q == p)
         return value, q0, h, jnp.where(ok, j, j + 1), _select(q == p, s, last), reached
 
-    def done(st):
-        return st[5] | (st[3] >= max_refinements)
+    def step(st):
+        return jax.lax.cond(st[5] | (st[3] > max_refinements), lambda s: s, attempt, st)
 
-    st0 = (init, p_from, 0.5 * (p - p_from), jnp.asarray(0), sol, sol.converged)
-    (_, _, _, _, last, _), _, _ = iterate(step, st0, max_steps=4 * max_refinements + 4, done=done)
-    return last
+    st0 = (init, p_from, p - p_from, jnp.asarray(0), _skipped(shapes), jnp.asarray(False))
+    return iterate(step, st0, max_steps=4 * max_refinements + 5)[0][4]
+
+
+def _redundant(path, inserted, above, start, targets, n_down, n_up):
+    """The inserted points of a :func:`continuation_path` that no warm start needs: the last of
+    their leg, or those whose neighbours on the path (``start`` before the first point of a leg)
+    are within the inserted spacing (a ratio on the geometric downward leg, a difference on the
+    linear upward one) of each other."""
+    lo = jnp.minimum(jnp.min(targets), start)
+    hi = jnp.maximum(jnp.max(targets), start)
+    ratio = (lo / start) ** (1.0 / max(n_down, 1))
+    width = (hi - start) / max(n_up, 1)
+    first_up = above & ~jnp.concatenate([jnp.zeros(1, bool), above[:-1]])
+    prev = jnp.where(first_up, start, jnp.concatenate([start[None], path[:-1]]))
+    has_next = jnp.concatenate([above[1:] == above[:-1], jnp.zeros(1, bool)])
+    nxt = jnp.concatenate([path[1:], path[-1:]])
+    slack = 1e-9
+    close = jnp.where(above, nxt - prev <= width * (1.0 + slack), nxt >= prev * ratio * (1.0 - slack))
+    return inserted & (~has_next | close)
 
 
 def follow(
@@ -164,6 +184,10 @@ def follow(
             one in halved steps (doubling again after each success), at most this many halvings
             per point. 0: no refinement.
 
+    An inserted point is skipped where the warm start does not need it: where the points before
+    and after it on the path are already no further apart than the inserted spacing (a dense grid
+    of targets), or where no target follows it on its leg.
+
     Returns:
         :class:`SaddleSolution` with a leading axis matching ``targets``. The ``result`` of a
         point says why the branch ended there: the failure of its own solve
@@ -171,29 +195,32 @@ def follow(
         ``branch_ended`` for a point beyond it.
     """
     path, idx, above = continuation_path(start, targets, n_down, n_up)
+    skip = _redundant(path, idx == targets.shape[0], above, start, targets, n_down, n_up)
+
+    shapes = jax.eval_shape(solve_at, start_value, start, start)
 
     def solve(init, p, p_from):
-        return _refined(solve_at, init, p, p_from, max_refinements)
-
-    shapes = jax.eval_shape(solve, start_value, start, start)
+        return _refined(solve_at, init, p, p_from, max_refinements, shapes)
 
     def body(carry, pt):
         theta, p_prev, prev_above, alive = carry
-        p, up = pt
+        p, up, redundant = pt
         restart = up & ~prev_above  # the upward leg starts again from the start point
         init = _select(restart, start_value, theta)
         p_from = jnp.where(restart, start, p_prev)
         if stop_at_failure:
             alive = alive | restart
-            sol = jax.lax.cond(alive, lambda _: solve(init, p, p_from), lambda _: _skipped(shapes), None)
+            run = alive & ~redundant
         else:
-            sol = solve(init, p, p_from)
+            run = ~redundant
+        sol = jax.lax.cond(run, lambda _: solve(init, p, p_from), lambda _: _skipped(shapes), None)
         conv = sol.converged
         nxt = _select(conv, sol.value, init)
-        return (nxt, jnp.where(conv, p, p_from), up, alive & conv), sol
+        new = (nxt, jnp.where(conv, p, p_from), up, alive & conv)
+        return _select(redundant, carry, new), sol  # a skipped point leaves the walk as it was
 
     carry0 = (start_value, start, jnp.asarray(False), jnp.asarray(start_ok))
-    _, sols = jax.lax.scan(body, carry0, (path, above))
+    _, sols = jax.lax.scan(body, carry0, (path, above, skip))
     m = targets.shape[0]
 
     def scatter(x):
