@@ -141,9 +141,11 @@ def newton(
     evaluations in one vmapped batch, no derivatives traced -- for residuals that are themselves
     made of autodiff gradients) or by forward-mode autodiff (``"autodiff"``), then halves the
     Newton step (up to ``max_halvings`` times) until the residual is finite and its max-norm
-    decreases. A residual that is NaN marks a point outside the admissible domain: such trial
-    points are rejected. The iteration stops when the residual is below ``tol`` or no step
-    decreases it (then the point is reported as it is).
+    decreases. The residual and the Jacobian are evaluated together at each trial point, so an
+    accepted step costs one evaluation of both (a rejected one too). A residual that is NaN marks
+    a point outside the admissible domain: such trial points are rejected. The iteration stops
+    when the residual is below ``tol`` or no step decreases it (then the point is reported as it
+    is).
 
     Args:
         equations: ``r(x, args) -> residual`` (same shape as ``x``), or ``(residual, aux)`` with
@@ -174,39 +176,50 @@ def newton(
     n = x0.shape[0]
     eye = jnp.eye(n, dtype=x0.dtype)
     norm = lambda r: jnp.where(jnp.all(jnp.isfinite(r)), jnp.max(jnp.abs(r)), jnp.inf)  # noqa: E731
-    aux0 = jax.tree_util.tree_map(lambda v: jnp.zeros(v.shape, v.dtype), jax.eval_shape(fn, x0)[1])
 
-    def step(st):
-        x, _, _, k, _ = st
+    def value_and_jacobian(x):
         if jacobian == "fd":
             h = fd_step * jnp.maximum(1.0, jnp.abs(x))
             R, A = jax.vmap(fn)(jnp.concatenate([x[None, :], x[None, :] + h[:, None] * eye]))
-            r, aux = R[0], jax.tree_util.tree_map(lambda v: v[0], A)
-            jac = ((R[1:] - r[None, :]) / h[:, None]).T
-        else:
-            r, aux = fn(x)
-            jac = jax.jacfwd(lambda xx: fn(xx)[0])(x)
-        dx = -_solve(jac, r)
-        nr0 = norm(r)
+            r = R[0]
+            return r, jax.tree_util.tree_map(lambda v: v[0], A), ((R[1:] - r[None, :]) / h[:, None]).T
 
-        def shrink(c):
-            lam, _, _, _, i = c
-            lam = 0.5 * lam
-            rn, an = fn(x + lam * dx)
-            return lam, rn, an, norm(rn), i + 1
+        def with_value(xx):
+            r, aux = fn(xx)
+            return r, (r, aux)
 
-        def more(c):
-            return (c[3] >= nr0) & (c[4] <= max_halvings)
+        jac, (r, aux) = jax.jacfwd(with_value, has_aux=True)(x)
+        return r, aux, jac
 
-        (lam, rn, an, nr, _), _, _ = iterate(
-            shrink, (jnp.asarray(2.0, x.dtype), r, aux, jnp.inf, 0), max_steps=max_halvings + 1,
-            done=lambda c: ~more(c))
-        moved = (nr0 > tol) & (nr < nr0)  # else converged at x, or stuck there: report x
-        sel = lambda a, b: jax.tree_util.tree_map(lambda u, v: jnp.where(moved, u, v), a, b)  # noqa: E731
-        return sel(x + lam * dx, x), sel(rn, r), sel(an, aux), jnp.where(moved, k + 1, k), ~moved
+    # One evaluation per pass, at the trial point x + lam dx: the residual *and* the Jacobian there,
+    # so that an accepted trial point needs no second evaluation for its own Newton step. A trial
+    # is accepted when its residual is finite and its max-norm decreases; otherwise lam is halved
+    # (at most max_halvings times, then the iteration is stuck and stops). The first pass evaluates
+    # y0 itself and always accepts it.
+    r_shape, aux_shape, jac_shape = jax.eval_shape(value_and_jacobian, x0)
+    zeros = lambda s: jnp.zeros(s.shape, s.dtype)  # noqa: E731
 
-    init = (x0, jnp.full((n,), jnp.inf, x0.dtype), aux0, jnp.asarray(0), jnp.asarray(False))
-    (x, r, aux, k, _), _, _ = iterate(step, init, max_steps=max_steps, done=lambda st: st[4])
+    def step(st):
+        x, r, aux, jac, dx, lam, k, halvings, first, _ = st
+        xc = x + lam * dx
+        rc, auxc, jc = value_and_jacobian(xc)
+        nc = norm(rc)
+        take = first | (nc < norm(r))
+        sel = lambda a, b: jax.tree_util.tree_map(lambda u, v: jnp.where(take, u, v), a, b)  # noqa: E731
+        x, r, aux, jac = sel((xc, rc, auxc, jc), (x, r, aux, jac))
+        dx = jnp.where(take, -_solve(jc, rc), dx)
+        k = jnp.where(take & ~first, k + 1, k)
+        halvings = jnp.where(take, 0, halvings + 1)
+        lam = jnp.where(take, jnp.ones_like(lam), 0.5 * lam)
+        nr = norm(r)
+        done = (nr <= tol) | ~jnp.isfinite(nr) | (k >= max_steps) | (halvings > max_halvings)
+        return x, r, aux, jac, dx, lam, k, halvings, jnp.asarray(False), done
+
+    init = (x0, jnp.full(r_shape.shape, jnp.inf, r_shape.dtype), jax.tree_util.tree_map(zeros, aux_shape),
+            zeros(jac_shape), jnp.zeros_like(x0), jnp.ones((), x0.dtype), jnp.asarray(0), jnp.asarray(0),
+            jnp.asarray(True), jnp.asarray(False))
+    (x, r, aux, _, _, _, k, _, _, _), _, _ = iterate(step, init, max_steps=max_steps * (max_halvings + 1) + 1,
+                                                     done=lambda st: st[9])
     res = norm(r)
     result = jnp.where(res <= accept, RESULTS.successful,
                        jnp.where(k >= max_steps, RESULTS.max_steps_reached, RESULTS.tolerance_not_met))
