@@ -99,8 +99,8 @@ def free_reference_rs(alpha, d, kappa=0.0, *, n: int = DEFAULT_NODES, on_failure
 
     Path, no initial guess needed: a cold start at :math:`d=0.1` by the reduced damped iteration
     :math:`(q_1,\delta q)\to(\hat q_1,\delta\hat q)\to\hat S\to(q_1,\delta q)`, then
-    Levenberg--Marquardt along a continuation towards small and large :math:`d`; each direction ends
-    at its first failure (the branch exists while :math:`\hat S\ge0`, and for
+    damped Newton along a continuation towards small and large :math:`d` (a point where it fails is
+    approached again in up to three halved steps); each direction ends at its first failure (the branch exists while :math:`\hat S\ge0`, and for
     :math:`\alpha>\alpha_U` (:func:`dense_region_threshold`) not at small :math:`d`). The degenerate
     corner :math:`\alpha\lesssim0.3`, :math:`d\lesssim 3\cdot10^{-3}`, where the conjugates
     underflow (there :math:`S_I = H_2(d)` to 1e-14), is flagged as not converged.

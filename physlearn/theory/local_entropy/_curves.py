@@ -35,6 +35,7 @@ __all__ = ["DEFAULT_NODES"]
 _D_START = 0.1  # cold start of every curve (the reduced damped iteration is robust there)
 _N_GRID_DOWN = 16
 _N_GRID_UP = 6
+_REFINE = 3  # halvings of the step where a point of the free-reference curve fails (branch ends)
 _OK = solvers.RESULTS.successful
 
 
@@ -47,15 +48,17 @@ def _finite_check(*values):
 # --------------------------------------------------------------------------------------------
 def curve_free(alpha, kappa, d_user, n):
     r"""The :math:`y\to\infty` free-reference curve at the distances ``d_user`` (1-D): a cold start at
-    :math:`d=0.1` (:func:`~physlearn.theory.local_entropy._free.cold_start`), then Levenberg--Marquardt
-    along :func:`physlearn.solvers.follow` towards small and large d; each direction ends at its
-    first failure (``RESULTS.branch_ended`` beyond it)."""
+    :math:`d=0.1` (:func:`~physlearn.theory.local_entropy._free.cold_start`), then damped Newton
+    (:func:`~physlearn.theory.local_entropy._free.solve_point`) along :func:`physlearn.solvers.follow`
+    towards small and large d, approaching a point that fails in up to ``_REFINE`` halved steps;
+    each direction ends at its first failure (``RESULTS.branch_ended`` beyond it)."""
     d0 = jnp.asarray(_D_START, dtype=jnp.result_type(alpha, float))
     theta_c, cold_result = cold_start(d0, alpha, kappa, n)
     start = solve_point(theta_c, d0, alpha, kappa, n)
     start_result = solvers.combine(cold_result, start.result)
     curve = solvers.follow(lambda init, d, _: solve_point(init, d, alpha, kappa, n), start.value, d0, d_user,
-                           n_down=_N_GRID_DOWN, n_up=_N_GRID_UP, stop_at_failure=True, start_ok=start_result == _OK)
+                           n_down=_N_GRID_DOWN, n_up=_N_GRID_UP, stop_at_failure=True, start_ok=start_result == _OK,
+                           max_refinements=_REFINE)
     val = curve.value
     ent = jax.vmap(lambda th, d: free_entropy(th, d, alpha, kappa, n))(val, d_user)
     result = solvers.combine(start_result, curve.result, jax.vmap(_finite_check)(ent))
