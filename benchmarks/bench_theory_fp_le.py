@@ -294,17 +294,19 @@ def work_fp(steps, n=N_FP, nx=NX, neta=NETA) -> dict:
 
     Per d, the solver's Newton ``steps`` (its own count). Each step evaluates the five equations
     and their 5 x 5 Jacobian (forward mode: the value and five tangents). The energetic triple
-    integral has 2 n nx neta nodes: A(u) per node (one erfc-class evaluation; A' from it by
-    arithmetic), ~30 ops for the value and ~15 per tangent; the truncated rule in x needs one exp
-    per (z, x) node pair; the entropic double integral has 2 n neta nodes: tanh and the log-cosh
-    terms (tanh, exp, log) and ~20 ops per value and tangent. At the solution, V(d) adds one pass
-    of log H (erfc + log) over the energetic nodes. Cache-resident (float64)."""
+    integral has 2 n nx neta nodes and depends on the order parameters through (q, t) only: A(u)
+    per node (one erfc-class evaluation; A' from it by arithmetic), ~30 ops for the value and ~15
+    for each of the two tangents in (q, t) (the five columns of the Jacobian are combinations of
+    those two); the truncated rule in x needs one exp per (z, x) node pair; the entropic double
+    integral has 2 n neta nodes: tanh and the log-cosh terms (tanh, exp, log) and ~20 ops per
+    value and each of five tangents. At the solution, V(d) adds one pass of log H (erfc + log)
+    over the energetic nodes. Cache-resident (float64)."""
     steps = np.asarray(steps, dtype=float)
     ev, pts = float(steps.sum()), steps.size
     ne, nz, ns = 2 * n * nx * neta, 2 * n * nx, 2 * n * neta
     return dict(
         dtype="float64",
-        flops=ev * (ne * (30 + 5 * 15) + ns * 6 * 20) + pts * ne * 10,
+        flops=ev * (ne * (30 + 2 * 15) + ns * 6 * 20) + pts * ne * 10,
         bytes=0,
         transcendentals=dict(erfc=ev * ne + pts * ne, exp=ev * (nz + ns), tanh=ev * ns, log=ev * ns + pts * ne),
     )
