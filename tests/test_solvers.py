@@ -177,6 +177,45 @@ def test_follow_ends_branches_with_a_reason_and_refines_steps():
     assert not bool(plain.converged[0]) and bool(refined.converged[0])
 
 
+def test_follow_skips_inserted_points_that_dense_targets_make_redundant():
+    # each solution records where its warm start came from (aux = b_from)
+    def solve_at(q, b, b_from):
+        sol = solvers.root(lambda qq, bb: _sk_update(qq, bb) - qq, q, b, max_steps=30)
+        return solvers.SaddleSolution(sol.value, sol.result, sol.residual, sol.n_steps, aux=b_from)
+
+    b0 = jnp.asarray(2.0)
+    start = solve_at(jnp.asarray(0.5), b0, b0).value
+    dense = np.linspace(1.2, 3.0, 41)  # spacing 0.045: closer than the inserted 2 * 0.6**(k/4), 2 + k/3
+    sols = solvers.follow(solve_at, start, b0, jnp.asarray(dense), n_down=4, n_up=3)
+    assert bool(sols.converged.all())
+    below, above = dense < 2.0, dense > 2.0
+    # every warm start is the neighbouring target on the same leg (or the start): no inserted point
+    np.testing.assert_allclose(np.asarray(sols.aux)[below], np.append(dense[below][1:], 2.0))
+    np.testing.assert_allclose(np.asarray(sols.aux)[above], np.append(2.0, dense[above][:-1]))
+    # two far targets: each is reached through the inserted points
+    sparse = solvers.follow(solve_at, start, b0, jnp.array([1.2, 3.0]), n_down=4, n_up=3)
+    np.testing.assert_allclose(np.asarray(sparse.aux), [2.0 * 0.6**0.75, 2.0 + 2.0 / 3.0])
+    np.testing.assert_allclose(sparse.value, sols.value[np.array([0, 40])], rtol=1e-10)
+
+
+def test_follow_with_step_refinement_is_reverse_differentiable():
+    def short_reach(q, b, b_from):
+        sol = solvers.root(lambda qq, bb: _sk_update(qq, bb) - qq, q, b, max_steps=30)
+        ok = sol.converged & (jnp.abs(b - b_from) <= 0.3)
+        return solvers.SaddleSolution(sol.value, jnp.where(ok, 0, 1).astype(jnp.int32), sol.residual, sol.n_steps)
+
+    b0 = jnp.asarray(2.0)
+    start = short_reach(jnp.asarray(0.5), b0, b0).value
+
+    def q_at(b):  # reached from 2.0 only by halving the step (the reach is 0.3)
+        return solvers.follow(short_reach, start, b0, b[None], n_down=1, n_up=1, max_refinements=4).value[0]
+
+    b, h = 3.0, 1e-5
+    fd = (q_at(jnp.asarray(b + h)) - q_at(jnp.asarray(b - h))) / (2 * h)
+    np.testing.assert_allclose(jax.grad(q_at)(jnp.asarray(b)), fd, rtol=1e-6)
+    np.testing.assert_allclose(jax.jacfwd(q_at)(jnp.asarray(b)), fd, rtol=1e-6)
+
+
 def test_with_root_tangents_gives_the_exact_roots_derivatives():
     # sqrt(theta) as the root of x^2 = theta, found on held values by a few Newton steps: the
     # traced steps keep the value and give d/dtheta = 1/(2 sqrt theta), d2/dtheta2 = -1/(4 theta^1.5)
