@@ -75,12 +75,12 @@ def entropic_moments(q1h, dqh, sh, n):
     return 2.0 * jnp.sum(ws * m), 2.0 * jnp.sum(ws * m * m), 2.0 * jnp.sum(ws * m * zs)
 
 
-def cold_start(d, alpha, kappa, n, max_steps=3000, tol=1e-4):
+def cold_start(d, alpha, kappa, n, max_steps=3000, tol=1e-2):
     r"""Reduced damped iteration :math:`(q_1,\delta q)\to(\hat q_1,\delta\hat q)
     \to\hat S` (bisection on :math:`S=\langle m\rangle`) :math:`\to(q_1,\delta q)`, from
     :math:`q_1=S^2`, :math:`\delta q=1`, to a step below ``tol`` in (logit q1, log dq) (it converges
-    linearly, ~18 iterations per decade at alpha = 0.6; Newton in :func:`solve_point` finishes from
-    there). Robust at moderate :math:`d`; used once per curve as the start of :func:`solve_point`.
+    linearly, ~18 iterations per decade at alpha = 0.6; the damped Newton of :func:`solve_point`
+    finishes from there). Robust at moderate :math:`d`; used once per curve as the start of :func:`solve_point`.
     Returns ``(theta, result)`` (no derivatives)."""
     S = 1.0 - 2.0 * d
 
